@@ -1,0 +1,45 @@
+"""Scrapy extension that shows a progress bar of finished sites (only when ``SR_PROGRESS`` is on)."""
+
+from __future__ import annotations
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import SitesRows
+
+
+class ProgressExtension:
+    """Advances a rich progress bar per finished site, showing the outcome mix; ``SR_TOTAL_SITES`` sets the total."""
+
+    def __init__(self, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]crawl"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[mix]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
+        )
+        self.task = self.progress.add_task("crawl", total=total or None, mix="")
+        self.outcomes: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("SR_PROGRESS"):
+            raise NotConfigured("SR_PROGRESS is off")
+        ext = cls(crawler.settings.getint("SR_TOTAL_SITES"))
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.closed, signal=signals.spider_closed)
+        return ext
+
+    def opened(self, spider):
+        self.progress.start()
+
+    def scraped(self, item, response, spider):
+        if isinstance(item, SitesRows):
+            for row in item.rows:
+                self.outcomes[row["outcome"]] = self.outcomes.get(row["outcome"], 0) + 1
+            mix = " ".join(f"{k}:{v}" for k, v in sorted(self.outcomes.items(), key=lambda kv: -kv[1])[:4])
+            self.progress.update(self.task, advance=len(item.rows), mix=mix)
+
+    def closed(self, spider, reason):
+        self.progress.stop()

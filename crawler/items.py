@@ -1,0 +1,177 @@
+"""The crawl contract: the tables a run stores, their Parquet schemas, and the item that carries rows.
+
+Every site yields exactly one ``TableRows`` item per table when it is finished (possibly with no rows),
+so all feeds close their batches on the same set of sites: part ``n`` of every table covers the same
+sites, which is what resume (the ledger) relies on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+TS = pa.timestamp("ms", tz="UTC")
+STR_LIST = pa.list_(pa.string())
+
+#: table name -> (schema, one-line description). Column meanings are documented in docs/crawl-tables.md.
+SCHEMAS: dict[str, pa.Schema] = {
+    # one row per input domain per run, whatever happened to it
+    "sites": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("rank", pa.int64()),
+            ("line_no", pa.int64()),
+            ("input_domain", pa.string()),
+            ("site", pa.string()),
+            ("final_host", pa.string()),
+            ("start_url", pa.string()),
+            ("final_url", pa.string()),
+            ("outcome", pa.string()),
+            ("error_class", pa.string()),
+            ("detail", pa.string()),
+            ("attempts", STR_LIST),
+            ("redirect_chain", STR_LIST),
+            ("cross_site_redirect", pa.bool_()),
+            ("pages_ok", pa.int32()),
+            ("pages_failed", pa.int32()),
+            ("method", pa.string()),
+            ("started_at", TS),
+            ("finished_at", TS),
+        ]
+    ),
+    # one row per fetched page (the home page and the chosen same-site pages)
+    "pages": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_kind", pa.string()),
+            ("url", pa.string()),
+            ("final_url", pa.string()),
+            ("status", pa.int32()),
+            ("redirect_chain", STR_LIST),
+            ("content_type", pa.string()),
+            ("encoding", pa.string()),
+            ("bytes", pa.int64()),
+            ("fetch_ms", pa.float64()),
+            ("title", pa.string()),
+            ("error_class", pa.string()),
+            ("detail", pa.string()),
+            ("method", pa.string()),
+            ("consent_state", pa.string()),
+            ("fetched_at", TS),
+        ]
+    ),
+    # one row per header of interest per response (redirect hops included)
+    "response_headers": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("response_url", pa.string()),
+            ("name", pa.string()),
+            ("value", pa.string()),
+            ("method", pa.string()),
+        ]
+    ),
+    # one row per reference a page makes the browser fetch or connect to
+    "resources": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("url", pa.string()),
+            ("host", pa.string()),
+            ("element", pa.string()),
+            ("attribute", pa.string()),
+            ("rel", pa.string()),
+            ("inline", pa.bool_()),
+            ("declared", pa.bool_()),
+            ("method", pa.string()),
+            ("consent_state", pa.string()),
+        ]
+    ),
+    # one row per inline snippet signature found on a page
+    "signatures": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("signature_id", pa.string()),
+            ("value", pa.string()),
+            ("method", pa.string()),
+        ]
+    ),
+    # one row per Set-Cookie (static) or cookie present after load (browser)
+    "cookies": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("name", pa.string()),
+            ("value_length", pa.int32()),
+            ("domain", pa.string()),
+            ("host_only", pa.bool_()),
+            ("path", pa.string()),
+            ("expires", TS),
+            ("max_age", pa.int64()),
+            ("session", pa.bool_()),
+            ("secure", pa.bool_()),
+            ("http_only", pa.bool_()),
+            ("same_site", pa.string()),
+            ("set_by_host", pa.string()),
+            ("method", pa.string()),
+            ("consent_state", pa.string()),
+        ]
+    ),
+}
+
+TABLES: tuple[str, ...] = tuple(SCHEMAS)
+
+
+@dataclass(slots=True)
+class TableRows:
+    """Rows of one table for one site; ``table`` must be a key of ``SCHEMAS``."""
+
+    table: str
+    rows: list[dict] = field(default_factory=list)
+
+
+# One class per table so Scrapy feeds can route items with ``item_classes``.
+class SitesRows(TableRows):
+    pass
+
+
+class PagesRows(TableRows):
+    pass
+
+
+class ResponseHeadersRows(TableRows):
+    pass
+
+
+class ResourcesRows(TableRows):
+    pass
+
+
+class SignaturesRows(TableRows):
+    pass
+
+
+class CookiesRows(TableRows):
+    pass
+
+
+ROW_CLASSES: dict[str, type[TableRows]] = {
+    "sites": SitesRows,
+    "pages": PagesRows,
+    "response_headers": ResponseHeadersRows,
+    "resources": ResourcesRows,
+    "signatures": SignaturesRows,
+    "cookies": CookiesRows,
+}
+
+
+def rows_item(table: str, rows: list[dict]) -> TableRows:
+    """Wrap ``rows`` of ``table`` in the item class its feed accepts."""
+    return ROW_CLASSES[table](table, rows)

@@ -1,0 +1,95 @@
+"""Refuse fetches whose destination is loopback/private/link-local (domain lists are untrusted input)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
+from crawler.hosts import is_ip
+
+
+def is_forbidden_ip(ip: str) -> bool:
+    """True for addresses a crawler must not be steered to: loopback, private, link-local, CGNAT,
+    multicast, reserved, unspecified (IPv4-mapped IPv6 is checked as its IPv4)."""
+    try:
+        addr = ipaddress.ip_address(ip.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return (
+        addr.is_loopback
+        or addr.is_private
+        or addr.is_link_local
+        or addr.is_multicast
+        or addr.is_reserved
+        or addr.is_unspecified
+        or (isinstance(addr, ipaddress.IPv4Address) and addr in _CGNAT)
+        or (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local)
+    )
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a host may be fetched, the addresses seen, and why."""
+
+    refused: bool
+    addresses: tuple[str, ...]
+    reason: str
+
+
+class HostGuard:
+    """Decides per host, memoised for the run, whether a fetch is allowed.
+
+    A host is refused when it is a forbidden IP literal, ``localhost``/``*.localhost``, or when any of its
+    A/AAAA answers is forbidden. A name that does not resolve, or a resolver that does not answer in
+    time, is allowed: the fetch itself records what happens.
+    """
+
+    def __init__(self, resolver: dns.asyncresolver.Resolver, memo_size: int = 100_000):
+        self.resolver = resolver
+        self.memo: OrderedDict[str, Verdict] = OrderedDict()
+        self.memo_size = memo_size
+        self.lookups = 0
+
+    async def check(self, host: str) -> Verdict:
+        host = host.lower().rstrip(".")
+        hit = self.memo.get(host)
+        if hit is not None:
+            self.memo.move_to_end(host)
+            return hit
+        verdict = await self._decide(host)
+        self.memo[host] = verdict
+        if len(self.memo) > self.memo_size:
+            self.memo.popitem(last=False)
+        return verdict
+
+    async def _decide(self, host: str) -> Verdict:
+        if is_ip(host):
+            bad = is_forbidden_ip(host)
+            return Verdict(bad, (host.strip("[]"),), "forbidden address literal" if bad else "public address literal")
+        if host == "localhost" or host.endswith(".localhost"):
+            return Verdict(True, (), "localhost name")
+        self.lookups += 1
+        answers = await asyncio.gather(self._query(host, "A"), self._query(host, "AAAA"))
+        addresses = tuple(a for group in answers for a in group)
+        bad = [a for a in addresses if is_forbidden_ip(a)]
+        if bad:
+            return Verdict(True, addresses, f"resolves to forbidden address {bad[0]}")
+        return Verdict(False, addresses, "resolved" if addresses else "not resolved")
+
+    async def _query(self, host: str, rdtype: str) -> list[str]:
+        try:
+            answer = await self.resolver.resolve(host, rdtype, search=False)
+        except (dns.exception.DNSException, OSError):
+            return []
+        return [r.to_text() for r in answer]

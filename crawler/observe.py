@@ -1,0 +1,352 @@
+"""Pure functions from a fetched page to what it makes a browser load: references, links, signatures, cookies.
+
+No I/O here: ``observe(body, url, headers)`` takes bytes and returns an ``Observation``. It tolerates any
+broken HTML or encoding and never raises on page content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Mapping
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding, resolve_encoding
+
+# element -> attributes that make the browser fetch something
+_FETCH_ATTRS: dict[str, tuple[str, ...]] = {
+    "script": ("src",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "input": ("src",),
+    "form": ("action",),
+    "body": ("background",),
+}
+_LINK_RELS_FETCHED = frozenset(
+    {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon", "shortcut",
+     "apple-touch-icon", "manifest", "prerender", "alternate stylesheet", "mask-icon"}
+)
+_SELECTOR = "script, img, iframe, frame, embed, object, source, video, audio, track, input, form, link, meta, a, area, style, base, [style], body"
+_SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:", "whatsapp:", "callto:")
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
+_JS_URL = re.compile(r"""(?:https?:)?//[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""", re.I)
+_REFRESH = re.compile(r"""^\s*\d*\s*[;,]?\s*(?:url\s*=\s*)?['"]?([^'"]+)""", re.I)
+_CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'strict-dynamic'", "*",
+                           "'unsafe-hashes'", "'report-sample'", "'wasm-unsafe-eval'", "data:", "blob:", "https:",
+                           "http:", "mediastream:", "filesystem:", "wss:", "ws:"})
+
+#: Built-in inline snippet signatures (id -> regex with one capture group for the id value).
+DEFAULT_SIGNATURES: dict[str, str] = {
+    "gtm-container-id": r"\b(GTM-[A-Z0-9]{4,10})\b",
+    "ga4-measurement-id": r"""['"](G-[A-Z0-9]{6,12})['"]""",
+    "ua-property-id": r"\b(UA-\d{4,10}-\d{1,4})\b",
+    "google-ads-id": r"""['"](AW-\d{6,12})['"]""",
+    "meta-pixel-init": r"""fbq\(\s*['"]init['"]\s*,\s*['"]?(\d{6,20})""",
+    "livechat-license": r"""__lc\.license\s*=\s*['"]?(\d{4,12})""",
+    "hotjar-id": r"""hjid\s*:\s*['"]?(\d{4,12})""",
+    "matomo-paq": r"""_paq\.push\(\s*\[\s*['"]setSiteId['"]\s*,\s*['"]?(\w+)""",
+}
+
+
+@dataclass(slots=True)
+class Reference:
+    """One URL the page makes the browser fetch or connect to (or, if ``declared``, merely allows by CSP)."""
+
+    url: str
+    host: str
+    element: str
+    attribute: str
+    rel: str = ""
+    inline: bool = False
+    declared: bool = False
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one page shows: title, effective base URL, references, same-document links, signatures."""
+
+    url: str
+    base_url: str
+    encoding: str
+    title: str = ""
+    references: list[Reference] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    signatures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def compile_signatures(signatures: Mapping[str, str]) -> list[tuple[str, re.Pattern]]:
+    return [(sid, re.compile(rx)) for sid, rx in signatures.items()]
+
+
+_DEFAULT_COMPILED = compile_signatures(DEFAULT_SIGNATURES)
+
+
+def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """Decode page bytes like a browser: a BOM, then a charset in the header that actually decodes,
+    then ``<meta charset>``, then UTF-8 if valid, else windows-1252. Returns (text, encoding)."""
+    header_enc = http_content_type_encoding(content_type) if content_type else None
+    if header_enc:
+        enc = resolve_encoding(header_enc) or header_enc
+        try:
+            return body.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            pass  # a wrong charset header: fall through to the document's own evidence
+    meta = html_body_declared_encoding(body[:4096])
+
+    def autodetect(data: bytes) -> str | None:
+        try:
+            data.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            return "cp1252"
+
+    enc, text = html_to_unicode(f"text/html; charset={meta}" if meta else None, body, auto_detect_fun=autodetect)
+    return text, enc
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def observe(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    signatures: list[tuple[str, re.Pattern]] | None = None,
+    max_links: int = 2000,
+) -> Observation:
+    """Observe one HTML page. ``headers`` maps lower-case header names to values (CSP, content type)."""
+    headers = headers or {}
+    text, encoding = decode_body(body, headers.get("content-type", ""))
+    tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
+    obs = Observation(url=url, base_url=url, encoding=encoding)
+    refs = obs.references
+    seen: set[tuple[str, str, str]] = set()
+    sigs = _DEFAULT_COMPILED if signatures is None else signatures
+
+    def add(raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False) -> None:
+        if not raw:
+            return
+        raw = raw.strip()
+        if not raw or raw.lower().startswith(_SKIP_SCHEMES):
+            return
+        try:
+            absolute = urljoin(obs.base_url, raw)
+        except ValueError:
+            return
+        if not absolute.startswith(("http://", "https://", "ws://", "wss://")):
+            return
+        key = (absolute, element, attribute)
+        if key in seen:
+            return
+        seen.add(key)
+        refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline))
+
+    def add_css(css: str, element: str, attribute: str) -> None:
+        for m in _CSS_URL.finditer(css):
+            add(m.group(2) or m.group(4), element, attribute, inline=True)
+
+    nodes = tree.css(_SELECTOR)
+    # <base href> applies to every URL in the document, wherever it stands
+    for node in nodes:
+        if node.tag == "base":
+            href = (node.attributes.get("href") or "").strip()
+            if href:
+                try:
+                    obs.base_url = urljoin(url, href)
+                except ValueError:
+                    pass
+                break
+    title = tree.css_first("title")
+    if title is not None:
+        obs.title = " ".join(title.text().split())[:500]
+    for node in nodes:
+        tag = node.tag
+        attrs = node.attributes
+        if tag == "a" or tag == "area":
+            href = attrs.get("href")
+            if href and len(obs.links) < max_links:
+                try:
+                    absolute = urljoin(obs.base_url, href.strip())
+                except ValueError:
+                    continue
+                if absolute.startswith(("http://", "https://")):
+                    obs.links.append((absolute.split("#", 1)[0], " ".join((node.text() or "").split())[:200]))
+        elif tag == "link":
+            rel = " ".join((attrs.get("rel") or "").lower().split())
+            if rel and (rel in _LINK_RELS_FETCHED or any(r in _LINK_RELS_FETCHED for r in rel.split())):
+                add(attrs.get("href"), "link", "href", rel)
+                if attrs.get("imagesrcset"):
+                    for candidate in _srcset(attrs["imagesrcset"]):
+                        add(candidate, "link", "imagesrcset", rel)
+        elif tag == "meta":
+            if (attrs.get("http-equiv") or "").lower() == "refresh":
+                m = _REFRESH.match(attrs.get("content") or "")
+                if m:
+                    add(m.group(1), "meta", "refresh")
+        elif tag == "script":
+            if attrs.get("src"):
+                add(attrs.get("src"), "script", "src")
+            else:
+                code = node.text() or ""
+                if code:
+                    _scan_script(code, add, obs.signatures, sigs)
+        elif tag == "style":
+            add_css(node.text() or "", "style", "text")
+        elif tag != "base":
+            for attribute in _FETCH_ATTRS.get(tag, ()):
+                value = attrs.get(attribute)
+                if not value:
+                    continue
+                if attribute.endswith("srcset"):
+                    for candidate in _srcset(value):
+                        add(candidate, tag, attribute)
+                else:
+                    add(value, tag, attribute)
+        style = attrs.get("style") if tag != "style" else None
+        if style and "url(" in style:
+            add_css(style, tag, "style")
+    csp = headers.get("content-security-policy")
+    if csp:
+        for directive, host in csp_hosts(csp):
+            refs.append(Reference(host, _host(host) or host, "csp", directive, declared=True))
+    return obs
+
+
+def _srcset(value: str) -> list[str]:
+    out = []
+    for part in value.split(","):
+        bits = part.strip().split()
+        if bits:
+            out.append(bits[0])
+    return out
+
+
+def _scan_script(code: str, add, found: list[tuple[str, str]], sigs) -> None:
+    if "\\/" in code:
+        code = code.replace("\\/", "/")
+    for m in _JS_URL.finditer(code):
+        literal = m.group(0)
+        if literal.startswith("//") or literal.lower().startswith("http"):
+            add(literal if not literal.startswith("//") else "https:" + literal, "script", "inline", inline=True)
+    for sid, rx in sigs:
+        for m in rx.finditer(code):
+            value = m.group(1) if rx.groups else m.group(0)
+            pair = (sid, value)
+            if pair not in found:
+                found.append(pair)
+
+
+def csp_hosts(policy: str) -> list[tuple[str, str]]:
+    """(directive, source) pairs for host sources named in a Content-Security-Policy header."""
+    out: list[tuple[str, str]] = []
+    for directive in policy.split(";"):
+        bits = directive.split()
+        if len(bits) < 2:
+            continue
+        name = bits[0].lower()
+        for src in bits[1:]:
+            s = src.strip()
+            low = s.lower()
+            if low in _CSP_KEYWORDS or low.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")):
+                continue
+            if "." not in s and not low.startswith("localhost"):
+                continue
+            if "://" not in s:
+                s = "https://" + s.lstrip("*.") if s.startswith("*.") else "https://" + s
+            out.append((name, s))
+    return out
+
+
+@dataclass(slots=True)
+class CookieObs:
+    """A parsed Set-Cookie header (the value itself is not kept, only its length)."""
+
+    name: str
+    value_length: int
+    domain: str
+    host_only: bool
+    path: str
+    expires: datetime | None
+    max_age: int | None
+    session: bool
+    secure: bool
+    http_only: bool
+    same_site: str
+
+
+def parse_set_cookie(header: str, request_url: str, now: datetime | None = None) -> CookieObs | None:
+    """Parse one Set-Cookie header value as RFC 6265 does, leniently; None when it has no name=value."""
+    parts = header.split(";")
+    first = parts[0]
+    if "=" not in first:
+        return None
+    name, _, value = first.partition("=")
+    name = name.strip()
+    if not name:
+        return None
+    now = now or datetime.now(timezone.utc)
+    host = _host(request_url)
+    domain, path, expires, max_age = "", "", None, None
+    secure = http_only = False
+    same_site = ""
+    for attr in parts[1:]:
+        key, _, val = attr.partition("=")
+        key = key.strip().lower()
+        val = val.strip()
+        if key == "domain" and val:
+            domain = val.lstrip(".").lower()
+        elif key == "path":
+            path = val
+        elif key == "expires" and val:
+            try:
+                expires = parsedate_to_datetime(val)
+                if expires.tzinfo is None:
+                    expires = expires.replace(tzinfo=timezone.utc)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                expires = None
+        elif key == "max-age":
+            try:
+                max_age = int(val)
+            except ValueError:
+                pass
+        elif key == "secure":
+            secure = True
+        elif key == "httponly":
+            http_only = True
+        elif key == "samesite":
+            same_site = val.lower()
+    if max_age is not None:  # Max-Age wins over Expires (RFC 6265 5.3)
+        try:
+            expires = now + timedelta(seconds=max_age)
+        except OverflowError:
+            expires = datetime.max.replace(tzinfo=timezone.utc)
+    if expires is not None and expires.year > 9999 - 1:
+        expires = datetime(9998, 12, 31, tzinfo=timezone.utc)
+    return CookieObs(
+        name=name[:256],
+        value_length=len(value.strip()),
+        domain=domain or host,
+        host_only=not domain,
+        path=path or "/",
+        expires=expires,
+        max_age=max_age,
+        session=expires is None,
+        secure=secure,
+        http_only=http_only,
+        same_site=same_site,
+    )

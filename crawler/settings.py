@@ -1,0 +1,77 @@
+"""The only settings file: Scrapy defaults for polite crawling, SR_* settings, component order in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler import __version__
+
+BOT_NAME = "servicerisk"
+SPIDER_MODULES = ["crawler.spiders"]
+
+# --- servicerisk settings (SR_*) -------------------------------------------------------------------------
+SR_MAX_PAGES = 5  # pages per site, home page included
+SR_MAX_REDIRECTS = 10
+SR_ALLOW_PRIVATE = False
+SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
+SR_DNS_TIMEOUT = 2.0
+SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
+SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
+SR_HEADERS_OF_INTEREST = [
+    "set-cookie",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "server",
+    "x-powered-by",
+    "strict-transport-security",
+    "permissions-policy",
+    "referrer-policy",
+]
+SR_PROGRESS = False
+
+# --- polite defaults ----------------------------------------------------------------------------------
+USER_AGENT = f"Mozilla/5.0 (compatible; servicerisk/{__version__}; +{SR_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 20
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 1
+COOKIES_ENABLED = False  # every page is observed as a first visit; Set-Cookie is recorded, not replayed
+REDIRECT_ENABLED = False  # the spider follows redirects itself to record chains and apply the guard
+METAREFRESH_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+DNSCACHE_ENABLED = True
+REACTOR_THREADPOOL_MAXSIZE = 10
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+FEED_EXPORT_BATCH_ITEM_COUNT = SR_BATCH_SITES
+FEED_STORE_EMPTY = True
+FEED_STORAGES = {"file": "crawler.feeds.AtomicFileFeedStorage", "": "crawler.feeds.AtomicFileFeedStorage"}
+FEED_EXPORTERS = {"parquet": "crawler.feeds.ParquetItemExporter"}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.PrivateGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+}
+EXTENSIONS = {
+    "crawler.extensions.manifest.ManifestExtension": 500,
+    "crawler.extensions.progress.ProgressExtension": 510,
+}
+
+
+def module_settings() -> dict[str, Any]:
+    """Every upper-case name of this module, for ``Settings.setdict``."""
+    return {k: v for k, v in globals().items() if k.isupper()}

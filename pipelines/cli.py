@@ -1,0 +1,167 @@
+"""The ``servicerisk`` command line: crawl, demo (and the later stages as they arrive)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crawler.domains import DomainListError
+from crawler.paths import Layout
+
+err = Console(stderr=True)
+out = Console()
+
+EXAMPLES = {
+    "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
+    "demo": "servicerisk demo --out out/demo",
+}
+
+
+def _epilog(name: str) -> str:
+    return f"\b\nExample:\n  {EXAMPLES[name]}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="servicerisk")
+def main() -> None:
+    """Measure which third-party services websites embed, where their servers are, who runs them,
+    and how risky they are under GDPR and TDDDG §25."""
+
+
+def _crawl_options(f):
+    opts = [
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                     help="Output folder (holds raw/<run_id>/, enriched/, warehouse.duckdb, kb/, scans/)."),
+        click.option("--max-pages", type=click.IntRange(1, 100), default=5, show_default=True,
+                     help="Pages per site, home page included."),
+        click.option("--concurrency", type=click.IntRange(1, 1024), default=32, show_default=True,
+                     help="Requests in flight overall."),
+        click.option("--per-site-concurrency", type=click.IntRange(1, 16), default=2, show_default=True,
+                     help="Requests in flight per site."),
+        click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
+                     help="Download timeout per request, seconds."),
+        click.option("--ignore-robots", is_flag=True, help="Do not honour robots.txt."),
+        click.option("--user-agent", default=None, help="User-Agent header; include a contact URL."),
+        click.option("--allow-private", is_flag=True,
+                     help="Allow destinations on loopback/private/link-local addresses (refused by default)."),
+        click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
+                     help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's)."),
+        click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
+        click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+        click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
+        click.option("-s", "--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="Override a Scrapy/SR_* setting (repeatable)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _parse_sets(sets: tuple[str, ...]) -> dict:
+    out_: dict = {}
+    for item in sets:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        k, v = item.split("=", 1)
+        out_[k.strip()] = v
+    return out_
+
+
+@main.command(epilog=_epilog("crawl"))
+@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path))
+@_crawl_options
+def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+          allow_private, nameservers, no_autothrottle, run_id, progress, sets):
+    """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/."""
+    from crawler.resolver import parse_nameserver
+    from crawler.runner import CrawlOptions, prepare_run, run_crawl
+
+    for ns in nameservers:
+        try:
+            parse_nameserver(ns)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+    opts = CrawlOptions(
+        out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
+        timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
+        nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
+        progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
+    )
+    try:
+        plan = prepare_run(domains, opts)
+    except DomainListError as e:
+        err.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+    except (FileExistsError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+    if plan.rejected:
+        err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
+    run_crawl(plan, opts)
+    layout = Layout(out_dir)
+    if (plan.run_dir / "manifest.json").is_file():
+        _print_summary(plan.run_dir)
+        out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
+    else:
+        err.print(f"[red]run {plan.run_id} did not finish; it is not sealed[/red] ({layout.raw})")
+        sys.exit(1)
+
+
+def _print_summary(run_dir: Path) -> None:
+    from pipelines.summary import summarise_run
+
+    s = summarise_run(run_dir)
+    t = Table(title=f"run {s.run_id}", show_header=True)
+    t.add_column("sites by outcome")
+    t.add_column("n", justify="right")
+    for outcome, n in s.by_outcome:
+        t.add_row(outcome, str(n))
+    t.add_section()
+    t.add_row("sites", str(s.sites))
+    t.add_row("pages (2xx)", f"{s.pages} ({s.pages_ok})")
+    t.add_row("resources", str(s.resources))
+    t.add_row("third-party hosts", str(s.third_party_hosts))
+    out.print(t)
+    if s.top_third_party:
+        t2 = Table(title="most referenced third-party domains")
+        t2.add_column("registrable domain")
+        t2.add_column("sites", justify="right")
+        for rd, n in s.top_third_party:
+            t2.add_row(rd, str(n))
+        out.print(t2)
+
+
+@main.command(epilog=_epilog("demo"))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+              show_default=True, help="Output folder for the demo dataset.")
+def demo(out_dir):
+    """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1)."""
+    from pipelines.localdns import LocalDNS, Zone
+    from pipelines.localweb.demo import demo_domain_list_text, demo_web
+    from pipelines.localweb.server import LocalWeb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    domains = out_dir / "demo-domains.txt"
+    domains.write_text(demo_domain_list_text(), encoding="utf-8")
+    with LocalDNS(Zone()) as dns, LocalWeb(demo_web(month=1)) as web:
+        env = {**os.environ, **web.proxy_env()}
+        cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
+               "--nameserver", dns.nameserver, "--timeout", "10"]
+        out.print(f"demo web on {web.proxy_url} (proxy), DNS on {dns.nameserver}; crawling {domains}")
+        rc = subprocess.call(cmd, env=env)
+    if rc != 0:
+        err.print(f"[red]demo crawl failed (exit {rc})[/red]")
+        sys.exit(rc)
+    layout = Layout(out_dir)
+    out.print(f"\nOutputs: {layout.raw.resolve()}/{layout.latest_run()}/ (Parquet tables + manifest.json)")
+    out.print(f"Query them, e.g.: duckdb -c \"SELECT outcome, count(*) FROM '{layout.raw}/*/sites/*.parquet' GROUP BY 1\"")
+
+
+if __name__ == "__main__":
+    main()
