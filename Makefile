@@ -1,0 +1,36 @@
+# The README's two commands are `make demo` and `make test`; everything else is a convenience.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
+JOBS   ?= auto
+
+.PHONY: demo test venv bench lint clean help
+
+help:
+	@echo "make demo   - set up .venv and run the whole pipeline on the embedded offline demo web"
+	@echo "make test   - run the test suite (parallel)"
+	@echo "make bench  - run the benchmarks in bench/ (slow; prints figures against same-run baselines)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/servicerisk demo --out out/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -q
+
+bench: $(STAMP)
+	$(PY) bench/crawl.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check crawler pipelines tests bench
+
+clean:
+	rm -rf out .pytest_cache

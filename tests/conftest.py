@@ -1,0 +1,68 @@
+"""Shared fixtures: the local web (forward proxy serving virtual sites), the local DNS server, and a CLI runner.
+
+Everything listens on 127.0.0.1 only; no test connects anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipelines.localdns import LocalDNS, Zone
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_binary(name: str) -> str:
+    """Path of a system binary; skip the test locally when it is missing, fail it in CI."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if CI:
+        pytest.fail(f"{name} is not installed (CI must install it in .ci/run)")
+    pytest.skip(f"{name} is not installed")
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> CliResult:
+    """Run ``servicerisk ARGS`` in a fresh interpreter (the Twisted reactor is one-shot per process)."""
+    full_env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=full_env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def local_dns():
+    """A DNS server with a zone for the guard tests: one name resolving to a private address."""
+    zone = Zone()
+    zone.add("dns-private-site.de", "A", "10.20.30.40")
+    zone.add("www.dns-private-site.de", "A", "10.20.30.40")
+    with LocalDNS(zone) as dns:
+        yield dns
+
+
+@pytest.fixture(scope="session")
+def fault_server():
+    from pipelines.localweb.faults import fault_web
+    from pipelines.localweb.server import LocalWeb
+
+    with LocalWeb(fault_web()) as web:
+        yield web
