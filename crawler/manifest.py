@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 from crawler.items import TABLES
 from crawler.paths import MANIFEST, parts
 
+SCRAPY_STATS = ("downloader/request_count", "downloader/response_count", "downloader/exception_count",
+                "response_received_count", "retry/", "robotstxt/", "elapsed_time_seconds", "memusage/max")
 PACKAGES = ("servicerisk", "scrapy", "twisted", "pyarrow", "selectolax", "dnspython", "publicsuffixlist", "w3lib")
 
 
@@ -104,6 +106,7 @@ def build_manifest(
             "pages_by_status": grouped.get("page/status", {}),
             "rows": {t: v["rows"] for t, v in tables.items()},
             "stats": {k: v for k, v in stats.items() if k.startswith("sr/") and isinstance(v, int)},
+            "scrapy": {k: v for k, v in stats.items() if k.startswith(SCRAPY_STATS) and isinstance(v, (int, float))},
         },
         "tables": tables,
     }

@@ -36,16 +36,20 @@ _LINK_RELS_FETCHED = frozenset(
     {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon", "shortcut",
      "apple-touch-icon", "manifest", "prerender", "alternate stylesheet", "mask-icon"}
 )
-_SELECTOR = "script, img, iframe, frame, embed, object, source, video, audio, track, input, form, link, meta, a, area, style, base, [style], body"
+_SELECTOR = ("script, img, iframe, frame, embed, object, source, video, audio, track, input[src], form[action], "
+             "link[href], meta[http-equiv], style, body[background], [style*='url(' i]")
+_SELECTOR_LINKS = _SELECTOR + ", a[href], area[href]"
 _SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:", "whatsapp:", "callto:")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
-_JS_URL = re.compile(r"""(?:https?:)?//[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""", re.I)
+# anchored on "//" (10x faster than a leading optional scheme); the scheme is read from the text before it
+_JS_URL = re.compile(r"""//[a-z0-9][a-z0-9.-]*\.[a-z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""", re.I)
 _REFRESH = re.compile(r"""^\s*\d*\s*[;,]?\s*(?:url\s*=\s*)?['"]?([^'"]+)""", re.I)
 _CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'strict-dynamic'", "*",
                            "'unsafe-hashes'", "'report-sample'", "'wasm-unsafe-eval'", "data:", "blob:", "https:",
                            "http:", "mediastream:", "filesystem:", "wss:", "ws:"})
 
-#: Built-in inline snippet signatures (id -> regex with one capture group for the id value).
+#: Built-in inline snippet signatures (id -> regex with one capture group for the id value). A signature
+#: only runs on scripts containing its literal needle (the longest plain prefix of the regex, or a given one).
 DEFAULT_SIGNATURES: dict[str, str] = {
     "gtm-container-id": r"\b(GTM-[A-Z0-9]{4,10})\b",
     "ga4-measurement-id": r"""['"](G-[A-Z0-9]{6,12})['"]""",
@@ -84,8 +88,14 @@ class Observation:
     signatures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def compile_signatures(signatures: Mapping[str, str]) -> list[tuple[str, re.Pattern]]:
-    return [(sid, re.compile(rx)) for sid, rx in signatures.items()]
+_NEEDLES = {"gtm-container-id": "GTM-", "ga4-measurement-id": "G-", "ua-property-id": "UA-", "google-ads-id": "AW-",
+            "meta-pixel-init": "fbq", "livechat-license": "__lc", "hotjar-id": "hjid", "matomo-paq": "_paq"}
+
+
+def compile_signatures(signatures: Mapping[str, str], needles: Mapping[str, str] | None = None):
+    """[(id, needle, compiled regex)]: the regex runs only on text that contains the needle."""
+    needles = needles if needles is not None else _NEEDLES
+    return [(sid, needles.get(sid, ""), re.compile(rx)) for sid, rx in signatures.items()]
 
 
 _DEFAULT_COMPILED = compile_signatures(DEFAULT_SIGNATURES)
@@ -115,10 +125,35 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
 
 
 def _host(url: str) -> str:
+    """Lower-case host of an absolute URL (fast path for the common ``scheme://host[:port]/…`` shape)."""
+    i = url.find("://")
+    if i > 0:
+        rest = url[i + 3 :]
+        end = len(rest)
+        for ch in "/?#":
+            j = rest.find(ch)
+            if 0 <= j < end:
+                end = j
+        netloc = rest[:end]
+        if "@" not in netloc and "[" not in netloc and "\\" not in netloc:
+            return netloc.split(":", 1)[0].lower().rstrip(".")
     try:
         return (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return ""
+
+
+def _absolute(base: str, raw: str) -> str | None:
+    """``raw`` resolved against ``base``; absolute http(s) URLs skip urljoin (the common case)."""
+    low = raw[:8].lower()
+    if low.startswith(("https://", "http://")) and " " not in raw and "\\" not in raw:
+        return raw
+    if raw.startswith("//"):
+        return base.split(":", 1)[0] + ":" + raw
+    try:
+        return urljoin(base, raw)
+    except ValueError:
+        return None
 
 
 def observe(
@@ -128,8 +163,12 @@ def observe(
     *,
     signatures: list[tuple[str, re.Pattern]] | None = None,
     max_links: int = 2000,
+    links: bool = True,
 ) -> Observation:
-    """Observe one HTML page. ``headers`` maps lower-case header names to values (CSP, content type)."""
+    """Observe one HTML page. ``headers`` maps lower-case header names to values (CSP, content type).
+
+    ``links=False`` skips collecting ``<a href>`` links (only the home page needs them to pick pages).
+    """
     headers = headers or {}
     text, encoding = decode_body(body, headers.get("content-type", ""))
     tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
@@ -142,13 +181,10 @@ def observe(
         if not raw:
             return
         raw = raw.strip()
-        if not raw or raw.lower().startswith(_SKIP_SCHEMES):
+        if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
             return
-        try:
-            absolute = urljoin(obs.base_url, raw)
-        except ValueError:
-            return
-        if not absolute.startswith(("http://", "https://", "ws://", "wss://")):
+        absolute = _absolute(obs.base_url, raw)
+        if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
             return
         key = (absolute, element, attribute)
         if key in seen:
@@ -160,17 +196,13 @@ def observe(
         for m in _CSS_URL.finditer(css):
             add(m.group(2) or m.group(4), element, attribute, inline=True)
 
-    nodes = tree.css(_SELECTOR)
     # <base href> applies to every URL in the document, wherever it stands
-    for node in nodes:
-        if node.tag == "base":
-            href = (node.attributes.get("href") or "").strip()
-            if href:
-                try:
-                    obs.base_url = urljoin(url, href)
-                except ValueError:
-                    pass
-                break
+    base = tree.css_first("base[href]")
+    if base is not None:
+        href = (base.attributes.get("href") or "").strip()
+        if href:
+            obs.base_url = _absolute(url, href) or url
+    nodes = tree.css(_SELECTOR_LINKS if links else _SELECTOR)
     title = tree.css_first("title")
     if title is not None:
         obs.title = " ".join(title.text().split())[:500]
@@ -178,13 +210,10 @@ def observe(
         tag = node.tag
         attrs = node.attributes
         if tag == "a" or tag == "area":
-            href = attrs.get("href")
-            if href and len(obs.links) < max_links:
-                try:
-                    absolute = urljoin(obs.base_url, href.strip())
-                except ValueError:
-                    continue
-                if absolute.startswith(("http://", "https://")):
+            href = attrs.get("href") if links and len(obs.links) < max_links else None
+            if href:
+                absolute = _absolute(obs.base_url, href.strip())
+                if absolute and absolute.startswith(("http://", "https://")):
                     obs.links.append((absolute.split("#", 1)[0], " ".join((node.text() or "").split())[:200]))
         elif tag == "link":
             rel = " ".join((attrs.get("rel") or "").lower().split())
@@ -207,7 +236,7 @@ def observe(
                     _scan_script(code, add, obs.signatures, sigs)
         elif tag == "style":
             add_css(node.text() or "", "style", "text")
-        elif tag != "base":
+        else:
             for attribute in _FETCH_ATTRS.get(tag, ()):
                 value = attrs.get(attribute)
                 if not value:
@@ -218,7 +247,7 @@ def observe(
                 else:
                     add(value, tag, attribute)
         style = attrs.get("style") if tag != "style" else None
-        if style and "url(" in style:
+        if style and "url(" in style.lower():
             add_css(style, tag, "style")
     csp = headers.get("content-security-policy")
     if csp:
@@ -237,13 +266,16 @@ def _srcset(value: str) -> list[str]:
 
 
 def _scan_script(code: str, add, found: list[tuple[str, str]], sigs) -> None:
-    if "\\/" in code:
-        code = code.replace("\\/", "/")
-    for m in _JS_URL.finditer(code):
-        literal = m.group(0)
-        if literal.startswith("//") or literal.lower().startswith("http"):
-            add(literal if not literal.startswith("//") else "https:" + literal, "script", "inline", inline=True)
-    for sid, rx in sigs:
+    if "//" in code or "\\/\\/" in code:
+        if "\\/" in code:
+            code = code.replace("\\/", "/")
+        for m in _JS_URL.finditer(code):
+            before = code[max(0, m.start() - 6) : m.start()].lower()
+            scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
+            add(scheme + m.group(0), "script", "inline", inline=True)
+    for sid, needle, rx in sigs:
+        if needle and needle not in code:
+            continue
         for m in rx.finditer(code):
             value = m.group(1) if rx.groups else m.group(0)
             pair = (sid, value)

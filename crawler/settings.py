@@ -50,6 +50,9 @@ METAREFRESH_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 DNSCACHE_ENABLED = True
+# Scrapy starts CONCURRENT_ITEMS asyncio workers for every callback's output; our callbacks yield a handful
+# of row batches and there are no item pipelines, so a small number avoids ~100 idle tasks per response.
+CONCURRENT_ITEMS = 4
 REACTOR_THREADPOOL_MAXSIZE = 10
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 FEED_EXPORT_BATCH_ITEM_COUNT = SR_BATCH_SITES
