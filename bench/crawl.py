@@ -78,7 +78,7 @@ def plain_settings(log: Path) -> dict:
 
 def servicerisk_round(domains: Path, out: Path, env: dict, dns: str) -> dict:
     cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out), "--nameserver", dns,
-           "--no-autothrottle", "--no-progress"]
+           "--no-autothrottle", "--no-progress", "--no-summary"]
     wall, cpu, rss = run_child(cmd, env)
     layout = Layout(out)
     run_id = layout.latest_run()

@@ -58,7 +58,10 @@ _psl: PublicSuffixList | None = None
 def _get_psl() -> PublicSuffixList:
     global _psl
     if _psl is None:
-        _psl = PublicSuffixList(only_icann=_PSL_ONLY_ICANN)
+        # one parsed list per process: share crawler.hosts' ICANN-only instance
+        from crawler.hosts import psl
+
+        _psl = psl() if _PSL_ONLY_ICANN else PublicSuffixList(only_icann=False)
     return _psl
 
 

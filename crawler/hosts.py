@@ -12,10 +12,14 @@ _PSL: PublicSuffixList | None = None
 
 
 def psl() -> PublicSuffixList:
-    """The bundled PSL (never fetched at run time)."""
+    """The bundled PSL, ICANN section only (never fetched at run time).
+
+    ICANN-only, as Tranco and tldextract's default do: ``fonts.googleapis.com`` belongs to ``googleapis.com``
+    and ``x.s3.amazonaws.com`` to ``amazonaws.com``, so a provider's hosts group under its own domain.
+    """
     global _PSL
     if _PSL is None:
-        _PSL = PublicSuffixList()
+        _PSL = PublicSuffixList(only_icann=True)
     return _PSL
 
 

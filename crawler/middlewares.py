@@ -34,14 +34,24 @@ class PrivateGuardMiddleware:
         resolver = make_async_resolver(s.getlist("SR_NAMESERVERS"), s.getfloat("SR_DNS_TIMEOUT", 2.0))
         return cls(HostGuard(resolver), crawler.stats)
 
-    async def process_request(self, request, spider=None):
+    def process_request(self, request, spider=None):
+        # Synchronous when the host's verdict is memoised (nearly every request); a coroutine otherwise.
         if not request.url.startswith(("http://", "https://")):
             return None
-        host = host_of(request.url)
+        host = host_of(request.url).lower()
+        verdict = self.guard.cached(host)
+        if verdict is None:
+            return self._check(host)
+        return self._apply(host, verdict)
+
+    async def _check(self, host: str):
         before = self.guard.lookups
         verdict = await self.guard.check(host)
         if self.guard.lookups != before:
             self.stats.inc_value("sr/guard/lookups")
+        return self._apply(host, verdict)
+
+    def _apply(self, host, verdict):
         if verdict.refused:
             self.stats.inc_value("sr/guard/refused")
             raise PrivateAddressRefused(f"refused {host}: {verdict.reason}")

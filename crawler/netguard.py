@@ -61,6 +61,10 @@ class HostGuard:
         self.memo_size = memo_size
         self.lookups = 0
 
+    def cached(self, host: str) -> Verdict | None:
+        """The memoised verdict for ``host`` (already normalised), or None when it must be checked."""
+        return self.memo.get(host)
+
     async def check(self, host: str) -> Verdict:
         host = host.lower().rstrip(".")
         hit = self.memo.get(host)

@@ -52,7 +52,7 @@ _SQUID = {
     "ERR_SECURE_CONNECT_FAIL": "tls_error",
     "ERR_ZERO_SIZE_OBJECT": "connect_error",
 }
-_TUNNEL_RE = re.compile(r"'status':\s*(?P<status>\d{3}),\s*'reason':\s*b?['\"](?P<reason>[^'\"]*)")
+_TUNNEL_RE = re.compile(r"'status':\s*(?P<status>\d{3}),\s*'reason':\s*b?(?P<q>['\"])(?P<reason>.*?)(?P=q)\}")
 _DNS_WORDS = ("dns", "name resolution", "resolve", "unknown host", "not found", "no such host", "nxdomain")
 _TIMEOUT_WORDS = ("timeout", "timed out")
 _TIMEOUT_EXCEPTIONS = {"TimeoutError", "TCPTimedOutError", "ConnectingCancelledError", "UserTimeoutError",

@@ -55,6 +55,7 @@ def _crawl_options(f):
         click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
         click.option("--run-id", default=None, help="Use this run id instead of a new one."),
         click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--summary/--no-summary", default=True, help="Print the run summary table at the end."),
         click.option("-s", "--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a Scrapy/SR_* setting (repeatable)."),
     ]
@@ -77,7 +78,7 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
 @click.argument("domains", type=click.Path(dir_okay=False, path_type=Path))
 @_crawl_options
 def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, sets):
+          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets):
     """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/."""
     from crawler.resolver import parse_nameserver
     from crawler.runner import CrawlOptions, prepare_run, run_crawl
@@ -106,7 +107,8 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     run_crawl(plan, opts)
     layout = Layout(out_dir)
     if (plan.run_dir / "manifest.json").is_file():
-        _print_summary(plan.run_dir)
+        if summary:
+            _print_summary(plan.run_dir)
         out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
     else:
         err.print(f"[red]run {plan.run_id} did not finish; it is not sealed[/red] ({layout.raw})")
@@ -160,7 +162,9 @@ def demo(out_dir):
         sys.exit(rc)
     layout = Layout(out_dir)
     out.print(f"\nOutputs: {layout.raw.resolve()}/{layout.latest_run()}/ (Parquet tables + manifest.json)")
-    out.print(f"Query them, e.g.: duckdb -c \"SELECT outcome, count(*) FROM '{layout.raw}/*/sites/*.parquet' GROUP BY 1\"")
+    out.print("Query them, e.g.:")
+    out.print(f"  {sys.executable} -c \"import duckdb; duckdb.sql(\\\"SELECT outcome, count(*) FROM "
+              f"'{layout.raw}/*/sites/*.parquet' GROUP BY 1\\\").show()\"", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,15 @@ class SitesSpider(scrapy.Spider):
         )
 
     # --- responses --------------------------------------------------------------------------------------
+    # Callbacks return lists, not generators: Scrapy re-parses the source of generator callbacks on every
+    # call (its check for ``return`` values misses its cache for bound methods), a measurable CPU cost.
     def on_response(self, response):
+        return list(self._on_response(response))
+
+    def on_error(self, failure):
+        return list(self._on_error(failure))
+
+    def _on_response(self, response):
         meta = response.meta
         st = self.sites.get(meta["sr_site"])
         if st is None:
@@ -170,11 +178,11 @@ class SitesSpider(scrapy.Spider):
             if st.cross_site:
                 self.crawler.stats.inc_value("sr/site/cross_site_redirect")
         if html:
-            obs = observe(response.body, response.url, headers)
+            obs = observe(response.body, response.url, headers, links=kind == "home" and self.max_pages > 1)
             page["title"] = obs.title
             page["encoding"] = obs.encoding
             self._record_observation(st, page_url, obs)
-            if kind == "home":
+            if kind == "home" and self.max_pages > 1:
                 for url, pkind in pick_pages(obs.links, response.url, self.max_pages - 1):
                     st.pending += 1
                     yield self._request(st, url, kind="subpage", page_kind=pkind, chain=[])
@@ -187,7 +195,7 @@ class SitesSpider(scrapy.Spider):
         st.rows["pages"].append(page)
         yield from self._done(st)
 
-    def on_error(self, failure):
+    def _on_error(self, failure):
         request = failure.request
         meta = request.meta
         st = self.sites.get(meta["sr_site"])
@@ -328,6 +336,9 @@ class SitesSpider(scrapy.Spider):
             raise DontCloseSpider
 
     def _flush_lost(self, response):
+        return list(self._flush_lost_rows())
+
+    def _flush_lost_rows(self):
         self._flush_scheduled = False
         for st in list(self.sites.values()):
             self.crawler.stats.inc_value("sr/site/lost")

@@ -1,0 +1,1 @@
+"""Curated service/company catalog: loading, validation, URL matching and pinned reference data."""

@@ -1,0 +1,489 @@
+"""Read the curated YAML catalog (services, companies, signatures) into frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from pipelines.catalog.match import ServiceMatcher
+
+SIGNATURES_FILE = "_signatures.yml"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+SERVICE_KEYS = frozenset({
+    "id", "name", "aliases", "category", "company", "hosts", "url_patterns", "signatures", "cookies",
+    "data_categories", "purposes", "consent", "role", "eu_hosting", "self_host_alternative", "sets_cookies",
+    "editorial", "facts", "sources", "as_of", "notes",
+})
+COMPANY_KEYS = frozenset({
+    "id", "name", "country", "parent", "role_note", "dpf", "acquisitions", "valid_from", "valid_to",
+    "facts", "sources", "as_of", "aliases", "notes",
+})
+SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services"})
+FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
+
+
+class CatalogError(Exception):
+    """Raised by :func:`load_catalog` when the catalog has problems; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} catalog problem(s): " + "; ".join(problems[:5]))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One dated, sourced statement (legal or descriptive) about a service or company."""
+
+    field: str
+    value: Any
+    source: str
+    as_of: str
+    confidence: str
+    note: str = ""
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+
+@dataclass(frozen=True)
+class UrlPattern:
+    """Split products on a shared host: ``host`` is a host pattern (or ``*``), ``path`` a regex."""
+
+    host: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Cookie:
+    name: str
+    match: str
+    purpose: str
+    lifetime: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Consent:
+    baseline: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A closed-set value with a free-text note (``eu_hosting``)."""
+
+    value: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SelfHost:
+    value: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Editorial:
+    what_de: str = ""
+    what_en: str = ""
+    why_de: str = ""
+    why_en: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    category: str
+    company: str
+    aliases: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    url_patterns: tuple[UrlPattern, ...] = ()
+    signatures: tuple[str, ...] = ()
+    cookies: tuple[Cookie, ...] = ()
+    data_categories: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+    consent: Consent = Consent("unknown", "")
+    role: str = "unknown"
+    eu_hosting: Flagged = Flagged("unknown")
+    self_host_alternative: SelfHost = SelfHost(False)
+    sets_cookies: str = "unknown"
+    editorial: Editorial = Editorial()
+    facts: tuple[Fact, ...] = ()
+    sources: tuple[str, ...] = ()
+    as_of: str = ""
+    notes: str = ""
+    path: str = ""  # file the entry came from ("" for in-memory entries)
+
+
+@dataclass(frozen=True)
+class Dpf:
+    participant_id: str | None = None
+    status: str = "unknown"
+    checked_on: str | None = None
+    source: str = ""
+    confidence: str = "M"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    acquirer: str
+    announced: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    source: str = ""
+    as_of: str = ""
+    confidence: str = "M"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+    country: str = "unknown"
+    parent: str | None = None
+    role_note: str = ""
+    dpf: Dpf = Dpf()
+    acquisitions: tuple[Acquisition, ...] = ()
+    valid_from: str | None = None
+    valid_to: str | None = None
+    aliases: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    sources: tuple[str, ...] = ()
+    as_of: str = ""
+    notes: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An inline-snippet fingerprint; ``regex`` has one capture group for the account/container id if any."""
+
+    id: str
+    regex: str
+    description: str
+    example: str | None = None
+    ignore_case: bool = False
+    path: str = ""
+
+    def compile(self) -> re.Pattern[str]:
+        return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
+
+
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """The whole catalog. ``services`` keeps file order (duplicates included, for the validator)."""
+
+    services: tuple[Service, ...]
+    companies: Mapping[str, Company]
+    signatures: Mapping[str, Signature]
+    by_id: Mapping[str, Service]
+    load_problems: tuple[str, ...] = ()
+    duplicate_companies: tuple[Company, ...] = ()
+    duplicate_signatures: tuple[Signature, ...] = ()
+
+    def company_of(self, service: Service) -> Company | None:
+        return self.companies.get(service.company)
+
+    def parent_chain(self, company_id: str) -> tuple[Company, ...]:
+        """The company followed by its parents up to the ultimate parent (stops on cycles)."""
+        chain: list[Company] = []
+        seen: set[str] = set()
+        current: str | None = company_id
+        while current and current not in seen and current in self.companies:
+            seen.add(current)
+            company = self.companies[current]
+            chain.append(company)
+            current = company.parent
+        return tuple(chain)
+
+    @cached_property
+    def matcher(self) -> ServiceMatcher:
+        return ServiceMatcher(self.services)
+
+    def match(self, host: str, path: str = "/", *, first_party: bool | None = None) -> Service | None:
+        """The service that serves ``host`` + ``path`` (path may include the query), or None.
+
+        See :mod:`pipelines.catalog.match` for the precedence rules and ``first_party``.
+        """
+        return self.matcher.match(host, path, first_party=first_party)
+
+
+# --------------------------------------------------------------------------------------------------
+# reading
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def _flag(value: Any) -> str:
+    """Closed-set yes/no fields: YAML 1.1 reads a bare yes/no as a boolean, so map it back."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return _text(value)
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _tuple(value: Any, problems: list[str], where: str, key: str) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(f"{where}: '{key}' must be a list")
+        return ()
+    return tuple(value)
+
+
+def _mapping(value: Any, problems: list[str], where: str, key: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: '{key}' must be a mapping")
+        return {}
+    return value
+
+
+def _check_keys(raw: dict, allowed: frozenset[str], problems: list[str], where: str) -> None:
+    for key in sorted(set(raw) - allowed):
+        problems.append(f"{where}: unknown key '{key}'")
+
+
+def _fact(raw: Any, problems: list[str], where: str) -> Fact | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: fact must be a mapping")
+        return None
+    _check_keys(raw, FACT_KEYS, problems, where)
+    return Fact(
+        field=_text(raw.get("field")),
+        value=raw.get("value"),
+        source=_text(raw.get("source")),
+        as_of=_text(raw.get("as_of")),
+        confidence=_text(raw.get("confidence")),
+        note=_text(raw.get("note")),
+        valid_from=_opt_text(raw.get("valid_from")),
+        valid_to=_opt_text(raw.get("valid_to")),
+    )
+
+
+def _facts(raw: Any, problems: list[str], where: str) -> tuple[Fact, ...]:
+    out = []
+    for i, item in enumerate(_tuple(raw, problems, where, "facts")):
+        fact = _fact(item, problems, f"{where} facts[{i}]")
+        if fact is not None:
+            out.append(fact)
+    return tuple(out)
+
+
+def _service(raw: dict, problems: list[str], where: str) -> Service:
+    _check_keys(raw, SERVICE_KEYS, problems, where)
+    patterns = []
+    for i, item in enumerate(_tuple(raw.get("url_patterns"), problems, where, "url_patterns")):
+        if isinstance(item, dict) and set(item) == {"host", "path"}:
+            patterns.append(UrlPattern(_text(item["host"]), _text(item["path"])))
+        else:
+            problems.append(f"{where}: url_patterns[{i}] must be a mapping with exactly 'host' and 'path'")
+    cookies = []
+    for i, item in enumerate(_tuple(raw.get("cookies"), problems, where, "cookies")):
+        if not isinstance(item, dict):
+            problems.append(f"{where}: cookies[{i}] must be a mapping")
+            continue
+        _check_keys(item, frozenset({"name", "match", "purpose", "lifetime", "source"}), problems,
+                    f"{where} cookies[{i}]")
+        cookies.append(Cookie(_text(item.get("name")), _text(item.get("match") or "exact"),
+                              _text(item.get("purpose")), _text(item.get("lifetime")), _text(item.get("source"))))
+    consent = _mapping(raw.get("consent"), problems, where, "consent")
+    eu = _mapping(raw.get("eu_hosting"), problems, where, "eu_hosting")
+    selfhost = _mapping(raw.get("self_host_alternative"), problems, where, "self_host_alternative")
+    editorial = _mapping(raw.get("editorial"), problems, where, "editorial")
+    _check_keys(editorial, frozenset({"what_de", "what_en", "why_de", "why_en"}), problems, f"{where} editorial")
+    selfhost_value = selfhost.get("value", False)
+    if not isinstance(selfhost_value, bool):
+        problems.append(f"{where}: self_host_alternative.value must be true or false")
+        selfhost_value = False
+    return Service(
+        id=_text(raw.get("id")),
+        name=_text(raw.get("name")),
+        category=_text(raw.get("category")),
+        company=_text(raw.get("company")),
+        aliases=tuple(_text(a) for a in _tuple(raw.get("aliases"), problems, where, "aliases")),
+        hosts=tuple(_text(h) for h in _tuple(raw.get("hosts"), problems, where, "hosts")),
+        url_patterns=tuple(patterns),
+        signatures=tuple(_text(s) for s in _tuple(raw.get("signatures"), problems, where, "signatures")),
+        cookies=tuple(cookies),
+        data_categories=tuple(_text(d) for d in _tuple(raw.get("data_categories"), problems, where,
+                                                       "data_categories")),
+        purposes=tuple(_text(p) for p in _tuple(raw.get("purposes"), problems, where, "purposes")),
+        consent=Consent(_text(consent.get("baseline", "unknown")), _text(consent.get("reason"))),
+        role=_text(raw.get("role", "unknown")),
+        eu_hosting=Flagged(_flag(eu.get("value", "unknown")), _text(eu.get("note"))),
+        self_host_alternative=SelfHost(selfhost_value, _text(selfhost.get("note"))),
+        sets_cookies=_flag(raw.get("sets_cookies", "unknown")),
+        editorial=Editorial(**{k: _text(editorial.get(k)) for k in ("what_de", "what_en", "why_de", "why_en")}),
+        facts=_facts(raw.get("facts"), problems, where),
+        sources=tuple(_text(s) for s in _tuple(raw.get("sources"), problems, where, "sources")),
+        as_of=_text(raw.get("as_of")),
+        notes=_text(raw.get("notes")),
+        path=where,
+    )
+
+
+def _company(raw: dict, problems: list[str], where: str) -> Company:
+    _check_keys(raw, COMPANY_KEYS, problems, where)
+    dpf_raw = _mapping(raw.get("dpf"), problems, where, "dpf")
+    _check_keys(dpf_raw, frozenset({"participant_id", "status", "checked_on", "source", "confidence", "note"}),
+                problems, f"{where} dpf")
+    acquisitions = []
+    for i, item in enumerate(_tuple(raw.get("acquisitions"), problems, where, "acquisitions")):
+        if not isinstance(item, dict):
+            problems.append(f"{where}: acquisitions[{i}] must be a mapping")
+            continue
+        _check_keys(item, frozenset({"acquirer", "announced", "valid_from", "valid_to", "source", "as_of",
+                                     "confidence", "note"}), problems, f"{where} acquisitions[{i}]")
+        acquisitions.append(Acquisition(
+            acquirer=_text(item.get("acquirer")), announced=_opt_text(item.get("announced")),
+            valid_from=_opt_text(item.get("valid_from")), valid_to=_opt_text(item.get("valid_to")),
+            source=_text(item.get("source")), as_of=_text(item.get("as_of")),
+            confidence=_text(item.get("confidence")), note=_text(item.get("note"))))
+    parent = raw.get("parent")
+    return Company(
+        id=_text(raw.get("id")),
+        name=_text(raw.get("name")),
+        country=_text(raw.get("country", "unknown")),
+        parent=None if parent is None else _text(parent),
+        role_note=_text(raw.get("role_note")),
+        dpf=Dpf(participant_id=_opt_text(dpf_raw.get("participant_id")),
+                status=_text(dpf_raw.get("status", "unknown")),
+                checked_on=_opt_text(dpf_raw.get("checked_on")),
+                source=_text(dpf_raw.get("source")),
+                confidence=_text(dpf_raw.get("confidence", "M")),
+                note=_text(dpf_raw.get("note"))),
+        acquisitions=tuple(acquisitions),
+        valid_from=_opt_text(raw.get("valid_from")),
+        valid_to=_opt_text(raw.get("valid_to")),
+        aliases=tuple(_text(a) for a in _tuple(raw.get("aliases"), problems, where, "aliases")),
+        facts=_facts(raw.get("facts"), problems, where),
+        sources=tuple(_text(s) for s in _tuple(raw.get("sources"), problems, where, "sources")),
+        as_of=_text(raw.get("as_of")),
+        notes=_text(raw.get("notes")),
+        path=where,
+    )
+
+
+def _read_yaml(path: Path, problems: list[str], where: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(f"{where}: cannot parse YAML: {exc}".splitlines()[0])
+        return None
+
+
+def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
+    """Read ``<data_dir>/services/*.yml``, ``_signatures.yml`` and ``<data_dir>/companies/*.yml``.
+
+    Never raises on content problems: structural problems (bad YAML, unknown keys, wrong types) are
+    collected in ``Catalog.load_problems``; run :func:`pipelines.catalog.validate.validate` for the rest.
+    Raises ``FileNotFoundError`` if the services or companies folder is missing.
+    """
+    data_dir = Path(data_dir)
+    services_dir, companies_dir = data_dir / "services", data_dir / "companies"
+    for folder in (services_dir, companies_dir):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"catalog folder not found: {folder}")
+    problems: list[str] = []
+
+    services: list[Service] = []
+    for path in sorted(services_dir.glob("*.yml")):
+        if path.name.startswith("_"):
+            continue
+        where = f"services/{path.name}"
+        raw = _read_yaml(path, problems, where)
+        if not isinstance(raw, dict):
+            if raw is not None:
+                problems.append(f"{where}: top level must be a mapping")
+            continue
+        services.append(_service(raw, problems, where))
+        if raw.get("id") is not None and f"{_text(raw.get('id'))}.yml" != path.name:
+            problems.append(f"{where}: file name must be '<id>.yml' (id is '{_text(raw.get('id'))}')")
+
+    signatures: dict[str, Signature] = {}
+    duplicate_signatures: list[Signature] = []
+    sig_path = services_dir / SIGNATURES_FILE
+    if sig_path.exists():
+        where = f"services/{SIGNATURES_FILE}"
+        raw = _read_yaml(sig_path, problems, where)
+        items = raw.get("signatures") if isinstance(raw, dict) else None
+        if not isinstance(items, list):
+            problems.append(f"{where}: must contain a 'signatures' list")
+            items = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                problems.append(f"{where}: signatures[{i}] must be a mapping")
+                continue
+            _check_keys(item, SIGNATURE_KEYS, problems, f"{where} signatures[{i}]")
+            sig = Signature(id=_text(item.get("id")), regex=_text(item.get("regex")),
+                            description=_text(item.get("description")), example=_opt_text(item.get("example")),
+                            ignore_case=bool(item.get("ignore_case", False)), path=where)
+            if sig.id in signatures:
+                duplicate_signatures.append(sig)
+            else:
+                signatures[sig.id] = sig
+
+    companies: dict[str, Company] = {}
+    duplicate_companies: list[Company] = []
+    for path in sorted(companies_dir.glob("*.yml")):
+        where = f"companies/{path.name}"
+        raw = _read_yaml(path, problems, where)
+        if not isinstance(raw, dict):
+            if raw is not None:
+                problems.append(f"{where}: top level must be a mapping")
+            continue
+        company = _company(raw, problems, where)
+        if f"{company.id}.yml" != path.name:
+            problems.append(f"{where}: file name must be '<id>.yml' (id is '{company.id}')")
+        if company.id in companies:
+            duplicate_companies.append(company)
+        else:
+            companies[company.id] = company
+
+    by_id: dict[str, Service] = {}
+    for service in services:
+        by_id.setdefault(service.id, service)
+    return Catalog(
+        services=tuple(services),
+        companies=MappingProxyType(companies),
+        signatures=MappingProxyType(signatures),
+        by_id=MappingProxyType(by_id),
+        load_problems=tuple(problems),
+        duplicate_companies=tuple(duplicate_companies),
+        duplicate_signatures=tuple(duplicate_signatures),
+    )
+
+
+def load_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
+    """Read and validate the catalog; raise :class:`CatalogError` listing every problem if it is not clean."""
+    from pipelines.catalog.validate import validate
+
+    catalog = read_catalog(data_dir)
+    problems = validate(catalog)
+    if problems:
+        raise CatalogError(problems)
+    return catalog

@@ -1,0 +1,80 @@
+"""Closed vocabularies and id/host/date formats that the service and company catalog may use."""
+
+from __future__ import annotations
+
+import re
+
+CATEGORIES = frozenset({
+    "analytics", "tag-manager", "advertising", "social", "chat", "consent", "fonts", "video", "maps",
+    "captcha", "cdn", "hosting", "reviews", "payment", "ab-testing", "session-replay",
+    "marketing-automation", "customer-support", "comments", "search", "security",
+    "audience-measurement", "embed", "other",
+})
+
+DATA_CATEGORIES = frozenset({
+    "contact_data", "chat_content", "ip_address", "device_browser", "location", "usage_behaviour",
+    "identifiers", "payment", "content_ugc",
+})
+
+PURPOSES = frozenset({
+    "necessary", "functional", "analytics", "advertising", "profiling", "session_replay", "social",
+    "security", "consent_management", "content_delivery", "communication",
+})
+
+CONSENT_BASELINES = frozenset({"required", "not_required", "likely", "unknown"})
+ROLES = frozenset({"processor", "controller", "joint_controller", "unknown"})
+EU_HOSTING = frozenset({"yes", "no", "optional", "unknown"})
+SETS_COOKIES = frozenset({"yes", "no", "unknown"})
+COOKIE_MATCH = frozenset({"exact", "prefix", "regex"})
+CONFIDENCE = frozenset({"V", "S", "M"})
+DPF_STATUS = frozenset({"active", "inactive", "not_listed", "not_applicable", "unknown"})
+
+# What a fact is about. Legal facts are the ones a risk score may rely on; they need a dated source.
+FACT_FIELDS = frozenset({
+    "role", "contracting_entity", "seat", "parent", "ownership", "eu_hosting", "data_location",
+    "cookies", "ip_handling", "dpf", "enforcement", "consent", "retention", "company", "category",
+    "status", "note",
+})
+LEGAL_FACT_FIELDS = frozenset({
+    "role", "contracting_entity", "seat", "parent", "ownership", "eu_hosting", "data_location",
+    "cookies", "ip_handling", "dpf", "enforcement", "consent", "retention",
+})
+
+SITE_OPERATOR = "site-operator"  # company id meaning "the website itself" (self-hosted services)
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PARTIAL_DATE_RE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+DPF_ID_RE = re.compile(r"^a2z[0-9A-Za-z]{15}$")
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+# A source is a web address, a pinned package reference (name@version[#part]) or a research note (doc:...).
+URL_SOURCE_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+PACKAGE_SOURCE_RE = re.compile(r"^(?:@[a-z0-9._-]+/)?[a-z0-9._-]+@\d[0-9A-Za-z.+-]*(?:#\S+)?$")
+DOC_SOURCE_RE = re.compile(r"^doc:\S.*$")
+
+
+def is_valid_source(source: object) -> bool:
+    """True if ``source`` is an http(s) URL, a ``name@version`` package reference or a ``doc:`` note."""
+    if not isinstance(source, str) or not source.strip():
+        return False
+    return bool(URL_SOURCE_RE.match(source) or PACKAGE_SOURCE_RE.match(source) or DOC_SOURCE_RE.match(source))
+
+
+def is_valid_host_pattern(pattern: object, *, allow_any: bool = False) -> bool:
+    """Check a host pattern: ``example.com`` (domain and subdomains) or ``=cdn.example.com`` (exact).
+
+    ``allow_any`` additionally accepts ``*`` (any host), which only url_patterns may use.
+    """
+    if not isinstance(pattern, str):
+        return False
+    if allow_any and pattern == "*":
+        return True
+    host = pattern[1:] if pattern.startswith("=") else pattern
+    labels = host.split(".")
+    if len(labels) < 2 or host != host.lower():
+        return False
+    if labels[-1].isdigit():  # no IP addresses
+        return False
+    return all(LABEL_RE.match(label) for label in labels)
