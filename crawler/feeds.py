@@ -17,7 +17,7 @@ from crawler.items import SCHEMAS
 
 
 class ParquetItemExporter(BaseItemExporter):
-    """Buffers ``TableRows`` items of one table and writes them as one Parquet file on finish.
+    """Buffers one table's rows from ``SiteBundle`` items and writes them as one Parquet file on finish.
 
     Takes the table name from the feed option ``item_export_kwargs: {"table": ...}``; rows are validated
     against the table's schema when written (a missing column becomes null, an unknown one is an error).
@@ -33,14 +33,13 @@ class ParquetItemExporter(BaseItemExporter):
         self._rows: list[dict] = []
 
     def export_item(self, item: Any) -> None:
-        self._rows.extend(item.rows)
+        self._rows.extend(item.tables.get(self.table, ()))
 
     def finish_exporting(self) -> None:
         names = set(self.schema.names)
-        for row in self._rows[:1]:
-            unknown = set(row) - names
-            if unknown:
-                raise ValueError(f"{self.table}: unknown columns {sorted(unknown)}")
+        for row in self._rows:
+            if not names.issuperset(row):
+                raise ValueError(f"{self.table}: unknown columns {sorted(set(row) - names)}")
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
         pq.write_table(table, self.file, compression="zstd")
         self._rows = []

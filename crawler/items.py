@@ -1,8 +1,7 @@
 """The crawl contract: the tables a run stores, their Parquet schemas, and the item that carries rows.
 
-Every site yields exactly one ``TableRows`` item per table when it is finished (possibly with no rows),
-so all feeds close their batches on the same set of sites: part ``n`` of every table covers the same
-sites, which is what resume (the ledger) relies on.
+Every site yields exactly one ``SiteBundle`` item when it is finished, so all feeds close their batches on
+the same set of sites: part ``n`` of every table covers the same sites, which is what resume relies on.
 """
 
 from __future__ import annotations
@@ -130,48 +129,22 @@ TABLES: tuple[str, ...] = tuple(SCHEMAS)
 
 
 @dataclass(slots=True)
-class TableRows:
-    """Rows of one table for one site; ``table`` must be a key of ``SCHEMAS``."""
+class SiteBundle:
+    """Every row one finished site produced, by table name (a key of ``SCHEMAS``).
 
-    table: str
-    rows: list[dict] = field(default_factory=list)
+    One item per site: each table's feed exporter takes its own table's rows, so all feeds count the same
+    items and close their batches on the same sites (part ``n`` of every table covers the same sites).
+    """
 
+    tables: dict[str, list[dict]] = field(default_factory=dict)
 
-# One class per table so Scrapy feeds can route items with ``item_classes``.
-class SitesRows(TableRows):
-    pass
+    @property
+    def site_rows(self) -> list[dict]:
+        return self.tables.get("sites", [])
 
-
-class PagesRows(TableRows):
-    pass
-
-
-class ResponseHeadersRows(TableRows):
-    pass
-
-
-class ResourcesRows(TableRows):
-    pass
-
-
-class SignaturesRows(TableRows):
-    pass
-
-
-class CookiesRows(TableRows):
-    pass
-
-
-ROW_CLASSES: dict[str, type[TableRows]] = {
-    "sites": SitesRows,
-    "pages": PagesRows,
-    "response_headers": ResponseHeadersRows,
-    "resources": ResourcesRows,
-    "signatures": SignaturesRows,
-    "cookies": CookiesRows,
-}
-
-
-def rows_item(table: str, rows: list[dict]) -> TableRows:
-    """Wrap ``rows`` of ``table`` in the item class its feed accepts."""
-    return ROW_CLASSES[table](table, rows)
+    @classmethod
+    def of(cls, table: str, rows: list[dict]) -> "SiteBundle":
+        """A bundle holding rows of one table only (tests and tools)."""
+        if table not in SCHEMAS:
+            raise KeyError(f"unknown table {table!r}")
+        return cls({table: rows})

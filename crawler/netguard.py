@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
+import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -36,6 +38,20 @@ def is_forbidden_ip(ip: str) -> bool:
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+_LEGACY_V4 = re.compile(r"^(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?\Z", re.I)
+
+
+def legacy_ipv4(host: str) -> str | None:
+    """The dotted-quad an OS makes of a legacy IPv4 spelling (``127.1``, ``2130706433``, ``0x7f000001``,
+    ``0177.0.0.1``), or None for anything else. URL parsers pass these through as names."""
+    if not _LEGACY_V4.match(host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,10 @@ class HostGuard:
         if is_ip(host):
             bad = is_forbidden_ip(host)
             return Verdict(bad, (host.strip("[]"),), "forbidden address literal" if bad else "public address literal")
+        legacy = legacy_ipv4(host)
+        if legacy is not None:
+            bad = is_forbidden_ip(legacy)
+            return Verdict(bad, (legacy,), f"address literal {legacy}" + (" is forbidden" if bad else ""))
         if host == "localhost" or host.endswith(".localhost"):
             return Verdict(True, (), "localhost name")
         self.lookups += 1

@@ -43,7 +43,8 @@ _SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
 # anchored on "//" (10x faster than a leading optional scheme); the scheme is read from the text before it
 _JS_URL = re.compile(r"""//[a-z0-9][a-z0-9.-]*\.[a-z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""", re.I)
-_REFRESH = re.compile(r"""^\s*\d*\s*[;,]?\s*(?:url\s*=\s*)?['"]?([^'"]+)""", re.I)
+_URL_OPENERS = frozenset("\"'`(=:,[")  # what precedes "//" in a URL literal ("https:" ends in ":")
+_REFRESH = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]\s*(?:url\s*=\s*)?['"]?([^'"\s][^'"]*)""", re.I)
 _CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'strict-dynamic'", "*",
                            "'unsafe-hashes'", "'report-sample'", "'wasm-unsafe-eval'", "data:", "blob:", "https:",
                            "http:", "mediastream:", "filesystem:", "wss:", "ws:"})
@@ -86,6 +87,7 @@ class Observation:
     references: list[Reference] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     signatures: list[tuple[str, str]] = field(default_factory=list)
+    flattened: bool = False  # the page nested too deeply and was parsed without its container tags
 
 
 _NEEDLES = {"gtm-container-id": "GTM-", "ga4-measurement-id": "G-", "ua-property-id": "UA-", "google-ads-id": "AW-",
@@ -101,9 +103,15 @@ def compile_signatures(signatures: Mapping[str, str], needles: Mapping[str, str]
 _DEFAULT_COMPILED = compile_signatures(DEFAULT_SIGNATURES)
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
     """Decode page bytes like a browser: a BOM, then a charset in the header that actually decodes,
     then ``<meta charset>``, then UTF-8 if valid, else windows-1252. Returns (text, encoding)."""
+    for bom, bom_enc in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(bom_enc, errors="replace"), bom_enc
     header_enc = http_content_type_encoding(content_type) if content_type else None
     if header_enc:
         enc = resolve_encoding(header_enc) or header_enc
@@ -122,6 +130,36 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
 
     enc, text = html_to_unicode(f"text/html; charset={meta}" if meta else None, body, auto_detect_fun=autodetect)
     return text, enc
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr", "param", "keygen"})
+_KEEP = "|".join(sorted(set(_FETCH_ATTRS) | {"link", "meta", "style", "base", "title", "head", "html", "noscript"}))
+_NOT_KEPT = re.compile(r"</?(?!(?:" + _KEEP + r")\b)[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
+MAX_DEPTH = 512  # Chromium's HTML parser caps the tree depth at 512 too
+
+
+def flatten_if_deep(text: str, min_tags: int = 20_000) -> tuple[str, bool]:
+    """Pathologically nested markup makes tree building quadratic. When a page with many tags nests deeper
+    than ``MAX_DEPTH``, drop the container tags that never fetch anything (div, span, p, a …) so the
+    parse stays linear; references survive, links do not. Returns (text, flattened?)."""
+    if text.count("<") < min_tags:
+        return text, False
+    depth = deepest = 0
+    for m in _TAG.finditer(text):
+        name = m.group(2).lower()
+        if name in _VOID:
+            continue
+        if m.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return _NOT_KEPT.sub("", text), True
+    return text, False
 
 
 def _host(url: str) -> str:
@@ -171,8 +209,9 @@ def observe(
     """
     headers = headers or {}
     text, encoding = decode_body(body, headers.get("content-type", ""))
+    text, obs_flattened = flatten_if_deep(text)
     tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
-    obs = Observation(url=url, base_url=url, encoding=encoding)
+    obs = Observation(url=url, base_url=url, encoding=encoding, flattened=obs_flattened)
     refs = obs.references
     seen: set[tuple[str, str, str]] = set()
     sigs = _DEFAULT_COMPILED if signatures is None else signatures
@@ -257,11 +296,27 @@ def observe(
 
 
 def _srcset(value: str) -> list[str]:
-    out = []
-    for part in value.split(","):
-        bits = part.strip().split()
-        if bits:
-            out.append(bits[0])
+    """Candidate URLs of a srcset, parsed as the HTML spec does: a URL is a run of non-whitespace (commas
+    inside it are kept, trailing ones end the candidate); descriptors run to the next comma."""
+    out: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and (value[i].isspace() or value[i] == ","):
+            i += 1
+        start = i
+        while i < n and not value[i].isspace():
+            i += 1
+        url = value[start:i]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0  # skip descriptors up to the next comma outside parentheses
+            while i < n and (value[i] != "," or depth):
+                depth += value[i] == "("
+                depth -= value[i] == ")" and depth > 0
+                i += 1
+        if url:
+            out.append(url)
     return out
 
 
@@ -270,7 +325,10 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs) -> None:
         if "\\/" in code:
             code = code.replace("\\/", "/")
         for m in _JS_URL.finditer(code):
-            before = code[max(0, m.start() - 6) : m.start()].lower()
+            start = m.start()
+            if not start or code[start - 1] not in _URL_OPENERS:
+                continue  # "//" after anything else is a line comment or an operator, not a URL literal
+            before = code[max(0, start - 6) : start].lower()
             scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
             add(scheme + m.group(0), "script", "inline", inline=True)
     for sid, needle, rx in sigs:
@@ -302,6 +360,9 @@ def csp_hosts(policy: str) -> list[tuple[str, str]]:
                 s = "https://" + s.lstrip("*.") if s.startswith("*.") else "https://" + s
             out.append((name, s))
     return out
+
+
+_MAX_AGE_CAP = 2**62  # keeps Max-Age inside the int64 column
 
 
 @dataclass(slots=True)
@@ -353,7 +414,7 @@ def parse_set_cookie(header: str, request_url: str, now: datetime | None = None)
                 expires = None
         elif key == "max-age":
             try:
-                max_age = int(val)
+                max_age = max(-_MAX_AGE_CAP, min(_MAX_AGE_CAP, int(val)))
             except ValueError:
                 pass
         elif key == "secure":
@@ -362,11 +423,14 @@ def parse_set_cookie(header: str, request_url: str, now: datetime | None = None)
             http_only = True
         elif key == "samesite":
             same_site = val.lower()
-    if max_age is not None:  # Max-Age wins over Expires (RFC 6265 5.3)
-        try:
-            expires = now + timedelta(seconds=max_age)
-        except OverflowError:
-            expires = datetime.max.replace(tzinfo=timezone.utc)
+    if max_age is not None:  # Max-Age wins over Expires; <= 0 means already expired (RFC 6265 5.2.2)
+        if max_age <= 0:
+            expires = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        else:
+            try:
+                expires = now + timedelta(seconds=max_age)
+            except OverflowError:
+                expires = datetime(9998, 12, 31, tzinfo=timezone.utc)
     if expires is not None and expires.year > 9999 - 1:
         expires = datetime(9998, 12, 31, tzinfo=timezone.utc)
     return CookieObs(

@@ -12,8 +12,8 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 REJECTED = "rejected.csv"
 DOMAINS = "domains.csv"
-RUN_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
-WRITER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+RUN_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z")
+WRITER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 
 
 def new_run_id(now: datetime | None = None) -> str:

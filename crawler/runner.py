@@ -11,7 +11,7 @@ from typing import Any
 from crawler import settings as default_settings
 from crawler.domains import DomainList, read_domain_list, write_rejected_csv
 from crawler.hosts import psl_version
-from crawler.items import ROW_CLASSES, TABLES
+from crawler.items import TABLES, SiteBundle
 from crawler.paths import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 
 
@@ -118,7 +118,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
             "FEEDS": {
                 layout.part_uri_template(plan.run_id, table, writer): {
                     "format": "parquet",
-                    "item_classes": [ROW_CLASSES[table]],
+                    "item_classes": [SiteBundle],
                     "item_export_kwargs": {"table": table},
                     "batch_item_count": default_settings.SR_BATCH_SITES,
                     "store_empty": True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import SitesRows
+from crawler.items import SiteBundle
 
 
 class ProgressExtension:
@@ -35,11 +35,12 @@ class ProgressExtension:
         self.progress.start()
 
     def scraped(self, item, response, spider):
-        if isinstance(item, SitesRows):
-            for row in item.rows:
+        if isinstance(item, SiteBundle):
+            rows = item.site_rows
+            for row in rows:
                 self.outcomes[row["outcome"]] = self.outcomes.get(row["outcome"], 0) + 1
             mix = " ".join(f"{k}:{v}" for k, v in sorted(self.outcomes.items(), key=lambda kv: -kv[1])[:4])
-            self.progress.update(self.task, advance=len(item.rows), mix=mix)
+            self.progress.update(self.task, advance=len(rows), mix=mix)
 
     def closed(self, spider, reason):
         self.progress.stop()

@@ -1,7 +1,7 @@
 """One spider: a list of sites, each fetched from its home page plus up to N preferred same-site pages.
 
 Thin glue: URL choice, observation and classification live in pure modules; this class only moves
-responses through them and emits one ``TableRows`` item per table when a site is finished.
+responses through them and emits one ``SiteBundle`` item (every table's rows) when a site is finished.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.hosts import host_of, registrable_domain
-from crawler.items import TABLES, rows_item
+from crawler.items import TABLES, SiteBundle
 from crawler.observe import observe, parse_set_cookie
 from crawler.outcomes import FALLBACK_ON, Classified, classify_exception, classify_proxy_response, is_html
 from crawler.pagepick import pick_pages
@@ -320,12 +320,10 @@ class SitesSpider(scrapy.Spider):
             "started_at": st.started_at,
             "finished_at": _now(),
         }
-        yield rows_item("sites", [site_row])
+        st.rows["sites"] = [site_row]
         for table in TABLES:
-            if table != "sites":
-                rows = st.rows[table]
-                stats.inc_value(f"sr/rows/{table}", len(rows))
-                yield rows_item(table, rows)
+            stats.inc_value(f"sr/rows/{table}", len(st.rows[table]))
+        yield SiteBundle(st.rows)
 
     # --- safety net ---------------------------------------------------------------------------------------
     def _on_idle(self):
