@@ -15,6 +15,7 @@ SR_MAX_REDIRECTS = 10
 SR_ALLOW_PRIVATE = False
 SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
 SR_DNS_TIMEOUT = 2.0
+SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
 SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
 SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
 SR_HEADERS_OF_INTEREST = [
@@ -59,6 +60,12 @@ FEED_EXPORT_BATCH_ITEM_COUNT = SR_BATCH_SITES
 FEED_STORE_EMPTY = True
 FEED_STORAGES = {"file": "crawler.feeds.AtomicFileFeedStorage", "": "crawler.feeds.AtomicFileFeedStorage"}
 FEED_EXPORTERS = {"parquet": "crawler.feeds.ParquetItemExporter"}
+
+SR_IDLE_CONNECTION_TIMEOUT = 10.0
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.SiteCrawlDownloadHandler",
+    "https": "crawler.handlers.SiteCrawlDownloadHandler",
+}
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateGuardMiddleware": 50,

@@ -6,6 +6,7 @@ responses through them and emits one ``SiteBundle`` item (every table's rows) wh
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -75,17 +76,29 @@ class SitesSpider(scrapy.Spider):
         spider.headers_of_interest = [h.lower().encode() for h in s.getlist("SR_HEADERS_OF_INTEREST")]
         spider.method = "static"
         spider.sites = {}
+        spider.sites_in_flight = max(1, s.getint("SR_SITES_IN_FLIGHT", 0) or 4 * s.getint("CONCURRENT_REQUESTS", 32))
+        spider._room = asyncio.Event()
         spider._flush_scheduled = False
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
     # --- start ------------------------------------------------------------------------------------------
     async def start(self):
+        """Start sites lazily: at most ``SR_SITES_IN_FLIGHT`` at a time, so the scheduler, the downloader's
+        per-site slots and the per-site buffers stay small however long the list is."""
         with open(self.domains_path, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 domain = row["domain"]
                 if domain in self.sites:
                     continue
+                while len(self.sites) >= self.sites_in_flight:
+                    self._room.clear()
+                    try:
+                        await asyncio.wait_for(self._room.wait(), timeout=5.0)
+                    except asyncio.TimeoutError:
+                        if self._engine_idle():
+                            for item in self._flush_lost_rows():
+                                yield item
                 st = SiteState(
                     domain=domain,
                     rank=int(row["rank"]) if row.get("rank") else None,
@@ -293,6 +306,7 @@ class SitesSpider(scrapy.Spider):
 
     def _finish(self, st: SiteState):
         del self.sites[st.domain]
+        self._room.set()
         final_host = host_of(st.final_url) if st.final_url else ""
         stats = self.crawler.stats
         stats.inc_value(f"sr/site/outcome/{st.outcome}")
@@ -332,6 +346,17 @@ class SitesSpider(scrapy.Spider):
             self._flush_scheduled = True
             self.crawler.engine.crawl(scrapy.Request("data:,", callback=self._flush_lost, dont_filter=True))
             raise DontCloseSpider
+
+    def _engine_idle(self) -> bool:
+        """No request queued, downloading or being processed: sites still open can only be lost."""
+        engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)
+        return (
+            slot is not None
+            and not engine.downloader.active
+            and not slot.scheduler.has_pending_requests()
+            and engine.scraper.slot.is_idle()
+        )
 
     def _flush_lost(self, response):
         return list(self._flush_lost_rows())
