@@ -136,7 +136,8 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                    "wbr", "param", "keygen"})
 _KEEP = "|".join(sorted(set(_FETCH_ATTRS) | {"link", "meta", "style", "base", "title", "head", "html", "noscript"}))
-_NOT_KEPT = re.compile(r"</?(?!(?:" + _KEEP + r")\b)[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
+# a tag that is not kept and carries no url( in its attributes (inline-style references survive)
+_NOT_KEPT = re.compile(r"</?(?!(?:" + _KEEP + r")\b)[a-zA-Z][a-zA-Z0-9-]*(?![^<>]*url\()(?:\s[^<>]*)?/?>", re.I)
 MAX_DEPTH = 512  # Chromium's HTML parser caps the tree depth at 512 too
 
 

@@ -23,6 +23,12 @@ EXAMPLES = {
 }
 
 
+def _fail(message: str, code: int = 2) -> None:
+    """One line on stderr (never wrapped), then exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
 def _epilog(name: str) -> str:
     return f"\b\nExample:\n  {EXAMPLES[name]}"
 
@@ -96,12 +102,8 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     )
     try:
         plan = prepare_run(domains, opts)
-    except DomainListError as e:
-        err.print(f"[red]error:[/red] {e}")
-        sys.exit(2)
-    except (FileExistsError, ValueError) as e:
-        err.print(f"[red]error:[/red] {e}")
-        sys.exit(2)
+    except (DomainListError, FileExistsError, ValueError) as e:
+        _fail(str(e))
     if plan.rejected:
         err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
     run_crawl(plan, opts)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from crawler.netguard import HostGuard, Verdict, is_forbidden_ip
+from crawler.netguard import HostGuard, Verdict, is_forbidden_ip, legacy_ipv4
 from crawler.resolver import make_async_resolver
 from pipelines.localdns import LocalDNS, Zone
 
@@ -230,3 +230,54 @@ def test_legacy_ipv4_spellings_reach_loopback_through_the_os(host):
 @pytest.mark.parametrize("host", LEGACY_LOOPBACK)
 def test_legacy_ipv4_spellings_are_refused(guard, host):
     assert check(guard, host).refused is True
+
+
+@pytest.mark.parametrize(
+    ("host", "dotted"),
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0X7F.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("127.000.000.001", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("167772161", "10.0.0.1"),
+        ("134744072", "8.8.8.8"),
+        ("127.1.", "127.0.0.1"),
+    ],
+)
+def test_legacy_ipv4_matches_the_os(host, dotted):
+    assert legacy_ipv4(host) == dotted
+    assert socket.gethostbyname(host.rstrip(".")) == dotted
+
+
+@pytest.mark.parametrize("host", ["example.com", "1.2.3.4.5", "999.1.1.1", "0x", "1e100", "127.0.0.1 x", "",
+                                  "08.1", "abc.0x1", "123.example"])
+def test_legacy_ipv4_rejects_other_text(host):
+    assert legacy_ipv4(host) is None
+
+
+def test_public_legacy_spelling_is_allowed_without_query(guard, dns_server):
+    before = dns_server.resolver.queries
+    v = check(guard, "134744072")
+    assert v.refused is False
+    assert v.addresses == ("8.8.8.8",)
+    assert dns_server.resolver.queries == before
+    assert guard.lookups == 0
+
+
+def test_legacy_spelling_verdict_names_the_address(guard, dns_server):
+    before = dns_server.resolver.queries
+    v = check(guard, "0x0a000001")
+    assert v.refused is True
+    assert v.addresses == ("10.0.0.1",)
+    assert "10.0.0.1" in v.reason
+    assert dns_server.resolver.queries == before
+
+
+def test_cached_returns_memoised_verdict_only(guard):
+    assert guard.cached("private.test") is None
+    v = check(guard, "Private.Test.")
+    assert guard.cached("private.test") == v
+    assert guard.cached("public.test") is None

@@ -22,6 +22,7 @@ from crawler.observe import (
     compile_signatures,
     csp_hosts,
     decode_body,
+    flatten_if_deep,
     observe,
     parse_set_cookie,
 )
@@ -401,6 +402,13 @@ def test_custom_signatures_replace_defaults():
 UMLAUTS = "Grüße aus Köln – “Zitat” für 5 €"
 
 
+@pytest.mark.parametrize(("bom", "codec"), [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")])
+def test_decode_utf16_bom_beats_header(bom, codec):
+    text, enc = decode_body(bom + f"<p>{UMLAUTS}</p>".encode(codec), "text/html; charset=utf-8")
+    assert text == f"<p>{UMLAUTS}</p>"
+    assert enc == codec
+
+
 def test_decode_utf8_bom():
     text, enc = decode_body(b"\xef\xbb\xbf" + f"<p>{UMLAUTS}</p>".encode("utf-8"))
     assert text == f"<p>{UMLAUTS}</p>"
@@ -482,6 +490,51 @@ def test_observe_never_raises(body):
     assert isinstance(o.encoding, str) and o.encoding
     for r in o.references:
         assert r.url.startswith(FETCH_PREFIXES)
+
+
+DEEP = b"<div>" * 30_000
+
+
+def test_ordinary_and_moderately_nested_pages_are_not_flattened():
+    assert observe(b"<div><img src='/a.png'></div>", PAGE).flattened is False
+    o = observe((b"<div>" * 200 + b"<a href='/x'>x</a>" + b"</div>" * 200) * 200, PAGE)
+    assert o.flattened is False
+    assert o.links == [("https://site.example/x", "x")] * 200  # links survive on pages that are not flattened
+
+
+def test_deep_page_is_flattened_and_keeps_lowercase_references():
+    body = DEEP + (b"<img src='https://deep.example.com/x.png'><script src='https://cdn.example.com/a.js'></script>"
+                   b"<link rel=stylesheet href='https://css.example.com/s.css'><title> Deep  page </title>")
+    o = observe(body, PAGE)
+    assert o.flattened is True
+    assert urls_of(o) == ["https://deep.example.com/x.png", "https://cdn.example.com/a.js",
+                          "https://css.example.com/s.css"]
+    assert o.title == "Deep page"
+
+
+def test_flatten_if_deep_thresholds():
+    shallow = "<div>" * 100 + "<span>x</span>" * 30_000
+    assert flatten_if_deep(shallow) == (shallow, False)
+    few = "<div>" * 1000  # deep, but fewer tags than min_tags: parsing it is cheap
+    assert flatten_if_deep(few) == (few, False)
+    text, flat = flatten_if_deep("<div>" * 1000, min_tags=10)
+    assert flat is True and "<div" not in text
+
+
+def test_deep_page_keeps_uppercase_fetch_tags():
+    body = DEEP + (b'<IMG SRC="https://deep.example.com/x.png"><SCRIPT SRC="https://cdn.example.com/a.js"></SCRIPT>'
+                   b'<Link rel=stylesheet href="https://css.example.com/s.css">')
+    o = observe(body, PAGE)
+    assert o.flattened is True
+    assert urls_of(o) == ["https://deep.example.com/x.png", "https://cdn.example.com/a.js",
+                          "https://css.example.com/s.css"]
+
+
+def test_deep_page_keeps_inline_style_references():
+    body = DEEP + b"<div style=\"background:url(https://bg.example.com/hero.jpg)\">x</div>"
+    o = observe(body, PAGE)
+    assert o.flattened is True
+    assert urls_of(o) == ["https://bg.example.com/hero.jpg"]
 
 
 def test_nul_bytes_do_not_hide_later_elements():
@@ -578,6 +631,13 @@ def test_max_age_zero_or_negative_is_expired():
         c = parse_set_cookie(f"sid=abc; Max-Age={v}", URL, now=NOW)
         assert c.expires <= NOW
         assert c.session is False
+
+
+def test_non_positive_max_age_expires_at_the_epoch():
+    for v in ("0", "-1", "-99999999999999999999999"):
+        c = parse_set_cookie(f"sid=abc; Max-Age={v}; Expires=Wed, 21 Oct 2037 07:28:00 GMT", URL, now=NOW)
+        assert c.expires == datetime(1970, 1, 1, tzinfo=timezone.utc)
+        assert -(2**63) <= c.max_age <= 0
 
 
 def test_huge_negative_max_age_is_expired():
