@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,18 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
     return RunPlan(run_id, run_dir, dl, len(dl.domains), len(dl.rejected))
 
 
+def reference_data_versions() -> dict[str, Any]:
+    """Versions and dates of the reference data this checkout pins (recorded in every run's manifest)."""
+    out: dict[str, Any] = {"public_suffix_list": psl_version()}
+    lock = Path(__file__).resolve().parents[1] / "data" / "reference" / "refdata.lock.json"
+    try:
+        for p in json.loads(lock.read_text(encoding="utf-8")).get("packages", []):
+            out[p["name"]] = {"version": p["version"], "data_date": p.get("data_date"), "sha256": p.get("sha256")}
+    except (OSError, ValueError, KeyError):
+        out["pinned_packages"] = "unavailable"
+    return out
+
+
 def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
     """Scrapy settings for this run: module defaults, then the options, then ``extra_settings``."""
     s = default_settings.module_settings()
@@ -112,7 +125,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
                 "accepted": plan.accepted,
                 "rejected": plan.rejected,
             },
-            "SR_REFERENCE_DATA": {"public_suffix_list": psl_version()},
+            "SR_REFERENCE_DATA": reference_data_versions(),
             "LOG_FILE": str(plan.run_dir / "crawl.log"),
             "LOG_LEVEL": "INFO",
             "FEEDS": {

@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "refdata": "servicerisk refdata",
     "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
     "demo": "servicerisk demo --out out/demo",
 }
@@ -139,6 +140,28 @@ def _print_summary(run_dir: Path) -> None:
         for rd, n in s.top_third_party:
             t2.add_row(rd, str(n))
         out.print(t2)
+
+
+@main.command(epilog=_epilog("refdata"))
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder for the pinned packages (default: data/cache/refdata).")
+def refdata(cache_dir):
+    """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates."""
+    from pipelines.catalog import refdata as rd
+
+    kwargs = {"cache_dir": cache_dir} if cache_dir else {}
+    lock = rd.read_lock()
+    t = Table(title="reference data")
+    for col in ("package", "version", "data date", "licence", "file"):
+        t.add_column(col)
+    for name, entry in lock.items():
+        try:
+            path = rd.ensure(name, **kwargs)
+        except (rd.RefdataError, OSError) as e:
+            _fail(f"{name}: {e}", 1)
+        t.add_row(name, entry.version, str(entry.data_date or "unknown"), str(entry.data_licence or entry.licence),
+                  str(path))
+    out.print(t)
 
 
 @main.command(epilog=_epilog("demo"))
