@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "observe": "servicerisk observe saved-page.html --url https://www.example.de/",
     "refdata": "servicerisk refdata",
     "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
     "demo": "servicerisk demo --out out/demo",
@@ -142,6 +143,38 @@ def _print_summary(run_dir: Path) -> None:
         out.print(t2)
 
 
+@main.command(epilog=_epilog("observe"))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--url", required=True, help="The page's original URL (resolves relative references, decides party).")
+@click.option("--content-type", default="", help="Content-Type header the page was served with (charset).")
+def observe(file, url, content_type):
+    """Print what one saved HTML page references, its inline signatures and the detected services, as JSON lines."""
+    import json
+
+    from crawler.hosts import host_of, is_third_party
+    from crawler.observe import observe as observe_page
+    from pipelines.catalog.detect import Detector
+    from pipelines.catalog.load import load_catalog
+
+    try:
+        body = file.read_bytes()
+    except OSError as e:
+        _fail(f"cannot read {file}: {e}")
+    host = host_of(url)
+    if not host:
+        _fail(f"--url {url!r} has no host")
+    obs = observe_page(body, url, {"content-type": content_type} if content_type else None, links=False)
+    for r in obs.references:
+        click.echo(json.dumps({"type": "reference", "url": r.url, "host": r.host, "element": r.element,
+                               "attribute": r.attribute, "rel": r.rel, "inline": r.inline, "declared": r.declared,
+                               "third_party": is_third_party(r.host, host)}, ensure_ascii=False))
+    for sid, value in obs.signatures:
+        click.echo(json.dumps({"type": "signature", "signature_id": sid, "value": value}))
+    for d in Detector(load_catalog()).detect(site_host=host, references=obs.references, signatures=obs.signatures):
+        click.echo(json.dumps({"type": "detection", "service_id": d.service_id, "kind": d.kind,
+                               "evidence": d.evidence, "seen_in": d.seen_in}, ensure_ascii=False))
+
+
 @main.command(epilog=_epilog("refdata"))
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder for the pinned packages (default: data/cache/refdata).")
@@ -186,6 +219,15 @@ def demo(out_dir):
         err.print(f"[red]demo crawl failed (exit {rc})[/red]")
         sys.exit(rc)
     layout = Layout(out_dir)
+    from pipelines.summary import top_services
+
+    run_dir = layout.run_dir(layout.latest_run())
+    t = Table(title="top services on the demo web")
+    for col, just in (("service", "left"), ("id", "left"), ("sites", "right")):
+        t.add_column(col, justify=just)
+    for sid, name, n in top_services(run_dir):
+        t.add_row(name, sid, str(n))
+    out.print(t)
     out.print(f"\nOutputs: {layout.raw.resolve()}/{layout.latest_run()}/ (Parquet tables + manifest.json)")
     out.print("Query them, e.g.:")
     out.print(f"  {sys.executable} -c \"import duckdb; duckdb.sql(\\\"SELECT outcome, count(*) FROM "

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
+
 from pipelines.catalog.match import ServiceMatcher
 
 SIGNATURES_FILE = "_signatures.yml"
@@ -390,7 +392,7 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
 
 def _read_yaml(path: Path, problems: list[str], where: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(f"{where}: cannot parse YAML: {exc}".splitlines()[0])
         return None

@@ -1,0 +1,190 @@
+"""Turn observations (references, inline signatures, cookies) into service detections with evidence.
+
+"Site S embeds service X, evidence E": every detection records what matched (``host``, ``url_pattern``,
+``path``, ``signature``, ``cookie``), the evidence itself, and where it was seen (``html``, ``header``,
+``cookie``, or ``browser``). Matching is memoised per host (and per URL only for hosts with path rules), so
+a whole run can be matched over its distinct hosts and URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from crawler.hosts import registrable_domain
+from pipelines.catalog.load import Catalog, Service
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One piece of evidence that a page/site embeds a service."""
+
+    service_id: str
+    kind: str  # host | url_pattern | path | signature | cookie
+    evidence: str  # the host, URL, "signature-id:value" or cookie name
+    seen_in: str  # html | header | cookie | browser
+
+
+def _path_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "/"
+    return (parts.path or "/") + (("?" + parts.query) if parts.query else "")
+
+
+class Detector:
+    """Matches observations against a catalog (curated entries, plus the long tail if the catalog has it)."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.matcher = catalog.matcher
+        self.by_signature: dict[str, list[str]] = {}
+        for service in catalog.services:
+            for sid in service.signatures:
+                self.by_signature.setdefault(sid, []).append(service.id)
+        self._cookie_exact: dict[str, str] = {}
+        self._cookie_prefix: list[tuple[str, str]] = []
+        self._cookie_regex: list[tuple[re.Pattern[str], str]] = []
+        for service in catalog.services:
+            for ck in service.cookies:
+                if ck.match == "exact":
+                    self._cookie_exact.setdefault(ck.name, service.id)
+                elif ck.match == "prefix":
+                    self._cookie_prefix.append((ck.name, service.id))
+                else:
+                    try:
+                        self._cookie_regex.append((re.compile(ck.name), service.id))
+                    except re.error:
+                        continue
+        self._cookie_prefix.sort(key=lambda p: -len(p[0]))  # longest prefix wins
+        self._host_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
+        self._url_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
+
+    # --- single observations ---------------------------------------------------------------------------
+    def match_url(self, url: str, host: str, *, first_party: bool) -> tuple[Service, str] | None:
+        """(service, rule) for a referenced URL; memoised per host, or per URL for hosts with path rules."""
+        key = (host, first_party)
+        if key in self._host_memo:
+            return self._host_memo[key]
+        if self.matcher.has_path_rules(host) or (first_party and self.matcher._star_paths):
+            ukey = (url, first_party)
+            hit = self._url_memo.get(ukey, False)
+            if hit is False:
+                hit = self.matcher.match_rule(host, _path_of(url), first_party=first_party)
+                if len(self._url_memo) < 500_000:
+                    self._url_memo[ukey] = hit
+            return hit
+        hit = self.matcher.match_rule(host, "/", first_party=first_party)
+        self._host_memo[key] = hit
+        return hit
+
+    def match_cookie(self, name: str) -> str | None:
+        """Service id owning a cookie name (exact, then longest prefix, then regex), or None."""
+        if name in self._cookie_exact:
+            return self._cookie_exact[name]
+        for prefix, sid in self._cookie_prefix:
+            if name.startswith(prefix):
+                return sid
+        for rx, sid in self._cookie_regex:
+            if rx.fullmatch(name):
+                return sid
+        return None
+
+    def _signature_owners(self, sid: str, url_found: set[str]) -> list[str]:
+        """Services a signature stands for on this page. A signature shared by several services (Matomo's
+        ``_paq`` queue: Cloud or self-hosted) goes to the one the page's URLs already show, else to the
+        self-hosted one (company ``site-operator``), else to all of them."""
+        owners = self.by_signature.get(sid, [])
+        if len(owners) <= 1:
+            return owners
+        shown = [o for o in owners if o in url_found]
+        if shown:
+            return shown
+        own = [o for o in owners if self.catalog.by_id[o].company == "site-operator"]
+        return own or owners
+
+    # --- a page ---------------------------------------------------------------------------------------------
+    def detect(
+        self,
+        *,
+        site_host: str,
+        references: Iterable = (),
+        signatures: Iterable[tuple[str, str]] = (),
+        cookies: Iterable[str] = (),
+        seen_in: str = "html",
+    ) -> list[Detection]:
+        """Detections for one page: ``references`` have ``url``/``host``/``declared`` (CSP-declared hosts are
+        skipped: allowed is not loaded); ``signatures`` are (signature id, value); ``cookies`` are names."""
+        site = registrable_domain(site_host)
+        out: dict[tuple[str, str, str], Detection] = {}
+        for ref in references:
+            if ref.declared or not ref.host:
+                continue
+            first_party = registrable_domain(ref.host) == site
+            hit = self.match_url(ref.url, ref.host, first_party=first_party)
+            if hit is None:
+                continue
+            service, rule = hit
+            if first_party and rule == "host" and service.company != "site-operator":
+                # the site's own domain listed in the catalog (e.g. crawling google.com itself)
+                continue
+            evidence = ref.host if rule == "host" else ref.url[:300]
+            out.setdefault((service.id, rule, evidence), Detection(service.id, rule, evidence, seen_in))
+        url_found = {k[0] for k in out}
+        for sid, value in signatures:
+            for service_id in self._signature_owners(sid, url_found):
+                ev = f"{sid}:{value}"
+                out.setdefault((service_id, "signature", ev), Detection(service_id, "signature", ev, seen_in))
+        for name in cookies:
+            service_id = self.match_cookie(name)
+            if service_id:
+                out.setdefault((service_id, "cookie", name), Detection(service_id, "cookie", name, "cookie"))
+        return list(out.values())
+
+
+def services_of(detections: Iterable[Detection]) -> set[str]:
+    return {d.service_id for d in detections}
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    url: str
+    host: str
+    declared: bool
+
+
+def detect_run(run_dir, detector: Detector) -> list[dict]:
+    """Detections for every site of a sealed run: rows (input_domain, site, service_id, kind, evidence,
+    seen_in, page_url). Reads the run's resources, signatures and cookies; writes nothing."""
+    import pyarrow.parquet as pq
+
+    from crawler.paths import parts
+
+    def table(name: str, columns: list[str]) -> list[dict]:
+        files = parts(run_dir, name)
+        return pq.read_table([str(f) for f in files], columns=columns).to_pylist() if files else []
+
+    sites = {r["input_domain"]: r for r in table("sites", ["input_domain", "site", "final_host", "outcome"])}
+    pages: dict[tuple[str, str], dict] = {}
+
+    def page(domain: str, url: str) -> dict:
+        return pages.setdefault((domain, url), {"refs": [], "sigs": [], "cookies": []})
+
+    for r in table("resources", ["input_domain", "page_url", "url", "host", "declared"]):
+        page(r["input_domain"], r["page_url"])["refs"].append(_Ref(r["url"], r["host"], r["declared"]))
+    for r in table("signatures", ["input_domain", "page_url", "signature_id", "value"]):
+        page(r["input_domain"], r["page_url"])["sigs"].append((r["signature_id"], r["value"]))
+    for r in table("cookies", ["input_domain", "page_url", "name"]):
+        page(r["input_domain"], r["page_url"])["cookies"].append(r["name"])
+    rows: list[dict] = []
+    for (domain, page_url), obs in pages.items():
+        site = sites.get(domain, {})
+        site_host = site.get("final_host") or domain
+        for det in detector.detect(site_host=site_host, references=obs["refs"], signatures=obs["sigs"],
+                                   cookies=obs["cookies"]):
+            rows.append({"input_domain": domain, "site": site.get("site") or domain, "service_id": det.service_id,
+                         "kind": det.kind, "evidence": det.evidence, "seen_in": det.seen_in, "page_url": page_url})
+    return rows
