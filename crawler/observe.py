@@ -10,11 +10,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding, resolve_encoding
+
+from crawler.signatures import CompiledSignature, compile_signature, load_signatures
 
 # element -> attributes that make the browser fetch something
 _FETCH_ATTRS: dict[str, tuple[str, ...]] = {
@@ -40,27 +42,17 @@ _SELECTOR = ("script, img, iframe, frame, embed, object, source, video, audio, t
              "link[href], meta[http-equiv], style, body[background], [style*='url(' i]")
 _SELECTOR_LINKS = _SELECTOR + ", a[href], area[href]"
 _SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:", "whatsapp:", "callto:")
-_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
+# data: URIs (often huge inline images) are skipped inside the regex, never copied out
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(?![dD][aA][tT][aA]:)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
 # anchored on "//" (10x faster than a leading optional scheme); the scheme is read from the text before it
-_JS_URL = re.compile(r"""//[a-z0-9][a-z0-9.-]*\.[a-z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""", re.I)
+_JS_URL = re.compile(r"""//[a-zA-Z0-9][a-zA-Z0-9.-]*\.[a-zA-Z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)?""")
+_ABS_PREFIXES = ("https://", "http://")
 _URL_OPENERS = frozenset("\"'`(=:,[")  # what precedes "//" in a URL literal ("https:" ends in ":")
 _REFRESH = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]\s*(?:url\s*=\s*)?['"]?([^'"\s][^'"]*)""", re.I)
 _CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'strict-dynamic'", "*",
                            "'unsafe-hashes'", "'report-sample'", "'wasm-unsafe-eval'", "data:", "blob:", "https:",
                            "http:", "mediastream:", "filesystem:", "wss:", "ws:"})
 
-#: Built-in inline snippet signatures (id -> regex with one capture group for the id value). A signature
-#: only runs on scripts containing its literal needle (the longest plain prefix of the regex, or a given one).
-DEFAULT_SIGNATURES: dict[str, str] = {
-    "gtm-container-id": r"\b(GTM-[A-Z0-9]{4,10})\b",
-    "ga4-measurement-id": r"""['"](G-[A-Z0-9]{6,12})['"]""",
-    "ua-property-id": r"\b(UA-\d{4,10}-\d{1,4})\b",
-    "google-ads-id": r"""['"](AW-\d{6,12})['"]""",
-    "meta-pixel-init": r"""fbq\(\s*['"]init['"]\s*,\s*['"]?(\d{6,20})""",
-    "livechat-license": r"""__lc\.license\s*=\s*['"]?(\d{4,12})""",
-    "hotjar-id": r"""hjid\s*:\s*['"]?(\d{4,12})""",
-    "matomo-paq": r"""_paq\.push\(\s*\[\s*['"]setSiteId['"]\s*,\s*['"]?(\w+)""",
-}
 
 
 @dataclass(slots=True)
@@ -90,17 +82,9 @@ class Observation:
     flattened: bool = False  # the page nested too deeply and was parsed without its container tags
 
 
-_NEEDLES = {"gtm-container-id": "GTM-", "ga4-measurement-id": "G-", "ua-property-id": "UA-", "google-ads-id": "AW-",
-            "meta-pixel-init": "fbq", "livechat-license": "__lc", "hotjar-id": "hjid", "matomo-paq": "_paq"}
-
-
-def compile_signatures(signatures: Mapping[str, str], needles: Mapping[str, str] | None = None):
-    """[(id, needle, compiled regex)]: the regex runs only on text that contains the needle."""
-    needles = needles if needles is not None else _NEEDLES
-    return [(sid, needles.get(sid, ""), re.compile(rx)) for sid, rx in signatures.items()]
-
-
-_DEFAULT_COMPILED = compile_signatures(DEFAULT_SIGNATURES)
+def compile_signatures(signatures: Mapping[str, str]) -> list[CompiledSignature]:
+    """Compile ad-hoc {id: regex} signatures (needles derived from each regex)."""
+    return [compile_signature(sid, rx) for sid, rx in signatures.items()]
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -200,32 +184,43 @@ def observe(
     url: str,
     headers: Mapping[str, str] | None = None,
     *,
-    signatures: list[tuple[str, re.Pattern]] | None = None,
+    signatures: Sequence[CompiledSignature] | None = None,
     max_links: int = 2000,
     links: bool = True,
 ) -> Observation:
     """Observe one HTML page. ``headers`` maps lower-case header names to values (CSP, content type).
 
-    ``links=False`` skips collecting ``<a href>`` links (only the home page needs them to pick pages).
+    ``signatures`` default to the catalog's (``data/services/_signatures.yml``); they run on inline scripts
+    and on the attributes of ``<script>`` elements. ``links=False`` skips ``<a href>`` links (only the home
+    page needs them to pick pages).
     """
     headers = headers or {}
     text, encoding = decode_body(body, headers.get("content-type", ""))
-    text, obs_flattened = flatten_if_deep(text)
-    tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
-    obs = Observation(url=url, base_url=url, encoding=encoding, flattened=obs_flattened)
+    flattened = False
+    if len(body) > 100_000 and body.count(b"<") >= 20_000:
+        text, flattened = flatten_if_deep(text)
+    if encoding == "utf-8" and not flattened and b"\x00" not in body and not body.startswith(b"\xef\xbb\xbf"):
+        tree = LexborHTMLParser(body)  # valid UTF-8 bytes: skip re-encoding the decoded text
+    else:
+        tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
+    obs = Observation(url=url, base_url=url, encoding=encoding, flattened=flattened)
     refs = obs.references
     seen: set[tuple[str, str, str]] = set()
-    sigs = _DEFAULT_COMPILED if signatures is None else signatures
+    sigs = load_signatures() if signatures is None else tuple(signatures)
+    found = obs.signatures
 
     def add(raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False) -> None:
         if not raw:
             return
-        raw = raw.strip()
-        if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
-            return
-        absolute = _absolute(obs.base_url, raw)
-        if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
-            return
+        if raw.startswith(_ABS_PREFIXES) and raw.isprintable() and " " not in raw and "\\" not in raw:
+            absolute = raw  # already absolute (the common case): no strip, no join
+        else:
+            raw = raw.strip()
+            if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
+                return
+            absolute = _absolute(obs.base_url, raw)
+            if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
+                return
         key = (absolute, element, attribute)
         if key in seen:
             return
@@ -246,38 +241,60 @@ def observe(
     title = tree.css_first("title")
     if title is not None:
         obs.title = " ".join(title.text().split())[:500]
+    fetch_attrs = _FETCH_ATTRS
     for node in nodes:
         tag = node.tag
         attrs = node.attributes
-        if tag == "a" or tag == "area":
+        if tag == "script":
+            src = attrs.get("src")
+            if src:
+                add(src, "script", "src")
+                if len(attrs) > 1:  # ids in data-* attributes (Cookiebot, Usercentrics, etracker …)
+                    _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v and k != "src"),
+                                      sigs, found)
+            else:
+                code = node.text() or ""
+                if code:
+                    _scan_script(code, add, found, sigs)
+                    if len(attrs) > 1:
+                        _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v), sigs, found)
+        elif tag == "img" or tag == "iframe" or tag == "source":
+            for attribute in fetch_attrs[tag]:
+                value = attrs.get(attribute)
+                if value:
+                    if attribute == "srcset":
+                        for candidate in _srcset(value):
+                            add(candidate, tag, attribute)
+                    else:
+                        add(value, tag, attribute)
+        elif tag == "a" or tag == "area":
             href = attrs.get("href") if links and len(obs.links) < max_links else None
             if href:
                 absolute = _absolute(obs.base_url, href.strip())
                 if absolute and absolute.startswith(("http://", "https://")):
                     obs.links.append((absolute.split("#", 1)[0], " ".join((node.text() or "").split())[:200]))
         elif tag == "link":
-            rel = " ".join((attrs.get("rel") or "").lower().split())
-            if rel and (rel in _LINK_RELS_FETCHED or any(r in _LINK_RELS_FETCHED for r in rel.split())):
-                add(attrs.get("href"), "link", "href", rel)
-                if attrs.get("imagesrcset"):
-                    for candidate in _srcset(attrs["imagesrcset"]):
-                        add(candidate, "link", "imagesrcset", rel)
+            rel = attrs.get("rel")
+            if rel:
+                rel = rel.lower()
+                if rel not in _LINK_RELS_FETCHED:
+                    rel = " ".join(rel.split())
+                    if rel not in _LINK_RELS_FETCHED and not any(r in _LINK_RELS_FETCHED for r in rel.split()):
+                        rel = ""
+                if rel:
+                    add(attrs.get("href"), "link", "href", rel)
+                    if attrs.get("imagesrcset"):
+                        for candidate in _srcset(attrs["imagesrcset"]):
+                            add(candidate, "link", "imagesrcset", rel)
         elif tag == "meta":
             if (attrs.get("http-equiv") or "").lower() == "refresh":
                 m = _REFRESH.match(attrs.get("content") or "")
                 if m:
                     add(m.group(1), "meta", "refresh")
-        elif tag == "script":
-            if attrs.get("src"):
-                add(attrs.get("src"), "script", "src")
-            else:
-                code = node.text() or ""
-                if code:
-                    _scan_script(code, add, obs.signatures, sigs)
         elif tag == "style":
             add_css(node.text() or "", "style", "text")
         else:
-            for attribute in _FETCH_ATTRS.get(tag, ()):
+            for attribute in fetch_attrs.get(tag, ()):
                 value = attrs.get(attribute)
                 if not value:
                     continue
@@ -286,9 +303,10 @@ def observe(
                         add(candidate, tag, attribute)
                 else:
                     add(value, tag, attribute)
-        style = attrs.get("style") if tag != "style" else None
-        if style and "url(" in style.lower():
-            add_css(style, tag, "style")
+        if tag != "style":
+            style = attrs.get("style")
+            if style and ("url(" in style or "URL(" in style or "url(" in style.lower()):
+                add_css(style, tag, "style")
     csp = headers.get("content-security-policy")
     if csp:
         for directive, host in csp_hosts(csp):
@@ -296,9 +314,88 @@ def observe(
     return obs
 
 
+def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
+    """Run the signatures whose needles occur in ``text``; a tight loop of substring tests over a flat
+    (needle, signature) table, since most texts contain none of them."""
+    table = _needle_table(tuple(sigs))
+    hits: list[CompiledSignature] = []
+    for needle, sig in table.plain:
+        if needle in text and sig not in hits:
+            hits.append(sig)
+    if table.lower:
+        lowered = text.lower()
+        for needle, sig in table.lower:
+            if needle in lowered and sig not in hits:
+                hits.append(sig)
+    hits.extend(table.always)
+    if not hits:
+        return
+    if len(hits) > 1:
+        order = table.order
+        hits.sort(key=order.__getitem__)
+    for sig in hits:
+        for m in sig.regex.finditer(text):
+            pair = (sig.id, m.group(1) if sig.regex.groups else m.group(0))
+            if pair not in found:
+                found.append(pair)
+
+
+@dataclass(frozen=True)
+class _NeedleTable:
+    plain: tuple[tuple[str, CompiledSignature], ...]
+    lower: tuple[tuple[str, CompiledSignature], ...]
+    always: tuple[CompiledSignature, ...]
+    order: dict
+
+
+_TABLES: dict[int, tuple[tuple, _NeedleTable]] = {}
+
+
+def _needle_table(sigs: tuple[CompiledSignature, ...]) -> _NeedleTable:
+    hit = _TABLES.get(id(sigs))
+    if hit is not None and hit[0] is sigs:
+        return hit[1]
+    plain = tuple((n, s) for s in sigs if not s.lower for n in s.needles)
+    lower = tuple((n, s) for s in sigs if s.lower for n in s.needles)
+    always = tuple(s for s in sigs if not s.needles)
+    table = _NeedleTable(plain, lower, always, {s: i for i, s in enumerate(sigs)})
+    if len(_TABLES) > 16:
+        _TABLES.clear()
+    _TABLES[id(sigs)] = (sigs, table)
+    return table
+
+
 def _srcset(value: str) -> list[str]:
     """Candidate URLs of a srcset, parsed as the HTML spec does: a URL is a run of non-whitespace (commas
     inside it are kept, trailing ones end the candidate); descriptors run to the next comma."""
+    if "(" in value:
+        return _srcset_slow(value)
+    out: list[str] = []
+    expect_url = True
+    for tok in value.split():
+        if expect_url:
+            tok = tok.lstrip(",")
+            if not tok:
+                continue
+            if tok.endswith(","):
+                tok = tok.rstrip(",")
+            else:
+                expect_url = False
+            if tok:
+                out.append(tok)
+        elif "," in tok:  # end of this candidate's descriptors; text after the comma starts the next URL
+            rest = tok.split(",", 1)[1]
+            expect_url = True
+            if rest:
+                if rest.endswith(","):
+                    out.append(rest.rstrip(","))
+                else:
+                    out.append(rest)
+                    expect_url = False
+    return out
+
+
+def _srcset_slow(value: str) -> list[str]:
     out: list[str] = []
     i, n = 0, len(value)
     while i < n:
@@ -321,7 +418,7 @@ def _srcset(value: str) -> list[str]:
     return out
 
 
-def _scan_script(code: str, add, found: list[tuple[str, str]], sigs) -> None:
+def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature]) -> None:
     if "//" in code or "\\/\\/" in code:
         if "\\/" in code:
             code = code.replace("\\/", "/")
@@ -332,14 +429,12 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs) -> None:
             before = code[max(0, start - 6) : start].lower()
             scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
             add(scheme + m.group(0), "script", "inline", inline=True)
-    for sid, needle, rx in sigs:
-        if needle and needle not in code:
-            continue
-        for m in rx.finditer(code):
-            value = m.group(1) if rx.groups else m.group(0)
-            pair = (sid, value)
-            if pair not in found:
-                found.append(pair)
+    if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
+        code = code[: _SIG_SCAN_LIMIT - 16384] + "\n" + code[-16384:]
+    _match_signatures(code, sigs, found)
+
+
+_SIG_SCAN_LIMIT = 65536
 
 
 def csp_hosts(policy: str) -> list[tuple[str, str]]:

@@ -62,14 +62,19 @@ class Detector:
         self._cookie_prefix.sort(key=lambda p: -len(p[0]))  # longest prefix wins
         self._host_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
         self._url_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
+        self._path_memo: dict[str, bool] = {}
 
     # --- single observations ---------------------------------------------------------------------------
     def match_url(self, url: str, host: str, *, first_party: bool) -> tuple[Service, str] | None:
         """(service, rule) for a referenced URL; memoised per host, or per URL for hosts with path rules."""
         key = (host, first_party)
-        if key in self._host_memo:
-            return self._host_memo[key]
-        if self.matcher.has_path_rules(host) or (first_party and self.matcher._star_paths):
+        hit = self._host_memo.get(key, False)
+        if hit is not False:
+            return hit
+        path_rules = self._path_memo.get(host)
+        if path_rules is None:
+            path_rules = self._path_memo[host] = self.matcher.has_path_rules(host)
+        if path_rules or (first_party and self.matcher._star_paths):
             ukey = (url, first_party)
             hit = self._url_memo.get(ukey, False)
             if hit is False:

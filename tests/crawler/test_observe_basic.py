@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from crawler.feeds import ParquetItemExporter
 from crawler.items import SiteBundle
+from crawler.signatures import load_signatures
 from crawler.observe import (
     _FETCH_ATTRS,
-    DEFAULT_SIGNATURES,
     compile_signatures,
     csp_hosts,
     decode_body,
@@ -375,7 +375,7 @@ def test_default_signatures():
         ("gtm-container-id", "GTM-ABC1234"),
         ("ga4-measurement-id", "G-ABCDEF1234"),
         ("ua-property-id", "UA-1234567-1"),
-        ("google-ads-id", "AW-123456789"),
+        ("google-ads-conversion-id", "AW-123456789"),
         ("meta-pixel-init", "123456789012345"),
         ("livechat-license", "12345678"),
         ("hotjar-id", "1234567"),
@@ -393,8 +393,8 @@ def test_custom_signatures_replace_defaults():
     sigs = compile_signatures({"my-id": r"myTracker\('(\w+)'\)"})
     o = observe(b"<script>myTracker('abc123'); gtag('config', 'G-ABCDEF1234');</script>", PAGE, signatures=sigs)
     assert o.signatures == [("my-id", "abc123")]
-    assert set(DEFAULT_SIGNATURES) >= {"gtm-container-id", "ga4-measurement-id", "ua-property-id",
-                                       "meta-pixel-init", "livechat-license", "hotjar-id"}
+    assert {s.id for s in load_signatures()} >= {"gtm-container-id", "ga4-measurement-id", "ua-property-id",
+                                                 "meta-pixel-init", "livechat-license", "hotjar-id"}
 
 
 # --------------------------------------------------------------------------- decode_body

@@ -116,7 +116,7 @@ def test_signatures_compile_and_examples_match(catalog):
 
 def test_signature_captures_the_id(catalog):
     m = catalog.signatures["gtm-container-id"].compile().search("…'dataLayer','GTM-K9ZX12');")
-    assert m and m.group(1) == "K9ZX12"
+    assert m and m.group(1) == "GTM-K9ZX12"
     m = catalog.signatures["livechat-license"].compile().search("window.__lc.license = 8765432;")
     assert m and m.group(1) == "8765432"
 

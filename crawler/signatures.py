@@ -1,0 +1,109 @@
+"""Inline snippet signatures: load them from the catalog's ``_signatures.yml`` and prefilter with needles.
+
+Each signature regex gets a *needle set* derived from its own syntax: literal strings one of which must occur
+in any text the regex can match. ``str.__contains__`` is a fast substring search, so a signature's regex only
+runs on texts that contain one of its needles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+try:  # Python 3.11+: the regex parser lives in re._parser
+    from re import _constants as _c
+    from re import _parser as _p
+except ImportError:  # pragma: no cover
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+SIGNATURES_FILE = Path(__file__).resolve().parents[1] / "data" / "services" / "_signatures.yml"
+MIN_NEEDLE = 3
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: used as a dict key in hot loops
+class CompiledSignature:
+    id: str
+    regex: re.Pattern[str]
+    needles: tuple[str, ...]  # empty: always run
+    lower: bool  # needles are lower-case and must be looked up in the lower-cased text
+
+    def findall(self, text: str, lowered: str | None = None) -> list[str]:
+        if self.needles:
+            hay = (lowered if lowered is not None else text.lower()) if self.lower else text
+            if not any(n in hay for n in self.needles):
+                return []
+        out = []
+        for m in self.regex.finditer(text):
+            out.append(m.group(1) if self.regex.groups else m.group(0))
+        return out
+
+
+def _requirements(items) -> list[set[str]]:
+    """Requirements of a parsed sequence: each a set of literal alternatives, one of which must occur."""
+    reqs: list[set[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            reqs.append({"".join(run)})
+            run.clear()
+
+    for op, av in items:
+        if op is _c.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _c.SUBPATTERN:
+            reqs.extend(_requirements(av[-1]))
+        elif op is _c.BRANCH:
+            alts = []
+            for alt in av[1]:
+                best = _best(_requirements(alt))
+                if best is None:
+                    alts = []
+                    break
+                alts.append(best)
+            if alts:
+                reqs.append(set().union(*alts))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
+            reqs.extend(_requirements(av[2]))
+    flush()
+    return reqs
+
+
+def _best(reqs: list[set[str]]) -> set[str] | None:
+    """The requirement whose shortest alternative is longest (the most selective needle set)."""
+    good = [r for r in reqs if r and min(map(len, r)) >= 1]
+    return max(good, key=lambda r: (min(map(len, r)), -len(r)), default=None)
+
+
+def needles_for(regex: str, ignore_case: bool = False) -> tuple[str, ...]:
+    """Literal needles one of which every match of ``regex`` contains; () when none of length >= 3."""
+    try:
+        parsed = _p.parse(regex, re.IGNORECASE if ignore_case else 0)
+    except re.error:
+        return ()
+    best = _best(_requirements(list(parsed)))
+    if not best or min(map(len, best)) < MIN_NEEDLE:
+        return ()
+    return tuple(sorted(n.lower() for n in best)) if ignore_case else tuple(sorted(best))
+
+
+def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> CompiledSignature:
+    flags = re.IGNORECASE if ignore_case else 0
+    return CompiledSignature(sid, re.compile(regex, flags), needles_for(regex, ignore_case), ignore_case)
+
+
+@lru_cache(maxsize=4)
+def load_signatures(path: str | None = None) -> tuple[CompiledSignature, ...]:
+    """The catalog's signatures, compiled with their needles (cached per path)."""
+    import yaml
+
+    data = yaml.load(Path(path or SIGNATURES_FILE).read_text(encoding="utf-8"),
+                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return tuple(
+        compile_signature(s["id"], s["regex"], bool(s.get("ignore_case", False))) for s in data["signatures"]
+    )
