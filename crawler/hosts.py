@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Callable
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
@@ -70,6 +71,22 @@ def registrable_domain(host: str) -> str:
 def same_site(host_a: str, host_b: str) -> bool:
     """True when both hosts share a registrable domain (schemeless same-site)."""
     return registrable_domain(host_a) == registrable_domain(host_b)
+
+
+def cross_site(host: str, site: str) -> bool:
+    """True when ``host`` and ``site`` have different registrable domains (eTLD+1)."""
+    return registrable_domain(host) != registrable_domain(site)
+
+
+def cross_entity(host: str, site: str, entity_of: Callable[[str], str | None]) -> bool:
+    """True when ``host`` and ``site`` belong to different owners. ``entity_of`` maps a host to its owner
+    (e.g. ``pipelines.catalog.parties.EntityIndex.entity_of``); a host with no known owner stands for
+    itself, so an unknown cross-site host is also cross-entity (nytimes.com → nyt.com is cross-site but
+    same-entity once both are known)."""
+    if not cross_site(host, site):
+        return False
+    a, b = entity_of(host), entity_of(site)
+    return a is None or b is None or a != b
 
 
 def is_third_party(host: str, site: str) -> bool:

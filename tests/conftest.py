@@ -66,3 +66,28 @@ def fault_server():
 
     with LocalWeb(fault_web()) as web:
         yield web
+
+
+CORPUS_TARBALL = SHARED / "corpus" / "realpages-dev.tar.gz"
+CORPUS_DIR = ROOT / ".cache" / "realpages-dev"
+
+
+@pytest.fixture(scope="session")
+def realpages() -> Path:
+    """The real-page dev corpus, extracted into the ignored cache (skips without ../shared; fails in CI)."""
+    import tarfile
+
+    if not (CORPUS_DIR / "manifest.csv").is_file():
+        if not CORPUS_TARBALL.is_file():
+            if CI:
+                pytest.fail(f"{CORPUS_TARBALL} is missing in CI")
+            pytest.skip(f"real-page corpus not available ({CORPUS_TARBALL} absent: ../shared exists only in CI/dev)")
+        CORPUS_DIR.parent.mkdir(parents=True, exist_ok=True)
+        tmp = CORPUS_DIR.parent / f".extract-{os.getpid()}"
+        with tarfile.open(CORPUS_TARBALL) as tar:
+            tar.extractall(tmp, filter="data")
+        try:
+            os.replace(tmp / "realpages-dev", CORPUS_DIR)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another worker won the race
+    return CORPUS_DIR
