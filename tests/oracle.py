@@ -203,6 +203,7 @@ def refresh_url(content: str) -> str | None:
 # WHATWG forbidden domain code points (a URL with one of them in its host fails to parse)
 _FORBIDDEN_HOST = re.compile(r"[\x00-\x20#/:<>?@\[\\\]^|%\x7f]")
 _SPECIAL_SLASHES = re.compile(r"^(https?):[/\\]*", re.I)
+_EMPTY_AUTHORITY = re.compile(r"^(?:https?:)?//(?:[/?#]|$)")
 
 
 def resolve(base: str, raw: str) -> str | None:
@@ -223,6 +224,8 @@ def resolve(base: str, raw: str) -> str | None:
             raw = scheme + "://" + raw[m.end():]
     elif raw.startswith("///"):
         raw = "//" + raw.lstrip("/")
+    if _EMPTY_AUTHORITY.match(raw):
+        return None  # an empty host: a special URL without one fails to parse (urljoin would return the base)
     try:
         url = urljoin(base, raw)
         parts = urlsplit(url)

@@ -977,12 +977,13 @@ def demo_web(month: int = 1) -> Web:
 
 
 def demo_ground_truth(month: int = 1) -> dict[str, dict]:
-    """Input domain -> {"host", "template", "services", "declared", "third_party_hosts"} for ``month``."""
+    """Input domain -> {"host", "template", "services", "declared", "third_party_hosts", "server"} for ``month``."""
     out: dict[str, dict] = {}
     for ds in DEMO_SITES:
         services = site_services(ds.domain, month)
         slug = ds.domain.rsplit(".", 1)[0]
-        ids = _make_ctx(ds, month).ids
+        ctx = _make_ctx(ds, month)
+        ids = ctx.ids
         hosts: set[str] = set()
         for key in services:
             for h in DEMO_SERVICES[key].hosts:
@@ -995,6 +996,7 @@ def demo_ground_truth(month: int = 1) -> dict[str, dict]:
             "services": sorted(services),
             "declared": sorted(declared_services(ds.domain)),
             "third_party_hosts": sorted(hosts),
+            "server": ctx.server,  # "cloudflare": the site sits behind Cloudflare (sets __cf_bm)
         }
     return out
 
