@@ -32,6 +32,7 @@ test: $(STAMP) refdata
 
 bench: $(STAMP)
 	$(PY) bench/crawl.py
+	$(PY) bench/observe.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check crawler pipelines tests bench

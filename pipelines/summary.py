@@ -59,9 +59,9 @@ def summarise_run(run_dir: Path) -> RunSummary:
 def top_services(run_dir: Path, limit: int = 20) -> list[tuple[str, str, int]]:
     """(service id, name, sites) for the services detected on most sites of a run (curated catalog)."""
     from pipelines.catalog.detect import Detector, detect_run
-    from pipelines.catalog.load import load_catalog
+    from pipelines.catalog.refdata import catalog_with_long_tail
 
-    catalog = load_catalog()
+    catalog, _ = catalog_with_long_tail()
     per_service: dict[str, set[str]] = {}
     for row in detect_run(run_dir, Detector(catalog)):
         per_service.setdefault(row["service_id"], set()).add(row["input_domain"])

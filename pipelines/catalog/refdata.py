@@ -316,3 +316,25 @@ def with_long_tail(catalog: Catalog, entities: Iterable[dict[str, Any]], **kwarg
     by_id = {**catalog.by_id, **{s.id: s for s in services}}
     return replace(catalog, services=all_services, companies=MappingProxyType(all_companies),
                    by_id=MappingProxyType(by_id))
+
+
+def catalog_with_long_tail(catalog: Catalog | None = None, *, lock_path: str | Path = DEFAULT_LOCK,
+                           cache_dir: str | Path = DEFAULT_CACHE) -> tuple[Catalog, dict[str, Any]]:
+    """The curated catalog plus the third-party-web long tail when its pinned file is cached (never fetches).
+
+    Returns (catalog, provenance); without the cached file the curated catalog is returned and the
+    provenance says so (``servicerisk refdata`` fetches it).
+    """
+    from pipelines.catalog.load import load_catalog
+
+    catalog = catalog or load_catalog()
+    entry = read_lock(lock_path)["third-party-web"]
+    path = cached_file(entry, cache_dir)
+    if not path.is_file():
+        tarball = cached_tarball(entry, cache_dir)
+        if not tarball.is_file():
+            return catalog, {"long_tail": "not loaded: run `servicerisk refdata`", "curated": len(catalog.services)}
+        path = extract(entry, tarball, cache_dir)
+    full = with_long_tail(catalog, load_third_party_web(path), source=entry.source_ref, as_of=entry.data_date)
+    return full, {"long_tail": entry.source_ref, "curated": len(catalog.services),
+                  "long_tail_services": len(full.services) - len(catalog.services)}
