@@ -38,7 +38,7 @@ _LINK_RELS_FETCHED = frozenset(
     {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon", "shortcut",
      "apple-touch-icon", "manifest", "prerender", "alternate stylesheet", "mask-icon"}
 )
-_SELECTOR = ("script, img, iframe, frame, embed, object, source, video, audio, track, input[src], form[action], "
+_SELECTOR = ("title, script, img, iframe, frame, embed, object, source, video, audio, track, input[src], form[action], "
              "link[href], meta[http-equiv], style, body[background], [style*='url(' i]")
 _SELECTOR_LINKS = _SELECTOR + ", a[href], area[href]"
 _SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:", "whatsapp:", "callto:")
@@ -232,15 +232,13 @@ def observe(
             add(m.group(2) or m.group(4), element, attribute, inline=True)
 
     # <base href> applies to every URL in the document, wherever it stands
-    base = tree.css_first("base[href]")
-    if base is not None:
-        href = (base.attributes.get("href") or "").strip()
-        if href:
-            obs.base_url = _absolute(url, href) or url
+    if b"<base" in body or b"<BASE" in body or b"<Base" in body or encoding not in ("utf-8", "cp1252", "latin-1", "iso-8859-1", "ascii"):
+        base = tree.css_first("base[href]")
+        if base is not None:
+            href = (base.attributes.get("href") or "").strip()
+            if href:
+                obs.base_url = _absolute(url, href) or url
     nodes = tree.css(_SELECTOR_LINKS if links else _SELECTOR)
-    title = tree.css_first("title")
-    if title is not None:
-        obs.title = " ".join(title.text().split())[:500]
     fetch_attrs = _FETCH_ATTRS
     for node in nodes:
         tag = node.tag
@@ -293,6 +291,10 @@ def observe(
                     add(m.group(1), "meta", "refresh")
         elif tag == "style":
             add_css(node.text() or "", "style", "text")
+        elif tag == "title":
+            if not obs.title:
+                obs.title = " ".join(node.text().split())[:500]
+            continue
         else:
             for attribute in fetch_attrs.get(tag, ()):
                 value = attrs.get(attribute)
