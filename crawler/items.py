@@ -86,6 +86,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("rel", pa.string()),
             ("inline", pa.bool_()),
             ("declared", pa.bool_()),
+            ("gated", pa.bool_()),
             ("method", pa.string()),
             ("consent_state", pa.string()),
         ]
@@ -98,6 +99,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("page_url", pa.string()),
             ("signature_id", pa.string()),
             ("value", pa.string()),
+            ("gated", pa.bool_()),
             ("method", pa.string()),
         ]
     ),

@@ -66,6 +66,7 @@ class Reference:
     rel: str = ""
     inline: bool = False
     declared: bool = False
+    gated: bool = False  # in a <script> whose type keeps it from running until a consent manager enables it
 
 
 @dataclass(slots=True)
@@ -79,6 +80,7 @@ class Observation:
     references: list[Reference] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     signatures: list[tuple[str, str]] = field(default_factory=list)
+    gated_signatures: list[tuple[str, str]] = field(default_factory=list)  # found in consent-gated scripts
     flattened: bool = False  # the page nested too deeply and was parsed without its container tags
 
 
@@ -104,6 +106,8 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
         except (UnicodeDecodeError, LookupError):
             pass  # a wrong charset header: fall through to the document's own evidence
     meta = html_body_declared_encoding(body[:4096])
+    if meta and meta.lower().replace("-", "").startswith("utf16"):
+        meta = "utf-8"  # HTML spec: a utf-16 <meta> in a byte stream that parsed as ASCII means UTF-8
 
     def autodetect(data: bytes) -> str | None:
         try:
@@ -166,17 +170,49 @@ def _host(url: str) -> str:
         return ""
 
 
+_SPECIAL = re.compile(r"^(https?|wss?):[/\\]*", re.I)
+_BAD_HOST_CHARS = frozenset(" <>^|%\"{}`[]\\")
+
+
 def _absolute(base: str, raw: str) -> str | None:
-    """``raw`` resolved against ``base``; absolute http(s) URLs skip urljoin (the common case)."""
-    low = raw[:8].lower()
-    if low.startswith(("https://", "http://")) and " " not in raw and "\\" not in raw:
-        return raw
-    if raw.startswith("//"):
-        return base.split(":", 1)[0] + ":" + raw
-    try:
-        return urljoin(base, raw)
-    except ValueError:
+    """``raw`` resolved against ``base`` as a browser does for http(s) URLs: the scheme is case-insensitive,
+    backslashes are slashes, any number of slashes may follow the scheme; None when the result has no
+    usable host (empty, bad characters, port out of range). Absolute URLs skip urljoin (the common case)."""
+    if raw.startswith(("https://", "http://")) and raw[8 if raw[4] == "s" else 7 : 9 if raw[4] == "s" else 8] != "/" \
+            and "\\" not in raw and raw.isprintable() and " " not in raw:
+        url = raw
+    else:
+        if "\\" in raw:
+            raw = raw.replace("\\", "/")
+        m = _SPECIAL.match(raw)
+        if m:
+            url = m.group(1).lower() + "://" + raw[m.end():]
+        elif raw.startswith("//"):
+            url = base.split(":", 1)[0] + "://" + raw.lstrip("/")
+        else:
+            try:
+                url = urljoin(base, raw)
+            except ValueError:
+                return None
+    host_end = len(url)
+    start = url.find("://") + 3
+    for ch in "/?#":
+        j = url.find(ch, start)
+        if 0 <= j < host_end:
+            host_end = j
+    netloc = url[start:host_end].rsplit("@", 1)[-1]
+    if netloc.startswith("["):  # IPv6 literal
+        close = netloc.find("]")
+        if close < 0:
+            return None
+        host, port = netloc[: close + 1], netloc[close + 2 :] if netloc[close + 1 : close + 2] == ":" else ""
+    else:
+        host, _, port = netloc.partition(":")
+        if not host or any(c in _BAD_HOST_CHARS for c in host):
+            return None
+    if port and (not port.isdigit() or int(port) > 65535):
         return None
+    return url
 
 
 def observe(
@@ -209,23 +245,22 @@ def observe(
     sigs = load_signatures() if signatures is None else tuple(signatures)
     found = obs.signatures
 
-    def add(raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False) -> None:
+    def add(raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False,
+            gated: bool = False) -> None:
         if not raw:
             return
-        if raw.startswith(_ABS_PREFIXES) and raw.isprintable() and " " not in raw and "\\" not in raw:
-            absolute = raw  # already absolute (the common case): no strip, no join
-        else:
+        if not raw.startswith(_ABS_PREFIXES):
             raw = raw.strip()
             if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
                 return
-            absolute = _absolute(obs.base_url, raw)
-            if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
-                return
-        key = (absolute, element, attribute)
+        absolute = _absolute(obs.base_url, raw)
+        if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
+            return
+        key = (absolute, element, attribute, gated)
         if key in seen:
             return
         seen.add(key)
-        refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline))
+        refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline, False, gated))
 
     def add_css(css: str, element: str, attribute: str) -> None:
         for m in _CSS_URL.finditer(css):
@@ -237,25 +272,32 @@ def observe(
         if base is not None:
             href = (base.attributes.get("href") or "").strip()
             if href:
-                obs.base_url = _absolute(url, href) or url
+                resolved = _absolute(url, href)
+                obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
     nodes = tree.css(_SELECTOR_LINKS if links else _SELECTOR)
     fetch_attrs = _FETCH_ATTRS
     for node in nodes:
         tag = node.tag
         attrs = node.attributes
         if tag == "script":
-            src = attrs.get("src")
+            stype = attrs.get("type")
+            kind = _script_kind(stype) if stype else "js"
+            if kind == "data":
+                continue  # JSON / templates: not executed; URLs in app state are links, not loads
+            gated = kind == "gated"
+            target = obs.gated_signatures if gated else found
+            src = attrs.get("src") or (attrs.get("data-src") if gated else None)
             if src:
-                add(src, "script", "src")
+                add(src, "script", "src", gated=gated)
                 if len(attrs) > 1:  # ids in data-* attributes (Cookiebot, Usercentrics, etracker …)
                     _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v and k != "src"),
-                                      sigs, found)
+                                      sigs, target)
             else:
                 code = node.text() or ""
                 if code:
-                    _scan_script(code, add, found, sigs)
+                    _scan_script(code, add, target, sigs, gated)
                     if len(attrs) > 1:
-                        _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v), sigs, found)
+                        _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v), sigs, target)
         elif tag == "img" or tag == "iframe" or tag == "source":
             for attribute in fetch_attrs[tag]:
                 value = attrs.get(attribute)
@@ -314,6 +356,25 @@ def observe(
         for directive, host in csp_hosts(csp):
             refs.append(Reference(host, _host(host) or host, "csp", directive, declared=True))
     return obs
+
+
+_JS_TYPES = frozenset({"text/javascript", "application/javascript", "module", "text/ecmascript",
+                       "application/ecmascript", "application/x-javascript", "text/jscript", "text/livescript",
+                       "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+                       "text/javascript1.4", "text/javascript1.5", "text/x-javascript", "text/x-ecmascript"})
+_DATA_TYPES = ("application/ld+json", "application/json", "text/template", "text/x-template",
+               "text/html", "text/x-handlebars-template", "importmap", "speculationrules", "text/x-magento-init")
+
+
+def _script_kind(script_type: str) -> str:
+    """``js`` (the browser runs it), ``data`` (JSON, templates: never run) or ``gated`` (any other type,
+    e.g. ``text/plain`` as consent managers use it to hold a script back until consent)."""
+    t = script_type.split(";", 1)[0].strip().lower()
+    if not t or t in _JS_TYPES:
+        return "js"
+    if t in _DATA_TYPES or t.endswith("+json") or t.endswith("/json"):
+        return "data"
+    return "gated"
 
 
 def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
@@ -420,7 +481,8 @@ def _srcset_slow(value: str) -> list[str]:
     return out
 
 
-def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature]) -> None:
+def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature],
+                 gated: bool = False) -> None:
     if "//" in code or "\\/\\/" in code:
         if "\\/" in code:
             code = code.replace("\\/", "/")
@@ -430,7 +492,7 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[Co
                 continue  # "//" after anything else is a line comment or an operator, not a URL literal
             before = code[max(0, start - 6) : start].lower()
             scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
-            add(scheme + m.group(0), "script", "inline", inline=True)
+            add(scheme + m.group(0), "script", "inline", inline=True, gated=gated)
     if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
         code = code[: _SIG_SCAN_LIMIT - 16384] + "\n" + code[-16384:]
     _match_signatures(code, sigs, found)

@@ -289,13 +289,14 @@ class SitesSpider(scrapy.Spider):
         st.rows["resources"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "url": r.url, "host": r.host,
              "element": r.element, "attribute": r.attribute, "rel": r.rel, "inline": r.inline,
-             "declared": r.declared, "method": method, "consent_state": "none"}
+             "declared": r.declared, "gated": r.gated, "method": method, "consent_state": "none"}
             for r in obs.references
         )
         st.rows["signatures"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "signature_id": sid, "value": value,
-             "method": method}
-            for sid, value in obs.signatures
+             "gated": gated, "method": method}
+            for gated, pairs in ((False, obs.signatures), (True, obs.gated_signatures))
+            for sid, value in pairs
         )
 
     def _done(self, st: SiteState):

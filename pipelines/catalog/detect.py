@@ -27,6 +27,19 @@ class Detection:
     seen_in: str  # html | header | cookie | browser
 
 
+_LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf|json|swf|mp4|mp3)"
+                       r"(?:$|[?#])|/(?:js|css|tag|pixel|collect|beacon|script|sdk|embed|widget)s?(?:/|$|\?)", re.I)
+
+
+_HINTS = frozenset({"preconnect", "dns-prefetch"})
+
+
+def _looks_loadable(url: str) -> bool:
+    """True when a URL found as a literal in inline code looks like a fetched resource (script, style,
+    image, pixel, widget endpoint) rather than a page link."""
+    return bool(_LOADABLE.search(_path_of(url)))
+
+
 def _path_of(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -125,19 +138,36 @@ class Detector:
         skipped: allowed is not loaded); ``signatures`` are (signature id, value); ``cookies`` are names."""
         site = registrable_domain(site_host)
         out: dict[tuple[str, str, str], Detection] = {}
+        hints: list[tuple[Service, str, str]] = []
+        specific_hosts: set[str] = set()
         for ref in references:
-            if ref.declared or not ref.host:
-                continue
+            if ref.declared or not ref.host or getattr(ref, "gated", False):
+                continue  # CSP-allowed or held back by a consent manager: not loaded on page load
             first_party = registrable_domain(ref.host) == site
             hit = self.match_url(ref.url, ref.host, first_party=first_party)
             if hit is None:
                 continue
             service, rule = hit
+            if rule == "host" and getattr(ref, "inline", False) and getattr(ref, "element", "") == "script" \
+                    and not _looks_loadable(ref.url):
+                # a URL literal in inline code that is no loadable resource (share links, profile URLs in
+                # JSON state): a page link, not an embed; path rules and signatures still count
+                continue
             if first_party and rule == "host" and service.company != "site-operator":
                 # the site's own domain listed in the catalog (e.g. crawling google.com itself)
                 continue
+            if rule == "url_pattern":
+                specific_hosts.add(ref.host)
+            if rule == "host" and getattr(ref, "element", "") == "link" and getattr(ref, "rel", "") in _HINTS:
+                hints.append((service, ref.host, seen_in))
+                continue
             evidence = ref.host if rule == "host" else ref.url[:300]
             out.setdefault((service.id, rule, evidence), Detection(service.id, rule, evidence, seen_in))
+        for service, host, where in hints:
+            # a bare connection hint is weak evidence: a specific script reference to the same host on the
+            # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for
+            if host not in specific_hosts:
+                out.setdefault((service.id, "host", host), Detection(service.id, "host", host, where))
         url_found = {k[0] for k in out}
         for sid, value in signatures:
             for service_id in self._signature_owners(sid, url_found):
@@ -159,6 +189,10 @@ class _Ref:
     url: str
     host: str
     declared: bool
+    element: str = ""
+    inline: bool = False
+    gated: bool = False
+    rel: str = ""
 
 
 def detect_run(run_dir, detector: Detector) -> list[dict]:
@@ -178,10 +212,13 @@ def detect_run(run_dir, detector: Detector) -> list[dict]:
     def page(domain: str, url: str) -> dict:
         return pages.setdefault((domain, url), {"refs": [], "sigs": [], "cookies": []})
 
-    for r in table("resources", ["input_domain", "page_url", "url", "host", "declared"]):
-        page(r["input_domain"], r["page_url"])["refs"].append(_Ref(r["url"], r["host"], r["declared"]))
-    for r in table("signatures", ["input_domain", "page_url", "signature_id", "value"]):
-        page(r["input_domain"], r["page_url"])["sigs"].append((r["signature_id"], r["value"]))
+    cols = ["input_domain", "page_url", "url", "host", "declared", "element", "inline", "gated", "rel"]
+    for r in table("resources", cols):
+        page(r["input_domain"], r["page_url"])["refs"].append(
+            _Ref(r["url"], r["host"], r["declared"], r["element"], r["inline"], r["gated"], r["rel"]))
+    for r in table("signatures", ["input_domain", "page_url", "signature_id", "value", "gated"]):
+        if not r["gated"]:
+            page(r["input_domain"], r["page_url"])["sigs"].append((r["signature_id"], r["value"]))
     for r in table("cookies", ["input_domain", "page_url", "name"]):
         page(r["input_domain"], r["page_url"])["cookies"].append(r["name"])
     rows: list[dict] = []

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.observe import Observation, observe
-from tests.oracle import ROOT, corpus_pages, realpages_dir
+from tests.oracle import ROOT, corpus_pages
 
 PAGE = "https://www.site.example/dir/page.html"
 FETCH_PREFIXES = ("http://", "https://", "ws://", "wss://")
@@ -199,9 +199,6 @@ def test_wrong_meta_charset_keeps_ascii_references(meta, codec):
     assert hosts(o) == EXPECTED_HOSTS
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a <meta charset> naming UTF-16 in an ASCII-compatible document makes decode_body decode the bytes "
-    "as UTF-16 (garbage, every reference lost); the HTML spec's prescan turns a UTF-16 meta into UTF-8"))
 @pytest.mark.parametrize("meta", ['<meta charset="utf-16">', '<meta charset="UTF-16LE">',
                                   '<meta http-equiv="Content-Type" content="text/html; charset=utf-16">'])
 def test_meta_charset_utf16_in_ascii_document_means_utf8(meta):
@@ -225,8 +222,8 @@ def test_unknown_charset_in_header_falls_back():
 # --------------------------------------------------------------------------- every real page
 
 
-def test_every_corpus_page():
-    pages = corpus_pages(realpages_dir())
+def test_every_corpus_page(realpages):
+    pages = corpus_pages(realpages)
     errors, violations = [], []
     slowest = (0.0, "")
     for page in pages:
@@ -246,32 +243,35 @@ def test_every_corpus_page():
 
 # --------------------------------------------------------------------------- hosts that no browser would use
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: 'https:///host/p' (extra slashes) yields a reference with an empty host; browsers ignore the extra "
-    "slashes of special schemes and fetch https://host/p (corpus: 0720_nachtkritik.de 'https:///na/', "
-    "0347_www.dalloz-actualite.fr 'https:///www.google.com/recaptcha/api.js' -> www.google.com missed)"))
 def test_extra_slashes_after_scheme_name_the_host():
-    o = check(b'<script src="https:///www.google.com/recaptcha/api.js"></script><img src="http:////cdn.example/a">')
-    assert hosts(o) == {"www.google.com", "cdn.example"}
+    o = check(b'<script src="https:///www.google.com/recaptcha/api.js"></script><img src="////cdn.example/a">'
+              b'<img src="http:/one-slash.example/b">')
+    assert hosts(o) == {"www.google.com", "cdn.example", "one-slash.example"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: backslashes in an absolute URL make the host include the path ('affiliate.digikala.com\\\\promotion"
-    "banners\\\\...gif', corpus 1233_www.khabaronline.ir); browsers read '\\\\' as '/' in http(s) URLs. Root "
-    "cause: _absolute() leaves such URLs to urljoin and _host() falls back to urlsplit, neither of which "
-    "treats '\\\\' as a separator"))
 def test_backslashes_are_path_separators():
-    o = check(b'<img src="https://affiliate.digikala.com\\PromotionBanners\\b.gif"><img src="\\\\cdn.example\\x.png">')
-    assert hosts(o) == {"affiliate.digikala.com", "cdn.example"}
+    o = check(b'<img src="https://affiliate.digikala.com\\PromotionBanners\\b.gif"><img src="\\\\cdn.example\\x.png">'
+              b'<link rel="stylesheet" href="https:\\\\css.example\\a.css">')
+    assert hosts(o) == {"affiliate.digikala.com", "cdn.example", "css.example"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: URLs whose host cannot parse (spaces, '<', '>', out-of-range port) still become references, e.g. the "
-    "unfilled template 'https://<domain service name>/iomm/...' in corpus 0350_dawo-dresden.de; a browser "
-    "fetches nothing for them"))
+def test_upper_case_scheme_is_fetched():
+    o = check(b'<script src="HTTPS://cdn.example/x.js"></script><img src="Http://img.example/a.png">')
+    assert hosts(o) == {"cdn.example", "img.example"}
+    assert all(r.url.startswith(("https://", "http://")) for r in o.references)
+
+
+def test_unparseable_base_href_falls_back_to_the_page_url():
+    o = check(b'<base href="http://["><img src="x.png">')
+    assert urls(o) == {"https://www.site.example/dir/x.png"}
+    o = check(b'<base href="https://b.example:99999/"><img src="y.png">')
+    assert urls(o) == {"https://www.site.example/dir/y.png"}
+
+
 def test_unparseable_hosts_make_no_reference():
-    o = check(b'<link rel="preload" href="https://<domain service name>/iomm/bundle.js">'
-              b'<img src="https://bad host.example/a.png"><img src="https://ok.example:99999/a.png">')
+    o = check(b'<link rel="preload" href="https://<domain service name>/iomm/bundle.js"><script src="//"></script>'
+              b'<img src="https://bad host.example/a.png"><img src="https://ok.example:99999/a.png">'
+              b'<img src="https://x.example]/a.png">')
     assert o.references == []
 
 
