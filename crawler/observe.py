@@ -171,7 +171,7 @@ def _host(url: str) -> str:
 
 
 _SPECIAL = re.compile(r"^(https?|wss?):[/\\]*", re.I)
-_BAD_HOST_CHARS = frozenset(" <>^|%\"{}`[]\\")
+_BAD_HOST = re.compile(r"[\s<>^|%\"{}`\[\]\\]")
 
 
 def _absolute(base: str, raw: str) -> str | None:
@@ -208,7 +208,7 @@ def _absolute(base: str, raw: str) -> str | None:
         host, port = netloc[: close + 1], netloc[close + 2 :] if netloc[close + 1 : close + 2] == ":" else ""
     else:
         host, _, port = netloc.partition(":")
-        if not host or any(c in _BAD_HOST_CHARS for c in host):
+        if not host or _BAD_HOST.search(host):
             return None
     if port and (not port.isdigit() or int(port) > 65535):
         return None
@@ -494,11 +494,11 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[Co
             scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
             add(scheme + m.group(0), "script", "inline", inline=True, gated=gated)
     if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
-        code = code[: _SIG_SCAN_LIMIT - 16384] + "\n" + code[-16384:]
+        code = code[: _SIG_SCAN_LIMIT - 8192] + "\n" + code[-8192:]
     _match_signatures(code, sigs, found)
 
 
-_SIG_SCAN_LIMIT = 65536
+_SIG_SCAN_LIMIT = 24576
 
 
 def csp_hosts(policy: str) -> list[tuple[str, str]]:
