@@ -18,6 +18,11 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "build": "servicerisk build --out out/demo",
+    "check": "servicerisk check --out out/demo",
+    "query": "servicerisk query --out out/demo \"SELECT service_id, sites, share FROM services LIMIT 10\"",
+    "export": "servicerisk export --out out/demo --parquet out/demo-export",
+    "run": "servicerisk run domains.txt --out out/mycrawl --max-pages 5",
     "observe": "servicerisk observe saved-page.html --url https://www.example.de/",
     "refdata": "servicerisk refdata",
     "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
@@ -197,11 +202,135 @@ def refdata(cache_dir):
     out.print(t)
 
 
+@main.command(epilog=_epilog("run"), context_settings={"ignore_unknown_options": False})
+@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path))
+@_crawl_options
+@click.pass_context
+def run(ctx, domains, **kwargs):
+    """The main job: crawl DOMAINS, then build the warehouse (enrichment joins when available)."""
+    try:
+        ctx.invoke(crawl, domains=domains, **kwargs)
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
+    _build_and_report(kwargs["out_dir"])
+
+
+def _out_option(f):
+    return click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                        help="Output folder holding raw/<run_id>/ and warehouse.duckdb.")(f)
+
+
+def _build_and_report(out_dir: Path) -> None:
+    from pipelines.warehouse.build import build
+
+    if not Layout(out_dir).sealed_runs():
+        _fail(f"no sealed runs under {Layout(out_dir).raw}: crawl first")
+    report = build(out_dir)
+    out.print(f"warehouse {Layout(out_dir).warehouse}: loaded {len(report.loaded)} run(s), "
+              f"re-attributed {len(report.reattributed)}, {len(report.models)} models; catalog {report.catalog}")
+    if report.failed_assertions:
+        _fail(f"assertions failed: {report.failed_assertions}", 1)
+
+
+@main.command(epilog=_epilog("build"))
+@_out_option
+def build(out_dir):
+    """Load every sealed run under OUT/raw into OUT/warehouse.duckdb and rebuild the marts (idempotent)."""
+    _build_and_report(out_dir)
+
+
+@main.command(epilog=_epilog("check"))
+@_out_option
+def check(out_dir):
+    """Run the warehouse's zero-row assertions; exit 1 if any returns rows."""
+    from pipelines.warehouse.build import run_assertions
+    from pipelines.warehouse.connect import connect
+
+    try:
+        con = connect(Layout(out_dir).warehouse, read_only=True)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    results = run_assertions(con)
+    for name, n in results.items():
+        out.print(f"{'ok  ' if n == 0 else 'FAIL'} {name}" + (f" ({n} rows)" if n else ""))
+    if any(results.values()):
+        sys.exit(1)
+
+
+@main.command(epilog=_epilog("query"))
+@_out_option
+@click.argument("sql")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--limit", type=int, default=1000, show_default=True, help="Rows printed at most (table/CSV/JSON).")
+def query(out_dir, sql, as_csv, as_json, limit):
+    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result."""
+    import csv as csvmod
+    import json
+
+    import duckdb
+
+    from pipelines.warehouse.connect import connect
+
+    try:
+        con = connect(Layout(out_dir).warehouse, read_only=True)
+        cur = con.execute(sql)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    except duckdb.Error as e:
+        _fail(f"query failed: {str(e).splitlines()[0]}")
+    cols = [d[0] for d in cur.description or []]
+    rows = cur.fetchmany(limit)
+    if as_csv:
+        w = csvmod.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    elif as_json:
+        for row in rows:
+            click.echo(json.dumps(dict(zip(cols, row)), default=str, ensure_ascii=False))
+    else:
+        t = Table(show_header=True)
+        for c in cols:
+            t.add_column(c)
+        for row in rows:
+            t.add_row(*["" if v is None else str(v) for v in row])
+        out.print(t)
+
+
+@main.command(epilog=_epilog("export"))
+@_out_option
+@click.option("--parquet", "target", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write one Parquet file per mart into.")
+def export(out_dir, target):
+    """Write every mart (the *_all tables, all runs) as Parquet files into TARGET."""
+    from pipelines.warehouse.connect import connect, quote_ident
+
+    try:
+        con = connect(Layout(out_dir).warehouse, read_only=True)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    target.mkdir(parents=True, exist_ok=True)
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%\\_all' ESCAPE '\\' "
+        "ORDER BY 1").fetchall()]
+    for name in names:
+        path = target / f"{name.removesuffix('_all')}.parquet"
+        con.execute(f"COPY (SELECT * FROM {quote_ident(name)}) TO '{_sql_path(path)}' (FORMAT parquet)")
+    out.print(f"{len(names)} marts written to {target}")
+
+
+def _sql_path(path: Path) -> str:
+    """A file path as an SQL string literal body (COPY takes no bound parameter for its target)."""
+    return str(path.resolve()).replace("'", "''")
+
+
 @main.command(epilog=_epilog("demo"))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Output folder for the demo dataset.")
 def demo(out_dir):
-    """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1)."""
+    """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
+    two monthly crawls (some sites change their embeds in month 2), then the warehouse."""
     from pipelines.localdns import LocalDNS, Zone
     from pipelines.localweb.demo import demo_domain_list_text, demo_web
     from pipelines.localweb.server import LocalWeb
@@ -209,29 +338,49 @@ def demo(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text(), encoding="utf-8")
-    with LocalDNS(Zone()) as dns, LocalWeb(demo_web(month=1)) as web:
-        env = {**os.environ, **web.proxy_env()}
-        cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
-               "--nameserver", dns.nameserver, "--timeout", "10"]
-        out.print(f"demo web on {web.proxy_url} (proxy), DNS on {dns.nameserver}; crawling {domains}")
-        rc = subprocess.call(cmd, env=env)
-    if rc != 0:
-        err.print(f"[red]demo crawl failed (exit {rc})[/red]")
-        sys.exit(rc)
     layout = Layout(out_dir)
-    from pipelines.summary import top_services
+    with LocalDNS(Zone()) as dns:
+        for month in (1, 2):
+            with LocalWeb(demo_web(month=month)) as web:
+                env = {**os.environ, **web.proxy_env()}
+                cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
+                       "--nameserver", dns.nameserver, "--timeout", "10", "--no-summary" if month == 1 else "--summary"]
+                out.print(f"[bold]month {month}[/bold]: demo web on {web.proxy_url} (proxy), DNS on {dns.nameserver}")
+                rc = subprocess.call(cmd, env=env)
+            if rc != 0:
+                _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
+    _build_and_report(out_dir)
+    _print_demo_services(out_dir)
+    wh = layout.warehouse
+    out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}")
+    out.print("Example queries an analyst can paste:")
+    for q in (
+        "SELECT service_id, name, sites, round(share, 3) AS share, round(share_ci_low, 3) AS lo, "
+        "round(share_ci_high, 3) AS hi FROM services ORDER BY sites DESC LIMIT 10",
+        "SELECT company_id, name, sites, round(reach, 3) AS reach, us_jurisdiction, dpf_status FROM companies "
+        "WHERE parent_id IS NULL ORDER BY sites DESC LIMIT 10",
+        "SELECT site, third_party_hosts, services FROM sites WHERE outcome = 'ok' ORDER BY services DESC LIMIT 10",
+    ):
+        out.print(f"  {_self_command()} query --out {out_dir} \"{q}\"", soft_wrap=True)
 
-    run_dir = layout.run_dir(layout.latest_run())
-    t = Table(title="top services on the demo web")
+
+def _self_command() -> str:
+    """How the user invoked us (e.g. ``.venv/bin/servicerisk`` from ``make demo``), for pasteable examples."""
+    return sys.argv[0] if sys.argv and sys.argv[0].endswith("servicerisk") else "servicerisk"
+
+
+def _print_demo_services(out_dir: Path) -> None:
+    from pipelines.warehouse.connect import connect
+
+    con = connect(Layout(out_dir).warehouse, read_only=True)
+    rows = con.execute("SELECT name, service_id, sites, sites_total FROM services ORDER BY sites DESC, service_id "
+                       "LIMIT 20").fetchall()
+    t = Table(title="top services on the demo web (newest run)")
     for col, just in (("service", "left"), ("id", "left"), ("sites", "right")):
         t.add_column(col, justify=just)
-    for sid, name, n in top_services(run_dir):
-        t.add_row(name, sid, str(n))
+    for name, sid, n, total in rows:
+        t.add_row(name or sid, sid, f"{n}/{total}")
     out.print(t)
-    out.print(f"\nOutputs: {layout.raw.resolve()}/{layout.latest_run()}/ (Parquet tables + manifest.json)")
-    out.print("Query them, e.g.:")
-    out.print(f"  {sys.executable} -c \"import duckdb; duckdb.sql(\\\"SELECT outcome, count(*) FROM "
-              f"'{layout.raw}/*/sites/*.parquet' GROUP BY 1\\\").show()\"", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -195,38 +195,45 @@ class _Ref:
     rel: str = ""
 
 
-def detect_run(run_dir, detector: Detector) -> list[dict]:
-    """Detections for every site of a sealed run: rows (input_domain, site, service_id, kind, evidence,
-    seen_in, page_url). Reads the run's resources, signatures and cookies; writes nothing."""
-    import pyarrow.parquet as pq
-
-    from crawler.paths import parts
-
-    def table(name: str, columns: list[str]) -> list[dict]:
-        files = parts(run_dir, name)
-        return pq.read_table([str(f) for f in files], columns=columns).to_pylist() if files else []
-
-    sites = {r["input_domain"]: r for r in table("sites", ["input_domain", "site", "final_host", "outcome"])}
+def detect_rows(sites: Iterable[dict], resources: Iterable[dict], signatures: Iterable[dict],
+                cookies: Iterable[dict], detector: Detector) -> list[dict]:
+    """Detections for every site of a run from its rows (as the crawl tables hold them): rows
+    (input_domain, site, service_id, kind, evidence, seen_in, page_url). Missing newer columns default."""
+    by_domain = {r["input_domain"]: r for r in sites}
     pages: dict[tuple[str, str], dict] = {}
 
     def page(domain: str, url: str) -> dict:
         return pages.setdefault((domain, url), {"refs": [], "sigs": [], "cookies": []})
 
-    cols = ["input_domain", "page_url", "url", "host", "declared", "element", "inline", "gated", "rel"]
-    for r in table("resources", cols):
+    for r in resources:
         page(r["input_domain"], r["page_url"])["refs"].append(
-            _Ref(r["url"], r["host"], r["declared"], r["element"], r["inline"], r["gated"], r["rel"]))
-    for r in table("signatures", ["input_domain", "page_url", "signature_id", "value", "gated"]):
-        if not r["gated"]:
+            _Ref(r["url"], r["host"], bool(r["declared"]), r.get("element") or "", bool(r.get("inline")),
+                 bool(r.get("gated")), r.get("rel") or ""))
+    for r in signatures:
+        if not r.get("gated"):
             page(r["input_domain"], r["page_url"])["sigs"].append((r["signature_id"], r["value"]))
-    for r in table("cookies", ["input_domain", "page_url", "name"]):
+    for r in cookies:
         page(r["input_domain"], r["page_url"])["cookies"].append(r["name"])
     rows: list[dict] = []
     for (domain, page_url), obs in pages.items():
-        site = sites.get(domain, {})
+        site = by_domain.get(domain, {})
         site_host = site.get("final_host") or domain
         for det in detector.detect(site_host=site_host, references=obs["refs"], signatures=obs["sigs"],
                                    cookies=obs["cookies"]):
             rows.append({"input_domain": domain, "site": site.get("site") or domain, "service_id": det.service_id,
                          "kind": det.kind, "evidence": det.evidence, "seen_in": det.seen_in, "page_url": page_url})
     return rows
+
+
+def detect_run(run_dir, detector: Detector) -> list[dict]:
+    """Detections for every site of a sealed run, read from its Parquet parts (older runs may lack newer
+    columns; they default)."""
+    import pyarrow.parquet as pq
+
+    from crawler.paths import parts
+
+    def table(name: str) -> list[dict]:
+        files = parts(run_dir, name)
+        return pq.read_table([str(f) for f in files]).to_pylist() if files else []
+
+    return detect_rows(table("sites"), table("resources"), table("signatures"), table("cookies"), detector)

@@ -35,7 +35,7 @@ def summarise(enriched_dir: Path, top: int = 12) -> dict[str, list[tuple]]:
         for c in h["countries"]:
             by_country[(c, h["location_confidence"])] += 1
     by_net: Counter[tuple[str, int]] = Counter()
-    for host, asn, org in sorted({(a["host"], a["asn"], a["as_org"]) for a in addrs if a["host"] in third}):
+    for _host, asn, org in sorted({(a["host"], a["asn"], a["as_org"]) for a in addrs if a["host"] in third}):
         by_net[(org or "unknown", asn or 0)] += 1
     return {
         "dns": sorted(dns.items(), key=lambda kv: (-kv[1], kv[0])),
@@ -70,8 +70,9 @@ def print_summary(enriched_dir: Path, console: Console | None = None) -> None:
     console.print(t)
     if s["cloaked"]:
         t = Table(title="CNAME-cloaked first-party subdomains")
-        for col in ("host", "tracker", "CNAME target"):
-            t.add_column(col)
+        t.add_column("host", no_wrap=True)
+        t.add_column("tracker")
+        t.add_column("CNAME target", overflow="fold")
         for row in s["cloaked"]:
             t.add_row(*row)
         console.print(t)

@@ -193,7 +193,7 @@ class HostResolver:
             return answer
 
         answers = await asyncio.gather(*(one(h) for h in unique))
-        return dict(zip(unique, answers))
+        return dict(zip(unique, answers, strict=True))
 
     # ------------------------------------------------------------------ internals
 

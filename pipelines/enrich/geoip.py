@@ -91,13 +91,24 @@ def _ip_int(ip: str) -> tuple[int, int]:
     try:
         if ":" in ip:
             return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
-        return 4, struct.unpack("!I", socket.inet_aton(ip))[0] if ip.count(".") == 3 else _strict4(ip)
+        if ip.count(".") != 3:  # inet_aton would accept "1.2.3" and "1"
+            raise OSError(ip)
+        return 4, struct.unpack("!I", socket.inet_aton(ip))[0]
     except OSError:
         raise ValueError(f"not an IP address: {ip!r}") from None
 
 
-def _strict4(ip: str) -> int:
-    raise OSError(ip)  # inet_aton accepts "1.2.3" and "1"; we do not
+_V4_ALL = (1 << 32) - 1
+_V6_ALL = (1 << 128) - 1
+
+
+def _prefix_text(family: int, n: int, prefix: int) -> str:
+    """``"base/prefix"`` of the network of length ``prefix`` containing address ``n`` (fast, no ipaddress)."""
+    if family == 4:
+        base = n & (_V4_ALL ^ (_V4_ALL >> prefix))
+        return f"{socket.inet_ntoa(base.to_bytes(4, 'big'))}/{prefix}"
+    base = n & (_V6_ALL ^ (_V6_ALL >> prefix))
+    return f"{socket.inet_ntop(socket.AF_INET6, base.to_bytes(16, 'big'))}/{prefix}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,19 +145,19 @@ class CountryDb:
                            licence)
         self._v4_only = meta.ip_version == 4
 
-    def lookup(self, ip: str) -> tuple[str | None, str | None, str | None]:
+    def lookup(self, ip: str, parsed: tuple[int, int] | None = None) -> tuple[str | None, str | None, str | None]:
+        """(country, city, network) for ``ip``; ``parsed`` is its (family, int) when the caller has it."""
         if self._v4_only and ":" in ip:
             return None, None, None
         if self.kind == "flat":
             try:
                 record, prefix = self._reader.get_with_prefix_len(ip)
+                if not record:
+                    return None, None, None
+                family, n = parsed or _ip_int(ip)
             except ValueError:
                 return None, None, None
-            if not record:
-                return None, None, None
-            country = record.get("country_code") or None
-            city = record.get("city") or None
-            return country, city, f"{_network_base(ip, prefix)}/{prefix}"
+            return record.get("country_code") or None, record.get("city") or None, _prefix_text(family, n, prefix)
         import geoip2.errors
 
         try:
@@ -162,10 +173,6 @@ class CountryDb:
         self._reader.close()
         if self._geoip2 is not None:
             self._geoip2.close()
-
-
-def _network_base(ip: str, prefix: int) -> str:
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,9 +196,9 @@ class AsnTable:
     def __len__(self) -> int:
         return len(self._v4[0]) + len(self._v6[0])
 
-    def lookup(self, ip: str) -> tuple[int | None, str | None]:
+    def lookup(self, ip: str, parsed: tuple[int, int] | None = None) -> tuple[int | None, str | None]:
         try:
-            family, n = _ip_int(ip)
+            family, n = parsed or _ip_int(ip)
         except ValueError:
             return None, None
         starts, ends, asns, orgs = self._v4 if family == 4 else self._v6
@@ -204,7 +211,7 @@ class AsnTable:
         """Every organisation name the data gives for ``asn`` (for checking hand-made tables against it)."""
         out = set()
         for _starts, _ends, asns, orgs in (self._v4, self._v6):
-            out.update(self._orgs[o] for a, o in zip(asns, orgs) if a == asn)
+            out.update(self._orgs[o] for a, o in zip(asns, orgs, strict=True) if a == asn)
         return out
 
     # ---- building
@@ -243,8 +250,8 @@ class AsnTable:
     def _from_arrays(cls, a: dict[str, np.ndarray], info: DbInfo) -> "AsnTable":
         orgs = bytes(a["orgs"]).decode("utf-8").split("\x1f") if a["orgs"].size else [""]
         v4 = (a["v4_start"].tolist(), a["v4_end"].tolist(), a["v4_asn"].tolist(), a["v4_org"].tolist())
-        v6_start = [(h << 64) | lo for h, lo in zip(a["v6_start_hi"].tolist(), a["v6_start_lo"].tolist())]
-        v6_end = [(h << 64) | lo for h, lo in zip(a["v6_end_hi"].tolist(), a["v6_end_lo"].tolist())]
+        v6_start = [(h << 64) | lo for h, lo in zip(a["v6_start_hi"].tolist(), a["v6_start_lo"].tolist(), strict=True)]
+        v6_end = [(h << 64) | lo for h, lo in zip(a["v6_end_hi"].tolist(), a["v6_end_lo"].tolist(), strict=True)]
         v6 = (v6_start, v6_end, a["v6_asn"].tolist(), a["v6_org"].tolist())
         return cls(v4, v6, orgs, info)
 
@@ -328,7 +335,7 @@ class AsnMmdb:
         self.info = DbInfo(name or path.name, "geoip2-asn", dtype, _epoch_date(meta.build_epoch), str(path), source,
                            licence)
 
-    def lookup(self, ip: str) -> tuple[int | None, str | None]:
+    def lookup(self, ip: str, parsed: tuple[int, int] | None = None) -> tuple[int | None, str | None]:
         import geoip2.errors
 
         try:
@@ -372,10 +379,12 @@ class CdnNetworks:
         self.rows = rows
         self.path = path
         self._whole = {r.asn: r for r in rows if not r.prefix}
-        self._prefixes: dict[int, list[tuple[Any, CdnNetwork]]] = {}
+        self._prefixes: dict[int, list[tuple[int, int, int, CdnNetwork]]] = {}
         for r in rows:
             if r.prefix:
-                self._prefixes.setdefault(r.asn, []).append((ipaddress.ip_network(r.prefix), r))
+                net = ipaddress.ip_network(r.prefix)
+                self._prefixes.setdefault(r.asn, []).append(
+                    (net.version, int(net.network_address), int(net.broadcast_address), r))
 
     @classmethod
     def load(cls, path: str | Path = CDN_ASNS) -> "CdnNetworks":
@@ -398,18 +407,22 @@ class CdnNetworks:
                 rows.append(row)
         return cls(rows, str(path))
 
-    def match(self, ip: str, asn: int | None) -> CdnNetwork | None:
+    def match(self, ip: str, asn: int | None, parsed: tuple[int, int] | None = None) -> CdnNetwork | None:
         if asn is None:
             return None
         hit = self._whole.get(asn)
         if hit is not None:
             return hit
-        for net, row in self._prefixes.get(asn, ()):
-            try:
-                if ipaddress.ip_address(ip) in net:
-                    return row
-            except ValueError:
-                return None
+        candidates = self._prefixes.get(asn)
+        if not candidates:
+            return None
+        try:
+            family, n = parsed or _ip_int(ip)
+        except ValueError:
+            return None
+        for version, lo, hi, row in candidates:
+            if version == family and lo <= n <= hi:
+                return row
         return None
 
     def describe(self) -> dict[str, Any]:
@@ -445,9 +458,17 @@ class GeoIP:
 
     def locate(self, ip: str) -> Location:
         """Look ``ip`` up without the memo (benchmarks use this)."""
-        country, city, network = self.country.lookup(ip) if self.country else (None, None, None)
-        asn, org = self.asn.lookup(ip) if self.asn else (None, None)
-        cdn = self.cdn.match(ip, asn)
+        try:
+            parsed: tuple[int, int] | None = _ip_int(ip)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            country = city = network = org = None
+            asn = None
+        else:
+            country, city, network = self.country.lookup(ip, parsed) if self.country else (None, None, None)
+            asn, org = self.asn.lookup(ip, parsed) if self.asn else (None, None)
+        cdn = self.cdn.match(ip, asn, parsed) if parsed else None
         if country is None:
             confidence = "unknown"
         elif cdn is not None:

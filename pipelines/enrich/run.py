@@ -149,7 +149,7 @@ def collect_hosts(run_dir: Path) -> dict[str, _HostInfo]:
     for path in parts(run_dir, "resources"):
         table = pq.read_table(path, columns=["input_domain", "host", "url"])
         pairs = set()
-        for inp, host, url in zip(*(table.column(c).to_pylist() for c in ("input_domain", "host", "url"))):
+        for inp, host, url in zip(*(table.column(c).to_pylist() for c in ("input_domain", "host", "url")), strict=True):
             host = (host or host_of(url or "") or "").lower().rstrip(".")
             if host:
                 pairs.add((inp or "", host))
@@ -260,7 +260,7 @@ def enrich_run(out: str | Path, run_id: str | None = None, nameservers: tuple[st
         for host in names:
             info, answer = hosts[host], answers[host]
             locs = [geoip.lookup(a.ip) for a in answer.addresses]
-            for a, loc in zip(answer.addresses, locs):
+            for a, loc in zip(answer.addresses, locs, strict=True):
                 stats[f"sr/geoip/confidence/{loc.confidence}"] += 1
                 addr_rows.append({
                     "run_id": run_id, "host": host, "ip": a.ip, "family": a.family, "ttl": a.ttl, "owner": a.owner,

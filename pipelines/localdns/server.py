@@ -17,13 +17,17 @@ text (:meth:`Zone.parse`, :meth:`Zone.load`), one record per line::
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dnslib import AAAA, CNAME, EDNS0, QTYPE, RCODE, RR, A, DNSRecord, EDNSOption
+from dnslib import AAAA, CNAME, EDNS0, QTYPE, RCODE, RR, A, DNSError, DNSRecord, EDNSOption
 from dnslib.server import BaseResolver, DNSHandler, DNSServer
+from dnslib.server import UDPServer as _ThreadingUDPServer
 
 BEHAVIOURS = ("servfail", "refused", "timeout", "noanswer")
 RTYPES = ("A", "AAAA", "CNAME")
@@ -221,12 +225,67 @@ class _NoReply(Exception):
     """Raised by the resolver for names that must time out: the handler then sends nothing."""
 
 
+class _DelayedSender:
+    """Sends UDP replies ``delay`` seconds after they were computed, from one thread (a resolver's RTT)."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self._heap: list[tuple[float, int, socket.socket, bytes, tuple]] = []
+        self._cv = threading.Condition()
+        self._n = 0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="localdns-delay", daemon=True)
+        self._thread.start()
+
+    def send(self, sock: socket.socket, data: bytes, addr: tuple) -> None:
+        with self._cv:
+            self._n += 1
+            heapq.heappush(self._heap, (time.monotonic() + self.delay, self._n, sock, data, addr))
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    self._cv.wait(timeout=(self._heap[0][0] - time.monotonic()) if self._heap else None)
+                if self._stopped:
+                    return
+                _, _, sock, data, addr = heapq.heappop(self._heap)
+            try:
+                sock.sendto(data, addr)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopped = True
+            self._cv.notify()
+
+
 class _Handler(DNSHandler):
     def handle(self):
+        sender = getattr(self.server, "delayed_sender", None)
+        if sender is not None and self.server.socket_type == socket.SOCK_DGRAM:
+            data, connection = self.request
+            try:
+                reply = self.get_reply(data)
+            except (_NoReply, DNSError):
+                return
+            sender.send(connection, reply, self.client_address)
+            return
         try:
             super().handle()
         except _NoReply:
             pass
+
+
+class _UDPServer(_ThreadingUDPServer):
+    """UDP requests answered one after another in the server thread: no thread per query (the threaded
+    server drops queries under bursts of a few hundred, while answering takes ~0.1 ms)."""
+
+    def process_request(self, request, client_address):
+        self.finish_request(request, client_address)
+        self.shutdown_request(request)
 
 
 class _Logger:
@@ -235,21 +294,32 @@ class _Logger:
 
 
 class LocalDNS:
-    """Serve ``zone`` on 127.0.0.1 (UDP and TCP, same port). ``nameserver`` is the ``IP:PORT`` to pass on."""
+    """Serve ``zone`` on 127.0.0.1 (UDP and TCP, same port). ``nameserver`` is the ``IP:PORT`` to pass on.
 
-    def __init__(self, zone: Zone, port: int = 0):
+    ``delay`` (seconds) holds every UDP reply back that long, like a resolver some milliseconds away
+    (benchmarks); replies are still computed one after another as queries arrive.
+    """
+
+    def __init__(self, zone: Zone, port: int = 0, delay: float = 0.0):
         self.zone = zone
         self.resolver = _ZoneResolver(zone)
         self.port = port or _free_port()
+        self.delay = delay
         self._servers: list[DNSServer] = []
+        self._sender: _DelayedSender | None = None
 
     @property
     def nameserver(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> "LocalDNS":
+        if self.delay > 0:
+            self._sender = _DelayedSender(self.delay)
         for tcp in (False, True):
-            srv = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=tcp, logger=_Logger(), handler=_Handler)
+            srv = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=tcp, logger=_Logger(),
+                            handler=_Handler, server=None if tcp else _UDPServer)
+            if not tcp and self._sender is not None:
+                srv.server.delayed_sender = self._sender
             srv.start_thread()
             self._servers.append(srv)
         return self
@@ -259,6 +329,9 @@ class LocalDNS:
             srv.stop()
             srv.server.server_close()
         self._servers.clear()
+        if self._sender is not None:
+            self._sender.stop()
+            self._sender = None
 
     def __enter__(self) -> "LocalDNS":
         return self.start()

@@ -1,0 +1,5 @@
+"""The DuckDB warehouse: layered SQL models over sealed runs (staging → intermediate → marts → assertions)."""
+
+from pipelines.warehouse.connect import connect, quote_ident
+
+__all__ = ["connect", "quote_ident"]

@@ -13,8 +13,17 @@ import pytest
 
 from pipelines.catalog import refdata
 from pipelines.enrich import fixtures, geoip
-from pipelines.enrich.geoip import (ASN_PACKAGE, GEO_PACKAGE, AsnMmdb, AsnTable, CdnNetworks, CountryDb, GeoIP,
-                                    GeoIPError, open_geoip)
+from pipelines.enrich.geoip import (
+    ASN_PACKAGE,
+    GEO_PACKAGE,
+    AsnMmdb,
+    AsnTable,
+    CdnNetworks,
+    CountryDb,
+    GeoIP,
+    GeoIPError,
+    open_geoip,
+)
 from pipelines.enrich.run import enrich_run
 from pipelines.localdns import LocalDNS, Zone
 

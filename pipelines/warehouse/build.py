@@ -1,0 +1,238 @@
+"""Load sealed runs into the warehouse and rebuild the SQL models: idempotent and incremental.
+
+Raw tables keep every loaded run (a run is reloaded only when its manifest changes); service detections are
+computed at build time from the stored observations, so a catalog update re-attributes every run without
+re-crawling; staging → intermediate → marts are rebuilt from the raw tables on every build (deterministic,
+independent of load order); assertion queries must return zero rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from crawler.hosts import registrable_domain
+from crawler.items import SCHEMAS, TABLES
+from crawler.paths import Layout, parts
+from pipelines.warehouse.connect import quote_ident
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+LAYERS = ("staging", "intermediate", "marts")
+DATASET_KINDS = ("crawl", "browser")  # scans never enter the dataset
+
+DETECTIONS_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
+    ("service_id", pa.string()), ("kind", pa.string()), ("evidence", pa.string()), ("seen_in", pa.string()),
+])
+
+
+@dataclass
+class BuildReport:
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    reattributed: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    assertions: dict[str, int] = field(default_factory=dict)
+    catalog: dict = field(default_factory=dict)
+
+    @property
+    def failed_assertions(self) -> dict[str, int]:
+        return {k: v for k, v in self.assertions.items() if v}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _arrow_empty(schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist([], schema=schema)
+
+
+def _from_arrow(con, sql: str, table: pa.Table) -> None:
+    """Run ``sql`` with ``table`` registered as ``_arrow_in`` (explicit: Python variables can be shadowed by
+    warehouse tables and views of the same name)."""
+    con.register("_arrow_in", table)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister("_arrow_in")
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in TABLES:
+        _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident('raw_' + table)} AS SELECT * FROM _arrow_in",
+                    _arrow_empty(SCHEMAS[table]))
+        for name, typ in zip(SCHEMAS[table].names, SCHEMAS[table].types):  # columns added since (schema evolution)
+            cols = {r[0] for r in con.execute(f"DESCRIBE {quote_ident('raw_' + table)}").fetchall()}
+            if name not in cols:
+                con.execute(f"ALTER TABLE {quote_ident('raw_' + table)} ADD COLUMN {quote_ident(name)} "
+                            f"{'BOOLEAN' if pa.types.is_boolean(typ) else 'VARCHAR'}")
+    _from_arrow(con, "CREATE TABLE IF NOT EXISTS detections AS SELECT * FROM _arrow_in",
+                _arrow_empty(DETECTIONS_SCHEMA))
+    con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at VARCHAR,
+                   ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
+                   manifest JSON)""")
+    con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+
+def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
+    run_dir = layout.run_dir(run_id)
+    manifest = layout.read_manifest(run_id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in TABLES:
+            raw = quote_ident("raw_" + table)
+            con.execute(f"DELETE FROM {raw} WHERE run_id = ?", [run_id])
+            files = [str(p) for p in parts(run_dir, table)]
+            if files:
+                con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM read_parquet(?, union_by_name = true)", [files])
+        con.execute("DELETE FROM _runs WHERE run_id = ?", [run_id])
+        con.execute("INSERT INTO _runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                    [run_id, manifest.get("kind"), manifest.get("started_at"), manifest.get("ended_at"), manifest_sha,
+                     datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(manifest)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _detect(con, run_id: str, detector, catalog_digest: str) -> None:
+    """Match the run's stored observations against the catalog (from the raw tables: one schema for all runs)."""
+    from pipelines.catalog.detect import detect_rows
+
+    def fetch(sql: str) -> list[dict]:
+        cur = con.execute(sql, [run_id])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    rows = detect_rows(
+        fetch("SELECT input_domain, site, final_host FROM raw_sites WHERE run_id = ?"),
+        fetch("SELECT input_domain, page_url, url, host, declared, element, inline, gated, rel FROM raw_resources "
+              "WHERE run_id = ?"),
+        fetch("SELECT input_domain, page_url, signature_id, value, gated FROM raw_signatures WHERE run_id = ?"),
+        fetch("SELECT input_domain, page_url, name FROM raw_cookies WHERE run_id = ?"),
+        detector,
+    )
+    for row in rows:
+        row["run_id"] = run_id
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM detections WHERE run_id = ?", [run_id])
+    _from_arrow(con, "INSERT INTO detections SELECT * FROM _arrow_in",
+                pa.Table.from_pylist(rows, schema=DETECTIONS_SCHEMA))
+    con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [catalog_digest, run_id])
+    con.execute("COMMIT")
+
+
+def _catalog_tables(con, catalog) -> None:
+    """Catalog facts the marts join: services and companies (rebuilt on every build)."""
+    services = pa.Table.from_pylist(
+        [{"service_id": s.id, "name": s.name, "category": s.category, "company_id": s.company,
+          "curated": not s.id.startswith("tpw-"), "consent_baseline": s.consent.baseline, "role": s.role,
+          "as_of": s.as_of} for s in catalog.services],
+        schema=pa.schema([("service_id", pa.string()), ("name", pa.string()), ("category", pa.string()),
+                          ("company_id", pa.string()), ("curated", pa.bool_()), ("consent_baseline", pa.string()),
+                          ("role", pa.string()), ("as_of", pa.string())]))
+    _from_arrow(con, "CREATE OR REPLACE TABLE _services AS SELECT * FROM _arrow_in", services)
+    rows = []
+    for c in catalog.companies.values():
+        chain = catalog.parent_chain(c.id)
+        ultimate = chain[-1] if chain else c
+        countries = [x.country for x in chain] or [c.country]
+        # derived: the entity or any parent is a US company; unknown when no US link is known but a link is unknown
+        us = True if "US" in countries else (None if "unknown" in countries else False)
+        rows.append({"company_id": c.id, "name": c.name, "country": c.country, "parent_id": c.parent,
+                     "us_jurisdiction": us,
+                     "ultimate_parent_id": ultimate.id, "ultimate_parent_country": ultimate.country,
+                     "parent_chain": [x.id for x in chain], "dpf_status": c.dpf.status,
+                     "dpf_checked_on": c.dpf.checked_on, "as_of": c.as_of})
+    companies = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()), ("parent_id", pa.string()),
+        ("us_jurisdiction", pa.bool_()), ("ultimate_parent_id", pa.string()), ("ultimate_parent_country", pa.string()),
+        ("parent_chain", pa.list_(pa.string())), ("dpf_status", pa.string()), ("dpf_checked_on", pa.string()),
+        ("as_of", pa.string())]))
+    _from_arrow(con, "CREATE OR REPLACE TABLE _companies AS SELECT * FROM _arrow_in", companies)
+
+
+def _host_domains(con) -> None:
+    """Registrable domain of every host seen (the Public Suffix List lives in Python, not in DuckDB)."""
+    hosts = [r[0] for r in con.execute(
+        "SELECT DISTINCT host FROM raw_resources WHERE host IS NOT NULL UNION "
+        "SELECT DISTINCT final_host FROM raw_sites WHERE final_host IS NOT NULL UNION "
+        "SELECT DISTINCT input_domain FROM raw_sites").fetchall()]
+    tbl = pa.table({"host": pa.array(hosts, pa.string()),
+                    "registrable_domain": pa.array([registrable_domain(h) for h in hosts], pa.string())})
+    _from_arrow(con, "CREATE OR REPLACE TABLE _host_domains AS SELECT * FROM _arrow_in", tbl)
+
+
+def sql_files(layer: str) -> list[Path]:
+    """A layer's models in run order (file names may carry a numeric prefix: ``30_sites.sql``)."""
+    return sorted((SQL_DIR / layer).glob("*.sql"))
+
+
+def run_models(con, report: BuildReport) -> None:
+    for layer in LAYERS:
+        for path in sql_files(layer):
+            con.execute(path.read_text(encoding="utf-8"))
+            report.models.append(f"{layer}/{path.stem.split('_', 1)[1] if path.stem[:2].isdigit() else path.stem}")
+
+
+def run_assertions(con) -> dict[str, int]:
+    """Every assertion query must return zero rows; returns {name: offending rows}."""
+    out = {}
+    for path in sql_files("assertions"):
+        out[path.stem] = len(con.execute(path.read_text(encoding="utf-8")).fetchall())
+    return out
+
+
+def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None) -> BuildReport:
+    """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model."""
+    from pipelines.catalog.detect import Detector
+    from pipelines.catalog.refdata import catalog_with_long_tail
+
+    layout = Layout(Path(out))
+    if catalog is None:
+        catalog, catalog_provenance = catalog_with_long_tail()
+    catalog_digest = hashlib.sha256(
+        json.dumps(sorted((s.id, s.hosts, tuple((u.host, u.path) for u in s.url_patterns), s.signatures,
+                           tuple(c.name for c in s.cookies)) for s in catalog.services), default=str).encode()
+    ).hexdigest()[:16]
+    report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
+    layout.out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(layout.warehouse))
+    try:
+        _ensure_tables(con)
+        known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _runs").fetchall())
+        attributed = dict(con.execute("SELECT run_id, catalog_digest FROM _runs").fetchall())
+        detector = None
+        for run_id in layout.sealed_runs():
+            manifest_path = layout.run_dir(run_id) / "manifest.json"
+            kind = json.loads(manifest_path.read_text(encoding="utf-8")).get("kind")
+            if kind not in DATASET_KINDS:
+                report.skipped.append(run_id)
+                continue
+            sha = _sha256(manifest_path)
+            changed = known.get(run_id) != sha
+            if changed:
+                _load_run(con, layout, run_id, sha)
+                report.loaded.append(run_id)
+            if changed or attributed.get(run_id) != catalog_digest:
+                detector = detector or Detector(catalog)
+                _detect(con, run_id, detector, catalog_digest)
+                if not changed:
+                    report.reattributed.append(run_id)
+        con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
+                    [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+        _catalog_tables(con, catalog)
+        _host_domains(con)
+        run_models(con, report)
+        report.assertions = run_assertions(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return report

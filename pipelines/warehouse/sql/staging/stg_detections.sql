@@ -1,0 +1,4 @@
+-- grain: one row per piece of evidence that a page embeds a service
+CREATE OR REPLACE VIEW stg_detections AS
+SELECT run_id, input_domain, site, page_url, service_id, kind AS evidence_kind, evidence, seen_in
+FROM detections;

@@ -1,0 +1,6 @@
+-- grain: one row per reference a page made (CSP-declared hosts included, flagged)
+CREATE OR REPLACE VIEW stg_resources AS
+SELECT run_id, input_domain, page_url, url, lower(host) AS host, element, attribute, rel, inline, declared,
+       coalesce(gated, false) AS gated, method, consent_state
+FROM raw_resources
+WHERE host IS NOT NULL AND host <> '';

@@ -1,0 +1,142 @@
+"""Golden numbers on a tiny recorded run, idempotent and order-independent loading, assertions, CLI access."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import duckdb
+import pytest
+
+from pipelines.warehouse.build import build
+from tests.conftest import run_cli
+from tests.pipelines.warehouse_fixture import write_tiny_run
+
+RUN1 = "20261101T120000Z-aaaaaa"
+RUN2 = "20261201T120000Z-bbbbbb"
+
+
+def wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    # written independently of the SQL: centre ± half-width of the Wilson score interval
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def q(db, sql, params=()):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture()
+def one_run(tmp_path):
+    write_tiny_run(tmp_path, RUN1, month=1)
+    report = build(tmp_path)
+    assert report.loaded == [RUN1] and not report.failed_assertions, report
+    return tmp_path / "warehouse.duckdb"
+
+
+def test_sites_mart_golden(one_run):
+    rows = q(one_run, "SELECT site_input, outcome, rank_bucket, cctld, third_party_hosts, services FROM sites "
+                      "ORDER BY site_input")
+    assert rows == [
+        ("blog-b.de", "ok", "top1k", "de", 2, 2),       # hotjar + (gated) facebook host; hotjar + matomo
+        ("clean-c.at", "ok", "top1k", "at", 0, 0),
+        ("dead-d.de", "dns_error", "top1k", "de", 0, 0),
+        ("shop-a.de", "ok", "top1k", "de", 2, 3),       # googletagmanager + fonts.googleapis; GTM, GA4, Fonts
+    ]
+
+
+def test_services_mart_golden(one_run):
+    rows = q(one_run, "SELECT service_id, sites, sites_total, share, share_ci_low, share_ci_high FROM services "
+                      "ORDER BY service_id")
+    expected_ids = ["google-analytics-4", "google-fonts", "google-tag-manager", "hotjar", "matomo-self-hosted"]
+    assert [r[0] for r in rows] == expected_ids  # the consent-gated Meta Pixel is not counted
+    lo, hi = wilson(1, 3)
+    for _sid, sites, total, share, ci_low, ci_high in rows:
+        assert (sites, total) == (1, 3)
+        assert share == pytest.approx(1 / 3, abs=1e-12)
+        assert ci_low == pytest.approx(lo, abs=1e-12) and ci_high == pytest.approx(hi, abs=1e-12)
+
+
+def test_site_services_evidence(one_run):
+    rows = q(one_run, "SELECT site_input, service_id, evidence_kinds FROM site_services ORDER BY 1, 2")
+    assert rows == [
+        ("blog-b.de", "hotjar", ["host"]),
+        ("blog-b.de", "matomo-self-hosted", ["signature"]),
+        ("shop-a.de", "google-analytics-4", ["url_pattern"]),
+        ("shop-a.de", "google-fonts", ["host"]),
+        ("shop-a.de", "google-tag-manager", ["url_pattern"]),
+    ]
+
+
+def test_site_hosts_party_and_gating(one_run):
+    rows = q(one_run, "SELECT site_input, host, party, only_gated FROM site_hosts ORDER BY 1, 2")
+    assert ("blog-b.de", "connect.facebook.net", "third", True) in rows
+    assert ("shop-a.de", "shop-a.de", "first", False) in rows
+    assert ("shop-a.de", "fonts.googleapis.com", "third", False) in rows
+
+
+def test_companies_reach_counts_subsidiaries(one_run):
+    rows = dict(q(one_run, "SELECT company_id, sites FROM companies"))
+    # shop-a.de uses three Google services: Google Ireland / Google LLC / Alphabet each reach 1 of 3 sites
+    assert rows.get("alphabet") == 1
+    assert q(one_run, "SELECT DISTINCT sites_total FROM companies") == [(3,)]
+
+
+def _marts(db) -> dict[str, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE "
+                               "'%\\_all' ESCAPE '\\' ORDER BY 1").fetchall():
+        cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+        order = ", ".join(f'"{c}"' for c in cols if not c.startswith(("parent_chain", "elements", "evidence_kinds")))
+        out[name] = con.execute(f'SELECT * FROM "{name}" ORDER BY {order}').fetchall()
+    con.close()
+    return out
+
+
+def test_loading_twice_changes_nothing(one_run, tmp_path):
+    before = _marts(one_run)
+    report = build(tmp_path)
+    assert report.loaded == [] and report.reattributed == []
+    assert _marts(one_run) == before
+
+
+def test_two_runs_in_either_order_give_identical_marts(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_tiny_run(a, RUN1, 1)
+    build(a)
+    write_tiny_run(a, RUN2, 2)
+    build(a)
+    write_tiny_run(b, RUN2, 2)
+    build(b)
+    write_tiny_run(b, RUN1, 1)
+    build(b)
+    assert _marts(a / "warehouse.duckdb") == _marts(b / "warehouse.duckdb")
+    # the views show the newest run; the _all tables keep both
+    assert q(a / "warehouse.duckdb", "SELECT DISTINCT run_id FROM services") == [(RUN2,)]
+    assert q(a / "warehouse.duckdb", "SELECT count(DISTINCT run_id) FROM services_all") == [(2,)]
+
+
+def test_unsealed_and_scan_runs_are_ignored(tmp_path):
+    run_dir = write_tiny_run(tmp_path, RUN1, 1)
+    shutil.copytree(run_dir, tmp_path / "raw" / RUN2)
+    (tmp_path / "raw" / RUN2 / "manifest.json").unlink()  # unsealed: readers ignore it
+    report = build(tmp_path)
+    assert report.loaded == [RUN1]
+
+
+def test_cli_query_check_and_export(one_run, tmp_path):
+    out = str(tmp_path)
+    res = run_cli(["query", "--out", out, "--json", "SELECT service_id, sites FROM services ORDER BY 1 LIMIT 1"])
+    assert res.returncode == 0 and '"service_id": "google-analytics-4"' in res.stdout
+    res = run_cli(["query", "--out", out, "DELETE FROM sites_all"])
+    assert res.returncode == 2 and "read-only" in res.stderr.lower()
+    assert run_cli(["check", "--out", out]).returncode == 0
+    res = run_cli(["export", "--out", out, "--parquet", str(tmp_path / "exp")])
+    assert res.returncode == 0 and (tmp_path / "exp" / "services.parquet").is_file()
