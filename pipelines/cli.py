@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "docs": "servicerisk docs > data-dictionary.md",
     "build": "servicerisk build --out out/demo",
     "check": "servicerisk check --out out/demo",
     "query": "servicerisk query --out out/demo \"SELECT service_id, sites, share FROM services LIMIT 10\"",
@@ -296,6 +297,26 @@ def query(out_dir, sql, as_csv, as_json, limit):
         for row in rows:
             t.add_row(*["" if v is None else str(v) for v in row])
         out.print(t)
+
+
+@main.command(epilog=_epilog("docs"))
+def docs():
+    """Print the warehouse data dictionary (every mart's grain and columns, every metric's formula) as Markdown."""
+    import yaml
+
+    from pipelines.warehouse.build import SQL_DIR
+
+    schema = yaml.safe_load((SQL_DIR.parent / "schema.yml").read_text(encoding="utf-8"))
+    lines = ["# servicerisk warehouse data dictionary", "",
+             "Each mart `X_all` keeps every run; the view `X` shows the newest crawl run.", ""]
+    for mart, spec in schema["marts"].items():
+        lines += [f"## {mart}", "", f"Grain: {spec['grain']}.", "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{col}` | {text} |" for col, text in spec["columns"].items()]
+        lines.append("")
+    lines += ["## Metrics", ""]
+    for name, m in schema["metrics"].items():
+        lines += [f"### {name}", "", f"- formula: {m['formula']}", f"- range: {m['range']}", f"- caveat: {m['caveat']}", ""]
+    click.echo("\n".join(lines))
 
 
 @main.command(epilog=_epilog("export"))
