@@ -185,7 +185,9 @@ def services_of(detections: Iterable[Detection]) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ref:
+class PageRef:
+    """A stored reference as the detector needs it (built from ``resources`` rows)."""
+
     url: str
     host: str
     declared: bool
@@ -207,7 +209,7 @@ def detect_rows(sites: Iterable[dict], resources: Iterable[dict], signatures: It
 
     for r in resources:
         page(r["input_domain"], r["page_url"])["refs"].append(
-            _Ref(r["url"], r["host"], bool(r["declared"]), r.get("element") or "", bool(r.get("inline")),
+            PageRef(r["url"], r["host"], bool(r["declared"]), r.get("element") or "", bool(r.get("inline")),
                  bool(r.get("gated")), r.get("rel") or ""))
     for r in signatures:
         if not r.get("gated"):

@@ -24,11 +24,14 @@ SERVICE_KEYS = frozenset({
     "id", "name", "aliases", "category", "company", "hosts", "url_patterns", "signatures", "cookies",
     "data_categories", "purposes", "consent", "role", "eu_hosting", "self_host_alternative", "sets_cookies",
     "editorial", "facts", "sources", "as_of", "notes",
+    # risk-model inputs (see data/README.md): dated roles and structured privacy properties
+    "roles", "own_purposes", "ip_anonymisation", "honours_dnt", "device_access",
 })
 COMPANY_KEYS = frozenset({
-    "id", "name", "country", "parent", "role_note", "dpf", "acquisitions", "valid_from", "valid_to",
-    "facts", "sources", "as_of", "aliases", "notes",
+    "id", "name", "country", "parent", "parent_status", "role_note", "dpf", "acquisitions", "valid_from",
+    "valid_to", "facts", "sources", "as_of", "aliases", "notes",
 })
+ROLE_KEYS = frozenset({"role", "valid_from", "valid_to", "source", "as_of", "confidence", "note"})
 SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services"})
 FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
 
@@ -93,6 +96,33 @@ class SelfHost:
 
 
 @dataclass(frozen=True)
+class DatedRole:
+    """The provider's role towards the site operator during a period (``valid_from``/``valid_to`` inclusive,
+    ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; None = open), with its source, as-of date and V/S/M confidence."""
+
+    role: str
+    valid_from: str | None = None
+    valid_to: str | None = None
+    source: str = ""
+    as_of: str = ""
+    confidence: str = "M"
+    note: str = ""
+
+    def valid_on(self, day: str) -> bool:
+        """True if the role applies on ``day`` (an ISO date)."""
+        return _date_in(day, self.valid_from, self.valid_to)
+
+
+def _date_in(day: str, start: str | None, end: str | None) -> bool:
+    """Is ISO ``day`` within [start, end]? Partial dates compare on their precision (``2025`` covers the year)."""
+    if start and day[:len(start)] < start:
+        return False
+    if end and day[:len(end)] > end:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
 class Editorial:
     what_de: str = ""
     what_en: str = ""
@@ -124,6 +154,23 @@ class Service:
     as_of: str = ""
     notes: str = ""
     path: str = ""  # file the entry came from ("" for in-memory entries)
+    roles: tuple[DatedRole, ...] = ()
+    own_purposes: Flagged = Flagged("unknown")  # yes / no / unknown: provider reuses data for its own purposes
+    ip_anonymisation: Flagged = Flagged("unknown")  # browser / eu_edge / after_receipt / none / unknown
+    honours_dnt: Flagged = Flagged("unknown")  # yes / no / unknown (documented by the provider)
+    device_access: Flagged = Flagged("unknown")  # yes / no / unknown: script reads device properties for the provider
+
+    def role_on(self, day: str) -> tuple[str, DatedRole | None]:
+        """The provider's role on ISO ``day``: the dated ``roles`` entry valid then, else ``role``.
+
+        Returns (role, the entry or None). With dated roles but none valid on ``day`` the role is ``unknown``.
+        """
+        if not self.roles:
+            return self.role or "unknown", None
+        for entry in self.roles:
+            if entry.valid_on(day):
+                return entry.role, entry
+        return "unknown", None
 
 
 @dataclass(frozen=True)
@@ -165,6 +212,28 @@ class Company:
     as_of: str = ""
     notes: str = ""
     path: str = ""
+    # known: ``parent`` is set; none: a source says this is the ultimate parent; unknown: not established
+    parent_status: str = "unknown"
+
+    def parent_on(self, day: str | None) -> str | None:
+        """The parent company id on ISO ``day`` (None = today's record).
+
+        An acquisition by the recorded parent that starts after ``day`` (or ended before it) means the link
+        did not hold then; the earlier owner is not recorded, so the result is None (unknown, see
+        :meth:`parent_status_on`).
+        """
+        if day is None or self.parent is None:
+            return self.parent
+        for acq in self.acquisitions:
+            if acq.acquirer == self.parent and not _date_in(day, acq.valid_from, acq.valid_to):
+                return None
+        return self.parent
+
+    def parent_status_on(self, day: str | None) -> str:
+        """``known``, ``none`` or ``unknown`` on ISO ``day`` (see :meth:`parent_on`)."""
+        if self.parent is not None and self.parent_on(day) is None:
+            return "unknown"
+        return self.parent_status
 
 
 @dataclass(frozen=True)
@@ -197,8 +266,11 @@ class Catalog:
     def company_of(self, service: Service) -> Company | None:
         return self.companies.get(service.company)
 
-    def parent_chain(self, company_id: str) -> tuple[Company, ...]:
-        """The company followed by its parents up to the ultimate parent (stops on cycles)."""
+    def parent_chain(self, company_id: str, on: str | None = None) -> tuple[Company, ...]:
+        """The company followed by its parents up to the ultimate parent (stops on cycles).
+
+        ``on`` (ISO date) follows only the parent links that held on that day (dated acquisitions).
+        """
         chain: list[Company] = []
         seen: set[str] = set()
         current: str | None = company_id
@@ -206,8 +278,30 @@ class Catalog:
             seen.add(current)
             company = self.companies[current]
             chain.append(company)
-            current = company.parent
+            current = company.parent_on(on)
         return tuple(chain)
+
+    def chain_complete(self, company_id: str, on: str | None = None) -> bool:
+        """True if the chain of ``company_id`` is known up to an entity a source names as ultimate parent."""
+        chain = self.parent_chain(company_id, on)
+        return bool(chain) and chain[-1].parent_status_on(on) == "none"
+
+    def us_jurisdiction(self, company_id: str, on: str | None = None) -> bool | None:
+        """Derived: the entity or any parent in its chain is a US company.
+
+        True as soon as one US entity is in the chain; False only when every country in the chain is known
+        and the chain is complete (its top is a known ultimate parent); None (unknown) otherwise, including
+        for a company that is not in the catalog.
+        """
+        chain = self.parent_chain(company_id, on)
+        if not chain:
+            return None
+        countries = [c.country for c in chain]
+        if "US" in countries:
+            return True
+        if "unknown" in countries or chain[-1].parent_status_on(on) != "none":
+            return None
+        return False
 
     @cached_property
     def matcher(self) -> ServiceMatcher:
@@ -321,7 +415,24 @@ def _service(raw: dict, problems: list[str], where: str) -> Service:
     if not isinstance(selfhost_value, bool):
         problems.append(f"{where}: self_host_alternative.value must be true or false")
         selfhost_value = False
+    roles = []
+    for i, item in enumerate(_tuple(raw.get("roles"), problems, where, "roles")):
+        if not isinstance(item, dict):
+            problems.append(f"{where}: roles[{i}] must be a mapping")
+            continue
+        _check_keys(item, ROLE_KEYS, problems, f"{where} roles[{i}]")
+        roles.append(DatedRole(role=_text(item.get("role")), valid_from=_opt_text(item.get("valid_from")),
+                               valid_to=_opt_text(item.get("valid_to")), source=_text(item.get("source")),
+                               as_of=_text(item.get("as_of")), confidence=_text(item.get("confidence")),
+                               note=_text(item.get("note"))))
+    flags = {}
+    for key in ("own_purposes", "ip_anonymisation", "honours_dnt", "device_access"):
+        flag = _mapping(raw.get(key), problems, where, key)
+        _check_keys(flag, frozenset({"value", "note"}), problems, f"{where} {key}")
+        flags[key] = Flagged(_flag(flag.get("value", "unknown")), _text(flag.get("note")))
     return Service(
+        roles=tuple(roles),
+        **flags,
         id=_text(raw.get("id")),
         name=_text(raw.get("name")),
         category=_text(raw.get("category")),
@@ -366,7 +477,9 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
             source=_text(item.get("source")), as_of=_text(item.get("as_of")),
             confidence=_text(item.get("confidence")), note=_text(item.get("note"))))
     parent = raw.get("parent")
+    parent_status = _text(raw.get("parent_status")) or ("known" if parent is not None else "unknown")
     return Company(
+        parent_status=parent_status,
         id=_text(raw.get("id")),
         name=_text(raw.get("name")),
         country=_text(raw.get("country", "unknown")),

@@ -116,8 +116,15 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: sets_cookies '{s.sets_cookies}' not in the closed set")
     _check_facts(s.facts, where, problems)
     fields = _fact_fields(s.facts)
+    _check_roles(s, where, problems)
+    for key, (allowed, fact_field) in vocab.SERVICE_FLAGS.items():
+        flag = getattr(s, key)
+        if flag.value not in allowed:
+            problems.append(f"{where}: {key} '{flag.value}' not in {sorted(allowed)}")
+        elif flag.value != "unknown" and fact_field not in fields:
+            problems.append(f"{where}: {key} '{flag.value}' has no backing fact (field: {fact_field})")
     # a structured legal value must be backed by a dated, sourced fact that carries its confidence
-    if s.role not in ("unknown", "") and "role" not in fields:
+    if s.role not in ("unknown", "") and "role" not in fields and not s.roles:
         problems.append(f"{where}: role '{s.role}' has no backing fact (field: role)")
     if s.eu_hosting.value not in ("unknown", "") and not fields & {"eu_hosting", "data_location"}:
         problems.append(f"{where}: eu_hosting '{s.eu_hosting.value}' has no backing fact (field: eu_hosting)")
@@ -133,6 +140,35 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: editorial texts must be all filled or all empty")
 
 
+def _check_roles(s: Service, where: str, problems: list[str]) -> None:
+    """Dated roles: closed set, valid dates, a source, as-of and confidence each, no overlaps, and the
+    ``role`` field equal to the role valid on the entry's ``as_of`` date."""
+    for i, entry in enumerate(s.roles):
+        at = f"{where} roles[{i}]"
+        if entry.role not in vocab.ROLES - {"unknown"}:
+            problems.append(f"{at}: role '{entry.role}' not in {sorted(vocab.ROLES - {'unknown'})}")
+        for name in ("valid_from", "valid_to"):
+            value = getattr(entry, name)
+            if value is not None and not _iso_date_ok(value, partial=True):
+                problems.append(f"{at}: {name} '{value}' is not an ISO date")
+        if entry.valid_from and entry.valid_to and entry.valid_to < entry.valid_from:
+            problems.append(f"{at}: valid_to is before valid_from")
+        if not vocab.is_valid_source(entry.source):
+            problems.append(f"{at}: role without a valid source")
+        if not _iso_date_ok(entry.as_of):
+            problems.append(f"{at}: as_of '{entry.as_of}' is not an ISO date")
+        if entry.confidence not in vocab.CONFIDENCE:
+            problems.append(f"{at}: confidence '{entry.confidence}' not in V/S/M")
+    spans = sorted(((e.valid_from or "0000"), (e.valid_to or "9999"), i) for i, e in enumerate(s.roles))
+    for (_f1, t1, i), (f2, _t2, j) in zip(spans, spans[1:]):
+        if f2[:len(t1)] <= t1[:len(f2)]:
+            problems.append(f"{where}: roles[{i}] and roles[{j}] overlap")
+    if s.roles and _iso_date_ok(s.as_of):
+        current, _entry = s.role_on(s.as_of)
+        if s.role != current:
+            problems.append(f"{where}: role '{s.role}' disagrees with roles (valid on {s.as_of}: '{current}')")
+
+
 def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
     where = c.path or f"company {c.id}"
     if not vocab.ID_RE.match(c.id):
@@ -141,6 +177,11 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: name is empty")
     if c.country != "unknown" and not vocab.COUNTRY_RE.match(c.country):
         problems.append(f"{where}: country '{c.country}' is not ISO-2 or 'unknown'")
+    if c.parent_status not in vocab.PARENT_STATUS:
+        problems.append(f"{where}: parent_status '{c.parent_status}' not in {sorted(vocab.PARENT_STATUS)}")
+    elif (c.parent is not None) != (c.parent_status == "known"):
+        problems.append(f"{where}: parent_status '{c.parent_status}' does not fit parent '{c.parent}' "
+                        "(known needs a parent; none/unknown need parent: null)")
     if c.parent is not None:
         if c.parent == c.id:
             problems.append(f"{where}: company is its own parent")
@@ -183,6 +224,8 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
     if c.id != vocab.SITE_OPERATOR:
         if c.parent is not None and "parent" not in fields:
             problems.append(f"{where}: parent '{c.parent}' has no backing fact (field: parent)")
+        if c.parent_status == "none" and not fields & {"parent", "ownership"}:
+            problems.append(f"{where}: parent_status 'none' has no backing fact (field: parent or ownership)")
         if c.country != "unknown" and "seat" not in fields:
             problems.append(f"{where}: country '{c.country}' has no backing fact (field: seat)")
     for source in c.sources:

@@ -28,16 +28,29 @@ SETS_COOKIES = frozenset({"yes", "no", "unknown"})
 COOKIE_MATCH = frozenset({"exact", "prefix", "regex"})
 CONFIDENCE = frozenset({"V", "S", "M"})
 DPF_STATUS = frozenset({"active", "inactive", "not_listed", "not_applicable", "unknown"})
+PARENT_STATUS = frozenset({"known", "none", "unknown"})
+YES_NO_UNKNOWN = frozenset({"yes", "no", "unknown"})
+# where the IP address is shortened or dropped: in the browser, at the provider's EU edge before any onward
+# transfer, only after the provider received it (location not established), not at all, or unknown
+IP_ANONYMISATION = frozenset({"browser", "eu_edge", "after_receipt", "none", "unknown"})
+# structured service properties and the fact field that must back a value other than "unknown"
+SERVICE_FLAGS = {
+    "own_purposes": (YES_NO_UNKNOWN, "own_purposes"),
+    "ip_anonymisation": (IP_ANONYMISATION, "ip_handling"),
+    "honours_dnt": (YES_NO_UNKNOWN, "dnt"),
+    "device_access": (YES_NO_UNKNOWN, "device_access"),
+}
 
 # What a fact is about. Legal facts are the ones a risk score may rely on; they need a dated source.
 FACT_FIELDS = frozenset({
     "role", "contracting_entity", "seat", "parent", "ownership", "eu_hosting", "data_location",
     "cookies", "ip_handling", "dpf", "enforcement", "consent", "retention", "company", "category",
-    "status", "note",
+    "status", "note", "own_purposes", "dnt", "device_access",
 })
 LEGAL_FACT_FIELDS = frozenset({
     "role", "contracting_entity", "seat", "parent", "ownership", "eu_hosting", "data_location",
-    "cookies", "ip_handling", "dpf", "enforcement", "consent", "retention",
+    "cookies", "ip_handling", "dpf", "enforcement", "consent", "retention", "own_purposes", "dnt",
+    "device_access",
 })
 
 SITE_OPERATOR = "site-operator"  # company id meaning "the website itself" (self-hosted services)

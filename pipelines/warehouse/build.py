@@ -102,29 +102,61 @@ def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
         raise
 
 
-def _detect(con, run_id: str, detector, catalog_digest: str) -> None:
-    """Match the run's stored observations against the catalog (from the raw tables: one schema for all runs)."""
-    from pipelines.catalog.detect import detect_rows
+def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_000) -> None:
+    """Match the run's stored observations against the catalog, streaming the resources page by page
+    (read from the raw tables: one schema for every run, newer columns default)."""
+    from pipelines.catalog.detect import PageRef
 
-    def fetch(sql: str) -> list[dict]:
-        cur = con.execute(sql, [run_id])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+    sites = {d: (site or d, host or d) for d, site, host in con.execute(
+        "SELECT input_domain, site, final_host FROM raw_sites WHERE run_id = ?", [run_id]).fetchall()}
+    sigs: dict[tuple[str, str], list] = {}
+    for d, page, sid, value in con.execute(
+            "SELECT input_domain, page_url, signature_id, value FROM raw_signatures "
+            "WHERE run_id = ? AND NOT coalesce(gated, false)", [run_id]).fetchall():
+        sigs.setdefault((d, page), []).append((sid, value))
+    cookies: dict[tuple[str, str], list] = {}
+    for d, page, name in con.execute(
+            "SELECT input_domain, page_url, name FROM raw_cookies WHERE run_id = ?", [run_id]).fetchall():
+        cookies.setdefault((d, page), []).append(name)
 
-    rows = detect_rows(
-        fetch("SELECT input_domain, site, final_host FROM raw_sites WHERE run_id = ?"),
-        fetch("SELECT input_domain, page_url, url, host, declared, element, inline, gated, rel FROM raw_resources "
-              "WHERE run_id = ?"),
-        fetch("SELECT input_domain, page_url, signature_id, value, gated FROM raw_signatures WHERE run_id = ?"),
-        fetch("SELECT input_domain, page_url, name FROM raw_cookies WHERE run_id = ?"),
-        detector,
-    )
-    for row in rows:
-        row["run_id"] = run_id
+    out: list[tuple] = []
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM detections WHERE run_id = ?", [run_id])
-    _from_arrow(con, "INSERT INTO detections SELECT * FROM _arrow_in",
-                pa.Table.from_pylist(rows, schema=DETECTIONS_SCHEMA))
+
+    def flush(force: bool = False) -> None:
+        if out and (force or len(out) >= chunk):
+            cols = list(zip(*out))
+            _from_arrow(con, "INSERT INTO detections SELECT * FROM _arrow_in", pa.table(
+                {name: pa.array(col, pa.string()) for name, col in zip(DETECTIONS_SCHEMA.names, cols)}))
+            out.clear()
+
+    def page_done(key: tuple[str, str], refs: list) -> None:
+        domain, page = key
+        site, site_host = sites.get(domain, (domain, domain))
+        for det in detector.detect(site_host=site_host, references=refs, signatures=sigs.pop(key, ()),
+                                   cookies=cookies.pop(key, ())):
+            out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in))
+        flush()
+
+    cur = con.cursor()
+    cur.execute("SELECT input_domain, page_url, url, host, declared, element, inline, coalesce(gated, false), rel "
+                "FROM raw_resources WHERE run_id = ? ORDER BY input_domain, page_url", [run_id])
+    key, refs = None, []
+    while True:
+        rows = cur.fetchmany(chunk)
+        if not rows:
+            break
+        for d, page, url, host, declared, element, inline, gated, rel in rows:
+            if (d, page) != key:
+                if key is not None:
+                    page_done(key, refs)
+                key, refs = (d, page), []
+            refs.append(PageRef(url, host, bool(declared), element or "", bool(inline), bool(gated), rel or ""))
+    if key is not None:
+        page_done(key, refs)
+    for key in list(sigs.keys() | cookies.keys()):  # pages with signatures or cookies but no references
+        page_done(key, [])
+    flush(force=True)
     con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [catalog_digest, run_id])
     con.execute("COMMIT")
 

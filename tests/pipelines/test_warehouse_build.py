@@ -140,3 +140,14 @@ def test_cli_query_check_and_export(one_run, tmp_path):
     assert run_cli(["check", "--out", out]).returncode == 0
     res = run_cli(["export", "--out", out, "--parquet", str(tmp_path / "exp")])
     assert res.returncode == 0 and (tmp_path / "exp" / "services.parquet").is_file()
+
+
+def test_service_trends_between_runs(tmp_path):
+    write_tiny_run(tmp_path, RUN1, 1)
+    write_tiny_run(tmp_path, RUN2, 2)
+    build(tmp_path)
+    rows = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
+                                   "SELECT service_id, prev_sites, sites, movement FROM service_trends")}
+    assert rows["hotjar"] == (1, 0, "gone")            # blog-b.de dropped Hotjar in month 2
+    assert rows["google-fonts"] == (1, 2, "stable")    # clean-c.at added it: 1/3 -> 2/3, inside the intervals
+    assert rows["google-tag-manager"] == (1, 1, "stable")
