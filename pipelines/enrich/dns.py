@@ -150,7 +150,7 @@ class HostResolver:
         self._ecs_option = parse_ecs(ecs) if ecs else None
         self.vantage = f"ecs:{self._ecs_option.address}/{self._ecs_option.srclen}" if ecs else "resolver"
         self.stats: Counter[str] = Counter()
-        self._memo: dict[str, asyncio.Future] = {}
+        self._memo: dict[str, HostAnswer | asyncio.Task] = {}
         self._sem: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -169,17 +169,21 @@ class HostResolver:
     async def resolve(self, host: str) -> HostAnswer:
         """The answer for ``host`` (lower-cased, trailing dot dropped), resolved at most once."""
         host = host.lower().rstrip(".")
+        hit = self._memo.get(host)
+        if isinstance(hit, HostAnswer):
+            self.stats[f"{STATS_PREFIX}/memo_hits"] += 1
+            return hit
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (e.g. a second asyncio.run): futures cannot be shared
+        if self._loop is not loop:  # a new event loop (e.g. a second asyncio.run): pending work is not shared
             self._loop, self._sem = loop, asyncio.Semaphore(self.concurrency)
-            self._memo = {h: f for h, f in self._memo.items() if f.done()}
-        fut = self._memo.get(host)
-        if fut is None:
-            fut = loop.create_task(self._resolve_limited(host))
-            self._memo[host] = fut
+            self._memo = {h: a for h, a in self._memo.items() if isinstance(a, HostAnswer)}
+            hit = None
+        if hit is None:
+            hit = loop.create_task(self._resolve_limited(host))
+            self._memo[host] = hit
         else:
             self.stats[f"{STATS_PREFIX}/memo_hits"] += 1
-        return await asyncio.shield(fut)
+        return await asyncio.shield(hit)
 
     async def resolve_many(self, hosts: Iterable[str],
                            on_done: Callable[[HostAnswer], None] | None = None) -> dict[str, HostAnswer]:
@@ -201,6 +205,7 @@ class HostResolver:
         assert self._sem is not None
         async with self._sem:
             answer = await self._resolve(host)
+        self._memo[host] = answer
         self.stats[f"{STATS_PREFIX}/hosts"] += 1
         self.stats[f"{STATS_PREFIX}/outcome/{answer.outcome}"] += 1
         self.stats[f"{STATS_PREFIX}/queries"] += answer.queries
@@ -282,7 +287,8 @@ class HostResolver:
                 result.outcome = "nxdomain"
                 result.detail = f"{_text(current)} does not exist" if chain else ""
                 return result
-            if response.question and response.question[0].name != current:
+            nodata = any(r.rdtype == dns.rdatatype.SOA for r in response.authority)
+            if not nodata and response.question and response.question[0].name != current:
                 # the server stopped at a target it does not serve: ask for the target itself
                 continue
             result.outcome, result.detail = "no_answer", ""

@@ -267,6 +267,7 @@ class _Handler(DNSHandler):
         sender = getattr(self.server, "delayed_sender", None)
         if sender is not None and self.server.socket_type == socket.SOCK_DGRAM:
             data, connection = self.request
+            self.protocol = "udp"  # read by DNSHandler.get_reply (truncation)
             try:
                 reply = self.get_reply(data)
             except (_NoReply, DNSError):

@@ -237,6 +237,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
     layout.out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(layout.warehouse))
+    con.execute("SET enable_progress_bar = false")
     try:
         _ensure_tables(con)
         known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _runs").fetchall())
