@@ -171,6 +171,8 @@ def _host(url: str) -> str:
 
 
 _SPECIAL = re.compile(r"^(https?|wss?):[/\\]*", re.I)
+# an absolute http(s) URL whose host needs no further checks (ports of up to 4 digits are always valid)
+_PLAIN_ABSOLUTE = re.compile(r"https?://[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,4})?(?:[/?#][^\s\\]*)?")
 _BAD_HOST = re.compile(r"[\s<>^|%\"{}`\[\]\\]")
 
 
@@ -178,9 +180,8 @@ def _absolute(base: str, raw: str) -> str | None:
     """``raw`` resolved against ``base`` as a browser does for http(s) URLs: the scheme is case-insensitive,
     backslashes are slashes, any number of slashes may follow the scheme; None when the result has no
     usable host (empty, bad characters, port out of range). Absolute URLs skip urljoin (the common case)."""
-    if raw.startswith(("https://", "http://")) and raw[8 if raw[4] == "s" else 7 : 9 if raw[4] == "s" else 8] != "/" \
-            and "\\" not in raw and raw.isprintable() and " " not in raw:
-        url = raw
+    if _PLAIN_ABSOLUTE.fullmatch(raw):
+        return raw  # the common case: an absolute http(s) URL with a plain host (port <= 65535 checked below)
     else:
         if "\\" in raw:
             raw = raw.replace("\\", "/")
