@@ -24,7 +24,7 @@ venv: $(STAMP)
 refdata: $(STAMP)
 	-$(VENV)/bin/servicerisk refdata
 
-demo: $(STAMP)
+demo: $(STAMP) refdata
 	$(VENV)/bin/servicerisk demo --out out/demo
 
 test: $(STAMP) refdata
@@ -33,6 +33,8 @@ test: $(STAMP) refdata
 bench: $(STAMP)
 	$(PY) bench/crawl.py
 	$(PY) bench/observe.py
+	$(PY) bench/enrich.py
+	$(PY) bench/warehouse.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check crawler pipelines tests bench

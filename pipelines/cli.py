@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "enrich": "servicerisk enrich --out out/demo",
     "docs": "servicerisk docs > data-dictionary.md",
     "build": "servicerisk build --out out/demo",
     "check": "servicerisk check --out out/demo",
@@ -208,13 +209,26 @@ def refdata(cache_dir):
 @_crawl_options
 @click.pass_context
 def run(ctx, domains, **kwargs):
-    """The main job: crawl DOMAINS, then build the warehouse (enrichment joins when available)."""
+    """The main job: crawl DOMAINS, enrich the run (DNS, server location, network, cloaking), build the warehouse."""
     try:
         ctx.invoke(crawl, domains=domains, **kwargs)
     except SystemExit as e:
         if e.code not in (0, None):
             raise
+    _enrich_latest(kwargs["out_dir"], kwargs.get("nameservers") or ())
     _build_and_report(kwargs["out_dir"])
+
+
+def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
+    """Enrich the newest sealed run (DNS, location, network, cloaking) and print its summary."""
+    from pipelines.enrich.command import print_summary
+    from pipelines.enrich.run import EnrichError, enrich_run
+
+    try:
+        result = enrich_run(out_dir, nameservers=list(nameservers), progress=sys.stderr.isatty(), **kwargs)
+    except EnrichError as e:
+        _fail(str(e), 1)
+    print_summary(result.path, out)
 
 
 def _out_option(f):
@@ -352,7 +366,8 @@ def _sql_path(path: Path) -> str:
 def demo(out_dir):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
     two monthly crawls (some sites change their embeds in month 2), then the warehouse."""
-    from pipelines.localdns import LocalDNS, Zone
+    from pipelines.localdns import LocalDNS
+    from pipelines.localdns.demo import demo_zone
     from pipelines.localweb.demo import demo_domain_list_text, demo_web
     from pipelines.localweb.server import LocalWeb
 
@@ -360,7 +375,7 @@ def demo(out_dir):
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text(), encoding="utf-8")
     layout = Layout(out_dir)
-    with LocalDNS(Zone()) as dns:
+    with LocalDNS(demo_zone()) as dns:
         for month in (1, 2):
             with LocalWeb(demo_web(month=month)) as web:
                 env = {**os.environ, **web.proxy_env()}
@@ -370,6 +385,7 @@ def demo(out_dir):
                 rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
+            _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
     _print_demo_services(out_dir)
     wh = layout.warehouse
@@ -402,6 +418,15 @@ def _print_demo_services(out_dir: Path) -> None:
     for name, sid, n, total in rows:
         t.add_row(name or sid, sid, f"{n}/{total}")
     out.print(t)
+
+
+def _register() -> None:
+    from pipelines.enrich.command import enrich
+
+    main.add_command(enrich)
+
+
+_register()
 
 
 if __name__ == "__main__":

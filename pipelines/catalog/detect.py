@@ -25,6 +25,7 @@ class Detection:
     kind: str  # host | url_pattern | path | signature | cookie
     evidence: str  # the host, URL, "signature-id:value" or cookie name
     seen_in: str  # html | header | cookie | browser
+    host: str = ""  # the host the page contacts for this evidence ("" for signatures and cookies)
 
 
 _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf|json|swf|mp4|mp3)"
@@ -162,12 +163,12 @@ class Detector:
                 hints.append((service, ref.host, seen_in))
                 continue
             evidence = ref.host if rule == "host" else ref.url[:300]
-            out.setdefault((service.id, rule, evidence), Detection(service.id, rule, evidence, seen_in))
+            out.setdefault((service.id, rule, evidence), Detection(service.id, rule, evidence, seen_in, ref.host))
         for service, host, where in hints:
             # a bare connection hint is weak evidence: a specific script reference to the same host on the
             # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for
             if host not in specific_hosts:
-                out.setdefault((service.id, "host", host), Detection(service.id, "host", host, where))
+                out.setdefault((service.id, "host", host), Detection(service.id, "host", host, where, host))
         url_found = {k[0] for k in out}
         for sid, value in signatures:
             for service_id in self._signature_owners(sid, url_found):

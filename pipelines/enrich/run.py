@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from crawler.hosts import host_of, psl_version, registrable_domain
+from crawler.hosts import psl_version, registrable_domain
 from crawler.manifest import counts_from_stats, package_versions, settings_digest, write_manifest
 from crawler.paths import MANIFEST, Layout, check_run_id, parts
 from pipelines.enrich.cloaking import CloakingDetector, CloakingHit, load_cloaking_targets
@@ -147,13 +147,13 @@ def collect_hosts(run_dir: Path) -> dict[str, _HostInfo]:
                 info.input_domains.add(inp)
                 _mark(info, final, inp, site)
     for path in parts(run_dir, "resources"):
-        table = pq.read_table(path, columns=["input_domain", "host", "url"])
-        pairs = set()
-        for inp, host, url in zip(*(table.column(c).to_pylist() for c in ("input_domain", "host", "url")), strict=True):
-            host = (host or host_of(url or "") or "").lower().rstrip(".")
-            if host:
-                pairs.add((inp or "", host))
-        for inp, host in pairs:
+        # one row per (site, host) pair, deduplicated in Arrow: a page references the same host many times
+        pairs = pq.read_table(path, columns=["input_domain", "host"]).group_by(["input_domain", "host"]).aggregate([])
+        for inp, host in zip(pairs.column("input_domain").to_pylist(), pairs.column("host").to_pylist(), strict=True):
+            host = (host or "").lower().rstrip(".")
+            if not host:
+                continue
+            inp = inp or ""
             site = site_of.get(inp) or registrable_domain(inp)
             info = hosts[host]
             info.input_domains.add(inp)
@@ -321,7 +321,8 @@ def enrich_run(out: str | Path, run_id: str | None = None, nameservers: tuple[st
         "settings": settings,
         "resolver": {"nameservers": resolver.resolver_spec, "vantage": resolver.vantage, "ecs": ecs},
         "versions": {**package_versions(), **_extra_versions()},
-        "reference_data": {"public_suffix_list": psl_version(), **geo_desc, "cloaking_targets": detector.describe()},
+        "reference_data": {"public_suffix_list": psl_version(), **geo_desc, "cloaking_targets": detector.describe(),
+                           "pinned": _pinned_versions()},
         "problems": problems,
         "counts": {
             "hosts": len(host_rows),
@@ -349,6 +350,17 @@ def _cloak_row(run_id: str, hit: CloakingHit, inputs: list[str], answer: HostAns
             "target_domain": hit.target_domain, "depth": hit.depth, "cname_chain": list(answer.cname_chain),
             "matched_by": hit.matched_by, "pattern": hit.pattern, "tracker": hit.tracker,
             "service_id": hit.service_id, "category": hit.category, "source": hit.source, "as_of": hit.as_of}
+
+
+def _pinned_versions() -> dict[str, Any]:
+    """Version, data date and tarball SHA-256 of every pinned reference package (the lock file)."""
+    from pipelines.catalog import refdata
+
+    try:
+        return {name: {"version": e.version, "data_date": e.data_date, "sha256": e.sha256, "licence": e.data_licence
+                       or e.licence} for name, e in refdata.read_lock().items()}
+    except refdata.RefdataError as exc:
+        return {"error": str(exc)}
 
 
 def _extra_versions() -> dict[str, str]:

@@ -617,6 +617,12 @@ def _snippets(ctx: _Ctx) -> tuple[list[str], list[str], list[str]]:
                    'data-mobile-custom-width="156" data-mobile-disable-reviews="false" data-mobile-enable-custom="false" '
                    'data-mobile-position="left" charset="UTF-8" '
                    f'src="https://widgets.trustedshops.com/js/{i["ts"]}.js"></script>\n')
+    # first-party subdomains CNAMEd to trackers (CNAME cloaking), as some publishers and shops run them
+    from pipelines.localdns.demo import DEMO_CLOAKED
+
+    for host, (_zone, _tracker, url) in sorted(DEMO_CLOAKED.items()):
+        if host.endswith("." + ctx.ds.domain):
+            end.append(f'<script async src="{url}"></script>\n')
     return head, start, end
 
 

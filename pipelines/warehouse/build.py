@@ -29,7 +29,10 @@ DATASET_KINDS = ("crawl", "browser")  # scans never enter the dataset
 DETECTIONS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
     ("service_id", pa.string()), ("kind", pa.string()), ("evidence", pa.string()), ("seen_in", pa.string()),
+    ("host", pa.string()),
 ])
+ENRICHED_PREFIX = "enr_"
+DETECTOR_VERSION = 2  # bump when detection rules change in code: every stored run is re-attributed
 
 
 @dataclass
@@ -37,6 +40,7 @@ class BuildReport:
     loaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     reattributed: list[str] = field(default_factory=list)
+    enriched: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     assertions: dict[str, int] = field(default_factory=dict)
     catalog: dict = field(default_factory=dict)
@@ -75,6 +79,14 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                             f"{'BOOLEAN' if pa.types.is_boolean(typ) else 'VARCHAR'}")
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS detections AS SELECT * FROM _arrow_in",
                 _arrow_empty(DETECTIONS_SCHEMA))
+    if "host" not in {r[0] for r in con.execute("DESCRIBE detections").fetchall()}:
+        con.execute("ALTER TABLE detections ADD COLUMN host VARCHAR")
+    from pipelines.enrich.run import SCHEMAS as ENRICHED
+
+    for table, schema in ENRICHED.items():
+        _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident(ENRICHED_PREFIX + table)} AS SELECT * FROM _arrow_in",
+                    _arrow_empty(schema))
+    con.execute("CREATE TABLE IF NOT EXISTS _enriched (run_id VARCHAR PRIMARY KEY, manifest_sha256 VARCHAR)")
     con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at VARCHAR,
                    ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
                    manifest JSON)""")
@@ -135,7 +147,7 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
         site, site_host = sites.get(domain, (domain, domain))
         for det in detector.detect(site_host=site_host, references=refs, signatures=sigs.pop(key, ()),
                                    cookies=cookies.pop(key, ())):
-            out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in))
+            out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in, det.host))
         flush()
 
     cur = con.cursor()
@@ -159,6 +171,36 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
     flush(force=True)
     con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [catalog_digest, run_id])
     con.execute("COMMIT")
+
+
+def _load_enriched(con, layout: Layout, report: BuildReport) -> None:
+    """Load sealed enrichment outputs (``OUT/enriched/<run_id>/``) of loaded runs; reload when changed."""
+    from pipelines.enrich.run import SCHEMAS as ENRICHED
+
+    loaded_runs = {r[0] for r in con.execute("SELECT run_id FROM _runs").fetchall()}
+    known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _enriched").fetchall())
+    for run_id in layout.sealed_runs(layout.enriched):
+        if run_id not in loaded_runs:
+            continue
+        run_dir = layout.run_dir(run_id, layout.enriched)
+        sha = _sha256(run_dir / "manifest.json")
+        if known.get(run_id) == sha:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ENRICHED:
+                name = quote_ident(ENRICHED_PREFIX + table)
+                con.execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])
+                files = [str(p) for p in parts(run_dir, table)]
+                if files:
+                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM read_parquet(?, union_by_name = true)",
+                                [files])
+            con.execute("INSERT OR REPLACE INTO _enriched VALUES (?, ?)", [run_id, sha])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        report.enriched.append(run_id)
 
 
 def _catalog_tables(con, catalog) -> None:
@@ -231,7 +273,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     if catalog is None:
         catalog, catalog_provenance = catalog_with_long_tail()
     catalog_digest = hashlib.sha256(
-        json.dumps(sorted((s.id, s.hosts, tuple((u.host, u.path) for u in s.url_patterns), s.signatures,
+        json.dumps([DETECTOR_VERSION] + sorted((s.id, s.hosts, tuple((u.host, u.path) for u in s.url_patterns), s.signatures,
                            tuple(c.name for c in s.cookies)) for s in catalog.services), default=str).encode()
     ).hexdigest()[:16]
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
@@ -259,6 +301,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 _detect(con, run_id, detector, catalog_digest)
                 if not changed:
                     report.reattributed.append(run_id)
+        _load_enriched(con, layout, report)
         con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
         _catalog_tables(con, catalog)

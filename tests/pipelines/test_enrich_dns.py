@@ -197,3 +197,29 @@ def test_zone_text_errors_name_the_line():
         Zone.parse("a.t 60 A 192.0.2.1\nb.t 60 MX mail.t\n")
     with pytest.raises(ValueError, match="unknown behaviour"):
         Zone.parse("a.t explode\n")
+
+
+def test_server_delay_holds_replies_back():
+    zone = Zone.load(ZONE)
+    with LocalDNS(zone, delay=0.05) as server:
+        resolver = HostResolver([server.nameserver], timeout=1.0, retries=0)
+        answers = asyncio.run(resolver.resolve_many([f"chain{i}.t" for i in range(6)]))
+    assert {a.outcome for a in answers.values()} == {"ok"}
+    assert all(a.elapsed_ms >= 45 for a in answers.values())
+    assert max(a.elapsed_ms for a in answers.values()) < 900  # answered concurrently, not one after another
+
+
+def test_server_as_a_process(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.localdns", "--zone", str(ZONE)],
+                            cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        nameserver = proc.stdout.readline().strip()
+        answers = asyncio.run(HostResolver([nameserver], **FAST).resolve_many(["multi.t"]))
+        assert answers["multi.t"].outcome == "ok" and len(answers["multi.t"].addresses) == 5
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0

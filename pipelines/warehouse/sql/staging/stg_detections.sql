@@ -1,4 +1,5 @@
 -- grain: one row per piece of evidence that a page embeds a service
 CREATE OR REPLACE VIEW stg_detections AS
-SELECT run_id, input_domain, site, page_url, service_id, kind AS evidence_kind, evidence, seen_in
+SELECT run_id, input_domain, site, page_url, service_id, kind AS evidence_kind, evidence, seen_in,
+       nullif(host, '') AS host
 FROM detections;

@@ -1,0 +1,159 @@
+"""Click commands of the risk stage, for ``pipelines/cli.py`` to register: ``dpf`` (show, import and check the
+DPF snapshot; meant for ``servicerisk refdata dpf`` or a top-level ``servicerisk dpf``) and ``risk`` (catalog
+verdicts per service)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.catalog.load import DEFAULT_DATA_DIR
+
+EXAMPLES = {
+    "dpf": "servicerisk dpf --check",
+    "refdata dpf": "servicerisk refdata dpf --check",
+    "risk": "servicerisk risk google-fonts livechat --explain",
+}
+
+
+def _epilog(*examples: str) -> str:
+    return "\b\nExample:\n" + "\n".join(f"  {e}" for e in examples)
+
+
+def _day(value: datetime | None) -> date:
+    return value.date() if value else date.today()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("dpf", epilog=_epilog(EXAMPLES["refdata dpf"], EXAMPLES["dpf"],
+                                     "servicerisk refdata dpf --import dpf-entries.csv"))
+@click.option("--check", "do_check", is_flag=True,
+              help="Report US companies (and every company with a participant id) whose DPF status is missing, "
+                   "not checked, of unrecorded scope, or older than 12 months; and snapshot rows no company uses.")
+@click.option("--import", "import_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="CSV", help="Validate an import CSV (one row per organisation, copied from the official list) "
+                                  "and merge it into a new snapshot data/reference/dpf/dpf-snapshot-<date>.csv.")
+@click.option("--template", is_flag=True, help="Print an import CSV with the header and one example row, then exit.")
+@click.option("--dry-run", is_flag=True, help="With --import: validate and report, but write nothing.")
+@click.option("--strict", is_flag=True, help="With --check: exit 1 if any company is missing, stale or unscoped.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Day to measure ages against and to date a new snapshot (default: today).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR,
+              show_default=True, help="Data folder holding companies/ and reference/dpf/.")
+def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
+    """Show, import and check the EU–US Data Privacy Framework snapshot. Companies are matched only by the
+    participant id in their company file, never by name; a status older than 12 months counts as unknown."""
+    from pipelines.catalog.load import CatalogError, load_catalog
+    from pipelines.enrich import dpf as d
+
+    console = Console()
+    if template:
+        click.echo(d.template(), nl=False)
+        return
+    day = _day(as_of)
+    folder = Path(data_dir) / "reference" / "dpf"
+    try:
+        snapshot = d.load_snapshot(folder)
+    except d.DpfImportError as e:
+        _fail(f"the current snapshot is invalid:\n" + "\n".join(e.problems), 1)
+    try:
+        catalog = load_catalog(data_dir)
+    except (CatalogError, FileNotFoundError) as e:
+        _fail(f"cannot load the catalog: {e}", 1)
+    if import_csv is not None:
+        try:
+            entries = d.read_dpf_csv(import_csv, today=day)
+        except d.DpfImportError as e:
+            for problem in e.problems:
+                click.echo(problem, err=True)
+            _fail(f"{import_csv}: {len(e.problems)} problem(s); nothing imported")
+        merged = d.merge(snapshot, entries)
+        old = snapshot.entries
+        added = [e for e in entries if e.participant_id not in old]
+        changed = [e for e in entries if e.participant_id in old and
+                   replace(old[e.participant_id], line=0) != replace(e, line=0)]
+        known_ids = {c.dpf.participant_id for c in catalog.companies.values() if c.dpf.participant_id}
+        unused = [e for e in entries if e.participant_id not in known_ids]
+        console.print(f"{import_csv}: {len(entries)} valid row(s): {len(added)} new, {len(changed)} changed, "
+                      f"{len(entries) - len(added) - len(changed)} unchanged")
+        for e in unused:
+            console.print(f"  note: no company file names participant id {e.participant_id} ({e.name}); add it to "
+                          "that company's dpf.participant_id to use it")
+        if dry_run:
+            console.print("dry run: nothing written")
+        else:
+            path = d.write_snapshot(merged, day, folder)
+            console.print(f"snapshot written: {path}")
+            snapshot = d.load_snapshot(folder)
+    if do_check:
+        rows = d.check(catalog, snapshot, day)
+        t = Table(title=f"DPF status check on {day} (snapshot {snapshot.date or 'none'})")
+        for col in ("problem", "company", "country", "participant id", "recorded", "counts as", "checked on", "age",
+                    "from", "detail"):
+            t.add_column(col, overflow="fold")
+        for r in rows:
+            t.add_row(r.problem, r.company_id or r.name, r.country, r.participant_id or "", r.recorded, r.effective,
+                      r.checked_on or "", f"{r.age_days} d" if r.age_days is not None else "", r.origin, r.detail)
+        console.print(t)
+        bad = [r for r in rows if r.problem in ("missing", "stale", "scope")]
+        console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
+                      f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
+        if strict and bad:
+            sys.exit(1)
+    elif import_csv is None:
+        users: dict[str, list[str]] = {}
+        for c in catalog.companies.values():
+            if c.dpf.participant_id:
+                users.setdefault(c.dpf.participant_id, []).append(c.id)
+        t = Table(title=f"DPF snapshot {snapshot.date or '(none)'}: {snapshot.path or folder}")
+        for col in ("name", "participant id", "status", "frameworks", "coverage", "checked on", "companies"):
+            t.add_column(col, overflow="fold")
+        for e in sorted(snapshot.entries.values(), key=lambda e: e.name.lower()):
+            t.add_row(e.name, e.participant_id, e.status, ";".join(e.frameworks) or "-", ";".join(e.coverage) or "-",
+                      e.checked_on or "-", ", ".join(users.get(e.participant_id, [])) or "-")
+        console.print(t)
+
+
+@click.command("risk", epilog=_epilog(EXAMPLES["risk"]))
+@click.argument("service_ids", nargs=-1)
+@click.option("--explain", is_flag=True, help="Print every factor with its evidence line, the reasons and the "
+                                               "to-check list.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per service instead of a table.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Assessment day: dated roles, acquisitions, adequacy and DPF ages are taken on this day "
+                   "(default: today).")
+@click.option("--lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the not-legal-advice note.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR,
+              show_default=True, help="Data folder (catalog, reference tables, rubric).")
+def risk(service_ids, explain, as_json, as_of, lang, data_dir):
+    """Print the catalog-baseline consent verdict (yes/no/likely with reason codes), risk score, band and
+    confidence of services (default: every curated service). An indicator, not legal advice."""
+    from pipelines.risk.demo import print_verdicts
+    from pipelines.risk.model import assess_service, load_context
+
+    try:
+        ctx = load_context(data_dir, as_of=_day(as_of))
+    except Exception as e:  # the loaders' errors all carry a readable message
+        _fail(f"cannot load the risk data: {e}", 1)
+    ids = list(service_ids) or [s.id for s in ctx.catalog.services if not s.id.startswith("tpw-")]
+    unknown = [i for i in ids if i not in ctx.catalog.by_id]
+    if unknown:
+        _fail(f"not in the catalog: {', '.join(unknown)}")
+    results = [assess_service(i, ctx) for i in ids]
+    if as_json:
+        for a in results:
+            click.echo(json.dumps(a.as_dict(), ensure_ascii=False))
+        return
+    print_verdicts(results, Console(), lang=lang, explain=explain)

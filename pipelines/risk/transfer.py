@@ -1,0 +1,281 @@
+"""Transfer classes, kept apart on purpose: where a service's **servers** are (measured per host) and whose
+**jurisdiction** its operator is under (catalog company chain + DPF status). An EU server run by a
+US-controlled company is still reachable by US law, and a US server of a DPF participant is covered by an
+adequacy decision, so neither side can stand in for the other.
+
+Server side (F7): ``first_party`` / ``eea`` / ``adequate`` / ``us_dpf`` / ``not_measured`` /
+``anycast_or_unknown`` / ``us_dpf_unknown`` / ``third_country``.
+Jurisdiction side (F6): ``site_operator`` / ``eea`` / ``eea_parent_unknown`` / ``adequate`` /
+``non_eea_parent`` / ``us_dpf`` / ``us_dpf_unknown`` / ``us_no_dpf`` / ``third_country`` / ``unknown``.
+
+:func:`build_chain` turns the catalog into a :class:`CompanyChain` (the only place that reads the catalog);
+:func:`server_class` and :func:`jurisdiction_class` are pure functions of plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from pipelines.catalog import vocab
+from pipelines.enrich.dpf import DpfSnapshot, DpfStatus, resolve_status
+from pipelines.risk.countries import ADEQUATE, EEA, THIRD_COUNTRY, UNKNOWN, US, CountryTables
+
+LOCATION_CONFIDENCES = ("measured", "anycast_or_cdn", "unknown")
+SERVER_ORDER = ("first_party", "eea", "adequate", "us_dpf", "not_measured", "anycast_or_unknown", "us_dpf_unknown",
+                "third_country")
+_CONF_ORDER = {"V": 0, "S": 1, "M": 2}
+_DPF_NO = ("inactive", "not_listed", "not_covered")
+
+
+@dataclass(frozen=True)
+class HostLocation:
+    """Where one host's servers are, as the enrichment stage measured them from the crawl's vantage point.
+
+    ``countries``: ISO codes of the addresses the host resolved to; ``confidence``: ``measured`` (GeoIP of an
+    ordinary network), ``anycast_or_cdn`` (the address is on an anycast/CDN network, the country says
+    nothing about the serving location) or ``unknown``; ``evidence``: the DNS/GeoIP answer in one line.
+    """
+
+    host: str
+    countries: frozenset[str] = frozenset()
+    confidence: str = "unknown"
+    evidence: str = ""
+
+    def __post_init__(self):
+        if self.confidence not in LOCATION_CONFIDENCES:
+            raise ValueError(f"location confidence {self.confidence!r} not in {LOCATION_CONFIDENCES}")
+        object.__setattr__(self, "countries", frozenset(c.upper() for c in self.countries if c))
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One company in a chain: its seat ``country`` (``unknown`` allowed), the V/S/M ``confidence`` of the seat
+    fact, the confidence of the parent link that leads *to* it (``""`` for the first entity) and, for US
+    entities, the DPF status on the assessment day."""
+
+    id: str
+    name: str
+    country: str
+    confidence: str = "M"
+    link_confidence: str = ""
+    dpf: DpfStatus | None = None
+
+
+@dataclass(frozen=True)
+class CompanyChain:
+    """The contracting entity followed by its parents. ``entities`` is empty when the company is unknown;
+    ``complete`` is True when the top entity is a known ultimate parent; ``site_operator`` marks self-hosting."""
+
+    company_id: str
+    entities: tuple[Entity, ...] = ()
+    complete: bool = False
+    top_confidence: str = "M"
+    site_operator: bool = False
+
+    def describe(self) -> str:
+        if self.site_operator:
+            return "the site operator (self-hosted)"
+        if not self.entities:
+            return f"unknown company '{self.company_id}'"
+        text = " -> ".join(f"{e.name} ({e.country})" for e in self.entities)
+        return text + ("" if self.complete else " -> ultimate parent not established")
+
+    @property
+    def us_entity(self) -> Entity | None:
+        """The first US entity in the chain (the one whose DPF status matters), or None."""
+        return next((e for e in self.entities if e.country == "US"), None)
+
+    @property
+    def us_jurisdiction(self) -> bool | None:
+        """The entity or any parent is a US company; None when that cannot be excluded."""
+        if self.site_operator:
+            return False
+        if any(e.country == "US" for e in self.entities):
+            return True
+        if not self.entities or not self.complete or any(e.country == "unknown" for e in self.entities):
+            return None
+        return False
+
+    @property
+    def confidence(self) -> str:
+        """The weakest V/S/M mark among the seats, the parent links and the top-of-chain statement."""
+        marks = [e.confidence for e in self.entities] + [e.link_confidence for e in self.entities if e.link_confidence]
+        if self.entities:
+            marks.append(self.top_confidence)
+        return max(marks, key=lambda m: _CONF_ORDER.get(m, 2)) if marks else "M"
+
+
+@dataclass(frozen=True)
+class JurisdictionTransfer:
+    """Result of :func:`jurisdiction_class`. ``non_eea_controlled`` is True when any entity is outside the EEA
+    (None when unknown); ``notes`` name partial adequacy scopes the reader must check."""
+
+    cls: str
+    us_jurisdiction: bool | None
+    non_eea_controlled: bool | None
+    evidence: str
+    confidence: str
+    dpf: DpfStatus | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostClass:
+    host: str
+    cls: str
+    countries: tuple[str, ...]
+    confidence: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class ServerTransfer:
+    """Result of :func:`server_class`: the worst class over all hosts, and the class of each host."""
+
+    cls: str
+    hosts: tuple[HostClass, ...] = ()
+    evidence: str = ""
+    measured: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------------------------------
+# building the chain from the catalog
+
+
+def _fact_confidence(company, field_name: str, default: str = "M") -> str:
+    marks = [f.confidence for f in company.facts if f.field == field_name]
+    return min(marks, key=lambda m: _CONF_ORDER.get(m, 2)) if marks else default
+
+
+def build_chain(catalog, company_id: str, snapshot: DpfSnapshot, on: date) -> CompanyChain:
+    """The chain of ``company_id`` on day ``on`` (dated acquisitions respected), with DPF statuses for US
+    entities resolved against ``snapshot``. Unknown company ids give an empty chain."""
+    if company_id == vocab.SITE_OPERATOR:
+        return CompanyChain(company_id, site_operator=True, complete=True, top_confidence="V")
+    day = on.isoformat()
+    companies = catalog.parent_chain(company_id, day)
+    entities = []
+    for i, c in enumerate(companies):
+        link = _fact_confidence(companies[i - 1], "parent") if i else ""
+        dpf = resolve_status(c, snapshot, on) if c.country == "US" else None
+        entities.append(Entity(c.id, c.name, c.country, _fact_confidence(c, "seat"), link, dpf))
+    complete = bool(companies) and companies[-1].parent_status_on(day) == "none"
+    top = _fact_confidence(companies[-1], "parent") if complete else "M"
+    return CompanyChain(company_id, tuple(entities), complete, top)
+
+
+# --------------------------------------------------------------------------------------------------
+# the two classes
+
+
+def _us_class(entity: Entity | None, *, server: bool) -> str:
+    status = entity.dpf.effective if entity is not None and entity.dpf is not None else "unknown"
+    if status == "active":
+        return "us_dpf"
+    if status in _DPF_NO:
+        return "third_country" if server else "us_no_dpf"
+    return "us_dpf_unknown"
+
+
+def _scope_note(countries: CountryTables, code: str, on: date) -> str | None:
+    decision = countries.adequacy(code, on)
+    if decision is not None and decision.scope == "partial" and code != "US":
+        return f"{decision.name}: adequacy covers {decision.scope_limit} ({decision.decision})"
+    return None
+
+
+def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) -> JurisdictionTransfer:
+    """Classify whose law reaches the data (F6). Pure.
+
+    The worst link decides: any entity in a country without adequacy -> ``third_country``; a US contracting
+    entity -> ``us_dpf`` / ``us_no_dpf`` / ``us_dpf_unknown`` by its effective DPF status; an EEA or adequate
+    entity with a US or other non-EEA parent -> ``non_eea_parent``; an adequate entity -> ``adequate``; an EEA
+    entity whose ultimate parent is not established -> ``eea_parent_unknown``; all EEA -> ``eea``.
+    """
+    if chain.site_operator:
+        return JurisdictionTransfer("site_operator", False, False, "self-hosted: no third party", "V")
+    if not chain.entities or chain.entities[0].country == "unknown":
+        why = chain.describe() if chain.entities else f"company '{chain.company_id}' is not in the catalog"
+        return JurisdictionTransfer("unknown", chain.us_jurisdiction, None, f"{why}: seat unknown", "M")
+    first = chain.entities[0]
+    regions = [countries.region(e.country, on) for e in chain.entities]
+    notes = tuple(n for e in chain.entities if (n := _scope_note(countries, e.country, on)))
+    non_eea = True if any(r != EEA for r in regions if r != UNKNOWN) else (
+        None if (UNKNOWN in regions or not chain.complete) else False)
+    dpf = first.dpf if regions[0] == US else (chain.us_entity.dpf if chain.us_entity else None)
+    if THIRD_COUNTRY in regions:
+        bad = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions) if r == THIRD_COUNTRY]
+        cls, why = "third_country", f"no adequacy decision for {', '.join(bad)}"
+    elif regions[0] == US:
+        cls = _us_class(first, server=False)
+        why = f"US contracting entity; DPF: {first.dpf.evidence() if first.dpf else 'no status'}"
+    elif any(r in (US, ADEQUATE) for r in regions[1:]):
+        cls, why = "non_eea_parent", "parent outside the EEA can reach the data (e.g. CLOUD Act / FISA 702)"
+        if dpf is not None:
+            why += f"; US parent's DPF: {dpf.evidence()}"
+    elif regions[0] == ADEQUATE:
+        decision = countries.adequacy(first.country, on)
+        cls, why = "adequate", f"adequacy decision {decision.decision if decision else '?'}"
+    elif UNKNOWN in regions or not chain.complete:
+        cls, why = "eea_parent_unknown", "EEA entity; ultimate parent not established"
+    else:
+        cls, why = "eea", "EEA entity and parents"
+    evidence = f"{chain.describe()}: {why} [seat/parent facts {chain.confidence}]"
+    confidence = chain.confidence
+    if dpf is not None and cls.startswith("us_"):
+        confidence = max(confidence, dpf.confidence, key=lambda m: _CONF_ORDER.get(m, 2))
+    return JurisdictionTransfer(cls, chain.us_jurisdiction, non_eea, evidence, confidence, dpf, notes)
+
+
+def _host_class(loc: HostLocation, chain: CompanyChain, countries: CountryTables, on: date,
+                notes: list[str]) -> HostClass:
+    codes = tuple(sorted(loc.countries))
+    if loc.confidence == "anycast_or_cdn":
+        return HostClass(loc.host, "anycast_or_unknown", codes, loc.confidence,
+                         f"{loc.host}: anycast/CDN network, GeoIP {','.join(codes) or '-'} is not the serving location")
+    if loc.confidence != "measured" or not codes:
+        return HostClass(loc.host, "anycast_or_unknown", codes, loc.confidence, f"{loc.host}: location unknown")
+    classes = []
+    for code in codes:
+        region = countries.region(code, on)
+        if region == EEA:
+            classes.append("eea")
+        elif region == ADEQUATE:
+            classes.append("adequate")
+            if note := _scope_note(countries, code, on):
+                notes.append(note)
+        elif region == US:
+            classes.append(_us_class(chain.us_entity, server=True))
+        elif region == THIRD_COUNTRY:
+            classes.append("third_country")
+        else:
+            classes.append("anycast_or_unknown")
+    worst = max(classes, key=SERVER_ORDER.index)
+    return HostClass(loc.host, worst, codes, loc.confidence, f"{loc.host}: {','.join(codes)} (GeoIP, measured)")
+
+
+def server_class(locations: Iterable[HostLocation], chain: CompanyChain, countries: CountryTables,
+                 on: date) -> ServerTransfer:
+    """Classify where the servers are (F7): the worst host decides. Pure.
+
+    Self-hosted services are ``first_party``; no locations at all is ``not_measured``; anycast/CDN or
+    unlocated hosts are ``anycast_or_unknown``; a US address counts as ``us_dpf`` only when the chain's US
+    entity has an effective DPF listing, as ``third_country`` when it is inactive/not listed/not covered, and
+    as ``us_dpf_unknown`` otherwise (also when no US entity is in the chain).
+    """
+    if chain.site_operator:
+        return ServerTransfer("first_party", evidence="self-hosted: the site's own servers")
+    locs = list(locations)
+    if not locs:
+        return ServerTransfer("not_measured", evidence="no server location measured (catalog only)")
+    notes: list[str] = []
+    hosts = tuple(_host_class(loc, chain, countries, on, notes) for loc in sorted(locs, key=lambda x: x.host))
+    worst = max((h.cls for h in hosts), key=SERVER_ORDER.index)
+    shown = [h.evidence for h in hosts if h.cls == worst][:2] + [h.evidence for h in hosts if h.cls != worst][:1]
+    more = len(hosts) - len(shown)
+    evidence = "; ".join(shown) + (f"; +{more} more host(s)" if more > 0 else "")
+    # anycast/unknown answers are measurements too: the crawl established that the location is unclear
+    return ServerTransfer(worst, hosts, evidence, True, tuple(dict.fromkeys(notes)))

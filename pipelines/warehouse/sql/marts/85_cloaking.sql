@@ -1,0 +1,18 @@
+-- grain: one row per run, site and first-party subdomain whose CNAME chain reaches a tracker
+CREATE OR REPLACE TABLE cloaking_all AS
+SELECT
+    run_id,
+    site,
+    host,
+    target AS cname_target,
+    target_domain AS tracker_domain,
+    tracker,
+    service_id,
+    depth AS cname_depth,
+    matched_by,
+    source,
+    as_of
+FROM enr_cloaking
+ORDER BY run_id, site, host;
+CREATE OR REPLACE VIEW cloaking AS
+SELECT * FROM cloaking_all WHERE run_id = (SELECT run_id FROM int_latest_run);
