@@ -144,11 +144,15 @@ def parse_dpf_csv(text: str, *, today: date | None = None, where: str = "<csv>")
     lines = text.splitlines()
     # keep physical line numbers: comment lines become empty lines, which csv skips
     cleaned = "\n".join("" if ln.lstrip().startswith("#") else ln for ln in lines)
-    reader = csv.DictReader(io.StringIO(cleaned))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(cleaned))
+    header: list[str] = []
+    header_line = 1
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            header, header_line = [h.strip() for h in record], reader.line_num
+            break
     if not header:
         raise DpfImportError([f"{where}: the file is empty (expected a header: {','.join(COLUMNS)})"])
-    header_line = next((i for i, ln in enumerate(lines, 1) if ln.strip() and not ln.lstrip().startswith("#")), 1)
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
@@ -159,15 +163,17 @@ def parse_dpf_csv(text: str, *, today: date | None = None, where: str = "<csv>")
             msg.append(f"unknown column(s) {', '.join(unknown)}")
         raise DpfImportError([f"{where}: line {header_line}: header: {'; '.join(msg)} "
                               f"(expected {','.join(COLUMNS)}[,note])"])
-    reader.fieldnames = header
     entries: list[DpfEntry] = []
     seen: dict[str, int] = {}
-    for raw in reader:
+    for record in reader:
         line = reader.line_num
         at = f"{where}: line {line}"
-        if None in raw:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) > len(header):
             problems.append(f"{at}: more fields than columns (quote values that contain commas)")
             continue
+        raw = dict(zip(header, record + [""] * (len(header) - len(record))))
         row = {k: (v or "").strip() for k, v in raw.items()}
         if not any(row.values()):
             continue

@@ -151,3 +151,34 @@ def test_service_trends_between_runs(tmp_path):
     assert rows["hotjar"] == (1, 0, "gone")            # blog-b.de dropped Hotjar in month 2
     assert rows["google-fonts"] == (1, 2, "stable")    # clean-c.at added it: 1/3 -> 2/3, inside the intervals
     assert rows["google-tag-manager"] == (1, 1, "stable")
+
+
+def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
+    """Crawl tables + a real enrichment (local DNS, tiny GeoIP/ASN files) -> hosts, service_locations marts."""
+    from pipelines.enrich.fixtures import write_asn_mmdb, write_country_mmdb
+    from pipelines.enrich.run import enrich_run
+    from pipelines.localdns import LocalDNS, Zone
+
+    write_tiny_run(tmp_path, RUN1, 1)
+    zone = (Zone().add("www.googletagmanager.com", "A", "142.250.185.72")
+                  .add("fonts.googleapis.com", "A", "142.250.186.42")
+                  .add("static.hotjar.com", "A", "52.31.10.10")
+                  .add("shop-a.de", "A", "85.13.130.1").add("blog-b.de", "A", "85.13.130.2")
+                  .add("clean-c.at", "A", "85.13.130.3"))
+    nets = [{"network": "142.250.0.0/15", "country": "US", "asn": 15169, "org": "Google LLC"},
+            {"network": "52.16.0.0/12", "country": "IE", "asn": 16509, "org": "Amazon.com, Inc."},
+            {"network": "85.13.128.0/18", "country": "DE", "asn": 34788, "org": "Neue Medien Muennich GmbH"}]
+    geo = write_country_mmdb(tmp_path / "geo.mmdb", nets, flavour="geoip2")
+    asn = write_asn_mmdb(tmp_path / "asn.mmdb", nets)
+    with LocalDNS(zone) as dns:
+        enrich_run(tmp_path, RUN1, nameservers=[dns.nameserver], geoip_db=geo, asn_db=asn, fetch_refdata=False)
+    report = build(tmp_path)
+    assert report.enriched == [RUN1] and not report.failed_assertions
+    db = tmp_path / "warehouse.duckdb"
+    hosts = dict(q(db, "SELECT host, countries FROM hosts WHERE host IN ('static.hotjar.com', 'fonts.googleapis.com')"))
+    assert hosts == {"static.hotjar.com": ["IE"], "fonts.googleapis.com": ["US"]}
+    locs = q(db, "SELECT service_id, country, hosts, sites FROM service_locations WHERE service_id = 'hotjar'")
+    assert locs == [("hotjar", "IE", 1, 1)]
+    # a service seen only through an inline signature has no host to locate
+    assert q(db, "SELECT count(*) FROM service_locations WHERE service_id = 'matomo-self-hosted'") == [(0,)]
+    assert build(tmp_path).enriched == []  # unchanged enrichment is not reloaded
