@@ -182,11 +182,15 @@ def observe(file, url, content_type):
                                "evidence": d.evidence, "seen_in": d.seen_in}, ensure_ascii=False))
 
 
-@main.command(epilog=_epilog("refdata"))
+@main.group(epilog=_epilog("refdata"), invoke_without_command=True)
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder for the pinned packages (default: data/cache/refdata).")
-def refdata(cache_dir):
-    """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates."""
+@click.pass_context
+def refdata(ctx, cache_dir):
+    """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates.
+    `refdata dpf` manages the EU-US Data Privacy Framework snapshot."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pipelines.catalog import refdata as rd
 
     kwargs = {"cache_dir": cache_dir} if cache_dir else {}
@@ -229,6 +233,7 @@ def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
     except EnrichError as e:
         _fail(str(e), 1)
     print_summary(result.path, out)
+    return result.path
 
 
 def _out_option(f):
@@ -385,9 +390,13 @@ def demo(out_dir):
                 rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
-            _enrich_latest(out_dir, [dns.nameserver])
+            enriched = _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
-    _print_demo_services(out_dir)
+    service_ids = _print_demo_services(out_dir)
+    from pipelines.risk.demo import demo_verdicts
+
+    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (catalog + measured locations)")
+    demo_verdicts(service_ids, enriched_dir=enriched, console=out)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}")
     out.print("Example queries an analyst can paste:")
@@ -418,12 +427,19 @@ def _print_demo_services(out_dir: Path) -> None:
     for name, sid, n, total in rows:
         t.add_row(name or sid, sid, f"{n}/{total}")
     out.print(t)
+    return [sid for _, sid, _, _ in rows]
 
 
 def _register() -> None:
     from pipelines.enrich.command import enrich
+    from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
+    from pipelines.risk.command import dpf, risk
 
     main.add_command(enrich)
+    main.add_command(risk)
+    main.add_command(dpf)
+    refdata.add_command(dpf)
+    EXAMPLES.update({k: v for k, v in RISK_EXAMPLES.items() if " " not in k})
 
 
 _register()

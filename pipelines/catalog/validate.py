@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 from pipelines.catalog import vocab
@@ -160,7 +161,7 @@ def _check_roles(s: Service, where: str, problems: list[str]) -> None:
         if entry.confidence not in vocab.CONFIDENCE:
             problems.append(f"{at}: confidence '{entry.confidence}' not in V/S/M")
     spans = sorted(((e.valid_from or "0000"), (e.valid_to or "9999"), i) for i, e in enumerate(s.roles))
-    for (_f1, t1, i), (f2, _t2, j) in zip(spans, spans[1:]):
+    for (_f1, t1, i), (f2, _t2, j) in pairwise(spans):
         if f2[:len(t1)] <= t1[:len(f2)]:
             problems.append(f"{where}: roles[{i}] and roles[{j}] overlap")
     if s.roles and _iso_date_ok(s.as_of):

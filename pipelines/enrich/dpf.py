@@ -173,7 +173,7 @@ def parse_dpf_csv(text: str, *, today: date | None = None, where: str = "<csv>")
         if len(record) > len(header):
             problems.append(f"{at}: more fields than columns (quote values that contain commas)")
             continue
-        raw = dict(zip(header, record + [""] * (len(header) - len(record))))
+        raw = dict(zip(header, record + [""] * (len(header) - len(record)), strict=True))
         row = {k: (v or "").strip() for k, v in raw.items()}
         if not any(row.values()):
             continue
@@ -371,22 +371,23 @@ def resolve_status(company, snapshot: DpfSnapshot, on: date, *, max_age_months: 
         return base
     if company.country not in ("US", "unknown") and not pid:
         return replace(base, effective="not_applicable", reason="not a US organisation")
+
+    def downgrade(effective: str, why: str) -> DpfStatus:
+        return replace(base, effective=effective, reason=f"{base.reason}; {why}" if base.reason else why)
+
     if base.recorded == "unknown":
-        return replace(base, effective="unknown", reason=base.reason or "status not checked against the DPF list")
+        return downgrade("unknown", "status not checked against the DPF list")
     if not base.checked_on:
-        return replace(base, effective="unknown",
-                       reason=f"status '{base.recorded}' has no checked-on date (not checked against the list)")
+        return downgrade("unknown", f"status '{base.recorded}' has no checked-on date (not checked against the list)")
     if base.checked_on < months_before(on, max_age_months).isoformat():
-        return replace(base, effective="unknown",
-                       reason=f"last checked {base.checked_on}, more than {max_age_months} months before {on}")
+        return downgrade("unknown", f"last checked {base.checked_on}, more than {max_age_months} months before {on}")
     if base.recorded == "active":
         if base.frameworks and "EU" not in base.frameworks:
-            return replace(base, effective="not_covered", reason="listed, but not under the EU–US framework")
+            return downgrade("not_covered", "listed, but not under the EU–US framework")
         if base.coverage and "non-HR" not in base.coverage:
-            return replace(base, effective="not_covered", reason="listed for HR data only")
+            return downgrade("not_covered", "listed for HR data only")
         if not base.frameworks or not base.coverage:
-            return replace(base, effective="unknown",
-                           reason="active, but the EU framework / non-HR coverage is not recorded")
+            return downgrade("unknown", "active, but the EU framework / non-HR coverage is not recorded")
     return base
 
 

@@ -66,7 +66,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
     try:
         snapshot = d.load_snapshot(folder)
     except d.DpfImportError as e:
-        _fail(f"the current snapshot is invalid:\n" + "\n".join(e.problems), 1)
+        _fail("the current snapshot is invalid:\n" + "\n".join(e.problems), 1)
     try:
         catalog = load_catalog(data_dir)
     except (CatalogError, FileNotFoundError) as e:
@@ -99,13 +99,17 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
     if do_check:
         rows = d.check(catalog, snapshot, day)
         t = Table(title=f"DPF status check on {day} (snapshot {snapshot.date or 'none'})")
-        for col in ("problem", "company", "country", "participant id", "recorded", "counts as", "checked on", "age",
-                    "from", "detail"):
+        for col in ("problem", "company", "counts as", "checked on", "age"):
             t.add_column(col, overflow="fold")
         for r in rows:
-            t.add_row(r.problem, r.company_id or r.name, r.country, r.participant_id or "", r.recorded, r.effective,
-                      r.checked_on or "", f"{r.age_days} d" if r.age_days is not None else "", r.origin, r.detail)
+            t.add_row(r.problem, r.company_id or r.name, r.effective or "-", r.checked_on or "-",
+                      f"{r.age_days} d" if r.age_days is not None else "-")
         console.print(t)
+        for r in rows:
+            if r.problem != "ok":
+                pid = f" [{r.participant_id}]" if r.participant_id else ""
+                console.print(f"  {r.company_id or r.name}{pid}: {r.problem}: {r.detail or r.recorded}",
+                              soft_wrap=True, markup=False)
         bad = [r for r in rows if r.problem in ("missing", "stale", "scope")]
         console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")

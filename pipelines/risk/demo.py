@@ -10,7 +10,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.risk.model import DISCLAIMER, Assessment, RiskContext, SiteServiceObservation, assess_service, load_context
+from pipelines.risk.model import (
+    DISCLAIMER,
+    Assessment,
+    RiskContext,
+    SiteServiceObservation,
+    assess_service,
+    load_context,
+)
 from pipelines.risk.transfer import LOCATION_CONFIDENCES, HostLocation
 
 

@@ -614,11 +614,14 @@ def _overall_confidence(factors: list[FactorResult]) -> str:
     """``measured`` when a crawl measured storage, identifiers or server location (F1, F3, F7); otherwise the
     weakest label among the factors that add or subtract points on the strength of a fact. Factors at an
     explicit unknown level are left out (their level already says "not established" and they are listed
-    under "to check"); if nothing else scores, the result is ``catalog-unverified``."""
+    under "to check")."""
     if any(f.confidence == "measured" for f in factors if f.code in ("F1", "F3", "F7")):
         return "measured"
     relevant = [f.confidence for f in factors if f.points != 0 and f.level not in UNKNOWN_LEVELS]
-    return _weakest(relevant)
+    if relevant:
+        return _weakest(relevant)
+    # nothing scored on a fact: verified if no factor is merely unknown (e.g. a self-hosted CMP scoring 0)
+    return "catalog-unverified" if any(f.level in UNKNOWN_LEVELS for f in factors) else "catalog-verified"
 
 
 def _finish(grain: str, service: Service, site: str | None, ctx: RiskContext, factors: list[FactorResult],

@@ -207,7 +207,7 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
         None if (UNKNOWN in regions or not chain.complete) else False)
     dpf = first.dpf if regions[0] == US else (chain.us_entity.dpf if chain.us_entity else None)
     if THIRD_COUNTRY in regions:
-        bad = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions) if r == THIRD_COUNTRY]
+        bad = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions, strict=True) if r == THIRD_COUNTRY]
         cls, why = "third_country", f"no adequacy decision for {', '.join(bad)}"
     elif regions[0] == US:
         cls = _us_class(first, server=False)

@@ -233,6 +233,18 @@ def _catalog_tables(con, catalog) -> None:
     _from_arrow(con, "CREATE OR REPLACE TABLE _companies AS SELECT * FROM _arrow_in", companies)
 
 
+def _risk(con) -> None:
+    """The risk & consent assessments (pipelines/risk) for every run, as tables the risk marts read."""
+    from pipelines.warehouse.risk import SERVICE_SCHEMA, SITE_SCHEMA, risk_tables
+
+    try:
+        services, sites = risk_tables(con)
+    except FileNotFoundError:  # no risk data files (e.g. a trimmed checkout): empty, documented tables
+        services, sites = _arrow_empty(SERVICE_SCHEMA), _arrow_empty(SITE_SCHEMA)
+    _from_arrow(con, "CREATE OR REPLACE TABLE _service_risk AS SELECT * FROM _arrow_in", services)
+    _from_arrow(con, "CREATE OR REPLACE TABLE _site_service_risk AS SELECT * FROM _arrow_in", sites)
+
+
 def _host_domains(con) -> None:
     """Registrable domain of every host seen (the Public Suffix List lives in Python, not in DuckDB)."""
     hosts = [r[0] for r in con.execute(
@@ -306,6 +318,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
         _catalog_tables(con, catalog)
         _host_domains(con)
+        _risk(con)
         run_models(con, report)
         report.assertions = run_assertions(con)
         con.execute("CHECKPOINT")

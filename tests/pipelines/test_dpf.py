@@ -45,7 +45,7 @@ def test_valid_csv_is_parsed():
 
 
 def test_spellings_are_normalised_and_unknown_needs_no_date():
-    entries = d.parse_dpf_csv(HEADER + row(frameworks="swiss, eu", coverage="NON-HR;hr", status="Active")
+    entries = d.parse_dpf_csv(HEADER + row(frameworks='"swiss, eu"', coverage="NON-HR;hr", status="Active")
                               + row(pid=ID2, status="unknown", checked=""), today=DAY)
     assert entries[0].frameworks == ("EU", "CH") and entries[0].coverage == ("HR", "non-HR")
     assert entries[0].status == "active" and entries[1].checked_on is None
@@ -254,7 +254,7 @@ def test_command_import_check_and_show(tmp_path):
     ok = runner.invoke(dpf_command, ["--data-dir", str(root), "--check", "--as-of", "2026-11-29"])
     assert ok.exit_code == 0
     show = runner.invoke(dpf_command, ["--data-dir", str(root)])
-    assert show.exit_code == 0 and ID1 in show.output.replace("\n", "").replace(" ", "").replace("│", "")
+    assert show.exit_code == 0 and "acme-inc" in show.output and "active" in show.output
 
 
 def test_command_rejects_a_bad_csv_with_line_numbers(tmp_path):

@@ -182,3 +182,16 @@ def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
     # a service seen only through an inline signature has no host to locate
     assert q(db, "SELECT count(*) FROM service_locations WHERE service_id = 'matomo-self-hosted'") == [(0,)]
     assert build(tmp_path).enriched == []  # unchanged enrichment is not reloaded
+
+
+def test_risk_marts_cover_every_detected_service(one_run):
+    rows = q(one_run, "SELECT site_input, service_id, consent_required, band FROM site_service_risk ORDER BY 1, 2")
+    assert [(r[0], r[1]) for r in rows] == [
+        ("blog-b.de", "hotjar"), ("blog-b.de", "matomo-self-hosted"), ("shop-a.de", "google-analytics-4"),
+        ("shop-a.de", "google-fonts"), ("shop-a.de", "google-tag-manager")]
+    verdicts = dict(q(one_run, "SELECT service_id, consent_required FROM service_risk"))
+    # GA4 sets identifiers for analytics on a US-controlled service: consent is required (guide §6 C1–C3)
+    assert verdicts["google-analytics-4"] == "yes"
+    # a site with a high-band service shows it as its worst band
+    assert q(one_run, "SELECT max_risk_band FROM sites WHERE site_input = 'clean-c.at'") == [(None,)]
+    assert q(one_run, "SELECT max_risk_band FROM sites WHERE site_input = 'shop-a.de'")[0][0] in ("high", "very_high")
