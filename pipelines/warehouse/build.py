@@ -91,6 +91,8 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                    ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
                    manifest JSON)""")
     con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS _run_dpf (run_id VARCHAR, company_id VARCHAR, dpf_status VARCHAR, "
+                "dpf_checked_on VARCHAR)")
 
 
 def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
@@ -173,6 +175,17 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
     con.execute("COMMIT")
 
 
+def _record_dpf(con, run_id: str, catalog) -> None:
+    """The DPF status of every catalog company as the dataset knew it when the run was loaded, so trends can
+    show DPF changes between runs (a later catalog update does not rewrite what an earlier run saw)."""
+    rows = [{"run_id": run_id, "company_id": c.id, "dpf_status": c.dpf.status, "dpf_checked_on": c.dpf.checked_on}
+            for c in catalog.companies.values()]
+    con.execute("DELETE FROM _run_dpf WHERE run_id = ?", [run_id])
+    _from_arrow(con, "INSERT INTO _run_dpf SELECT * FROM _arrow_in", pa.Table.from_pylist(rows, schema=pa.schema([
+        ("run_id", pa.string()), ("company_id", pa.string()), ("dpf_status", pa.string()),
+        ("dpf_checked_on", pa.string())])))
+
+
 def _load_enriched(con, layout: Layout, report: BuildReport) -> None:
     """Load sealed enrichment outputs (``OUT/enriched/<run_id>/``) of loaded runs; reload when changed."""
     from pipelines.enrich.run import SCHEMAS as ENRICHED
@@ -217,9 +230,7 @@ def _catalog_tables(con, catalog) -> None:
     for c in catalog.companies.values():
         chain = catalog.parent_chain(c.id)
         ultimate = chain[-1] if chain else c
-        countries = [x.country for x in chain] or [c.country]
-        # derived: the entity or any parent is a US company; unknown when no US link is known but a link is unknown
-        us = True if "US" in countries else (None if "unknown" in countries else False)
+        us = catalog.us_jurisdiction(c.id)  # derived in one place: the catalog (unknown stays unknown)
         rows.append({"company_id": c.id, "name": c.name, "country": c.country, "parent_id": c.parent,
                      "us_jurisdiction": us,
                      "ultimate_parent_id": ultimate.id, "ultimate_parent_country": ultimate.country,
@@ -307,6 +318,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
             changed = known.get(run_id) != sha
             if changed:
                 _load_run(con, layout, run_id, sha)
+                _record_dpf(con, run_id, catalog)
                 report.loaded.append(run_id)
             if changed or attributed.get(run_id) != catalog_digest:
                 detector = detector or Detector(catalog)

@@ -195,3 +195,25 @@ def test_risk_marts_cover_every_detected_service(one_run):
     # a site with a high-band service shows it as its worst band
     assert q(one_run, "SELECT max_risk_band FROM sites WHERE site_input = 'clean-c.at'") == [(None,)]
     assert q(one_run, "SELECT max_risk_band FROM sites WHERE site_input = 'shop-a.de'")[0][0] in ("high", "very_high")
+
+
+def test_trends_record_dpf_changes_between_runs(tmp_path):
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from pipelines.catalog.load import load_catalog
+
+    catalog = load_catalog()
+    write_tiny_run(tmp_path, RUN1, 1)
+    build(tmp_path, catalog=catalog, catalog_provenance={})
+    company = catalog.by_id["hotjar"].company
+    changed = dict(catalog.companies)
+    changed[company] = replace(changed[company], dpf=replace(changed[company].dpf, status="inactive",
+                                                             checked_on="2026-12-01"))
+    later = replace(catalog, companies=MappingProxyType(changed))
+    write_tiny_run(tmp_path, RUN2, 2)
+    build(tmp_path, catalog=later, catalog_provenance={})
+    rows = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
+                                   "SELECT service_id, prev_dpf_status, dpf_status, dpf_changed FROM service_trends")}
+    assert rows["hotjar"][1:] == ("inactive", True)
+    assert rows["google-tag-manager"][2] is False
