@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 EXAMPLES = {
+    "kb": "servicerisk kb --out out/demo",
     "enrich": "servicerisk enrich --out out/demo",
     "docs": "servicerisk docs > data-dictionary.md",
     "build": "servicerisk build --out out/demo",
@@ -397,6 +398,18 @@ def demo(out_dir):
 
     out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (catalog + measured locations)")
     demo_verdicts(service_ids, enriched_dir=enriched, console=out)
+    from pipelines.catalog.load import load_catalog
+    from pipelines.publish.render import build_kb
+    from pipelines.warehouse.connect import connect
+
+    con = connect(layout.warehouse, read_only=True)
+    catalog = load_catalog()
+    for lang in ("de", "en"):
+        kb_result = build_kb(con, catalog, out_dir, lang)
+    con.close()
+    out.print(f"\nKnowledge base: {(out_dir / 'kb').resolve()} — open "
+              f"{(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()} (English: {kb_result.index_html.resolve()})",
+              soft_wrap=True)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}")
     out.print("Example queries an analyst can paste:")
@@ -433,8 +446,10 @@ def _print_demo_services(out_dir: Path) -> None:
 def _register() -> None:
     from pipelines.enrich.command import enrich
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
+    from pipelines.publish.command import kb
     from pipelines.risk.command import dpf, risk
 
+    main.add_command(kb)
     main.add_command(enrich)
     main.add_command(risk)
     main.add_command(dpf)

@@ -246,14 +246,16 @@ def _catalog_tables(con, catalog) -> None:
 
 def _risk(con) -> None:
     """The risk & consent assessments (pipelines/risk) for every run, as tables the risk marts read."""
-    from pipelines.warehouse.risk import SERVICE_SCHEMA, SITE_SCHEMA, risk_tables
+    from pipelines.warehouse.risk import SERVICE_SCHEMA, SITE_SCHEMA, write_risk_tables
 
-    try:
-        services, sites = risk_tables(con)
-    except FileNotFoundError:  # no risk data files (e.g. a trimmed checkout): empty, documented tables
-        services, sites = _arrow_empty(SERVICE_SCHEMA), _arrow_empty(SITE_SCHEMA)
-    _from_arrow(con, "CREATE OR REPLACE TABLE _service_risk AS SELECT * FROM _arrow_in", services)
-    _from_arrow(con, "CREATE OR REPLACE TABLE _site_service_risk AS SELECT * FROM _arrow_in", sites)
+    _from_arrow(con, "CREATE OR REPLACE TABLE _service_risk AS SELECT * FROM _arrow_in", _arrow_empty(SERVICE_SCHEMA))
+    _from_arrow(con, "CREATE OR REPLACE TABLE _site_service_risk AS SELECT * FROM _arrow_in", _arrow_empty(SITE_SCHEMA))
+
+    def insert(table: str, rows: pa.Table) -> None:
+        if rows.num_rows:
+            _from_arrow(con, f"INSERT INTO {quote_ident(table)} SELECT * FROM _arrow_in", rows)
+
+    write_risk_tables(con, insert)
 
 
 def _host_domains(con) -> None:

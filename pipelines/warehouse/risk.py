@@ -32,50 +32,59 @@ def _common(a) -> dict:
     }
 
 
-def risk_tables(con, ctx=None) -> tuple[pa.Table, pa.Table]:
-    """(service_risk, site_service_risk) rows for every dataset run, as Arrow tables."""
+def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
+    """Assess every detected curated service (per site and per service) for every dataset run and hand the
+    rows to ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are."""
     from pipelines.risk.model import ObservedCookie, SiteServiceObservation, assess_service, assess_site_service
     from pipelines.risk.model import load_context
     from pipelines.risk.transfer import HostLocation
 
     ctx = ctx or load_context()
     known = ctx.catalog.by_id
-    loc_rows = con.execute(
-        "SELECT run_id, host, countries, location_confidence FROM enr_hosts").fetchall()
-    locations = {(r, h): HostLocation(h, frozenset(c or ()), conf or "unknown") for r, h, c, conf in loc_rows}
-    pairs = con.execute("""
+    locations = {(r, h): HostLocation(h, frozenset(c or ()), conf or "unknown") for r, h, c, conf in con.execute(
+        "SELECT run_id, host, countries, location_confidence FROM enr_hosts").fetchall()}
+    lifetimes = {(r, d, n): lt for r, d, n, lt in con.execute("""
+        SELECT run_id, input_domain, name,
+               max(CASE WHEN session THEN NULL ELSE epoch(expires) - epoch(now()) END)::BIGINT
+        FROM raw_cookies GROUP BY ALL""").fetchall()}
+    cur = con.cursor()
+    cur.execute("""
         SELECT d.run_id, d.input_domain, d.service_id,
                coalesce(list_sort(list_distinct(list(d.host) FILTER (WHERE d.host IS NOT NULL))), []) AS hosts,
                coalesce(list_sort(list_distinct(list(d.evidence) FILTER (WHERE d.kind = 'cookie'))), []) AS cookies
         FROM detections d JOIN _runs r USING (run_id)
         WHERE r.kind IN ('crawl', 'browser')
-        GROUP BY ALL ORDER BY 1, 2, 3""").fetchall()
-    lifetimes = {(r, d, n): lt for r, d, n, lt in con.execute("""
-        SELECT run_id, input_domain, name,
-               max(CASE WHEN session THEN NULL ELSE epoch(expires) - epoch(now()) END)::BIGINT
-        FROM raw_cookies GROUP BY ALL""").fetchall()}
-    site_rows, memo = [], {}
+        GROUP BY ALL ORDER BY 1, 2, 3""")
+    memo: dict = {}
+    common: dict[int, dict] = {}  # one converted row per distinct assessment, shared by its sites
     per_service: dict[tuple[str, str], dict] = {}
-    for run_id, domain, sid, hosts, cookies in pairs:
-        if sid not in known:
-            continue  # long-tail entries carry no legal facts to score
-        locs = tuple(locations.get((run_id, h), HostLocation(h)) for h in hosts)
-        cks = tuple(ObservedCookie(n, lifetime_seconds=lifetimes.get((run_id, domain, n)), evidence="Set-Cookie")
-                    for n in cookies)
-        key = (sid, locs, cks)
-        a = memo.get(key)
-        if a is None:
-            obs = SiteServiceObservation(site=domain, service_id=sid, requests=tuple(hosts), cookies=cks,
-                                         locations=locs, run_id=run_id)
-            a = memo[key] = assess_site_service(obs, ctx)
-        site_rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **_common(a)})
-        agg = per_service.setdefault((run_id, sid), {"sites": 0, "locs": set()})
-        agg["sites"] += 1
-        agg["locs"].update(locs)
+    rows: list[dict] = []
+    while True:
+        batch = cur.fetchmany(chunk)
+        if not batch:
+            break
+        for run_id, domain, sid, hosts, cookies in batch:
+            if sid not in known:
+                continue  # long-tail entries carry no legal facts to score
+            locs = tuple(locations.get((run_id, h), HostLocation(h)) for h in hosts)
+            cks = tuple(ObservedCookie(n, lifetime_seconds=lifetimes.get((run_id, domain, n)),
+                                       evidence="Set-Cookie") for n in cookies)
+            key = (sid, locs, cks)
+            a = memo.get(key)
+            if a is None:
+                obs = SiteServiceObservation(site=domain, service_id=sid, requests=tuple(hosts), cookies=cks,
+                                             locations=locs, run_id=run_id)
+                a = memo[key] = assess_site_service(obs, ctx)
+                common[id(a)] = _common(a)
+            rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **common[id(a)]})
+            agg = per_service.setdefault((run_id, sid), {"sites": 0, "locs": set()})
+            agg["sites"] += 1
+            agg["locs"].update(locs)
+        insert("_site_service_risk", pa.Table.from_pylist(rows, schema=SITE_SCHEMA))
+        rows.clear()
     service_rows = []
     for (run_id, sid), agg in sorted(per_service.items()):
         a = assess_service(sid, ctx, locations=tuple(sorted(agg["locs"], key=lambda loc: loc.host)))
         service_rows.append({"run_id": run_id, "service_id": sid, "name": a.service_name, "sites": agg["sites"],
                              **_common(a), "to_check": list(a.to_check)})
-    return (pa.Table.from_pylist(service_rows, schema=SERVICE_SCHEMA),
-            pa.Table.from_pylist(site_rows, schema=SITE_SCHEMA))
+    insert("_service_risk", pa.Table.from_pylist(service_rows, schema=SERVICE_SCHEMA))

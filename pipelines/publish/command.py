@@ -1,0 +1,74 @@
+"""The ``servicerisk kb`` command: build the knowledge base (or list the changes since the previous run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.publish.texts import LANGS
+
+EXAMPLE = "servicerisk kb --out out/demo"
+
+
+@click.command("kb", epilog=f"\b\nExample:\n  {EXAMPLE}")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder holding warehouse.duckdb; the knowledge base is written to OUT/kb/.")
+@click.option("--lang", type=click.Choice(LANGS), default="de", show_default=True,
+              help="Language of the pages (German by default).")
+@click.option("--changes", is_flag=True,
+              help="List what changed since the previous run (share beyond its interval, new server country, "
+                   "DPF status, new cookies) instead of rendering.")
+@click.option("--json", "as_json", is_flag=True, help="With --changes: print JSON instead of text.")
+def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
+    """Render the knowledge base from the warehouse marts and the catalog into OUT/kb/: Markdown with YAML
+    front matter (kb/<lang>/services/<id>.md), a self-contained static HTML site (kb/<lang>/site/index.html)
+    and one JSON file per service (kb/json/<id>.json). Editorial texts are read from data/services/<id>.yml
+    and never written."""
+    from pipelines.catalog.load import load_catalog
+    from pipelines.publish import page_data, render
+    from pipelines.warehouse import connect
+
+    try:
+        con = connect(out_dir / "warehouse.duckdb")
+    except FileNotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        catalog = load_catalog()
+        if changes:
+            data = page_data.changes_data(con, catalog)
+            if as_json:
+                click.echo(json.dumps(data, ensure_ascii=False, default=str))
+            else:
+                click.echo(format_changes(data))
+            return
+        result = render.build_kb(con, catalog, out_dir, lang)
+    finally:
+        con.close()
+    click.echo(f"{len(result.services)} service pages, {len(result.companies)} company pages ({lang})")
+    click.echo(str(result.index_html))
+
+
+def format_changes(data: dict) -> str:
+    """The change list as plain text lines, one change per line."""
+    if not data["prev_run_id"]:
+        return f"run {data['run_id']}: no previous run to compare with"
+    lines = [f"changes from {data['prev_run_id']} to {data['run_id']}:"]
+    for c in data["changes"]:
+        if c["kind"] == "share":
+            lines.append(f"  {c['service_id']}: share {c['movement']} "
+                         f"{c['from'] * 100:.1f}% -> {c['to'] * 100:.1f}% (beyond its interval)")
+        elif c["kind"] == "server_country":
+            lines.append(f"  {c['service_id']}: new server countries {', '.join(c['countries'])}")
+        elif c["kind"] == "dpf":
+            lines.append(f"  {c['service_id']}: DPF status {c['from']} -> {c['to']}")
+        elif c["kind"] == "cookies":
+            lines.append(f"  {c['service_id']}: new cookies {', '.join(c['cookies'])}")
+    if not data["changes"]:
+        lines.append("  no changes")
+    if not data["server_countries_tracked"] or not data["dpf_tracked"]:
+        lines.append("  (server-country and DPF changes not measured: rebuild the warehouse)")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""Page-data functions of the knowledge base, checked as dicts on a tiny two-run warehouse."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.catalog.load import load_catalog
+from pipelines.publish import page_data as pd
+from pipelines.publish.texts import STATIC
+from pipelines.risk.model import DISCLAIMER
+from pipelines.warehouse import connect
+from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, PREV_RUN, RUN, write_publish_runs
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    warehouse = write_publish_runs(tmp_path_factory.mktemp("publish-wh"))
+    c = connect(warehouse)
+    yield c
+    c.close()
+
+
+SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location", "company", "prevalence",
+                "conclusion", "sources", "as_of", "disclaimer"}
+
+
+def test_run_info(con):
+    assert pd.run_info(con) == {"run_id": RUN, "run_date": "2026-11-01", "prev_run_id": PREV_RUN,
+                                "prev_run_date": "2026-11-01"}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_service_page_has_every_section(con, catalog, lang):
+    page = pd.service_page_data(con, catalog, "hotjar", lang)
+    assert SECTION_KEYS <= set(page)
+    assert page["lang"] == lang and page["name"] == "Hotjar" and page["category"] == "session-replay"
+    assert page["disclaimer"] == DISCLAIMER[lang]
+    assert page["ip"] == STATIC[lang]["ip"]
+
+
+def test_editorial_text_comes_only_from_the_catalog(con, catalog):
+    ed = catalog.by_id["hotjar"].editorial
+    for lang in ("de", "en"):
+        page = pd.service_page_data(con, catalog, "hotjar", lang)
+        assert page["what"] == (getattr(ed, f"what_{lang}") or None)
+        assert page["why"] == (getattr(ed, f"why_{lang}") or None)
+
+
+def test_service_data_section(con, catalog):
+    page = pd.service_page_data(con, catalog, "hotjar", "en")
+    data = page["data"]
+    assert data["categories"] == list(catalog.by_id["hotjar"].data_categories)
+    hjid = next(c for c in data["cookies"] if c["name"] == "_hjid")
+    assert hjid == {"name": "_hjid", "match": "exact", "purpose": "analytics", "lifetime": "365 days",
+                    "source": hjid["source"]}
+    # lifetime "unknown" in the catalog stays unknown (None), it is not invented
+    assert next(c for c in data["cookies"] if c["name"] == "_hjLocalStorageTest")["lifetime"] is None
+    # crawled cookie names are attributed by the catalog's exact/prefix entries, verbatim
+    assert data["observed_cookies"] == sorted(HOSTILE_COOKIES + ["_hjid"])
+    assert data["tracking"]["sets_cookies"] == "yes"
+
+
+def test_consent_section_from_service_risk(con, catalog):
+    risk = pd.service_page_data(con, catalog, "hotjar", "de")["consent"]
+    row = con.execute("SELECT consent_required, band, risk_score, reasons, to_check FROM service_risk "
+                      "WHERE service_id = 'hotjar'").fetchone()
+    assert (risk["consent_required"], risk["band"], risk["score"]) == row[:3]
+    assert [r["code"] for r in risk["reasons"]] == list(row[3])
+    assert risk["reasons"][0]["text"].startswith("Nicht notwendige Speicherung")
+    assert risk["to_check"] == list(row[4])
+    assert {f["code"] for f in risk["factors"]} >= {"F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"}
+    assert all(f["evidence"] for f in risk["factors"])
+
+
+def test_location_not_measured_is_not_invented(con, catalog):
+    loc = pd.service_page_data(con, catalog, "hotjar", "en")["location"]
+    # no enrichment in the fixture: the country is unknown and no network is listed
+    assert loc["measured_countries"] == []
+    assert loc["networks"] == []
+    assert all(c["country"] is None for c in loc["countries"])
+
+
+def test_company_section(con, catalog):
+    company = pd.service_page_data(con, catalog, "hotjar", "en")["company"]
+    assert company["id"] == "hotjar-ltd" and company["country"] == "MT"
+    assert [c["id"] for c in company["chain"]] == [c.id for c in catalog.parent_chain("hotjar-ltd")]
+    assert company["us_jurisdiction"] is catalog.us_jurisdiction("hotjar-ltd")
+    assert company["dpf"]["status"] == "not_applicable"
+
+
+def test_prevalence_and_trend(con, catalog):
+    prev = pd.service_page_data(con, catalog, "hotjar", "en")["prevalence"]
+    assert (prev["sites"], prev["sites_total"]) == (1, 3)
+    assert prev["share"] == pytest.approx(1 / 3)
+    assert prev["ci_low"] < prev["share"] < prev["ci_high"]
+    assert [s["slice"] for s in prev["rank_buckets"]] == ["top1k"]
+    assert prev["trend"]["movement"] == "new" and prev["trend"]["prev_share"] == 0
+
+
+def test_conclusion_follows_the_verdict(con, catalog):
+    assert pd.service_page_data(con, catalog, "hotjar", "en")["conclusion"].startswith(
+        "By this assessment Hotjar requires consent (C1, C2, C3)")
+    assert "keine Einstufung" in pd.conclusion("de", "X", None, None, [])
+    text = pd.conclusion("en", "X", {"consent_required": "likely", "reasons": [{"code": "C4"}], "band": "medium"},
+                         {"us_jurisdiction": True, "dpf": {"status": "active"}}, ["US"])
+    assert "likely requires consent (C4)" in text and "DPF status: active" in text and "US" in text
+
+
+def test_sources_and_as_of(con, catalog):
+    page = pd.service_page_data(con, catalog, "hotjar", "en")
+    urls = [s["url"] for s in page["sources"] if s["url"]]
+    assert "https://help.hotjar.com/" in urls
+    assert all(s["text"] for s in page["sources"])
+    assert page["as_of"]["run_id"] == RUN and page["as_of"]["catalog"] == catalog.by_id["hotjar"].as_of
+
+
+def test_unknown_service_raises(con, catalog):
+    with pytest.raises(KeyError):
+        pd.service_page_data(con, catalog, "no-such-service", "de")
+
+
+def test_company_page(con, catalog):
+    page = pd.company_page_data(con, catalog, "hotjar-ltd", "en")
+    assert page["name"] == "Hotjar Ltd" and page["country"] == "MT"
+    assert [s["service_id"] for s in page["services"]] == ["hotjar"]
+    assert page["reach"] == pytest.approx(1 / 3)
+    assert page["facts"] == [] or all(f["source"] for f in page["facts"])
+
+
+def test_index_rows(con, catalog):
+    rows = pd.index_data(con, catalog, "de")["rows"]
+    assert [r["service_id"] for r in rows] == sorted(
+        pd.service_ids(con), key=lambda s: (-next(r["share"] for r in rows if r["service_id"] == s), s))
+    hotjar = next(r for r in rows if r["service_id"] == "hotjar")
+    assert {k: hotjar[k] for k in ("name", "category", "consent_required", "band")} == {
+        "name": "Hotjar", "category": "session-replay", "consent_required": "yes", "band": "high"}
+
+
+def test_changes(con, catalog):
+    data = pd.changes_data(con, catalog)
+    assert (data["run_id"], data["prev_run_id"]) == (RUN, PREV_RUN)
+    assert {"service_id": "hotjar", "kind": "share", "movement": "new", "from": 0.0,
+            "to": pytest.approx(1 / 3)} in data["changes"]
+    cookies = next(c for c in data["changes"] if c["kind"] == "cookies")
+    assert cookies["service_id"] == "hotjar" and set(HOSTILE_COOKIES) <= set(cookies["cookies"])
+    assert not any(c["kind"] == "dpf" for c in data["changes"])
+
+
+def test_methodology():
+    page = pd.methodology_data("en")
+    assert page["markdown"].startswith("# ") and page["disclaimer"] == DISCLAIMER["en"]
