@@ -41,3 +41,17 @@ lint: $(STAMP)
 
 clean:
 	rm -rf out .pytest_cache
+
+# Execute every notebook in notebooks/ against a fresh demo warehouse (out/notebooks/demo); executed copies and
+# HTML exports land in out/notebooks/ (git-ignored). The committed notebooks stay without outputs.
+.PHONY: notebooks
+notebooks: $(STAMP) refdata
+	rm -rf out/notebooks
+	$(VENV)/bin/servicerisk demo --out out/notebooks/demo
+	@set -e; for nb in notebooks/[0-9][0-9]-*.ipynb; do \
+	  name=$$(basename $$nb .ipynb); start=$$(date +%s); \
+	  $(VENV)/bin/papermill --no-progress-bar --log-level WARNING --cwd . \
+	    -p WAREHOUSE out/notebooks/demo/warehouse.duckdb $$nb out/notebooks/$$name.ipynb; \
+	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html --output-dir out/notebooks out/notebooks/$$name.ipynb; \
+	  echo "notebooks: $$name ok in $$(( $$(date +%s) - start )) s -> out/notebooks/$$name.html"; \
+	done
