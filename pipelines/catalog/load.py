@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipelines.problems import ProblemsError
+
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,12 +38,10 @@ SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_cas
 FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
 
 
-class CatalogError(Exception):
+class CatalogError(ProblemsError):
     """Raised by :func:`load_catalog` when the catalog has problems; ``problems`` lists them all."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__(f"{len(problems)} catalog problem(s): " + "; ".join(problems[:5]))
-        self.problems = problems
+    what = "catalog"
 
 
 @dataclass(frozen=True)

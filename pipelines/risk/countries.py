@@ -11,6 +11,8 @@ listing every problem with file and line number.
 
 from __future__ import annotations
 
+from pipelines.problems import ProblemsError
+
 import csv
 import re
 from collections.abc import Mapping
@@ -30,12 +32,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONFIDENCE = frozenset({"V", "S", "M"})
 
 
-class CountryDataError(Exception):
+class CountryDataError(ProblemsError):
     """The country tables have problems; ``problems`` lists each with file and line."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__(f"{len(problems)} country-table problem(s): " + "; ".join(problems[:5]))
-        self.problems = problems
+    what = "country-table"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ every number from here; this module makes sure the file names exactly the levels
 
 from __future__ import annotations
 
+from pipelines.problems import ProblemsError
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +36,10 @@ VERDICTS = ("yes", "no", "likely")
 BANDS = ("low", "medium", "high", "very_high")
 
 
-class RubricError(Exception):
+class RubricError(ProblemsError):
     """The rubric file is malformed or does not match the model; ``problems`` lists every issue."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__(f"{len(problems)} rubric problem(s): " + "; ".join(problems[:5]))
-        self.problems = problems
+    what = "rubric"
 
 
 @dataclass(frozen=True)
