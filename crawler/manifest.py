@@ -58,6 +58,21 @@ def counts_from_stats(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
+def _site_counts(run_dir: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Sites by outcome and by error class, from the committed sites parts (all writers, resumes included)."""
+    files = parts(run_dir, "sites")
+    if not files:
+        return {}, {}
+    t = pq.read_table([str(f) for f in files], columns=["outcome", "error_class"])
+    by_outcome: dict[str, int] = {}
+    by_error: dict[str, int] = {}
+    for outcome, error in zip(t.column("outcome").to_pylist(), t.column("error_class").to_pylist()):
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+        if outcome != "ok" and error:
+            by_error[error] = by_error.get(error, 0) + 1
+    return dict(sorted(by_outcome.items())), dict(sorted(by_error.items()))
+
+
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``manifest.json`` atomically (temporary name, fsync, rename)."""
     path = run_dir / MANIFEST
@@ -86,6 +101,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     tables = table_summary(run_dir)
     grouped = counts_from_stats(stats)
+    by_outcome, by_error = _site_counts(run_dir)
     return {
         "run_id": run_id,
         "kind": kind,
@@ -100,8 +116,8 @@ def build_manifest(
         "writers": writers,
         "counts": {
             "sites": tables["sites"]["rows"],
-            "sites_by_outcome": grouped.get("site/outcome", {}),
-            "site_error_classes": grouped.get("site/error_class", {}),
+            "sites_by_outcome": by_outcome,
+            "site_error_classes": by_error,
             "page_errors_by_outcome": grouped.get("page/error", {}),
             "pages_by_status": grouped.get("page/status", {}),
             "rows": {t: v["rows"] for t, v in tables.items()},

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crawler import settings as default_settings
-from crawler.domains import DomainList, read_domain_list, write_rejected_csv
+from crawler.domains import read_domain_list, write_rejected_csv
 from crawler.hosts import psl_version
 from crawler.items import TABLES, SiteBundle
 from crawler.paths import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
@@ -41,9 +42,11 @@ class CrawlOptions:
 class RunPlan:
     run_id: str
     run_dir: Path
-    domain_list: DomainList
+    domains_path: Path  # the accepted domains this process crawls (all of them, or what a resume has left)
+    input_info: dict[str, Any]
     accepted: int
     rejected: int
+    resumed_from: int = 0  # sites already committed when a resume started
 
 
 def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
@@ -64,7 +67,45 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
         for d in dl.domains:
             w.writerow([d.line_no, "" if d.rank is None else d.rank, d.domain])
     os.replace(tmp, run_dir / DOMAINS)
-    return RunPlan(run_id, run_dir, dl, len(dl.domains), len(dl.rejected))
+    info = {"path": str(dl.path), "sha256": dl.sha256, "format": dl.format, "lines": dl.lines,
+            "accepted": len(dl.domains), "rejected": len(dl.rejected)}
+    (run_dir / INPUT_INFO).write_text(json.dumps(info), encoding="utf-8")
+    return RunPlan(run_id, run_dir, run_dir / DOMAINS, info, len(dl.domains), len(dl.rejected))
+
+
+INPUT_INFO = ".input.json"
+
+
+class ResumeError(Exception):
+    """The run cannot be resumed (unknown, or already sealed)."""
+
+
+def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
+    """Prepare to finish an interrupted run: drop half-written batches, and crawl only the domains that no
+    committed batch holds (into parts of a new writer). Raises ``ResumeError``."""
+    from crawler.ledger import clean_incomplete, done_domains
+
+    layout = Layout(Path(opts.out))
+    run_dir = layout.run_dir(check_run_id(run_id))
+    if not (run_dir / DOMAINS).is_file():
+        raise ResumeError(f"no run {run_id} under {layout.raw}")
+    if (run_dir / "manifest.json").is_file():
+        raise ResumeError(f"run {run_id} is sealed (complete); nothing to resume")
+    clean_incomplete(run_dir)
+    done = done_domains(run_dir)
+    remaining = run_dir / f".remaining-{secrets.token_hex(3)}.csv"
+    kept = 0
+    with open(run_dir / DOMAINS, newline="", encoding="utf-8") as src, \
+            open(remaining, "w", newline="", encoding="utf-8") as dst:
+        reader = csv.DictReader(src)
+        w = csv.DictWriter(dst, fieldnames=reader.fieldnames)
+        w.writeheader()
+        for row in reader:
+            if row["domain"] not in done:
+                w.writerow(row)
+                kept += 1
+    info = json.loads((run_dir / INPUT_INFO).read_text(encoding="utf-8"))
+    return RunPlan(run_id, run_dir, remaining, info, kept, info.get("rejected", 0), resumed_from=len(done))
 
 
 def reference_data_versions() -> dict[str, Any]:
@@ -83,6 +124,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
     """Scrapy settings for this run: module defaults, then the options, then ``extra_settings``."""
     s = default_settings.module_settings()
     writer = opts.writer_id or new_writer_id()
+    batch = int(opts.extra_settings.get("SR_BATCH_SITES", default_settings.SR_BATCH_SITES))
     layout = Layout(Path(opts.out))
     recorded = {
         "max_pages": opts.max_pages,
@@ -104,7 +146,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
             "SR_RUN_ID": plan.run_id,
             "SR_RUN_DIR": str(plan.run_dir),
             "SR_RUN_KIND": opts.kind,
-            "SR_DOMAINS_PATH": str(plan.run_dir / DOMAINS),
+            "SR_DOMAINS_PATH": str(plan.domains_path),
             "SR_TOTAL_SITES": plan.accepted,
             "SR_WRITER_ID": writer,
             "SR_MAX_PAGES": opts.max_pages,
@@ -117,14 +159,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
             "ROBOTSTXT_OBEY": not opts.ignore_robots,
             "AUTOTHROTTLE_ENABLED": opts.autothrottle,
             "SR_RECORDED_SETTINGS": recorded,
-            "SR_INPUT": {
-                "path": str(plan.domain_list.path),
-                "sha256": plan.domain_list.sha256,
-                "format": plan.domain_list.format,
-                "lines": plan.domain_list.lines,
-                "accepted": plan.accepted,
-                "rejected": plan.rejected,
-            },
+            "SR_INPUT": plan.input_info,
             "SR_REFERENCE_DATA": reference_data_versions(),
             "LOG_FILE": str(plan.run_dir / "crawl.log"),
             "LOG_LEVEL": "INFO",
@@ -133,7 +168,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
                     "format": "parquet",
                     "item_classes": [SiteBundle],
                     "item_export_kwargs": {"table": table},
-                    "batch_item_count": default_settings.SR_BATCH_SITES,
+                    "batch_item_count": batch,
                     "store_empty": True,
                 }
                 for table in TABLES

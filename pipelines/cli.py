@@ -90,14 +90,17 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
     return out_
 
 
-@main.command(epilog=_epilog("crawl"))
-@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path))
+@main.command(epilog=_epilog("crawl") + "\n  servicerisk crawl --resume 20261129T084100Z-3fa2c1 --out out/mycrawl")
+@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @_crawl_options
+@click.option("--resume", "resume", default=None, metavar="RUN_ID",
+              help="Finish an interrupted (unsealed) run: crawl only the domains no committed part holds.")
 def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets):
-    """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/."""
+          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, resume=None):
+    """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
+    or finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill)."""
     from crawler.resolver import parse_nameserver
-    from crawler.runner import CrawlOptions, prepare_run, run_crawl
+    from crawler.runner import CrawlOptions, ResumeError, prepare_run, resume_run, run_crawl
 
     for ns in nameservers:
         try:
@@ -110,10 +113,14 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
         progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
     )
+    if (domains is None) == (resume is None):
+        _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
     try:
-        plan = prepare_run(domains, opts)
-    except (DomainListError, FileExistsError, ValueError) as e:
+        plan = resume_run(resume, opts) if resume else prepare_run(domains, opts)
+    except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
+    if plan.resumed_from:
+        err.print(f"resuming {plan.run_id}: {plan.resumed_from} site(s) already committed, {plan.accepted} to go")
     if plan.rejected:
         err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
     run_crawl(plan, opts)

@@ -56,7 +56,8 @@ class ManifestExtension:
             stats=stats,
             input_info=s.getdict("SR_INPUT"),
             reference_data=s.getdict("SR_REFERENCE_DATA"),
-            writers=[s.get("SR_WRITER_ID")],
+            writers=sorted({p.name.split("-")[1] for p in (self.run_dir / "sites").glob("part-*.parquet")}
+                           | {s.get("SR_WRITER_ID")}),
             close_reason=self.reason,
         )
         write_manifest(self.run_dir, manifest)

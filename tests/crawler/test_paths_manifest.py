@@ -263,8 +263,11 @@ def _write_part(run_dir: Path, table: str, name: str, rows: list[dict]) -> None:
 def test_table_summary_and_build_manifest(tmp_path):
     rid = new_run_id(T0)
     run_dir = tmp_path / "raw" / rid
-    _write_part(run_dir, "sites", "part-w1-00001.parquet", [{"run_id": rid, "site": "a.de"}, {"run_id": rid, "site": "b.de"}])
-    _write_part(run_dir, "sites", "part-w1-00002.parquet", [{"run_id": rid, "site": "c.de"}])
+    # counts by outcome come from the committed sites rows (so resumed runs count every writer's sites)
+    _write_part(run_dir, "sites", "part-w1-00001.parquet", [{"run_id": rid, "site": "a.de", "outcome": "ok"},
+                                                           {"run_id": rid, "site": "b.de", "outcome": "ok"}])
+    _write_part(run_dir, "sites", "part-w1-00002.parquet", [{"run_id": rid, "site": "c.de", "outcome": "timeout",
+                                                            "error_class": "DownloadTimeoutError"}])
     _write_part(run_dir, "pages", "part-w1-00001.parquet", [{"run_id": rid, "url": "https://a.de/"}])
     (run_dir / "pages" / ".part-w1-00002.parquet.tmp").write_bytes(b"half written")
     summary = table_summary(run_dir)
