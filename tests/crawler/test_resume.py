@@ -35,7 +35,7 @@ def test_sigkill_then_resume_gives_every_domain_once(tmp_path, local_dns):
         run_dir = None
         while time.monotonic() < deadline:
             runs = sorted(layout.raw.glob("2*")) if layout.raw.is_dir() else []
-            if runs and len(parts(runs[0], "sites")) >= 3:
+            if runs and len(committed(runs[0])) >= 2:  # two batches complete in every table
                 run_dir = runs[0]
                 break
             assert proc.poll() is None, "crawl finished before it could be killed: make it slower"
@@ -47,7 +47,7 @@ def test_sigkill_then_resume_gives_every_domain_once(tmp_path, local_dns):
         done_before = len(committed(run_dir))
         res = run_cli(["crawl", "--resume", run_dir.name, *args, "--concurrency", "16"], env=web.proxy_env())
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "resuming" in res.stderr and done_before >= 3
+    assert "resuming" in res.stderr and done_before >= 2
     assert (run_dir / "manifest.json").is_file()
     names = pq.read_table([str(p) for p in parts(run_dir, "sites")], columns=["input_domain"]).column(0).to_pylist()
     assert len(names) == len(set(names)) == N
