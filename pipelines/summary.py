@@ -55,15 +55,3 @@ def summarise_run(run_dir: Path) -> RunSummary:
     top = sorted(((rd, len(s)) for rd, s in reach.items()), key=lambda kv: (-kv[1], kv[0]))[:15]
     return RunSummary(run_dir.name, n_sites, by_outcome, n_pages, n_ok, n_res, len(third_hosts), top)
 
-
-def top_services(run_dir: Path, limit: int = 20) -> list[tuple[str, str, int]]:
-    """(service id, name, sites) for the services detected on most sites of a run (curated catalog)."""
-    from pipelines.catalog.detect import Detector, detect_run
-    from pipelines.catalog.refdata import catalog_with_long_tail
-
-    catalog, _ = catalog_with_long_tail()
-    per_service: dict[str, set[str]] = {}
-    for row in detect_run(run_dir, Detector(catalog)):
-        per_service.setdefault(row["service_id"], set()).add(row["input_domain"])
-    ranked = sorted(per_service.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
-    return [(sid, catalog.by_id[sid].name, len(sites)) for sid, sites in ranked]

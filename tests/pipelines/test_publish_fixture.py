@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from crawler.items import SCHEMAS, TABLES
-from crawler.manifest import build_manifest, write_manifest
-from crawler.paths import Layout
-from tests.pipelines.warehouse_fixture import T0, tiny_rows
+from tests.pipelines.warehouse_fixture import tiny_rows, write_run_rows
 
 PREV_RUN = "20261101T120000Z-aaaaaa"
 RUN = "20261201T120000Z-bbbbbb"
@@ -41,16 +35,7 @@ def hostile_rows(run_id: str) -> dict[str, list[dict]]:
 
 
 def _write(out: Path, run_id: str, rows: dict) -> None:
-    layout = Layout(Path(out))
-    run_dir = layout.run_dir(run_id)
-    for table in TABLES:
-        (run_dir / table).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows[table], schema=SCHEMAS[table]),
-                       run_dir / table / "part-wtest-00001.parquet")
-    manifest = build_manifest(run_id=run_id, kind="crawl", started_at=T0.isoformat(), run_dir=run_dir,
-                              settings={"fixture": "publish"}, stats={}, input_info={"fixture": True},
-                              reference_data={}, writers=["wtest"], close_reason="finished")
-    write_manifest(run_dir, manifest)
+    write_run_rows(out, run_id, rows, fixture="publish")
 
 
 def write_publish_runs(out: Path) -> Path:

@@ -58,16 +58,20 @@ def tiny_rows(run_id: str, month: int = 1) -> dict[str, list[dict]]:
     return {"sites": sites, "resources": res, "signatures": sigs, "pages": [], "response_headers": [], "cookies": []}
 
 
-def write_tiny_run(out: Path, run_id: str = "20261101T120000Z-aaaaaa", month: int = 1) -> Path:
+def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture: str = "tiny") -> Path:
+    """Write ``rows`` (table -> rows) as one sealed run, exactly as the crawler does: parts, then the manifest."""
     layout = Layout(Path(out))
     run_dir = layout.run_dir(run_id)
-    rows = tiny_rows(run_id, month)
     for table in TABLES:
         (run_dir / table).mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows[table], schema=SCHEMAS[table]),
                        run_dir / table / "part-wtest-00001.parquet")
     manifest = build_manifest(run_id=run_id, kind="crawl", started_at=T0.isoformat(), run_dir=run_dir,
-                              settings={"fixture": "tiny"}, stats={}, input_info={"fixture": True},
+                              settings={"fixture": fixture}, stats={}, input_info={"fixture": True},
                               reference_data={}, writers=["wtest"], close_reason="finished")
     write_manifest(run_dir, manifest)
     return run_dir
+
+
+def write_tiny_run(out: Path, run_id: str = "20261101T120000Z-aaaaaa", month: int = 1) -> Path:
+    return write_run_rows(out, run_id, tiny_rows(run_id, month))
