@@ -125,6 +125,20 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("consent_state", pa.string()),
         ]
     ),
+    # one row per fetched privacy or cookie policy page: its readable text (the policy-coverage check reads it)
+    "policy_texts": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("page_kind", pa.string()),
+            ("lang", pa.string()),
+            ("chars", pa.int64()),
+            ("truncated", pa.bool_()),
+            ("text", pa.string()),
+            ("method", pa.string()),
+        ]
+    ),
 }
 
 TABLES: tuple[str, ...] = tuple(SCHEMAS)

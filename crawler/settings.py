@@ -16,6 +16,7 @@ SR_ALLOW_PRIVATE = False
 SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
 SR_DNS_TIMEOUT = 2.0
 SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
+SR_POLICY_TEXT_CHARS = 300_000  # readable text kept per privacy/cookie policy page (policy_texts); 0 = none
 SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
 SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
 SR_HEADERS_OF_INTEREST = [

@@ -417,6 +417,13 @@ def demo(out_dir):
     out.print(f"\nKnowledge base: {(out_dir / 'kb').resolve()} — open "
               f"{(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()} (English: {kb_result.index_html.resolve()})",
               soft_wrap=True)
+    out.print(f"\n[bold]Quickscan of one demo site[/bold] (`servicerisk scan {DEMO_SCAN_SITE}`; kept in "
+              f"{layout.scans}/, not in the dataset)")
+    with LocalDNS(demo_zone()) as dns, LocalWeb(demo_web(month=2)) as web:
+        rc = subprocess.call([sys.executable, "-m", "pipelines.cli", "scan", DEMO_SCAN_SITE, "--out", str(out_dir),
+                              "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
+    if rc != 0:
+        _fail(f"demo scan of {DEMO_SCAN_SITE} failed (exit {rc})", rc)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}")
     out.print("Example queries an analyst can paste:")
@@ -428,6 +435,9 @@ def demo(out_dir):
         "SELECT site, third_party_hosts, services FROM sites WHERE outcome = 'ok' ORDER BY services DESC LIMIT 10",
     ):
         out.print(f"  {_self_command()} query --out {out_dir} \"{q}\"", soft_wrap=True)
+
+
+DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
 
 
 def _self_command() -> str:
@@ -452,11 +462,15 @@ def _print_demo_services(out_dir: Path) -> None:
 
 def _register() -> None:
     from pipelines.enrich.command import enrich
-    from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
     from pipelines.publish.command import kb
+    from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
     from pipelines.risk.command import dpf, risk
+    from pipelines.scan.command import EXAMPLE as SCAN_EXAMPLE
+    from pipelines.scan.command import scan
 
     main.add_command(kb)
+    main.add_command(scan)
+    EXAMPLES["scan"] = SCAN_EXAMPLE
     main.add_command(enrich)
     main.add_command(risk)
     main.add_command(dpf)

@@ -21,7 +21,7 @@ from crawler.items import TABLES, SiteBundle
 from crawler.observe import observe, parse_set_cookie
 from crawler.outcomes import FALLBACK_ON, Classified, classify_exception, classify_proxy_response, is_html
 from crawler.pagepick import pick_pages
-
+from crawler.pagetext import POLICY_KINDS, page_text
 
 _ANSWERED = frozenset({"ok", "not_html", "http_error"})
 
@@ -73,6 +73,7 @@ class SitesSpider(scrapy.Spider):
         spider.domains_path = s.get("SR_DOMAINS_PATH")
         spider.max_pages = max(1, s.getint("SR_MAX_PAGES", 5))
         spider.max_redirects = s.getint("SR_MAX_REDIRECTS", 10)
+        spider.policy_text_chars = s.getint("SR_POLICY_TEXT_CHARS", 300_000)
         spider.headers_of_interest = [h.lower().encode() for h in s.getlist("SR_HEADERS_OF_INTEREST")]
         spider.method = "static"
         spider.sites = {}
@@ -195,6 +196,8 @@ class SitesSpider(scrapy.Spider):
             page["title"] = obs.title
             page["encoding"] = obs.encoding
             self._record_observation(st, page_url, obs)
+            if meta["sr_page_kind"] in POLICY_KINDS and self.policy_text_chars > 0:
+                self._record_policy_text(st, page_url, meta["sr_page_kind"], response.body, content_type)
             if kind == "home" and self.max_pages > 1:
                 for url, pkind in pick_pages(obs.links, response.url, self.max_pages - 1):
                     st.pending += 1
@@ -283,6 +286,14 @@ class SitesSpider(scrapy.Spider):
                             "http_only": ck.http_only, "same_site": ck.same_site,
                             "set_by_host": host_of(response.url), "method": self.method, "consent_state": "none",
                         })
+
+    def _record_policy_text(self, st: SiteState, page_url: str, page_kind: str, body: bytes, content_type: str):
+        pt = page_text(body, content_type, max_chars=self.policy_text_chars)
+        st.rows["policy_texts"].append({
+            "run_id": self.run_id, "input_domain": st.domain, "page_url": page_url, "page_kind": page_kind,
+            "lang": pt.lang, "chars": pt.chars, "truncated": pt.truncated, "text": pt.text, "method": self.method,
+        })
+        self.crawler.stats.inc_value(f"sr/policy_text/{page_kind}")
 
     def _record_observation(self, st: SiteState, page_url: str, obs) -> None:
         run_id, domain, method = self.run_id, st.domain, self.method

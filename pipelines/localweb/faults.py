@@ -212,6 +212,7 @@ def _xss_site() -> Site:
         f'<script src="https://cdn.jsdelivr.net/npm/xss@1/{s_attr}.js"></script>\n'
         f'<img src="https://www.googletagmanager.com/ns.html?id=GTM-{img_attr}">\n'
         f'<a href="/impressum">Impressum</a>\n'
+        f'<a href="/datenschutz">Datenschutz</a>\n'
     )
     headers = [
         ("Server", "nginx"),
@@ -222,6 +223,9 @@ def _xss_site() -> Site:
     site.add("/", html_route(_page(title, body, '<meta name="description" content="' + img_attr + '">\n'),
                              headers=headers))
     site.add("/impressum", html_route(_page("Impressum", f"<p>{s_attr}</p>")))
+    # policy text carrying the payloads as text (escaped in the HTML) and a service name next to them
+    site.add("/datenschutz", html_route(_page(f"Datenschutz {s_attr}",
+                                              f"<p>Wir nutzen jsDelivr {s_attr} und {img_attr}.</p>")))
     site.add("/robots.txt", robots_route(_ALLOW_ALL))
     return site
 

@@ -289,8 +289,12 @@ def run_assertions(con) -> dict[str, int]:
     return out
 
 
-def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None) -> BuildReport:
-    """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model."""
+def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None,
+          kinds: tuple[str, ...] = DATASET_KINDS) -> BuildReport:
+    """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model.
+
+    Only runs of ``kinds`` are loaded (a dataset's warehouse: crawl and browser runs; a scan builds its own
+    warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``)."""
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.refdata import catalog_with_long_tail
 
@@ -307,13 +311,15 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     con.execute("SET enable_progress_bar = false")
     try:
         _ensure_tables(con)
+        con.execute("CREATE OR REPLACE TABLE _dataset_kinds (kind VARCHAR PRIMARY KEY)")
+        con.executemany("INSERT INTO _dataset_kinds VALUES (?)", [[k] for k in kinds])
         known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _runs").fetchall())
         attributed = dict(con.execute("SELECT run_id, catalog_digest FROM _runs").fetchall())
         detector = None
         for run_id in layout.sealed_runs():
             manifest_path = layout.run_dir(run_id) / "manifest.json"
             kind = json.loads(manifest_path.read_text(encoding="utf-8")).get("kind")
-            if kind not in DATASET_KINDS:
+            if kind not in kinds:
                 report.skipped.append(run_id)
                 continue
             sha = _sha256(manifest_path)

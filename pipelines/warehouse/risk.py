@@ -35,8 +35,13 @@ def _common(a) -> dict:
 def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
     """Assess every detected curated service (per site and per service) for every dataset run and hand the
     rows to ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are."""
-    from pipelines.risk.model import ObservedCookie, SiteServiceObservation, assess_service, assess_site_service
-    from pipelines.risk.model import load_context
+    from pipelines.risk.model import (
+        ObservedCookie,
+        SiteServiceObservation,
+        assess_service,
+        assess_site_service,
+        load_context,
+    )
     from pipelines.risk.transfer import HostLocation
 
     ctx = ctx or load_context()
@@ -53,7 +58,7 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
                coalesce(list_sort(list_distinct(list(d.host) FILTER (WHERE d.host IS NOT NULL))), []) AS hosts,
                coalesce(list_sort(list_distinct(list(d.evidence) FILTER (WHERE d.kind = 'cookie'))), []) AS cookies
         FROM detections d JOIN _runs r USING (run_id)
-        WHERE r.kind IN ('crawl', 'browser')
+        WHERE r.kind IN (SELECT kind FROM _dataset_kinds)
         GROUP BY ALL ORDER BY 1, 2, 3""")
     memo: dict = {}
     common: dict[int, dict] = {}  # one converted row per distinct assessment, shared by its sites

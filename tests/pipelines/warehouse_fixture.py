@@ -59,12 +59,13 @@ def tiny_rows(run_id: str, month: int = 1) -> dict[str, list[dict]]:
 
 
 def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture: str = "tiny") -> Path:
-    """Write ``rows`` (table -> rows) as one sealed run, exactly as the crawler does: parts, then the manifest."""
+    """Write ``rows`` (table -> rows; a table not given is empty) as one sealed run, exactly as the crawler does:
+    parts, then the manifest."""
     layout = Layout(Path(out))
     run_dir = layout.run_dir(run_id)
     for table in TABLES:
         (run_dir / table).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows[table], schema=SCHEMAS[table]),
+        pq.write_table(pa.Table.from_pylist(rows.get(table, []), schema=SCHEMAS[table]),
                        run_dir / table / "part-wtest-00001.parquet")
     manifest = build_manifest(run_id=run_id, kind="crawl", started_at=T0.isoformat(), run_dir=run_dir,
                               settings={"fixture": fixture}, stats={}, input_info={"fixture": True},

@@ -1,0 +1,149 @@
+"""Privacy-policy coverage: does a site's privacy (or cookie) policy name the services its pages embed?
+
+Pure functions. A service counts as *named* when its name or an alias appears in the policy text, as
+*company only* when only its operating company or a parent company is named (e.g. "Google" for Google Tag
+Manager: the reader learns the recipient, not the tool), else *not mentioned*; a service on the site's own
+servers (catalog company ``site-operator``: self-hosted fonts, Matomo On-Premise) that is not named is
+*self hosted* (no third party to name; whether the processing itself is described needs a reader).
+Matching ignores case (NFKC text) and the difference between spaces, hyphens and underscores
+("Google-Analytics" names Google Analytics), and respects word boundaries ("Matomo" is not in "Matomotion").
+
+This is an indicator for the GDPR Art. 13 information duty (the seed's condition: the service must be named in
+the privacy policy), not a legal assessment: a policy can name a service and still inform insufficiently.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from pipelines.catalog.load import Catalog
+
+NAMED, COMPANY_ONLY, NOT_MENTIONED, NO_POLICY = "named", "company_only", "not_mentioned", "no_policy"
+SELF_HOSTED = "self_hosted"  # not named, but run by the site itself: no third party to name
+STATUSES = (NAMED, COMPANY_ONLY, NOT_MENTIONED, SELF_HOSTED, NO_POLICY)
+SITE_OPERATOR = "site-operator"  # the catalog's company for services on the site's own servers
+MIN_TERM = 3  # shorter aliases ("GA") would match everywhere
+# one-word company names that are ordinary words: never evidence that a policy names the company
+GENERIC_COMPANY_WORDS = frozenset({"text", "alphabet", "content", "square", "block", "box", "signal", "apple",
+                                   "oracle", "amazon", "target", "shopify", "twitter", "x"})
+_SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u00ad]+")
+# legal-form suffixes stripped from company names, so "Hotjar Ltd." also finds a policy that writes "Hotjar Limited"
+_LEGAL_FORMS = re.compile(
+    r"[,\s]+(inc|inc\.|llc|ltd|ltd\.|limited|gmbh|ag|se|s\.a\.|sa|s\.r\.l\.|srl|b\.v\.|bv|corp|corp\.|"
+    r"corporation|co\.|plc|ab|as|a/s|oy|sp\. z o\.o\.|kg|gmbh & co\. kg|ug|pte\. ltd\.|pty ltd)\s*$", re.I)
+
+
+def normalise(text: str) -> str:
+    """Case-folded NFKC text with every run of spaces, hyphens and underscores as one space."""
+    return _SEPARATORS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What counts as naming one service: its own names, and the names of its company chain."""
+
+    service_id: str
+    service: tuple[str, ...]
+    company: tuple[str, ...]
+    self_hosted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyText:
+    page_url: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    service_id: str
+    status: str  # named / company_only / not_mentioned / no_policy
+    term: str | None = None  # the term found (as written in the catalog)
+    page_url: str | None = None  # the policy page it was found on
+    excerpt: str | None = None  # up to ~160 characters of policy text around the first hit
+
+
+def _usable(term: str) -> bool:
+    return len(normalise(term)) >= MIN_TERM
+
+
+def _company_names(name: str) -> list[str]:
+    bare = _LEGAL_FORMS.sub("", name).strip(" ,")
+    return [name] + ([bare] if bare and bare != name else [])
+
+
+def service_terms(catalog: Catalog, service_id: str, on: str | None = None) -> Terms:
+    """The terms for ``service_id``: name + aliases, and name + aliases of its company and every parent."""
+    svc = catalog.by_id.get(service_id)
+    if svc is None:
+        return Terms(service_id, (service_id,), ())
+    own = [svc.name, *svc.aliases]
+    if svc.company == SITE_OPERATOR:
+        return Terms(service_id, tuple(dict.fromkeys(t for t in own if _usable(t))), (), self_hosted=True)
+    company: list[str] = []
+    for c in catalog.parent_chain(svc.company, on):
+        company.extend(_company_names(c.name))
+        company.extend(c.aliases)
+    own_n = {normalise(t) for t in own}
+    return Terms(
+        service_id,
+        tuple(dict.fromkeys(t for t in own if _usable(t))),
+        tuple(dict.fromkeys(t for t in company if _usable(t) and normalise(t) not in own_n
+                            and normalise(t) not in GENERIC_COMPANY_WORDS)),
+    )
+
+
+_SEP = r"[\s\-_\u2010-\u2015\u00ad]+"
+
+
+def _pattern(terms: Iterable[str], *, single_words_as_written: bool = False) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for ``terms``, each word sequence allowing any separator run between words,
+    with a named group per term so the hit says which catalog term it was. ``single_words_as_written``: a
+    one-word term matches only with the catalog's capitalisation ("Meta", not "meta")."""
+    alts: list[str] = []
+    for i, term in enumerate(sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True)):
+        words = normalise(term).split(" ")
+        if single_words_as_written and len(words) == 1:
+            alts.append(f"(?P<t{i}>(?-i:{re.escape(unicodedata.normalize('NFKC', term).strip())}))")
+            continue
+        alts.append(f"(?P<t{i}>" + _SEP.join(re.escape(w) for w in words) + ")")
+    if not alts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+
+
+def _find(pattern: re.Pattern[str] | None, terms: Sequence[str], policies: Sequence[tuple[PolicyText, str]]):
+    if pattern is None:
+        return None
+    ordered = sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True)
+    for policy, text in policies:
+        m = pattern.search(text)
+        if m:
+            term = ordered[int(m.lastgroup[1:])] if m.lastgroup else m.group(0)
+            lo, hi = max(0, m.start() - 70), min(len(text), m.end() + 70)
+            excerpt = ("…" if lo else "") + " ".join(text[lo:hi].split()) + ("…" if hi < len(text) else "")
+            return term, policy.page_url, excerpt
+    return None
+
+
+def policy_coverage(terms: Sequence[Terms], policies: Sequence[PolicyText]) -> list[Coverage]:
+    """One :class:`Coverage` per entry of ``terms`` (same order), looked up in every policy text given."""
+    texts = [(p, unicodedata.normalize("NFKC", p.text)) for p in policies if p.text and p.text.strip()]
+    out: list[Coverage] = []
+    for t in terms:
+        if not texts:
+            out.append(Coverage(t.service_id, NO_POLICY))
+            continue
+        hit = _find(_pattern(t.service), t.service, texts)
+        if hit:
+            out.append(Coverage(t.service_id, NAMED, *hit))
+            continue
+        if t.self_hosted:
+            out.append(Coverage(t.service_id, SELF_HOSTED))
+            continue
+        hit = _find(_pattern(t.company, single_words_as_written=True), t.company, texts)
+        out.append(Coverage(t.service_id, COMPANY_ONLY, *hit) if hit else Coverage(t.service_id, NOT_MENTIONED))
+    return out

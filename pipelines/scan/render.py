@@ -1,0 +1,89 @@
+"""Render a scan's page data (``pipelines.scan.report.scan_data``) as JSON, a self-contained HTML page and a
+terminal summary. Crawled strings are escaped by Jinja's autoescape (HTML) and by rich's markup escaping."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from rich.console import Console
+from rich.markup import escape
+
+from pipelines.scan.coverage import NOT_MENTIONED
+from pipelines.scan.texts import band_label, scan_label, yes_no
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+                          keep_trailing_newline=True)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def unmentioned(data: dict[str, Any]) -> int:
+    return sum(1 for s in data["services"] if s["policy"]["status"] == NOT_MENTIONED)
+
+
+def render_html(data: dict[str, Any], lang: str) -> str:
+    return _ENV.get_template("scan.html").render(
+        d=data, lang=lang, unmentioned=unmentioned(data),
+        L=lambda key, **kw: scan_label(lang, key, **kw),
+        yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b),
+    )
+
+
+def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
+    """``report.json`` and ``report.html`` in ``scan_dir`` (each written under a temporary name, then renamed)."""
+    json_path, html_path = scan_dir / "report.json", scan_dir / "report.html"
+    _write(json_path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    _write(html_path, render_html(data, lang))
+    return json_path, html_path
+
+
+def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
+    """A terminal summary: the services table, cloaked subdomains and the policy coverage."""
+    L = lambda key, **kw: scan_label(lang, key, **kw)  # noqa: E731
+    if not data["reachable"]:
+        f = data["failure"]
+        console.print(f"[red]{escape(L('unreachable', domain=data['domain'], outcome=f['outcome'], error_class=f['error_class'] or L('unknown')))}[/red]")
+        if f.get("detail"):
+            console.print(escape(f["detail"]))
+        for a in f.get("attempts") or []:
+            console.print(f"  {escape(a)}")
+        return
+    console.print(f"[bold]{escape(L('title', domain=data['domain']))}[/bold] — {L('services')}: {len(data['services'])}")
+    if not data["services"]:
+        console.print(L("no_services"))
+    colours = {"very_high": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+    for s in data["services"]:
+        band = s.get("band")
+        verdict = (f"[{colours.get(band, 'white')}]{band_label(lang, band)}[/] · {L('consent')}: "
+                   f"{yes_no(lang, s.get('consent_required'))}") if band else L("not_assessed")
+        console.print(f"\n[bold]{escape(s['name'])}[/bold] ({escape(s['service_id'])}) {verdict}")
+        chain = [f"{s.get('company_name') or L('unknown')} ({s.get('company_country') or '?'})"]
+        chain += [f"{p['name']} ({p['country']})" for p in s.get("parents") or []]
+        us = s.get("us_entity")
+        us_text = (f"{L('dpf')} {us['name']}: {us.get('dpf_status') or L('unknown')}" if us
+                   else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
+        console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
+        console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")
+        pol = s["policy"]
+        term = f" („{escape(pol['term'])}“)" if pol.get("term") else ""
+        style = "bold red" if pol["status"] == NOT_MENTIONED else "white"
+        console.print(f"  {L('policy')}: [{style}]{L(pol['status'])}[/]{term}")
+    n = unmentioned(data)
+    console.print()
+    if n:
+        console.print(f"[bold red]{L('summary_unmentioned', n=n)}[/bold red]")
+    if not data["policy"]["pages"]:
+        console.print(f"[yellow]{L('no_policy_page')}[/yellow]")
+    if data["cloaking"]:
+        console.print(f"[bold]{L('cloaking')}[/bold]")
+        for c in data["cloaking"]:
+            console.print(f"  {escape(c['host'])} → {escape(c['cname_target'] or '')} ({escape(c['tracker'] or '')})")
