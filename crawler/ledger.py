@@ -59,3 +59,9 @@ def done_domains(run_dir: Path) -> set[str]:
         path = run_dir / "sites" / f"part-{writer}-{n:05d}.parquet"
         done.update(pq.read_table(path, columns=["input_domain"]).column(0).to_pylist())
     return done
+
+
+def writers(run_dir: Path) -> list[str]:
+    """Writer ids that have committed parts in the ``sites`` table."""
+    d = run_dir / "sites"
+    return sorted({m["writer"] for p in d.iterdir() if (m := PART_RE.match(p.name))}) if d.is_dir() else []

@@ -120,13 +120,9 @@ def reference_data_versions() -> dict[str, Any]:
     return out
 
 
-def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
-    """Scrapy settings for this run: module defaults, then the options, then ``extra_settings``."""
-    s = default_settings.module_settings()
-    writer = opts.writer_id or new_writer_id()
-    batch = int(opts.extra_settings.get("SR_BATCH_SITES", default_settings.SR_BATCH_SITES))
-    layout = Layout(Path(opts.out))
-    recorded = {
+def recorded_settings(opts: CrawlOptions) -> dict[str, Any]:
+    """The settings that shape a run's data, as recorded (and digested) in its manifest."""
+    return {
         "max_pages": opts.max_pages,
         "concurrency": opts.concurrency,
         "per_site_concurrency": opts.per_site_concurrency,
@@ -141,6 +137,15 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
         "proxy": bool(os.environ.get("https_proxy") or os.environ.get("HTTPS_PROXY")),
         **{k: v for k, v in opts.extra_settings.items()},
     }
+
+
+def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
+    """Scrapy settings for this run: module defaults, then the options, then ``extra_settings``."""
+    s = default_settings.module_settings()
+    writer = opts.writer_id or new_writer_id()
+    batch = int(opts.extra_settings.get("SR_BATCH_SITES", default_settings.SR_BATCH_SITES))
+    layout = Layout(Path(opts.out))
+    recorded = recorded_settings(opts)
     s.update(
         {
             "SR_RUN_ID": plan.run_id,
@@ -181,15 +186,106 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
     return s
 
 
-def run_crawl(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
+def run_crawl(plan: RunPlan, opts: CrawlOptions, redis_url: str | None = None) -> dict[str, Any]:
     """Run the spider to completion in this process (the Twisted reactor cannot restart: one call per process).
-    Returns the final Scrapy stats."""
+    With ``redis_url`` this process is a worker of a distributed run (see ``join_run``): it pops sites from the
+    run's Redis queue, leaves sealing to ``seal_run`` and logs to ``crawl-<writer>.log``. Returns the final
+    Scrapy stats."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.spiders.sites import SitesSpider
+    settings = crawl_settings(plan, opts)
+    if redis_url:
+        from crawler.spiders.redis_sites import RedisSitesSpider as spider_cls
 
-    process = CrawlerProcess(crawl_settings(plan, opts))
-    crawler = process.create_crawler(SitesSpider)
+        settings.update({"SR_REDIS_URL": redis_url, "REDIS_URL": redis_url, "SR_SEAL": False,
+                         "LOG_FILE": str(plan.run_dir / f"crawl-{settings['SR_WRITER_ID']}.log")})
+    else:
+        from crawler.spiders.sites import SitesSpider as spider_cls
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider_cls)
     process.crawl(crawler)
     process.start()
     return crawler.stats.get_stats() if crawler.stats else {}
+
+
+# --- distributed runs (Redis) ------------------------------------------------------------------------------
+def seed_run(domains_path: str | os.PathLike, opts: CrawlOptions, redis_url: str) -> tuple[RunPlan, int]:
+    """Create a distributed run: the run folder (as ``prepare_run``), its record in Redis (options, input,
+    reference data) and the queue of its accepted domains. Returns the plan and how many were enqueued.
+    Raises ``DistributedError``, ``DomainListError``."""
+    from datetime import datetime, timezone
+
+    from crawler.distributed import connect, create_run, options_record
+
+    client = connect(redis_url)
+    plan = prepare_run(domains_path, opts)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    n = create_run(client, plan.run_id, plan.run_dir, options_record(opts), recorded_settings(opts),
+                   plan.input_info, reference_data_versions(), started)
+    return plan, n
+
+
+def _options_from_record(record, out: Path, **worker) -> CrawlOptions:
+    o = dict(record.options)
+    o["nameservers"] = tuple(o["nameservers"])
+    return CrawlOptions(out=out, run_id=record.run_id, **{**o, **worker})
+
+
+def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: bool = False,
+             extra_settings: dict[str, Any] | None = None) -> tuple[RunPlan, CrawlOptions]:
+    """Set up this process as a worker of a seeded run (default: the newest): the run's options from Redis,
+    a new writer id, ``extra_settings`` on top for this worker only. Raises ``DistributedError``."""
+    from crawler.distributed import connect, join, load_run, run_dir_for
+
+    client = connect(redis_url)
+    record = load_run(client, run_id)
+    run_dir = run_dir_for(Path(out), record.run_id)
+    opts = _options_from_record(record, Path(out), progress=progress, writer_id=join(client, record.run_id))
+    opts.extra_settings = {**opts.extra_settings, **(extra_settings or {})}
+    plan = RunPlan(record.run_id, run_dir, run_dir / DOMAINS, record.input_info, 0,
+                   record.input_info.get("rejected", 0))
+    return plan, opts
+
+
+def requeue_run(redis_url: str, out: Path, run_id: str | None = None) -> tuple[str, int]:
+    """Re-enqueue the domains of a run that have no committed row (after a worker died). Returns the run id and
+    how many. Raises ``DistributedError``."""
+    from crawler.distributed import connect, load_run, requeue_missing, run_dir_for
+
+    client = connect(redis_url)
+    record = load_run(client, run_id)
+    return record.run_id, requeue_missing(client, record.run_id, run_dir_for(Path(out), record.run_id))
+
+
+def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float = 0.0) -> Path:
+    """Write the manifest of a distributed run once its queue is drained, no worker is alive and every accepted
+    domain is committed exactly once; polls up to ``wait`` seconds for that. Returns the run folder.
+    Raises ``DistributedError``."""
+    import time
+
+    from crawler.distributed import DistributedError, Keys, check_sealable, connect, load_run, run_dir_for, summed_stats
+    from crawler.ledger import writers
+    from crawler.manifest import build_manifest, write_manifest
+
+    client = connect(redis_url)
+    record = load_run(client, run_id)
+    run_dir = run_dir_for(Path(out), record.run_id)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            check_sealable(client, record.run_id, run_dir)
+            break
+        except DistributedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+    manifest = build_manifest(
+        run_id=record.run_id, kind="crawl", started_at=record.started_at, run_dir=run_dir,
+        settings=record.recorded, stats=summed_stats(client, record.run_id),
+        input_info=record.input_info, reference_data=record.reference_data, writers=writers(run_dir),
+        close_reason="finished",
+    )
+    write_manifest(run_dir, manifest)
+    client.hset(Keys(record.run_id).meta, "sealed_at", manifest["ended_at"])
+    return run_dir

@@ -30,6 +30,11 @@ SR_HEADERS_OF_INTEREST = [
     "referrer-policy",
 ]
 SR_PROGRESS = False
+# distributed runs (crawl --redis): a worker's heartbeat, and how long an idle worker waits for more sites
+SR_REDIS_URL = ""  # empty: a single-process crawl
+SR_REDIS_HEARTBEAT_INTERVAL = 5.0
+SR_REDIS_HEARTBEAT_TTL = 30
+MAX_IDLE_TIME_BEFORE_CLOSE = 10  # scrapy-redis: seconds a worker stays idle on an empty queue before it exits
 
 # --- polite defaults ----------------------------------------------------------------------------------
 USER_AGENT = f"Mozilla/5.0 (compatible; servicerisk/{__version__}; +{SR_CONTACT_URL})"
@@ -80,6 +85,7 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.extensions.manifest.ManifestExtension": 500,
     "crawler.extensions.progress.ProgressExtension": 510,
+    "crawler.extensions.heartbeat.HeartbeatExtension": 520,
 }
 
 

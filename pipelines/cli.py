@@ -29,6 +29,8 @@ EXAMPLES = {
     "observe": "servicerisk observe saved-page.html --url https://www.example.de/",
     "refdata": "servicerisk refdata",
     "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
+    "seed": "servicerisk seed --redis redis://127.0.0.1:6379/0 tranco-100k.csv --out /mnt/shared/crawls --max-pages 5",
+    "seal": "servicerisk seal --redis redis://127.0.0.1:6379/0 --out /mnt/shared/crawls --wait 600",
     "demo": "servicerisk demo --out out/demo",
 }
 
@@ -90,29 +92,51 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
     return out_
 
 
-@main.command(epilog=_epilog("crawl") + "\n  servicerisk crawl --resume 20261129T084100Z-3fa2c1 --out out/mycrawl")
-@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@_crawl_options
-@click.option("--resume", "resume", default=None, metavar="RUN_ID",
-              help="Finish an interrupted (unsealed) run: crawl only the domains no committed part holds.")
-def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, resume=None):
-    """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
-    or finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill)."""
+def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+             allow_private, nameservers, no_autothrottle, run_id, progress, sets):
+    """CrawlOptions from the shared crawl flags (``--nameserver`` values checked)."""
     from crawler.resolver import parse_nameserver
-    from crawler.runner import CrawlOptions, ResumeError, prepare_run, resume_run, run_crawl
+    from crawler.runner import CrawlOptions
 
     for ns in nameservers:
         try:
             parse_nameserver(ns)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
-    opts = CrawlOptions(
+    return CrawlOptions(
         out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
         progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
     )
+
+
+_REDIS_HELP = "Redis server of a distributed run, e.g. redis://127.0.0.1:6379/0."
+
+
+@main.command(epilog=_epilog("crawl") + "\n  servicerisk crawl --resume 20261129T084100Z-3fa2c1 --out out/mycrawl"
+              "\n  servicerisk crawl --redis redis://127.0.0.1:6379/0 --out /mnt/shared/crawls")
+@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@_crawl_options
+@click.option("--resume", "resume", default=None, metavar="RUN_ID",
+              help="Finish an interrupted (unsealed) run: crawl only the domains no committed part holds.")
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Work on the distributed run seeded in this Redis (see `seed`): its settings come from Redis; "
+                   "--run-id picks a run other than the newest, -s overrides settings for this worker only.")
+def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, resume=None, redis_url=None):
+    """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
+    finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill), or join a distributed run as one
+    of its workers with --redis URL (any number of workers on any number of machines sharing OUT)."""
+    from crawler.runner import ResumeError, prepare_run, resume_run, run_crawl
+
+    if redis_url is not None:
+        if domains is not None or resume is not None:
+            _fail("--redis takes no DOMAINS and no --resume: `seed` enqueues the domains, workers only crawl")
+        _crawl_worker(redis_url, out_dir, run_id, progress, sets)
+        return
+    opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets)
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
     try:
@@ -132,6 +156,86 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     else:
         err.print(f"[red]run {plan.run_id} did not finish; it is not sealed[/red] ({layout.raw})")
         sys.exit(1)
+
+
+def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
+    from crawler.distributed import DistributedError
+    from crawler.runner import join_run, run_crawl
+
+    try:
+        plan, opts = join_run(redis_url, out_dir, run_id, progress=bool(progress), extra_settings=_parse_sets(sets))
+    except (DistributedError, ValueError) as e:
+        _fail(str(e))
+    err.print(f"worker {opts.writer_id} joined run {plan.run_id}")
+    stats = run_crawl(plan, opts, redis_url=redis_url)
+    if stats.get("finish_reason") != "finished":
+        _fail(f"worker {opts.writer_id} stopped early ({stats.get('finish_reason')}); "
+              "its uncommitted sites need `seed --requeue-missing`", 1)
+    out.print(f"worker {opts.writer_id} done: {stats.get('item_scraped_count', 0)} site(s) in run {plan.run_id}")
+
+
+@main.command(epilog=_epilog("seed") + "\n  servicerisk seed --redis redis://127.0.0.1:6379/0 --requeue-missing "
+              "--out /mnt/shared/crawls")
+@click.argument("domains", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@_crawl_options
+@click.option("--redis", "redis_url", required=True, metavar="URL", help=_REDIS_HELP)
+@click.option("--requeue-missing", is_flag=True,
+              help="Re-enqueue every accepted domain of the run (newest, or --run-id) with no committed row, "
+                   "e.g. after a worker died; needs an empty queue and no worker alive.")
+def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+         allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, redis_url, requeue_missing):
+    """Create a distributed run from DOMAINS: the run folder under OUT/raw/, its settings in Redis (so workers
+    started with `crawl --redis URL` join it) and one queue entry per accepted domain. The crawl flags given
+    here apply to every worker."""
+    from crawler.distributed import DistributedError
+    from crawler.runner import requeue_run, seed_run
+
+    if requeue_missing:
+        if domains is not None:
+            _fail("--requeue-missing takes no DOMAINS")
+        try:
+            rid, n = requeue_run(redis_url, out_dir, run_id)
+        except (DistributedError, ValueError) as e:
+            _fail(str(e))
+        out.print(f"run {rid}: {n} domain(s) without a committed row re-enqueued")
+        return
+    if domains is None:
+        _fail("give DOMAINS (a new distributed run) or --requeue-missing")
+    opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets)
+    try:
+        plan, n = seed_run(domains, opts, redis_url)
+    except (DistributedError, DomainListError, FileExistsError, ValueError) as e:
+        _fail(str(e))
+    if plan.rejected:
+        err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
+    out.print(f"run [bold]{plan.run_id}[/bold]: {n} domain(s) enqueued; start workers with "
+              f"`servicerisk crawl --redis URL --out {out_dir}`")
+
+
+@main.command(epilog=_epilog("seal"))
+@click.option("--redis", "redis_url", required=True, metavar="URL", help=_REDIS_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder the run was seeded into.")
+@click.option("--run-id", default=None, help="The run to seal (default: the newest seeded run).")
+@click.option("--wait", type=click.FloatRange(0, None), default=0, show_default=True,
+              help="Seconds to wait for the queue to drain and the workers to finish.")
+@click.option("--summary/--no-summary", default=True, help="Print the run summary table.")
+def seal(redis_url, out_dir, run_id, wait, summary):
+    """Seal a distributed run (write its manifest) once the queue is drained, no worker is alive and every
+    accepted domain has exactly one committed row; otherwise exit 1 saying what is missing."""
+    from crawler.distributed import DistributedError
+    from crawler.runner import seal_run
+
+    try:
+        run_dir = seal_run(redis_url, out_dir, run_id, wait)
+    except ValueError as e:
+        _fail(str(e))
+    except DistributedError as e:
+        _fail(str(e), 1)
+    if summary:
+        _print_summary(run_dir)
+    out.print(f"run [bold]{run_dir.name}[/bold] sealed in {run_dir}")
 
 
 def _print_summary(run_dir: Path) -> None:

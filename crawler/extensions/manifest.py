@@ -9,6 +9,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.ledger import writers
 from crawler.manifest import build_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,7 @@ class ManifestExtension:
             stats=stats,
             input_info=s.getdict("SR_INPUT"),
             reference_data=s.getdict("SR_REFERENCE_DATA"),
-            writers=sorted({p.name.split("-")[1] for p in (self.run_dir / "sites").glob("part-*.parquet")}
-                           | {s.get("SR_WRITER_ID")}),
+            writers=sorted(set(writers(self.run_dir)) | {s.get("SR_WRITER_ID")}),
             close_reason=self.reason,
         )
         write_manifest(self.run_dir, manifest)

@@ -89,27 +89,36 @@ class SitesSpider(scrapy.Spider):
         per-site slots and the per-site buffers stay small however long the list is."""
         with open(self.domains_path, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                domain = row["domain"]
-                if domain in self.sites:
+                if row["domain"] in self.sites:
                     continue
-                while len(self.sites) >= self.sites_in_flight:
-                    self._room.clear()
-                    try:
-                        await asyncio.wait_for(self._room.wait(), timeout=5.0)
-                    except asyncio.TimeoutError:
-                        if self._engine_idle():
-                            for item in self._flush_lost_rows():
-                                yield item
-                st = SiteState(
-                    domain=domain,
-                    rank=int(row["rank"]) if row.get("rank") else None,
-                    line_no=int(row["line_no"]),
-                    candidates=start_urls(domain),
-                    started_at=_now(),
-                    rows={t: [] for t in TABLES if t != "sites"},
-                )
-                self.sites[domain] = st
-                yield self._request(st, st.candidates[0], kind="home", page_kind="home", chain=[])
+                async for item in self._wait_for_room():
+                    yield item
+                yield self._open_site(row["domain"], int(row["rank"]) if row.get("rank") else None,
+                                      int(row["line_no"]))
+
+    async def _wait_for_room(self):
+        """Wait until fewer than ``SR_SITES_IN_FLIGHT`` sites are open; yields the rows of sites found lost."""
+        while len(self.sites) >= self.sites_in_flight:
+            self._room.clear()
+            try:
+                await asyncio.wait_for(self._room.wait(), timeout=5.0)
+            except asyncio.TimeoutError:
+                if self._engine_idle():
+                    for item in self._flush_lost_rows():
+                        yield item
+
+    def _open_site(self, domain: str, rank: int | None, line_no: int) -> scrapy.Request:
+        """Register a site as open and return the request for its first start URL."""
+        st = SiteState(
+            domain=domain,
+            rank=rank,
+            line_no=line_no,
+            candidates=start_urls(domain),
+            started_at=_now(),
+            rows={t: [] for t in TABLES if t != "sites"},
+        )
+        self.sites[domain] = st
+        return self._request(st, st.candidates[0], kind="home", page_kind="home", chain=[])
 
     def _request(self, st: SiteState, url: str, *, kind: str, page_kind: str, chain: list[str], latency=0.0):
         return scrapy.Request(

@@ -1,0 +1,155 @@
+"""Distributed crawls on a real redis-server: two workers share one frontier; a killed worker's sites are
+re-enqueued with ``seed --requeue-missing``; ``seal`` writes the manifest only when the run is complete."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import redis
+
+from crawler.distributed import Keys, entry, home_request, parse_entry, site_dupefilter
+from crawler.ledger import committed
+from crawler.paths import Layout, parts
+from pipelines.localweb.bench import bench_web
+from pipelines.localweb.server import LocalWeb
+from tests.conftest import ROOT, run_cli
+
+N = 500
+# fast heartbeats and idle close so the test does not wait on production defaults (30 s TTL, 10 s idle)
+QUICK = ["-s", "SR_REDIS_HEARTBEAT_INTERVAL=0.5", "-s", "SR_REDIS_HEARTBEAT_TTL=2", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1"]
+
+
+def _domains(tmp_path: Path) -> tuple[Path, list[str]]:
+    domains = [f"site-{i:05d}.de" for i in range(1, N + 1)]
+    path = tmp_path / "d.txt"
+    path.write_text("\n".join(domains) + "\n", encoding="utf-8")
+    return path, domains
+
+
+def _worker(url: str, out: Path, env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "crawl", "--redis", url, "--out", str(out),
+                             "--no-progress"], env={**os.environ, **env}, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+
+
+def _writer_of(log: Path, proc: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        m = re.search(r"worker (\S+) joined", log.read_text())
+        if m:
+            return m[1]
+        assert proc.poll() is None, log.read_text()[-2000:]
+        time.sleep(0.05)
+    raise AssertionError("worker did not join")
+
+
+def _site_rows(run_dir: Path) -> list[str]:
+    return pq.read_table([str(p) for p in parts(run_dir, "sites")], columns=["input_domain"]).column(0).to_pylist()
+
+
+def _seed(url, domains_path, out, dns, *extra):
+    res = run_cli(["seed", "--redis", url, str(domains_path), "--out", str(out), "--nameserver", dns,
+                   "--max-pages", "1", "--no-autothrottle", *QUICK, *extra])
+    assert res.returncode == 0, res.stderr[-2000:]
+    (run_dir,) = Layout(out).raw.iterdir()
+    return run_dir
+
+
+def test_two_workers_crawl_every_site_exactly_once(tmp_path, local_dns, redis_server):
+    domains_path, domains = _domains(tmp_path)
+    out = tmp_path / "out"
+    with LocalWeb(bench_web(N, pages_per_site=1)) as web:
+        run_dir = _seed(redis_server, domains_path, out, local_dns.nameserver, "--concurrency", "8",
+                        "-s", "SR_BATCH_SITES=50")
+        assert redis.Redis.from_url(redis_server).llen(Keys(run_dir.name).queue) == N
+        res = run_cli(["seal", "--redis", redis_server, "--out", str(out)])
+        assert res.returncode == 1 and f"{N} domain(s) still queued" in res.stderr
+        workers = [_worker(redis_server, out, web.proxy_env(), tmp_path / f"w{i}.log") for i in range(2)]
+        writers = {_writer_of(tmp_path / f"w{i}.log", w) for i, w in enumerate(workers)}
+        for w in workers:
+            assert w.wait(300) == 0
+        res = run_cli(["seal", "--redis", redis_server, "--out", str(out), "--wait", "10", "--no-summary"])
+    assert res.returncode == 0, res.stderr[-2000:]
+    names = _site_rows(run_dir)
+    assert len(names) == len(set(names)) == N and set(names) == set(domains)
+    manifest = Layout(out).read_manifest(run_dir.name)
+    assert set(manifest["writers"]) == writers and len(writers) == 2
+    per_writer = {w: sum(pq.ParquetFile(p).metadata.num_rows for p in parts(run_dir, "sites") if f"-{w}-" in p.name)
+                  for w in writers}
+    print("sites per worker:", per_writer)
+    assert all(per_writer.values()), per_writer  # both workers took sites from the shared queue
+    assert manifest["counts"]["sites"] == N
+    assert manifest["counts"]["stats"]["sr/redis/popped"] == N
+    assert manifest["settings"]["max_pages"] == 1
+    res = run_cli(["crawl", "--redis", redis_server, "--out", str(out)])  # a late worker finds the run sealed
+    assert res.returncode == 2 and "sealed" in res.stderr
+
+
+def test_killed_worker_requeue_missing_then_complete(tmp_path, local_dns, redis_server):
+    domains_path, domains = _domains(tmp_path)
+    out = tmp_path / "out"
+    with LocalWeb(bench_web(N, pages_per_site=1)) as web:
+        run_dir = _seed(redis_server, domains_path, out, local_dns.nameserver, "--concurrency", "2",
+                        "-s", "SR_BATCH_SITES=10", "-s", "SR_SITES_IN_FLIGHT=30")
+        logs = [tmp_path / "a.log", tmp_path / "b.log"]
+        a, b = (_worker(redis_server, out, web.proxy_env(), log) for log in logs)
+        victim = _writer_of(logs[0], a)
+        deadline = time.monotonic() + 120
+        while sum(1 for w, _ in committed(run_dir) if w == victim) < 2:
+            assert a.poll() is None, "the worker finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        a.send_signal(signal.SIGKILL)
+        a.wait(10)
+        assert b.wait(300) == 0
+        res = run_cli(["seal", "--redis", redis_server, "--out", str(out)])
+        assert res.returncode == 1 and ("no committed row" in res.stderr or "still running" in res.stderr)
+        deadline = time.monotonic() + 30
+        while True:  # the killed worker's heartbeat expires after its TTL
+            res = run_cli(["seed", "--redis", redis_server, "--requeue-missing", "--out", str(out)])
+            if res.returncode == 0 or time.monotonic() > deadline:
+                break
+            assert "still running" in res.stderr, res.stderr
+            time.sleep(0.5)
+        assert res.returncode == 0, res.stderr[-2000:]
+        requeued = int(re.search(r"(\d+) domain\(s\) without", res.stdout)[1])
+        assert requeued > 0
+        c = _worker(redis_server, out, web.proxy_env(), tmp_path / "c.log")
+        assert c.wait(300) == 0, (tmp_path / "c.log").read_text()[-2000:]
+        res = run_cli(["seal", "--redis", redis_server, "--out", str(out), "--wait", "10", "--no-summary"])
+    assert res.returncode == 0, res.stderr[-2000:]
+    names = _site_rows(run_dir)
+    assert len(names) == len(set(names)) == N and set(names) == set(domains)
+    assert victim in Layout(out).read_manifest(run_dir.name)["writers"]  # its committed batches were kept
+    for table in ("pages", "resources"):  # no orphan rows of the killed worker's half-written sites
+        rows = pq.read_table([str(p) for p in parts(run_dir, table)], columns=["input_domain"]).column(0)
+        assert set(rows.to_pylist()) <= set(domains)
+    assert len(pq.read_table([str(p) for p in parts(run_dir, "pages")]).column(0)) == N  # one page per site
+
+
+def test_queue_entries_and_site_claims(redis_server):
+    client = redis.Redis.from_url(redis_server)
+    assert parse_entry(entry("example.de", 7, 3)) == ("example.de", 7, 3)
+    with pytest.raises(ValueError):
+        parse_entry(b'{"domain": ""}')
+    dupefilter = site_dupefilter(client, "20261129T084100Z-3fa2c1")
+    assert not dupefilter.request_seen(home_request("example.de"))
+    assert dupefilter.request_seen(home_request("example.de"))  # a second worker would skip it
+    assert not dupefilter.request_seen(home_request("example.org"))
+
+
+def test_redis_commands_fail_clearly(tmp_path, redis_server):
+    res = run_cli(["crawl", "--redis", redis_server, "--out", str(tmp_path)])
+    assert res.returncode == 2 and "no run in Redis" in res.stderr
+    res = run_cli(["seal", "--redis", "redis://127.0.0.1:1/0", "--out", str(tmp_path)])
+    assert res.returncode == 1 and "cannot reach Redis" in res.stderr
+    res = run_cli(["crawl", "d.txt", "--redis", redis_server, "--out", str(tmp_path)])
+    assert res.returncode == 2 and "no DOMAINS" in res.stderr
