@@ -32,6 +32,7 @@ test: $(STAMP) refdata
 
 bench: $(STAMP)
 	$(PY) bench/crawl.py
+	$(PY) bench/scale.py
 	$(PY) bench/observe.py
 	$(PY) bench/enrich.py
 	$(PY) bench/warehouse.py
