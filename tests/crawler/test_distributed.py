@@ -67,7 +67,7 @@ def test_two_workers_crawl_every_site_exactly_once(tmp_path, local_dns, redis_se
     domains_path, domains = _domains(tmp_path)
     out = tmp_path / "out"
     with LocalWeb(bench_web(N, pages_per_site=1)) as web:
-        run_dir = _seed(redis_server, domains_path, out, local_dns.nameserver, "--concurrency", "8",
+        run_dir = _seed(redis_server, domains_path, out, local_dns.nameserver, "--concurrency", "4",
                         "-s", "SR_BATCH_SITES=50")
         assert redis.Redis.from_url(redis_server).llen(Keys(run_dir.name).queue) == N
         res = run_cli(["seal", "--redis", redis_server, "--out", str(out)])
