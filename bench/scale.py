@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import redis  # noqa: E402
-
 from crawl import start_web  # noqa: E402  (bench/crawl.py: the local bench web in its own process)
+
 from crawler.paths import Layout, parts  # noqa: E402
 from pipelines.localdns import LocalDNS, Zone  # noqa: E402
 

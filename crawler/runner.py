@@ -264,7 +264,15 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
     Raises ``DistributedError``."""
     import time
 
-    from crawler.distributed import DistributedError, Keys, check_sealable, connect, load_run, run_dir_for, summed_stats
+    from crawler.distributed import (
+        DistributedError,
+        Keys,
+        check_sealable,
+        connect,
+        load_run,
+        run_dir_for,
+        summed_stats,
+    )
     from crawler.ledger import writers
     from crawler.manifest import build_manifest, write_manifest
 

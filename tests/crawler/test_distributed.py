@@ -153,3 +153,33 @@ def test_redis_commands_fail_clearly(tmp_path, redis_server):
     assert res.returncode == 1 and "cannot reach Redis" in res.stderr
     res = run_cli(["crawl", "d.txt", "--redis", redis_server, "--out", str(tmp_path)])
     assert res.returncode == 2 and "no DOMAINS" in res.stderr
+
+
+def test_requeue_and_seal_wait_for_an_empty_queue_and_no_live_worker(tmp_path, redis_server):
+    from crawler.distributed import worker_info
+
+    (tmp_path / "d.txt").write_text("a-site.de\nb-site.de\nc-site.de\nnot a domain\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = run_cli(["seed", "--redis", redis_server, str(tmp_path / "d.txt"), "--out", str(out)])
+    assert res.returncode == 0 and "3 domain(s) enqueued" in res.stdout and "1 line(s) rejected" in res.stderr
+    (run_dir,) = Layout(out).raw.iterdir()
+    keys, client = Keys(run_dir.name), redis.Redis.from_url(redis_server)
+    requeue = ["seed", "--redis", redis_server, "--requeue-missing", "--out", str(out)]
+    res = run_cli(requeue)
+    assert res.returncode == 2 and "3 domain(s) still queued" in res.stderr
+    client.delete(keys.queue)  # as if a worker had popped them all ...
+    for domain in ("a-site.de", "b-site.de", "c-site.de"):
+        site_dupefilter(client, run_dir.name).request_seen(home_request(domain))
+    client.sadd(keys.writers, "wabc123")  # ... and were still crawling them
+    client.set(keys.heartbeat("wabc123"), worker_info("wabc123", 3, 0), ex=60)
+    res = run_cli(requeue)
+    assert res.returncode == 2 and "1 worker(s) still running: wabc123@" in res.stderr
+    res = run_cli(["seal", "--redis", redis_server, "--out", str(out)])
+    assert res.returncode == 1 and "still running" in res.stderr
+    client.delete(keys.heartbeat("wabc123"))  # the worker died: its heartbeat expired
+    res = run_cli(["seal", "--redis", redis_server, "--out", str(out)])
+    assert res.returncode == 1 and "3 domain(s) have no committed row" in res.stderr
+    res = run_cli(requeue)
+    assert res.returncode == 0 and "3 domain(s) without a committed row re-enqueued" in res.stdout
+    assert client.llen(keys.queue) == 3 and client.scard(keys.dupefilter) == 0  # claims released
+    assert not (run_dir / "manifest.json").exists()
