@@ -183,3 +183,28 @@ def test_requeue_and_seal_wait_for_an_empty_queue_and_no_live_worker(tmp_path, r
     assert res.returncode == 0 and "3 domain(s) without a committed row re-enqueued" in res.stdout
     assert client.llen(keys.queue) == 3 and client.scard(keys.dupefilter) == 0  # claims released
     assert not (run_dir / "manifest.json").exists()
+
+
+def test_lost_redis_run_finishes_with_single_process_resume(tmp_path, local_dns, redis_server):
+    """The run folder is the ledger: without Redis, `crawl --resume` finishes a distributed run and seals it."""
+    domains_path, domains = _domains(tmp_path)
+    out = tmp_path / "out"
+    flags = ["--nameserver", local_dns.nameserver, "--max-pages", "1", "--no-autothrottle", "-s", "SR_BATCH_SITES=20"]
+    with LocalWeb(bench_web(N, pages_per_site=1)) as web:
+        res = run_cli(["seed", "--redis", redis_server, str(domains_path), "--out", str(out), "--concurrency", "2",
+                       *flags])
+        assert res.returncode == 0, res.stderr[-2000:]
+        (run_dir,) = Layout(out).raw.iterdir()
+        worker = _worker(redis_server, out, web.proxy_env(), tmp_path / "w.log")
+        deadline = time.monotonic() + 120
+        while len(committed(run_dir)) < 2:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        res = run_cli(["crawl", "--resume", run_dir.name, "--out", str(out), "--no-summary", "--no-progress",
+                       "--concurrency", "16", *flags], env=web.proxy_env())
+    assert res.returncode == 0, res.stderr[-2000:]
+    names = _site_rows(run_dir)
+    assert len(names) == len(set(names)) == N and set(names) == set(domains)
+    assert len(Layout(out).read_manifest(run_dir.name)["writers"]) == 2
