@@ -31,6 +31,8 @@ from crawler.paths import DOMAINS, MANIFEST, Layout, check_run_id, new_writer_id
 
 PREFIX = "servicerisk:"
 ENQUEUE_CHUNK = 10_000
+JOIN_TTL = 60  # a joining worker's first heartbeat, until its HeartbeatExtension takes over
+SEALING = "sealing"  # field of <id>:meta while seal checks and writes the manifest
 # CrawlOptions fields that belong to the run (recorded once by seed); the rest are per worker
 RUN_OPTIONS = ("max_pages", "concurrency", "per_site_concurrency", "timeout", "ignore_robots", "user_agent",
                "allow_private", "nameservers", "autothrottle", "extra_settings")
@@ -184,11 +186,21 @@ def run_dir_for(out: Path, run_id: str) -> Path:
 
 
 def join(client: redis.Redis, run_id: str) -> str:
-    """Register a new writer id for this worker (unique among the run's writers)."""
+    """Register a new writer id for this worker (unique among the run's writers) and its first heartbeat.
+
+    The heartbeat is set *before* looking for a seal in progress, and ``seal`` marks itself *before* looking
+    for heartbeats: of a worker joining and a seal running at the same time, at least one sees the other, so no
+    worker writes parts into a sealed run. Raises ``DistributedError`` if the run is being sealed."""
+    keys = Keys(run_id)
     while True:
         writer = new_writer_id()
-        if client.sadd(Keys(run_id).writers, writer):
-            return writer
+        if client.sadd(keys.writers, writer):
+            break
+    client.set(keys.heartbeat(writer), worker_info(writer, 0, 0), ex=JOIN_TTL)
+    if client.hexists(keys.meta, SEALING):
+        client.delete(keys.heartbeat(writer))
+        raise DistributedError(f"run {run_id} is being sealed; nothing to do")
+    return writer
 
 
 def worker_info(writer: str, in_flight: int, sites_done: int) -> bytes:
@@ -225,7 +237,7 @@ def _describe(workers: list[dict]) -> str:
     return ", ".join(f"{w['writer']}@{w['host']} ({w['in_flight']} site(s) open)" for w in workers)
 
 
-def _check_quiet(client: redis.Redis, run_id: str, what: str) -> None:
+def check_quiet(client: redis.Redis, run_id: str, what: str) -> None:
     """Raise unless the queue is empty and no worker is alive."""
     queued = client.llen(Keys(run_id).queue)
     if queued:
@@ -249,7 +261,7 @@ def missing_domains(run_dir: Path) -> list[tuple[str, int | None, int]]:
 def requeue_missing(client: redis.Redis, run_id: str, run_dir: Path) -> int:
     """Re-enqueue every accepted domain without a committed row (clearing its dupefilter claim) once no worker
     is alive and the queue is empty; returns how many. Raises ``DistributedError``."""
-    _check_quiet(client, run_id, "requeue")
+    check_quiet(client, run_id, "requeue")
     missing = missing_domains(run_dir)
     dupefilter = site_dupefilter(client, run_id)
     fingerprints = [dupefilter.request_fingerprint(home_request(d)) for d, _, _ in missing]
@@ -258,10 +270,9 @@ def requeue_missing(client: redis.Redis, run_id: str, run_dir: Path) -> int:
     return _push(client, Keys(run_id).queue, (entry(*row) for row in missing))
 
 
-def check_sealable(client: redis.Redis, run_id: str, run_dir: Path) -> None:
-    """Raise ``DistributedError`` unless the run can be sealed: queue empty, no worker alive, every accepted
-    domain exactly once in the committed ``sites`` parts."""
-    _check_quiet(client, run_id, "seal")
+def check_complete(run_dir: Path) -> None:
+    """Raise ``DistributedError`` unless every accepted domain has exactly one committed ``sites`` row
+    (call only when no worker is alive: half-written batches are removed first)."""
     missing = missing_domains(run_dir)
     if missing:
         raise DistributedError(f"cannot seal: {len(missing)} domain(s) have no committed row (a worker died?); "

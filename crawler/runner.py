@@ -265,9 +265,11 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
     import time
 
     from crawler.distributed import (
+        SEALING,
         DistributedError,
         Keys,
-        check_sealable,
+        check_complete,
+        check_quiet,
         connect,
         load_run,
         run_dir_for,
@@ -279,15 +281,23 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
     client = connect(redis_url)
     record = load_run(client, run_id)
     run_dir = run_dir_for(Path(out), record.run_id)
+    meta = Keys(record.run_id).meta
     deadline = time.monotonic() + wait
     while True:
+        client.hset(meta, SEALING, 1)  # before looking for workers: a worker joining now sees it (``join``)
         try:
-            check_sealable(client, record.run_id, run_dir)
+            check_quiet(client, record.run_id, "seal")
             break
         except DistributedError:
+            client.hdel(meta, SEALING)
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.5)
+    try:
+        check_complete(run_dir)  # waiting cannot fix a missing or duplicate site: no worker is left
+    except DistributedError:
+        client.hdel(meta, SEALING)
+        raise
     manifest = build_manifest(
         run_id=record.run_id, kind="crawl", started_at=record.started_at, run_dir=run_dir,
         settings=record.recorded, stats=summed_stats(client, record.run_id),
@@ -295,5 +305,5 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
         close_reason="finished",
     )
     write_manifest(run_dir, manifest)
-    client.hset(Keys(record.run_id).meta, "sealed_at", manifest["ended_at"])
+    client.hset(meta, "sealed_at", manifest["ended_at"])
     return run_dir

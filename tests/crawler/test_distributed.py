@@ -208,3 +208,19 @@ def test_lost_redis_run_finishes_with_single_process_resume(tmp_path, local_dns,
     names = _site_rows(run_dir)
     assert len(names) == len(set(names)) == N and set(names) == set(domains)
     assert len(Layout(out).read_manifest(run_dir.name)["writers"]) == 2
+
+
+def test_a_worker_cannot_join_a_run_being_sealed(tmp_path, redis_server):
+    from crawler.distributed import SEALING, DistributedError, join
+
+    (tmp_path / "d.txt").write_text("a-site.de\n", encoding="utf-8")
+    assert run_cli(["seed", "--redis", redis_server, str(tmp_path / "d.txt"), "--out", str(tmp_path)]).returncode == 0
+    (run_dir,) = Layout(tmp_path).raw.iterdir()
+    client, keys = redis.Redis.from_url(redis_server), Keys(run_dir.name)
+    writer = join(client, run_dir.name)  # joining leaves a heartbeat that a seal would see
+    assert client.exists(keys.heartbeat(writer))
+    client.delete(keys.heartbeat(writer))
+    client.hset(keys.meta, SEALING, 1)
+    with pytest.raises(DistributedError, match="being sealed"):
+        join(client, run_dir.name)
+    assert not [k for k in client.keys(f"{keys.heartbeat('')}*")]
