@@ -170,8 +170,8 @@ def load_run(client: redis.Redis, run_id: str | None) -> RunRecord:
     if not meta:
         raise DistributedError(f"no run {run_id} in Redis")
     m = {k.decode(): v.decode() for k, v in meta.items()}
-    return RunRecord(run_id, json.loads(m["options"]), json.loads(m["recorded"]), json.loads(m["input"]), json.loads(m["reference_data"]),
-                     m["started_at"])
+    return RunRecord(run_id, json.loads(m["options"]), json.loads(m["recorded"]), json.loads(m["input"]),
+                     json.loads(m["reference_data"]), m["started_at"])
 
 
 def run_dir_for(out: Path, run_id: str) -> Path:
@@ -211,12 +211,9 @@ def worker_info(writer: str, in_flight: int, sites_done: int) -> bytes:
 def live_workers(client: redis.Redis, run_id: str) -> list[dict]:
     """Heartbeats of the workers that are alive (a killed worker's expires after its TTL)."""
     keys = Keys(run_id)
-    out = []
-    for writer in sorted(w.decode() for w in client.smembers(keys.writers)):
-        raw = client.get(keys.heartbeat(writer))
-        if raw is not None:
-            out.append(json.loads(raw))
-    return out
+    writers = sorted(w.decode() for w in client.smembers(keys.writers))
+    beats = client.mget([keys.heartbeat(w) for w in writers]) if writers else []
+    return [json.loads(raw) for raw in beats if raw is not None]
 
 
 def add_stats(client: redis.Redis, run_id: str, stats: dict[str, Any]) -> None:
