@@ -234,16 +234,28 @@ def _describe(workers: list[dict]) -> str:
     return ", ".join(f"{w['writer']}@{w['host']} ({w['in_flight']} site(s) open)" for w in workers)
 
 
-def check_quiet(client: redis.Redis, run_id: str, what: str) -> None:
-    """Raise unless the queue is empty and no worker is alive."""
+def check_quiet(client: redis.Redis, run_id: str, what: str, *, queue_empty: bool = True) -> None:
+    """Raise unless no worker is alive and (with ``queue_empty``) the queue is empty."""
     queued = client.llen(Keys(run_id).queue)
-    if queued:
+    if queue_empty and queued:
         raise DistributedError(f"cannot {what}: {queued} domain(s) still queued; start workers "
                                "(`servicerisk crawl --redis URL --out DIR`)")
     workers = live_workers(client, run_id)
     if workers:
         raise DistributedError(f"cannot {what}: {len(workers)} worker(s) still running: {_describe(workers)} "
                                "(a killed worker's heartbeat expires after SR_REDIS_HEARTBEAT_TTL seconds)")
+
+
+def queued_domains(client: redis.Redis, run_id: str) -> set[str]:
+    """Domains waiting in the run's queue (read in chunks; stable only while no worker is alive)."""
+    key, out = Keys(run_id).queue, set()
+    for start in range(0, client.llen(key), ENQUEUE_CHUNK):
+        for data in client.lrange(key, start, start + ENQUEUE_CHUNK - 1):
+            try:
+                out.add(parse_entry(data)[0])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
 
 
 def missing_domains(run_dir: Path) -> list[tuple[str, int | None, int]]:
@@ -256,10 +268,11 @@ def missing_domains(run_dir: Path) -> list[tuple[str, int | None, int]]:
 
 
 def requeue_missing(client: redis.Redis, run_id: str, run_dir: Path) -> int:
-    """Re-enqueue every accepted domain without a committed row (clearing its dupefilter claim) once no worker
-    is alive and the queue is empty; returns how many. Raises ``DistributedError``."""
-    check_quiet(client, run_id, "requeue")
-    missing = missing_domains(run_dir)
+    """Re-enqueue every accepted domain that has no committed row and is not queued (clearing its dupefilter
+    claim) once no worker is alive; returns how many. Raises ``DistributedError``."""
+    check_quiet(client, run_id, "requeue", queue_empty=False)
+    queued = queued_domains(client, run_id)
+    missing = [row for row in missing_domains(run_dir) if row[0] not in queued]
     dupefilter = site_dupefilter(client, run_id)
     fingerprints = [dupefilter.request_fingerprint(home_request(d)) for d, _, _ in missing]
     for i in range(0, len(fingerprints), ENQUEUE_CHUNK):

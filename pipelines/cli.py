@@ -180,8 +180,8 @@ def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
 @_crawl_options
 @click.option("--redis", "redis_url", required=True, metavar="URL", help=_REDIS_HELP)
 @click.option("--requeue-missing", is_flag=True,
-              help="Re-enqueue every accepted domain of the run (newest, or --run-id) with no committed row, "
-                   "e.g. after a worker died; needs an empty queue and no worker alive.")
+              help="Re-enqueue every accepted domain of the run (newest, or --run-id) that has no committed row "
+                   "and is not queued, e.g. after a worker died; needs every worker stopped.")
 def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, redis_url, requeue_missing):
     """Create a distributed run from DOMAINS: the run folder under OUT/raw/, its settings in Redis (so workers
