@@ -133,6 +133,14 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if redis_url is not None:
         if domains is not None or resume is not None:
             _fail("--redis takes no DOMAINS and no --resume: `seed` enqueues the domains, workers only crawl")
+        ctx = click.get_current_context()
+        run_wide = [p.opts[0] for p in ctx.command.params
+                    if p.name in ("max_pages", "concurrency", "per_site_concurrency", "timeout", "ignore_robots",
+                                  "user_agent", "allow_private", "nameservers", "no_autothrottle")
+                    and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        if run_wide:
+            _fail(f"{', '.join(run_wide)}: a distributed run's settings come from `seed`; "
+                  "use -s NAME=VALUE to change one for this worker")
         _crawl_worker(redis_url, out_dir, run_id, progress, sets)
         return
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,

@@ -153,6 +153,8 @@ def test_redis_commands_fail_clearly(tmp_path, redis_server):
     assert res.returncode == 1 and "cannot reach Redis" in res.stderr
     res = run_cli(["crawl", "d.txt", "--redis", redis_server, "--out", str(tmp_path)])
     assert res.returncode == 2 and "no DOMAINS" in res.stderr
+    res = run_cli(["crawl", "--redis", redis_server, "--out", str(tmp_path), "--max-pages", "3", "--no-autothrottle"])
+    assert res.returncode == 2 and "--max-pages, --no-autothrottle: a distributed run's settings come from" in res.stderr
 
 
 def test_requeue_waits_for_no_live_worker_and_seal_for_an_empty_queue_too(tmp_path, redis_server):
