@@ -5,12 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
 JOBS   ?= auto
 
-.PHONY: demo test venv bench lint clean help refdata
+.PHONY: demo demo-browser test venv bench bench-browser lint clean help refdata
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded offline demo web"
 	@echo "make test   - run the test suite (parallel)"
 	@echo "make bench  - run the benchmarks in bench/ (slow; prints figures against same-run baselines)"
+	@echo "make demo-browser - optional browser pass over the demo web in headless Chromium (skips without chromium)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ refdata: $(STAMP)
 demo: $(STAMP) refdata
 	$(VENV)/bin/servicerisk demo --out out/demo
 
+# optional: the demo web plus the browser fixture sites in headless Chromium (consent states, GPC)
+demo-browser: $(STAMP) refdata
+	@if command -v chromium >/dev/null 2>&1; then \
+	  $(VENV)/bin/servicerisk demo --mode browser --out out/demo-browser; \
+	else echo "demo-browser: skipped, chromium is not installed (apt-get install chromium)"; fi
+
 test: $(STAMP) refdata
 	$(PY) -m pytest -n $(JOBS) -q
 
@@ -36,6 +43,10 @@ bench: $(STAMP)
 	$(PY) bench/observe.py
 	$(PY) bench/enrich.py
 	$(PY) bench/warehouse.py
+	$(PY) bench/browser.py
+
+bench-browser: $(STAMP)
+	$(PY) bench/browser.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check crawler pipelines tests bench

@@ -58,6 +58,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("detail", pa.string()),
             ("method", pa.string()),
             ("consent_state", pa.string()),
+            ("signal", pa.string()),
+            ("cmp", pa.string()),
+            ("consent_result", pa.string()),
+            ("load_state", pa.string()),
+            ("popups", pa.int32()),
             ("fetched_at", TS),
         ]
     ),
@@ -89,6 +94,14 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("gated", pa.bool_()),
             ("method", pa.string()),
             ("consent_state", pa.string()),
+            ("signal", pa.string()),
+            ("resource_type", pa.string()),
+            ("frame_url", pa.string()),
+            ("initiator", pa.string()),
+            ("redirected_from", pa.string()),
+            ("status", pa.int32()),
+            ("remote_ip", pa.string()),
+            ("failure", pa.string()),
         ]
     ),
     # one row per inline snippet signature found on a page
@@ -101,6 +114,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("value", pa.string()),
             ("gated", pa.bool_()),
             ("method", pa.string()),
+            ("consent_state", pa.string()),
+            ("signal", pa.string()),
         ]
     ),
     # one row per Set-Cookie (static) or cookie present after load (browser)
@@ -123,6 +138,24 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("set_by_host", pa.string()),
             ("method", pa.string()),
             ("consent_state", pa.string()),
+            ("signal", pa.string()),
+            ("third_party", pa.bool_()),
+        ]
+    ),
+    # one row per localStorage/sessionStorage key present after a browser load (values never stored)
+    "storage": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("input_domain", pa.string()),
+            ("page_url", pa.string()),
+            ("origin", pa.string()),
+            ("kind", pa.string()),
+            ("key", pa.string()),
+            ("value_length", pa.int32()),
+            ("third_party", pa.bool_()),
+            ("method", pa.string()),
+            ("consent_state", pa.string()),
+            ("signal", pa.string()),
         ]
     ),
     # one row per fetched privacy or cookie policy page: its readable text (the policy-coverage check reads it)
@@ -140,6 +173,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+#: The tables every run has written; since browser mode a run's ``.input.json`` names the tables it writes.
+LEGACY_TABLES: tuple[str, ...] = ("sites", "pages", "response_headers", "resources", "signatures", "cookies")
 
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

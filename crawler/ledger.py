@@ -7,14 +7,27 @@ between two renames) and temporary files are removed before resuming, so no half
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from crawler.items import TABLES
+from crawler.items import LEGACY_TABLES, TABLES
 
 PART_RE = re.compile(r"^part-(?P<writer>[A-Za-z0-9_.-]+)-(?P<n>\d+)\.parquet$")
+
+
+def run_tables(run_dir: Path) -> tuple[str, ...]:
+    """The tables this run writes: named in its ``.input.json``; runs from before browser mode do not name them:
+    the six original tables plus any later table they have a folder for (``policy_texts``)."""
+    try:
+        tables = json.loads((run_dir / ".input.json").read_text(encoding="utf-8")).get("tables")
+    except (OSError, ValueError):
+        tables = None
+    if tables:
+        return tuple(t for t in tables if t in TABLES)
+    return tuple(t for t in TABLES if t in LEGACY_TABLES or (run_dir / t).is_dir())
 
 
 def _batches(run_dir: Path) -> dict[tuple[str, int], set[str]]:
@@ -33,7 +46,8 @@ def _batches(run_dir: Path) -> dict[tuple[str, int], set[str]]:
 
 def committed(run_dir: Path) -> set[tuple[str, int]]:
     """Batches whose parts exist in every table."""
-    return {key for key, tables in _batches(run_dir).items() if len(tables) == len(TABLES)}
+    need = set(run_tables(run_dir))
+    return {key for key, tables in _batches(run_dir).items() if need <= tables}
 
 
 def clean_incomplete(run_dir: Path) -> list[Path]:

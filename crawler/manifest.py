@@ -120,6 +120,7 @@ def build_manifest(
             "site_error_classes": by_error,
             "page_errors_by_outcome": grouped.get("page/error", {}),
             "pages_by_status": grouped.get("page/status", {}),
+            "browser": grouped.get("browser", {}),
             "rows": {t: v["rows"] for t, v in tables.items()},
             "stats": {k: v for k, v in stats.items() if k.startswith("sr/") and isinstance(v, int)},
             "scrapy": {k: v for k, v in stats.items() if k.startswith(SCRAPY_STATS) and isinstance(v, (int, float))},

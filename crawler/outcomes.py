@@ -18,6 +18,8 @@ OUTCOMES = (
     "too_large",
     "not_html",
     "refused_private",
+    "browser_error",
+    "page_budget_exceeded",
 )
 
 #: Failures after which the next start URL (http://, then the www. variant) is tried.
@@ -178,3 +180,47 @@ def is_html(content_type: str, body_head: bytes) -> bool:
         head = body_head[:512].lstrip().lower()
         return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title"))
     return False
+
+
+# Chromium's net::ERR_* codes (page.goto errors) -> outcome; checked in order, first match wins
+_CHROMIUM_NET = (
+    ("ERR_NAME_NOT_RESOLVED", "dns_error"),
+    ("ERR_NAME_RESOLUTION_FAILED", "dns_error"),
+    ("ERR_TOO_MANY_REDIRECTS", "redirect_loop"),
+    ("TIMED_OUT", "timeout"),
+    ("ERR_SSL", "tls_error"),
+    ("ERR_CERT", "tls_error"),
+    ("ERR_BAD_SSL", "tls_error"),
+    ("ERR_FILE_TOO_BIG", "too_large"),
+    ("ERR_CONNECTION", "connect_error"),
+    ("ERR_TUNNEL_CONNECTION_FAILED", "connect_error"),  # behind a proxy: the CONNECT failed (DNS or refused)
+    ("ERR_PROXY", "connect_error"),
+    ("ERR_EMPTY_RESPONSE", "connect_error"),
+    ("ERR_ADDRESS", "connect_error"),
+    ("ERR_INTERNET_DISCONNECTED", "connect_error"),
+    ("ERR_ABORTED", "not_html"),  # a download (attachment, PDF) aborts the navigation
+)
+_BROWSER_GONE = ("Target page, context or browser has been closed", "Browser has been closed", "browser has disconnected",
+                 "Target closed", "crashed", "Connection closed")
+
+
+def classify_browser_error(message: str, error_class: str = "Error") -> Classified:
+    """Outcome for a failed browser navigation (Playwright's error text carries Chromium's ``net::ERR_*``).
+
+    A closed or crashed browser is ``browser_error``; a navigation timeout is ``timeout``; unknown errors are
+    ``browser_error`` (the browser, not the site, is the first suspect)."""
+    text = _short(message)
+    m = re.search(r"net::(ERR_[A-Z_]+)", message)
+    if m:
+        code = m.group(1)
+        for needle, outcome in _CHROMIUM_NET:
+            if needle in code:
+                return Classified(outcome, code, text)
+        return Classified("connect_error", code, text)
+    if any(g.lower() in message.lower() for g in _BROWSER_GONE):
+        return Classified("browser_error", error_class, text)
+    if error_class == "TimeoutError" or "Timeout" in message:
+        return Classified("timeout", error_class, text)
+    if "Download is starting" in message:
+        return Classified("not_html", "Download", text)
+    return Classified("browser_error", error_class, text)

@@ -35,6 +35,9 @@ class CrawlOptions:
     run_id: str | None = None
     writer_id: str | None = None
     kind: str = "crawl"
+    mode: str = "static"  # static | browser (headless Chromium)
+    consent_states: tuple[str, ...] = ()  # browser mode: extra passes besides pre-consent (accept, reject)
+    signals: tuple[str, ...] = ()  # browser mode: extra signal passes (gpc)
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,7 +71,7 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
             w.writerow([d.line_no, "" if d.rank is None else d.rank, d.domain])
     os.replace(tmp, run_dir / DOMAINS)
     info = {"path": str(dl.path), "sha256": dl.sha256, "format": dl.format, "lines": dl.lines,
-            "accepted": len(dl.domains), "rejected": len(dl.rejected)}
+            "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES)}
     (run_dir / INPUT_INFO).write_text(json.dumps(info), encoding="utf-8")
     return RunPlan(run_id, run_dir, run_dir / DOMAINS, info, len(dl.domains), len(dl.rejected))
 
@@ -134,7 +137,10 @@ def recorded_settings(opts: CrawlOptions) -> dict[str, Any]:
         "user_agent": opts.user_agent or default_settings.USER_AGENT,
         "max_body_bytes": default_settings.DOWNLOAD_MAXSIZE,
         "retries": default_settings.RETRY_TIMES,
-        "proxy": bool(os.environ.get("https_proxy") or os.environ.get("HTTPS_PROXY")),
+        "proxy": bool(_proxy()),
+        "mode": opts.mode,
+        "consent_states": ["none", *opts.consent_states],
+        "signals": ["none", *opts.signals],
         **{k: v for k, v in opts.extra_settings.items()},
     }
 
@@ -182,8 +188,23 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
     )
     if opts.user_agent:
         s["USER_AGENT"] = opts.user_agent
+    if opts.mode not in MODES:
+        raise ValueError(f"unknown mode {opts.mode!r}; expected one of {', '.join(MODES)}")
+    s["SR_MODE"] = opts.mode
+    if opts.mode == "browser":
+        s.update({"DOWNLOAD_HANDLERS": default_settings.BROWSER_DOWNLOAD_HANDLERS,
+                  "SR_BROWSER_PROXY": _proxy(), "SR_CONSENT_STATES": list(opts.consent_states),
+                  "SR_SIGNALS": list(opts.signals)})
     s.update(opts.extra_settings)
     return s
+
+
+MODES = ("static", "browser")
+
+
+def _proxy() -> str:
+    """The forward proxy the environment names (static mode: Scrapy reads it itself; browser: ``--proxy-server``)."""
+    return os.environ.get("https_proxy") or os.environ.get("HTTPS_PROXY") or os.environ.get("http_proxy") or ""
 
 
 def run_crawl(plan: RunPlan, opts: CrawlOptions, redis_url: str | None = None) -> dict[str, Any]:
@@ -199,6 +220,8 @@ def run_crawl(plan: RunPlan, opts: CrawlOptions, redis_url: str | None = None) -
 
         settings.update({"SR_REDIS_URL": redis_url, "REDIS_URL": redis_url, "SR_SEAL": False,
                          "LOG_FILE": str(plan.run_dir / f"crawl-{settings['SR_WRITER_ID']}.log")})
+    elif opts.mode == "browser":
+        from crawler.spiders.browser import BrowserSitesSpider as spider_cls
     else:
         from crawler.spiders.sites import SitesSpider as spider_cls
 

@@ -36,6 +36,25 @@ SR_REDIS_HEARTBEAT_INTERVAL = 5.0
 SR_REDIS_HEARTBEAT_TTL = 30
 MAX_IDLE_TIME_BEFORE_CLOSE = 10  # scrapy-redis: seconds a worker stays idle on an empty queue before it exits
 
+# --- browser mode (SR_MODE = "browser"): crawler.handlers.BrowserDownloadHandler -------------------------
+SR_MODE = "static"  # static | browser
+SR_CONSENT_STATES: list[str] = []  # extra consent passes in browser mode: accept, reject (pre-consent always)
+SR_SIGNALS: list[str] = []  # extra signal passes in browser mode: gpc (Sec-GPC + DNT + navigator.globalPrivacyControl)
+SR_BROWSER_EXECUTABLE = "/usr/bin/chromium"
+SR_BROWSER_PROXY = ""  # http://HOST:PORT; the runner fills it from https_proxy
+SR_BROWSER_CONTEXTS = 4  # pages loading at once per crawl process
+SR_BROWSER_PAGE_BUDGET = 30.0  # seconds per visit, consent steps included (page_budget_exceeded past it)
+SR_BROWSER_LOAD_TIMEOUT = 15.0
+SR_BROWSER_IDLE_TIMEOUT = 4.0
+SR_BROWSER_CONSENT_WAIT = 6.0
+SR_BROWSER_MAX_POPUPS = 10
+SR_BROWSER_AUTOCONSENT = True
+SR_BROWSER_TAG = ""  # marks this crawl's Chromium processes on their command line; random when empty
+BROWSER_DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.BrowserDownloadHandler",
+    "https": "crawler.handlers.BrowserDownloadHandler",
+}
+
 # --- polite defaults ----------------------------------------------------------------------------------
 USER_AGENT = f"Mozilla/5.0 (compatible; servicerisk/{__version__}; +{SR_CONTACT_URL})"
 ROBOTSTXT_OBEY = True

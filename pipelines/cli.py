@@ -82,6 +82,35 @@ def _crawl_options(f):
     return f
 
 
+def _browser_options(f):
+    """--mode, --consent, --gpc (crawl and run; a distributed run is static only)."""
+    opts = [
+        click.option("--mode", type=click.Choice(["static", "browser"]), default="static", show_default=True,
+                     help="static: fetch HTML and read it; browser: load every page in headless Chromium "
+                          "(/usr/bin/chromium; through https_proxy when set) and record every request, cookie "
+                          "and storage key."),
+        click.option("--consent", "consent", default="", metavar="accept,reject",
+                     help="Browser mode: besides the pre-consent load, also load each home page after accepting "
+                          "and/or rejecting its consent banner (autoconsent)."),
+        click.option("--gpc", is_flag=True,
+                     help="Browser mode: also load each home page sending Sec-GPC: 1 and DNT: 1 "
+                          "(navigator.globalPrivacyControl = true)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _parse_consent(value: str, mode: str) -> tuple[str, ...]:
+    states = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    bad = [p for p in states if p not in ("accept", "reject")]
+    if bad:
+        raise click.BadParameter(f"{', '.join(bad)}: expected accept and/or reject", param_hint="--consent")
+    if states and mode != "browser":
+        raise click.BadParameter("consent states need --mode browser", param_hint="--consent")
+    return states
+
+
 def _parse_sets(sets: tuple[str, ...]) -> dict:
     out_: dict = {}
     for item in sets:
@@ -93,7 +122,8 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
 
 
 def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-             allow_private, nameservers, no_autothrottle, run_id, progress, sets):
+             allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode="static", consent="",
+             gpc=False):
     """CrawlOptions from the shared crawl flags (``--nameserver`` values checked)."""
     from crawler.resolver import parse_nameserver
     from crawler.runner import CrawlOptions
@@ -108,6 +138,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
         progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
+        mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (),
     )
 
 
@@ -118,13 +149,15 @@ _REDIS_HELP = "Redis server of a distributed run, e.g. redis://127.0.0.1:6379/0.
               "\n  servicerisk crawl --redis redis://127.0.0.1:6379/0 --out /mnt/shared/crawls")
 @click.argument("domains", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @_crawl_options
+@_browser_options
 @click.option("--resume", "resume", default=None, metavar="RUN_ID",
               help="Finish an interrupted (unsealed) run: crawl only the domains no committed part holds.")
 @click.option("--redis", "redis_url", default=None, metavar="URL",
               help="Work on the distributed run seeded in this Redis (see `seed`): its settings come from Redis; "
                    "--run-id picks a run other than the newest, -s overrides settings for this worker only.")
 def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, resume=None, redis_url=None):
+          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, mode="static", consent="",
+          gpc=False, resume=None, redis_url=None):
     """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
     finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill), or join a distributed run as one
     of its workers with --redis URL (any number of workers on any number of machines sharing OUT)."""
@@ -143,8 +176,10 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
                   "use -s NAME=VALUE to change one for this worker")
         _crawl_worker(redis_url, out_dir, run_id, progress, sets)
         return
+    if gpc and mode != "browser":
+        _fail("--gpc needs --mode browser")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-                    allow_private, nameservers, no_autothrottle, run_id, progress, sets)
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc)
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
     try:
@@ -331,6 +366,7 @@ def refdata(ctx, cache_dir):
 @main.command(epilog=_epilog("run"), context_settings={"ignore_unknown_options": False})
 @click.argument("domains", type=click.Path(dir_okay=False, path_type=Path))
 @_crawl_options
+@_browser_options
 @click.pass_context
 def run(ctx, domains, **kwargs):
     """The main job: crawl DOMAINS, enrich the run (DNS, server location, network, cloaking), build the warehouse."""
@@ -488,7 +524,10 @@ def _sql_path(path: Path) -> str:
 @main.command(epilog=_epilog("demo"))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Output folder for the demo dataset.")
-def demo(out_dir):
+@click.option("--mode", type=click.Choice(["static", "browser"]), default="static", show_default=True,
+              help="browser: one crawl of the demo web plus the browser fixture sites in headless Chromium "
+                   "(pre-consent, accept, reject, GPC), then the consent marts; needs /usr/bin/chromium.")
+def demo(out_dir, mode="static"):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
     two monthly crawls (some sites change their embeds in month 2), then the warehouse."""
     from pipelines.localdns import LocalDNS
@@ -496,6 +535,9 @@ def demo(out_dir):
     from pipelines.localweb.demo import demo_domain_list_text, demo_web
     from pipelines.localweb.server import LocalWeb
 
+    if mode == "browser":
+        _demo_browser(out_dir)
+        return
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text(), encoding="utf-8")
@@ -550,6 +592,45 @@ def demo(out_dir):
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
+
+
+def _demo_browser(out_dir: Path) -> None:
+    """The browser pass of the demo: demo web + browser fixture sites, every consent state and GPC."""
+    from pipelines.localdns import LocalDNS
+    from pipelines.localdns.demo import demo_zone
+    from pipelines.localweb import BROWSER_DOMAINS, build_web
+    from pipelines.localweb.demo import demo_domain_list_text
+    from pipelines.localweb.server import LocalWeb
+    from pipelines.warehouse.connect import connect
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    domains = out_dir / "demo-domains.txt"
+    domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
+    with LocalDNS(demo_zone()) as dns, LocalWeb(build_web("demo,browser")) as web:
+        env = {**os.environ, **web.proxy_env()}
+        cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
+               "--nameserver", dns.nameserver, "--allow-private", "--max-pages", "1", "--mode", "browser",
+               "--consent", "accept,reject", "--gpc", "-s", "SR_BROWSER_PAGE_BUDGET=15"]
+        out.print(f"[bold]browser pass[/bold]: headless Chromium through the demo web proxy {web.proxy_url}")
+        rc = subprocess.call(cmd, env=env)
+        if rc != 0:
+            _fail(f"demo browser crawl failed (exit {rc})", rc)
+        _enrich_latest(out_dir, [dns.nameserver])
+    _build_and_report(out_dir)
+    con = connect(Layout(out_dir).warehouse, read_only=True)
+    t = Table(title="services on browser-crawled sites: before consent, despite reject, despite GPC, browser-only")
+    cols = ("service_id", "browser_sites", "sites_before_consent", "sites_after_reject", "sites_with_gpc",
+            "sites_browser_only")
+    for c in cols:
+        t.add_column(c, justify="left" if c == "service_id" else "right")
+    for row in con.execute("SELECT service_id, browser_sites, sites_before_consent, sites_after_reject, sites_with_gpc, "
+                           "sites_browser_only FROM service_consent ORDER BY sites_before_consent DESC, service_id "
+                           "LIMIT 15").fetchall():
+        t.add_row(*(str(v) for v in row))
+    con.close()
+    out.print(t)
+    out.print(f"  {_self_command()} query --out {out_dir} \"SELECT * FROM site_service_consent "
+              f"WHERE fires_before_consent\"", soft_wrap=True)
 
 
 def _self_command() -> str:

@@ -272,10 +272,12 @@ class SitesSpider(scrapy.Spider):
             "detail": None,
             "method": self.method,
             "consent_state": "none",
+            "signal": "none",
             "fetched_at": _now(),
         }
 
-    def _record_headers(self, st: SiteState, page_url: str, response) -> None:
+    def _record_headers(self, st: SiteState, page_url: str, response, method: str | None = None) -> None:
+        method = method or self.method
         hdr_rows = st.rows["response_headers"]
         for name in self.headers_of_interest:
             values = response.headers.getlist(name)
@@ -283,7 +285,7 @@ class SitesSpider(scrapy.Spider):
                 value = raw.decode("latin-1")
                 hdr_rows.append({"run_id": self.run_id, "input_domain": st.domain, "page_url": page_url,
                                  "response_url": response.url, "name": name.decode(), "value": value[:8192],
-                                 "method": self.method})
+                                 "method": method})
                 if name == b"set-cookie":
                     ck = parse_set_cookie(value, response.url)
                     if ck is not None:
@@ -293,7 +295,9 @@ class SitesSpider(scrapy.Spider):
                             "host_only": ck.host_only, "path": ck.path, "expires": ck.expires,
                             "max_age": ck.max_age, "session": ck.session, "secure": ck.secure,
                             "http_only": ck.http_only, "same_site": ck.same_site,
-                            "set_by_host": host_of(response.url), "method": self.method, "consent_state": "none",
+                            "set_by_host": host_of(response.url), "method": method, "consent_state": "none",
+                            "signal": "none",
+                            "third_party": registrable_domain(ck.domain.lstrip(".")) != registrable_domain(st.domain),
                         })
 
     def _record_policy_text(self, st: SiteState, page_url: str, page_kind: str, body: bytes, content_type: str):
@@ -304,17 +308,18 @@ class SitesSpider(scrapy.Spider):
         })
         self.crawler.stats.inc_value(f"sr/policy_text/{page_kind}")
 
-    def _record_observation(self, st: SiteState, page_url: str, obs) -> None:
-        run_id, domain, method = self.run_id, st.domain, self.method
+    def _record_observation(self, st: SiteState, page_url: str, obs, method: str | None = None) -> None:
+        run_id, domain, method = self.run_id, st.domain, method or self.method
         st.rows["resources"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "url": r.url, "host": r.host,
              "element": r.element, "attribute": r.attribute, "rel": r.rel, "inline": r.inline,
-             "declared": r.declared, "gated": r.gated, "method": method, "consent_state": "none"}
+             "declared": r.declared, "gated": r.gated, "method": method, "consent_state": "none",
+             "signal": "none"}
             for r in obs.references
         )
         st.rows["signatures"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "signature_id": sid, "value": value,
-             "gated": gated, "method": method}
+             "gated": gated, "method": method, "consent_state": "none", "signal": "none"}
             for gated, pairs in ((False, obs.signatures), (True, obs.gated_signatures))
             for sid, value in pairs
         )

@@ -65,6 +65,8 @@ class LockEntry:
     integrity: str | None = None
     data_licence: str | None = None
     used_for: str = ""
+    extra_files: dict[str, str] | None = None  # further members extracted -> their sha256
+
 
     @property
     def spec(self) -> str:
@@ -115,7 +117,12 @@ def cached_tarball(entry: LockEntry, cache_dir: str | Path = DEFAULT_CACHE) -> P
 
 def cached_file(entry: LockEntry, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
     """Where :func:`extract` puts the package's data file."""
-    return Path(cache_dir) / f"{entry.tarball.removesuffix('.tgz')}" / entry.file
+    return cached_extra(entry, entry.file, cache_dir)
+
+
+def cached_extra(entry: LockEntry, member: str, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
+    """Where :func:`extract` puts ``member`` of the package (its data file or one of ``extra_files``)."""
+    return Path(cache_dir) / f"{entry.tarball.removesuffix('.tgz')}" / member
 
 
 Runner = Callable[..., Any]
@@ -154,27 +161,35 @@ def fetch(entry: LockEntry, cache_dir: str | Path = DEFAULT_CACHE, *, runner: Ru
 
 
 def extract(entry: LockEntry, tarball: str | Path, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
-    """Extract only ``entry.file`` from the verified tarball and return its path (checks file_sha256)."""
+    """Extract ``entry.file`` (and ``entry.extra_files``) from the verified tarball, checking each pinned
+    sha256; return the data file's path."""
     verify(tarball, entry)
-    out = cached_file(entry, cache_dir)
-    if out.is_file() and (entry.file_sha256 is None or sha256_file(out) == entry.file_sha256):
+    wanted = {entry.file: entry.file_sha256, **(entry.extra_files or {})}
+    for member, sha in wanted.items():
+        _extract_member(entry, tarball, member, sha, cache_dir)
+    return cached_file(entry, cache_dir)
+
+
+def _extract_member(entry: LockEntry, tarball: str | Path, name: str, sha: str | None, cache_dir: str | Path) -> Path:
+    out = cached_extra(entry, name, cache_dir)
+    if out.is_file() and (sha is None or sha256_file(out) == sha):
         return out
     with tarfile.open(tarball, "r:gz") as tar:
         try:
-            member = tar.getmember(entry.file)
+            member = tar.getmember(name)
         except KeyError as exc:
-            raise RefdataError(f"{entry.spec}: {entry.file} not found in {Path(tarball).name}") from exc
+            raise RefdataError(f"{entry.spec}: {name} not found in {Path(tarball).name}") from exc
         if not member.isfile():
-            raise RefdataError(f"{entry.spec}: {entry.file} is not a regular file")
+            raise RefdataError(f"{entry.spec}: {name} is not a regular file")
         source = tar.extractfile(member)
         if source is None:
-            raise RefdataError(f"{entry.spec}: cannot read {entry.file}")
+            raise RefdataError(f"{entry.spec}: cannot read {name}")
         out.parent.mkdir(parents=True, exist_ok=True)
         with source, open(out, "wb") as fh:
             shutil.copyfileobj(source, fh)
-    if entry.file_sha256 is not None and sha256_file(out) != entry.file_sha256:
+    if sha is not None and sha256_file(out) != sha:
         out.unlink()
-        raise RefdataError(f"{entry.spec}: extracted {entry.file} does not match the pinned file_sha256")
+        raise RefdataError(f"{entry.spec}: extracted {name} does not match its pinned sha256")
     return out
 
 

@@ -138,9 +138,10 @@ _GARBAGE = b"\x8f\x00garbage\x00" + random.Random(0x5EED).randbytes(190)
 class _State:
     """Shared per-server state: the web, TLS context and open connections."""
 
-    __slots__ = ("web", "lookup", "ssl_ctx", "conns", "loop")
+    __slots__ = ("web", "lookup", "ssl_ctx", "conns", "loop", "log")
 
-    def __init__(self, web: Web, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, web: Web, loop: asyncio.AbstractEventLoop, log: list | None = None) -> None:
+        self.log = log  # (method, host) per proxied request and CONNECT, when the server keeps a log
         self.web = web
         self.lookup = web.lookup
         self.ssl_ctx = server_ssl_context()
@@ -360,6 +361,8 @@ class _ProxyProtocol(asyncio.Protocol):
                 self._close()
                 return
             site = self.state.lookup(normalize_host(host.decode("latin-1")))
+            if self.state.log is not None:
+                self.state.log.append((method.decode("latin-1"), normalize_host(host.decode("latin-1"))))
             if site is None:
                 self.transport.write(_DNS_FAIL[close])
                 if close:
@@ -440,6 +443,8 @@ class _ProxyProtocol(asyncio.Protocol):
         self.body_left = 0
         self.chunk_left = -1
         site = self.state.lookup(normalize_host(target.decode("latin-1")))
+        if self.state.log is not None:
+            self.state.log.append(("CONNECT", normalize_host(target.decode("latin-1"))))
         transport = self.transport
         if site is None:
             transport.write(_DNS_FAIL[True])
@@ -500,8 +505,10 @@ class LocalWeb:
     """
 
     def __init__(self, web: Web, host: str = "127.0.0.1", port: int = 0,
-                 use_uvloop: bool | None = None) -> None:
+                 use_uvloop: bool | None = None, log: bool = False) -> None:
         self.web = web
+        #: with ``log=True``: (method, host) of every proxied request and CONNECT, in arrival order
+        self.request_log: list[tuple[str, str]] | None = [] if log else None
         self.host = host
         self._requested_port = port
         self._use_uvloop = use_uvloop
@@ -549,7 +556,7 @@ class LocalWeb:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._state = _State(self.web, loop)
+            self._state = _State(self.web, loop, self.request_log)
             self._server = loop.run_until_complete(_listen(self._state, self.host, self._requested_port))
             self._port = self._server.sockets[0].getsockname()[1]
         except BaseException as exc:  # report bind errors to start()

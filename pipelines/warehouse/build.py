@@ -29,10 +29,10 @@ DATASET_KINDS = ("crawl", "browser")  # scans never enter the dataset
 DETECTIONS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
     ("service_id", pa.string()), ("kind", pa.string()), ("evidence", pa.string()), ("seen_in", pa.string()),
-    ("host", pa.string()),
+    ("host", pa.string()), ("method", pa.string()), ("consent_state", pa.string()), ("signal", pa.string()),
 ])
 ENRICHED_PREFIX = "enr_"
-DETECTOR_VERSION = 2  # bump when detection rules change in code: every stored run is re-attributed
+DETECTOR_VERSION = 3  # bump when detection rules change in code: every stored run is re-attributed
 
 
 @dataclass
@@ -68,19 +68,36 @@ def _from_arrow(con, sql: str, table: pa.Table) -> None:
         con.unregister("_arrow_in")
 
 
+def _sql_type(typ: pa.DataType) -> str:
+    if pa.types.is_boolean(typ):
+        return "BOOLEAN"
+    if pa.types.is_integer(typ):
+        return "BIGINT"
+    if pa.types.is_floating(typ):
+        return "DOUBLE"
+    if pa.types.is_timestamp(typ):
+        return "TIMESTAMPTZ"
+    if pa.types.is_list(typ):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
+def _add_missing_columns(con, table: str, schema: pa.Schema) -> None:
+    """Schema evolution: columns added to a contract since the warehouse was created (older rows get NULL)."""
+    cols = {r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()}
+    for name, typ in zip(schema.names, schema.types, strict=True):
+        if name not in cols:
+            con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} {_sql_type(typ)}")
+
+
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident('raw_' + table)} AS SELECT * FROM _arrow_in",
                     _arrow_empty(SCHEMAS[table]))
-        for name, typ in zip(SCHEMAS[table].names, SCHEMAS[table].types):  # columns added since (schema evolution)
-            cols = {r[0] for r in con.execute(f"DESCRIBE {quote_ident('raw_' + table)}").fetchall()}
-            if name not in cols:
-                con.execute(f"ALTER TABLE {quote_ident('raw_' + table)} ADD COLUMN {quote_ident(name)} "
-                            f"{'BOOLEAN' if pa.types.is_boolean(typ) else 'VARCHAR'}")
+        _add_missing_columns(con, "raw_" + table, SCHEMAS[table])
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS detections AS SELECT * FROM _arrow_in",
                 _arrow_empty(DETECTIONS_SCHEMA))
-    if "host" not in {r[0] for r in con.execute("DESCRIBE detections").fetchall()}:
-        con.execute("ALTER TABLE detections ADD COLUMN host VARCHAR")
+    _add_missing_columns(con, "detections", DETECTIONS_SCHEMA)
     from pipelines.enrich.run import SCHEMAS as ENRICHED
 
     for table, schema in ENRICHED.items():
@@ -123,15 +140,18 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
 
     sites = {d: (site or d, host or d) for d, site, host in con.execute(
         "SELECT input_domain, site, final_host FROM raw_sites WHERE run_id = ?", [run_id]).fetchall()}
-    sigs: dict[tuple[str, str], list] = {}
-    for d, page, sid, value in con.execute(
-            "SELECT input_domain, page_url, signature_id, value FROM raw_signatures "
+    # one observation = a page seen one way: (domain, page, method, consent state, signal); runs from before
+    # browser mode have NULL there, read as static / none / none
+    obs = "coalesce(method, 'static'), coalesce(consent_state, 'none'), coalesce(signal, 'none')"
+    sigs: dict[tuple, list] = {}
+    for d, page, m, c, g, sid, value in con.execute(
+            f"SELECT input_domain, page_url, {obs}, signature_id, value FROM raw_signatures "
             "WHERE run_id = ? AND NOT coalesce(gated, false)", [run_id]).fetchall():
-        sigs.setdefault((d, page), []).append((sid, value))
-    cookies: dict[tuple[str, str], list] = {}
-    for d, page, name in con.execute(
-            "SELECT input_domain, page_url, name FROM raw_cookies WHERE run_id = ?", [run_id]).fetchall():
-        cookies.setdefault((d, page), []).append(name)
+        sigs.setdefault((d, page, m, c, g), []).append((sid, value))
+    cookies: dict[tuple, list] = {}
+    for d, page, m, c, g, name in con.execute(
+            f"SELECT input_domain, page_url, {obs}, name FROM raw_cookies WHERE run_id = ?", [run_id]).fetchall():
+        cookies.setdefault((d, page, m, c, g), []).append(name)
 
     out: list[tuple] = []
     con.execute("BEGIN TRANSACTION")
@@ -139,32 +159,33 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
 
     def flush(force: bool = False) -> None:
         if out and (force or len(out) >= chunk):
-            cols = list(zip(*out))
-            _from_arrow(con, "INSERT INTO detections SELECT * FROM _arrow_in", pa.table(
-                {name: pa.array(col, pa.string()) for name, col in zip(DETECTIONS_SCHEMA.names, cols)}))
+            cols = list(zip(*out, strict=True))
+            _from_arrow(con, "INSERT INTO detections BY NAME SELECT * FROM _arrow_in", pa.table(
+                {name: pa.array(col, pa.string()) for name, col in zip(DETECTIONS_SCHEMA.names, cols, strict=True)}))
             out.clear()
 
-    def page_done(key: tuple[str, str], refs: list) -> None:
-        domain, page = key
+    def page_done(key: tuple, refs: list) -> None:
+        domain, page, method, consent, signal = key
         site, site_host = sites.get(domain, (domain, domain))
         for det in detector.detect(site_host=site_host, references=refs, signatures=sigs.pop(key, ()),
                                    cookies=cookies.pop(key, ())):
-            out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in, det.host))
+            out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in, det.host,
+                        method, consent, signal))
         flush()
 
     cur = con.cursor()
-    cur.execute("SELECT input_domain, page_url, url, host, declared, element, inline, coalesce(gated, false), rel "
-                "FROM raw_resources WHERE run_id = ? ORDER BY input_domain, page_url", [run_id])
+    cur.execute(f"SELECT input_domain, page_url, {obs}, url, host, declared, element, inline, coalesce(gated, false), "
+                "rel FROM raw_resources WHERE run_id = ? ORDER BY 1, 2, 3, 4, 5", [run_id])
     key, refs = None, []
     while True:
         rows = cur.fetchmany(chunk)
         if not rows:
             break
-        for d, page, url, host, declared, element, inline, gated, rel in rows:
-            if (d, page) != key:
+        for d, page, m, c, g, url, host, declared, element, inline, gated, rel in rows:
+            if (d, page, m, c, g) != key:
                 if key is not None:
                     page_done(key, refs)
-                key, refs = (d, page), []
+                key, refs = (d, page, m, c, g), []
             refs.append(PageRef(url, host, bool(declared), element or "", bool(inline), bool(gated), rel or ""))
     if key is not None:
         page_done(key, refs)

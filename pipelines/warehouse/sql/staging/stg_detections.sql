@@ -1,5 +1,6 @@
 -- grain: one row per piece of evidence that a page embeds a service
 CREATE OR REPLACE VIEW stg_detections AS
 SELECT run_id, input_domain, site, page_url, service_id, kind AS evidence_kind, evidence, seen_in,
-       nullif(host, '') AS host
+       nullif(host, '') AS host, coalesce(method, 'static') AS method,
+       coalesce(consent_state, 'none') AS consent_state, coalesce(signal, 'none') AS signal
 FROM detections;
