@@ -431,6 +431,19 @@ class BrowserPool:
         return found, ips
 
 
+def browser_unavailable(executable: str) -> str | None:
+    """Why browser mode cannot run with ``executable`` (one line), or None when it can: checked before a crawl
+    starts, so a missing Chromium is one clear error instead of a browser_error on every site."""
+    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+        return (f"browser mode needs Chromium at {executable} (Debian: apt-get install chromium; "
+                f"another path: -s SR_BROWSER_EXECUTABLE=PATH)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "browser mode needs the Python package playwright (pip install 'playwright>=1.50,<2')"
+    return None
+
+
 TAG_SWITCH = "--sr-browser-tag="  # Chromium ignores unknown switches; this one names a pool's processes
 
 

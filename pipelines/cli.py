@@ -133,6 +133,13 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
             parse_nameserver(ns)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
+    if mode == "browser":
+        from crawler.browser import browser_unavailable
+        from crawler.settings import SR_BROWSER_EXECUTABLE
+
+        why = browser_unavailable(_parse_sets(sets).get("SR_BROWSER_EXECUTABLE", SR_BROWSER_EXECUTABLE))
+        if why:
+            _fail(why)
     return CrawlOptions(
         out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
@@ -464,7 +471,7 @@ def query(out_dir, sql, as_csv, as_json, limit):
         w.writerows(rows)
     elif as_json:
         for row in rows:
-            click.echo(json.dumps(dict(zip(cols, row)), default=str, ensure_ascii=False))
+            click.echo(json.dumps(dict(zip(cols, row, strict=True)), default=str, ensure_ascii=False))
     else:
         t = Table(show_header=True)
         for c in cols:

@@ -35,7 +35,8 @@ def _fail(message: str, code: int) -> None:
 @click.option("--max-pages", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Pages of the site to fetch, home page included (privacy, imprint, contact pages first).")
 @click.option("--mode", type=click.Choice(MODES), default="static", show_default=True,
-              help="static: the HTML as served; browser: a real headless Chromium (needs Debian chromium).")
+              help="static: the HTML as served; browser: a real headless Chromium (needs Debian chromium) that "
+                   "loads the home page before consent, after accept and after reject (autoconsent) and with GPC.")
 @click.option("--lang", type=click.Choice(LANGS), default="de", show_default=True, help="Language of the report.")
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
               help="Download timeout per request, seconds.")
@@ -62,6 +63,13 @@ def scan(domain, out_dir, max_pages, mode, lang, timeout, nameservers, allow_pri
             parse_nameserver(ns)
         except ValueError as e:
             _fail(f"--nameserver: {e}", 2)
+    if mode == "browser":
+        from crawler.browser import browser_unavailable
+        from crawler.settings import SR_BROWSER_EXECUTABLE
+
+        why = browser_unavailable(SR_BROWSER_EXECUTABLE)
+        if why:
+            _fail(why, 2)
     console = Console(stderr=as_json)
     run_id = new_run_id()
     scan_dir = Layout(out_dir).scans / run_id
@@ -91,14 +99,15 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
     from pipelines.warehouse.build import build
     from pipelines.warehouse.connect import connect
 
-    if mode != "static":
-        _fail("--mode browser needs the browser crawler, which this installation does not have yet", 2)
     scan_dir.mkdir(parents=True, exist_ok=False)
     domains = scan_dir / "domain.txt"
     domains.write_text(site + "\n", encoding="utf-8")
     opts = CrawlOptions(out=scan_dir, max_pages=max_pages, concurrency=4, per_site_concurrency=2, timeout=timeout,
                         ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
-                        nameservers=nameservers, autothrottle=False, run_id=run_id, kind="scan")
+                        nameservers=nameservers, autothrottle=False, run_id=run_id, kind="scan", mode=mode,
+                        # one site: the browser pass loads it before consent, after accept and reject, and with GPC
+                        consent_states=("accept", "reject") if mode == "browser" else (),
+                        signals=("gpc",) if mode == "browser" else ())
     plan = prepare_run(domains, opts)
     console.print(f"scanning {site} (up to {max_pages} pages) …")
     run_crawl(plan, opts)

@@ -30,9 +30,13 @@ def unmentioned(data: dict[str, Any]) -> int:
     return sum(1 for s in data["services"] if s["policy"]["status"] == NOT_MENTIONED)
 
 
+def before_consent(data: dict[str, Any]) -> int:
+    return sum(1 for s in data["services"] if s.get("fires_before_consent"))
+
+
 def render_html(data: dict[str, Any], lang: str) -> str:
     return _ENV.get_template("scan.html").render(
-        d=data, lang=lang, unmentioned=unmentioned(data),
+        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data),
         L=lambda key, **kw: scan_label(lang, key, **kw),
         yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b),
     )
@@ -73,12 +77,25 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
                    else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
         console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
         console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")
+        if data.get("mode") == "browser" and s.get("fires_before_consent") is not None:
+            flags = [f"{L('before_consent')}: {yes_no(lang, s.get('fires_before_consent'))}"]
+            for key, col in (("after_reject", "fires_after_reject"), ("with_gpc", "fires_with_gpc")):
+                if s.get(col) is not None:
+                    flags.append(f"{L(key)}: {yes_no(lang, s.get(col))}")
+            if s.get("browser_only"):
+                flags.append(L("browser_only"))
+            console.print("  " + " · ".join(flags))
         pol = s["policy"]
         term = f" („{escape(pol['term'])}“)" if pol.get("term") else ""
         style = "bold red" if pol["status"] == NOT_MENTIONED else "white"
         console.print(f"  {L('policy')}: [{style}]{L(pol['status'])}[/]{term}")
     n = unmentioned(data)
     console.print()
+    if data.get("mode") == "browser":
+        console.print(f"{L('cmp')}: {escape(data.get('cmp') or L('no_cmp'))}")
+        b = before_consent(data)
+        if b:
+            console.print(f"[bold red]{L('summary_before_consent', n=b)}[/bold red]")
     if n:
         console.print(f"[bold red]{L('summary_unmentioned', n=n)}[/bold red]")
     if not data["policy"]["pages"]:

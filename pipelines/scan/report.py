@@ -69,6 +69,9 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         "third_party_hosts": [],
         "cloaking": [],
         "policy": {"pages": [], "coverage_counts": {}},
+        "mode": provenance.get("mode", "static"),
+        "consent_passes": [],
+        "cmp": None,
     }
     if site is None or site["outcome"] != "ok":
         detail = _rows(con, "detail", params)
@@ -102,6 +105,9 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         entry["policy"] = {"status": cov.status, "term": cov.term, "page_url": cov.page_url, "excerpt": cov.excerpt}
         counts[cov.status] = counts.get(cov.status, 0) + 1
         data["services"].append(entry)
+    data["consent_passes"] = _plain(_rows(con, "consent", params))
+    data["cmp"] = next((p["cmp"] for p in data["consent_passes"] if p["consent_state"] == "none"
+                        and p["signal"] == "none"), None)
     data["third_party_hosts"] = _plain(_rows(con, "third_party_hosts", params))
     data["cloaking"] = _plain(_rows(con, "cloaking", {**params, "site": site["site"]}))
     data["policy"] = {

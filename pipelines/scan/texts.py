@@ -23,6 +23,11 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
         "enriched": "DNS/GeoIP am", "geoip": "GeoIP-Daten", "catalog": "Katalog",
         "summary_unmentioned": "{n} Dienst(e) werden in der Datenschutzerklärung nicht erwähnt.",
         "not_assessed": "nicht bewertet (kein Katalogeintrag mit Rechtsfakten)",
+        "before_consent": "Lädt vor Einwilligung", "after_reject": "Lädt nach Ablehnen",
+        "with_gpc": "Lädt trotz GPC", "browser_only": "nur im Browser sichtbar", "cmp": "Consent-Banner",
+        "no_cmp": "kein Consent-Banner erkannt", "summary_before_consent":
+            "{n} Dienst(e) laden vor jeder Einwilligung (§ 25 TDDDG).",
+        "consent_pass": "Durchgang", "result": "Ergebnis",
     },
     "en": {
         "title": "Quick scan: {domain}", "scanned": "Scanned", "run": "Run", "pages": "Pages",
@@ -42,6 +47,11 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
         "enriched": "DNS/GeoIP on", "geoip": "GeoIP data", "catalog": "Catalog",
         "summary_unmentioned": "{n} service(s) are not mentioned in the privacy policy.",
         "not_assessed": "not assessed (no catalog entry with legal facts)",
+        "before_consent": "Loads before consent", "after_reject": "Loads after reject",
+        "with_gpc": "Loads despite GPC", "browser_only": "seen in the browser only", "cmp": "Consent banner",
+        "no_cmp": "no consent banner recognised", "summary_before_consent":
+            "{n} service(s) load before any consent (TDDDG §25).",
+        "consent_pass": "Pass", "result": "Result",
     },
 }
 

@@ -38,15 +38,16 @@ BUDGET = 15.0
 
 
 @pytest.fixture(scope="module")
-def browser_run(tmp_path_factory):
+def browser_run(tmp_path_factory, local_dns):
     require_binary("chromium")
     out = tmp_path_factory.mktemp("browser")
     domains = out / "domains.txt"
     domains.write_text("\n".join(BROWSER_DOMAINS) + "\n", encoding="utf-8")
     with LocalWeb(build_web("browser"), log=True) as lw:
         started = time.monotonic()
+        # `run` enriches too: its DNS goes to the local server, never to the machine's resolver
         res = run_cli(["run", str(domains), "--out", str(out), "--mode", "browser", "--consent", "accept,reject",
-                       "--gpc", "--allow-private", "--no-autothrottle", "--max-pages", "1", "--no-progress",
+                       "--gpc", "--allow-private", "--nameserver", local_dns.nameserver, "--no-autothrottle", "--max-pages", "1", "--no-progress",
                        "-s", f"SR_BROWSER_PAGE_BUDGET={BUDGET}"], env=lw.proxy_env(), timeout=400)
         elapsed = time.monotonic() - started
         log = list(lw.request_log)

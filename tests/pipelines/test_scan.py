@@ -11,6 +11,7 @@ from lxml import html as lxml_html
 
 from pipelines.localdns import LocalDNS
 from pipelines.localdns.demo import demo_zone
+from pipelines.localweb.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_VENDOR, TAG_SERVICES
 from pipelines.localweb.demo import declared_services, demo_web, site_services
 from pipelines.localweb.faults import XSS_PAYLOADS, XSS_SITE
 from pipelines.localweb.server import LocalWeb
@@ -140,3 +141,38 @@ def test_bad_domain_is_rejected():
     res = run_cli(["scan", "not a domain", "--out", "/nonexistent/never-written"])
     assert res.returncode == 2
     assert res.stderr.startswith("error: 'not a domain' is not a domain")
+
+
+@pytest.fixture(scope="module")
+def browser_scans(tmp_path_factory, local_dns):
+    from tests.conftest import require_binary
+
+    require_binary("chromium")
+    from pipelines.localweb import build_web
+
+    out = tmp_path_factory.mktemp("scan-browser")
+    reports = {}
+    with LocalWeb(build_web("browser")) as web:
+        for domain in (CMP_GATED_SITE, CMP_IGNORED_SITE):
+            res = run_cli(["scan", domain, "--out", str(out / domain), "--mode", "browser", "--max-pages", "2",
+                           "--nameserver", local_dns.nameserver, "--timeout", "10"], env=web.proxy_env())
+            assert res.returncode == 0, res.stderr[-3000:]
+            reports[domain] = (json.loads((_scan_dir(out / domain) / "report.json").read_text("utf-8")), res)
+    return reports
+
+
+def test_browser_scan_answers_the_consent_question(browser_scans):
+    """The banner gates the tags on one site and is ignored by the other: the scan tells them apart."""
+    gated, _ = browser_scans[CMP_GATED_SITE]
+    ignored, res = browser_scans[CMP_IGNORED_SITE]
+    for report in (gated, ignored):
+        assert report["mode"] == "browser" and report["cmp"] == CMP_VENDOR
+        assert {s["service_id"] for s in report["services"]} == set(TAG_SERVICES)
+        results = {(p["consent_state"], p["signal"]): p["consent_result"] for p in report["consent_passes"]}
+        assert results[("accept", "none")] == "clicked" and results[("reject", "none")] == "clicked"
+    for s in gated["services"]:
+        assert (s["fires_before_consent"], s["fires_after_accept"], s["fires_after_reject"]) == (False, True, False)
+    for s in ignored["services"]:
+        assert (s["fires_before_consent"], s["fires_after_accept"], s["fires_after_reject"]) == (True, True, True)
+    assert any(s["browser_only"] for s in ignored["services"])  # the loader's tags are invisible to static HTML
+    assert f"{len(TAG_SERVICES)} Dienst(e) laden vor jeder Einwilligung" in res.stdout
