@@ -1,14 +1,19 @@
 """Feed the risk & consent model from the warehouse: per service and per site × service assessments.
 
-Observations come from the run's detections (hosts contacted, cookies seen) and the enrichment's host
-locations; the rubric functions in ``pipelines/risk`` stay pure. Site-level results are memoised on what the
+Observations come from the run's detections (hosts contacted, cookies seen), split by consent pass
+(``sql/queries/risk_observations.sql``: before consent, after reject, after accept, with GPC), and the
+enrichment's host locations; the rubric functions in ``pipelines/risk`` stay pure. Site-level results are memoised on what the
 model actually reads (service, hosts with their locations, cookies), so 100,000 sites cost little more than
 the distinct combinations.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
                     ("evidence", pa.string()), ("confidence", pa.string())])
@@ -32,6 +37,27 @@ def _common(a) -> dict:
     }
 
 
+def observed_state(browser_pre: bool, pre_seen: bool, reject_seen: bool, accept_seen: bool, pre: tuple,
+                   reject: tuple, seen: tuple) -> tuple[str, str, bool, list, list]:
+    """Which consent state the risk model is told about for one site × service, and its evidence:
+    (consent_state, method, gated, hosts, cookies). ``pre``/``reject``/``seen`` are (hosts, cookies) of the
+    pre-consent load, the reject pass and every pass.
+
+    Loaded before consent (browser pre-consent load, or static HTML when the site had no browser load) →
+    ``before_consent``/``none`` with that evidence; else loaded despite "reject" → ``after_reject``; else loaded
+    only after "accept" → ``after_accept``; else (a browser run whose loads never showed it: only the static
+    HTML of the page did) → gated, not loaded before consent.
+    """
+    method = "browser" if browser_pre else "static"
+    if pre_seen:
+        return ("before_consent" if browser_pre else "none"), method, False, list(pre[0]), list(pre[1])
+    if reject_seen:
+        return "after_reject", "browser", False, list(reject[0]), list(reject[1])
+    if accept_seen:
+        return "after_accept", "browser", False, list(seen[0]), list(seen[1])
+    return "none", method, True, list(seen[0]), list(seen[1])
+
+
 def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
     """Assess every detected curated service (per site and per service) for every dataset run and hand the
     rows to ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are."""
@@ -53,13 +79,7 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
                max(CASE WHEN session THEN NULL ELSE epoch(expires) - epoch(now()) END)::BIGINT
         FROM raw_cookies GROUP BY ALL""").fetchall()}
     cur = con.cursor()
-    cur.execute("""
-        SELECT d.run_id, d.input_domain, d.service_id,
-               coalesce(list_sort(list_distinct(list(d.host) FILTER (WHERE d.host IS NOT NULL))), []) AS hosts,
-               coalesce(list_sort(list_distinct(list(d.evidence) FILTER (WHERE d.kind = 'cookie'))), []) AS cookies
-        FROM detections d JOIN _runs r USING (run_id)
-        WHERE r.kind IN (SELECT kind FROM _dataset_kinds)
-        GROUP BY ALL ORDER BY 1, 2, 3""")
+    cur.execute((SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8"))
     memo: dict = {}
     common: dict[int, dict] = {}  # one converted row per distinct assessment, shared by its sites
     per_service: dict[tuple[str, str], dict] = {}
@@ -68,17 +88,23 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
         batch = cur.fetchmany(chunk)
         if not batch:
             break
-        for run_id, domain, sid, hosts, cookies in batch:
+        for (run_id, domain, sid, browser_pre, pre_seen, reject_seen, accept_seen, dnt, pre_hosts, pre_cookies,
+             reject_hosts, reject_cookies, any_hosts, any_cookies) in batch:
             if sid not in known:
                 continue  # long-tail entries carry no legal facts to score
+            state, method, gated, hosts, cookies = observed_state(
+                browser_pre, pre_seen, reject_seen, accept_seen, (pre_hosts, pre_cookies),
+                (reject_hosts, reject_cookies), (any_hosts, any_cookies))
             locs = tuple(locations.get((run_id, h), HostLocation(h)) for h in hosts)
             cks = tuple(ObservedCookie(n, lifetime_seconds=lifetimes.get((run_id, domain, n)),
-                                       evidence="Set-Cookie") for n in cookies)
-            key = (sid, locs, cks)
+                                       evidence="Set-Cookie" if method == "static" else "cookie jar")
+                        for n in cookies)
+            key = (sid, locs, cks, state, method, gated, dnt)
             a = memo.get(key)
             if a is None:
                 obs = SiteServiceObservation(site=domain, service_id=sid, requests=tuple(hosts), cookies=cks,
-                                             locations=locs, run_id=run_id)
+                                             locations=locs, run_id=run_id, consent_state=state, method=method,
+                                             gated=gated, dnt_honoured=dnt)
                 a = memo[key] = assess_site_service(obs, ctx)
                 common[id(a)] = _common(a)
             rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **common[id(a)]})

@@ -262,3 +262,23 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
         classified, status, launches = asyncio.run(scenario(lw.proxy_url))
     assert (classified.outcome, classified.error_class) == ("browser_error", "RendererCrashed")
     assert (status, launches) == (200, 1)  # the browser itself survived and served the next visit
+
+
+def _factor(run, domain, service, code):
+    rows = _q(run, "SELECT f.level, f.evidence FROM (SELECT unnest(factors) AS f FROM site_service_risk_all "
+                   "WHERE site_input = ? AND service_id = ?) WHERE f.code = ?", (domain, service, code))
+    return rows[0] if rows else None
+
+
+def test_site_risk_reads_the_consent_passes(browser_run):
+    """A tag that loads only after "accept" is not scored as loading before consent; one that loads despite the
+    banner is, from the browser's pre-consent load; a site honouring GPC earns the tested DNT/GPC mitigation."""
+    level, evidence = _factor(browser_run, CMP_GATED_SITE, "meta-pixel", "F2")
+    assert level == "gated" and "after accept" in evidence
+    level, evidence = _factor(browser_run, CMP_IGNORED_SITE, "meta-pixel", "F2")
+    assert level == "present" and "before consent" in evidence
+    assert _factor(browser_run, GPC_HONOURED_SITE, "meta-pixel", "M:dnt_honoured")[0] == "tested"
+    assert _factor(browser_run, DYN_LOADER_SITE, "meta-pixel", "M:dnt_honoured") is None  # loads despite GPC
+    scores = dict(_q(browser_run, "SELECT site_input, risk_score FROM site_service_risk_all "
+                                  "WHERE service_id = 'meta-pixel'"))
+    assert scores[CMP_GATED_SITE] < scores[CMP_IGNORED_SITE]
