@@ -25,10 +25,12 @@ from tests.conftest import ROOT, run_cli
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]-*.ipynb"))
 TOPICS = ["01-prevalence", "02-server-geography", "03-companies", "04-risk-and-consent", "05-cloaking-and-dns",
-          "06-change-over-time"]
+          "06-change-over-time", "07-browser-consent"]
 DEFAULT_WAREHOUSE = 'WAREHOUSE = "out/demo/warehouse.duckdb"'
 RISK_NOTEBOOK = NOTEBOOK_DIR / "04-risk-and-consent.ipynb"
 RISK_MISSING = "risk marts not built yet"
+BROWSER_NOTEBOOK = NOTEBOOK_DIR / "07-browser-consent.ipynb"
+BROWSER_MISSING = "no browser-mode crawl in this warehouse"  # the demo crawls statically; see test_browser_mode
 SHOW = re.compile(r"^\s*show\(fig\)", re.MULTILINE)
 # the columns notebook 04 is written against (the risk marts may carry more)
 RISK_COLUMNS = {
@@ -147,6 +149,10 @@ def test_notebook_executes_against_the_demo_warehouse(path, demo_warehouse, tmp_
         con.close()
     if path == RISK_NOTEBOOK and not have_risk:
         assert RISK_MISSING in texts(nb)
+        assert not any(has_image(c) for c in figure_cells(nb))
+        return
+    if path == BROWSER_NOTEBOOK:  # executed with figures against a browser crawl in tests/crawler/test_browser_mode.py
+        assert BROWSER_MISSING in texts(nb)
         assert not any(has_image(c) for c in figure_cells(nb))
         return
     assert RISK_MISSING not in texts(nb)

@@ -282,3 +282,17 @@ def test_site_risk_reads_the_consent_passes(browser_run):
     scores = dict(_q(browser_run, "SELECT site_input, risk_score FROM site_service_risk_all "
                                   "WHERE service_id = 'meta-pixel'"))
     assert scores[CMP_GATED_SITE] < scores[CMP_IGNORED_SITE]
+
+
+@pytest.mark.slow
+def test_consent_notebook_draws_from_the_browser_crawl(browser_run, tmp_path):
+    """Notebook 07 against this module's browser-mode warehouse: every figure drawn, the gated site's tags wait."""
+    from tests.test_notebooks import BROWSER_MISSING, BROWSER_NOTEBOOK, execute, figure_cells, has_image, texts
+
+    nb = execute(BROWSER_NOTEBOOK, str(browser_run["out"] / "warehouse.duckdb"), cwd=tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
+    out = texts(nb)
+    assert BROWSER_MISSING not in out
+    assert all(has_image(c) for c in figure_cells(nb))
+    assert CMP_IGNORED_SITE in out and "meta-pixel" in out
