@@ -29,11 +29,14 @@ class CompiledSignature:
     regex: re.Pattern[str]
     needles: tuple[str, ...]  # empty: always run
     lower: bool  # needles are lower-case and must be looked up in the lower-cased text
+    # further literal sets one member of each must occur too (e.g. "UA-" besides the "config" | "create" …
+    # needles of the UA id): checked only after a needle hit, they spare most regex runs
+    also: tuple[tuple[str, ...], ...] = ()
 
     def findall(self, text: str, lowered: str | None = None) -> list[str]:
         if self.needles:
             hay = (lowered if lowered is not None else text.lower()) if self.lower else text
-            if not any(n in hay for n in self.needles):
+            if not any(n in hay for n in self.needles) or not all(any(n in hay for n in g) for g in self.also):
                 return []
         out = []
         for m in self.regex.finditer(text):
@@ -92,9 +95,30 @@ def needles_for(regex: str, ignore_case: bool = False) -> tuple[str, ...]:
     return tuple(sorted(n.lower() for n in best)) if ignore_case else tuple(sorted(best))
 
 
+def also_required(regex: str, needles: tuple[str, ...], ignore_case: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The requirements of ``regex`` besides its ``needles`` (alternatives of >= 2 characters each): every
+    match contains one literal of each set too."""
+    if not needles:
+        return ()
+    try:
+        parsed = _p.parse(regex, re.IGNORECASE if ignore_case else 0)
+    except re.error:
+        return ()
+    out: list[tuple[str, ...]] = []
+    for req in _requirements(list(parsed)):
+        if not req or min(map(len, req)) < 2:
+            continue
+        group = tuple(sorted({n.lower() for n in req} if ignore_case else req))
+        if group != needles and group not in out:
+            out.append(group)
+    return tuple(out)
+
+
 def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> CompiledSignature:
     flags = re.IGNORECASE if ignore_case else 0
-    return CompiledSignature(sid, re.compile(regex, flags), needles_for(regex, ignore_case), ignore_case)
+    needles = needles_for(regex, ignore_case)
+    return CompiledSignature(sid, re.compile(regex, flags), needles, ignore_case,
+                             also_required(regex, needles, ignore_case))
 
 
 @lru_cache(maxsize=4)

@@ -33,6 +33,7 @@ _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf
 
 
 _HINTS = frozenset({"preconnect", "dns-prefetch"})
+_PER_URL = object()  # a host whose match depends on the URL's path
 
 
 def _looks_loadable(url: str) -> bool:
@@ -41,7 +42,17 @@ def _looks_loadable(url: str) -> bool:
     return bool(_LOADABLE.search(_path_of(url)))
 
 
+_PLAIN_URL = re.compile(r"https?://[^/?#@\[\]\\\x00-\x20\x7f]*")  # scheme and a plain netloc
+_URL_TAIL_OK = re.compile(r"[^\\\x00-\x20\x7f]*")
+
+
 def _path_of(url: str) -> str:
+    """``path?query`` of ``url`` as urlsplit gives them (path "/" when empty, no "?" when no query)."""
+    m = _PLAIN_URL.match(url)
+    end = m.end() if m is not None else -1
+    if end > 0 and (end == len(url) or url[end] in "/?#") and _URL_TAIL_OK.fullmatch(url, end):
+        path, _, query = url[end:].split("#", 1)[0].partition("?")
+        return (path or "/") + ("?" + query if query else "")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -75,12 +86,26 @@ class Detector:
                         continue
         self._cookie_prefix.sort(key=lambda p: -len(p[0]))  # longest prefix wins
         self._host_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
-        self._url_memo: dict[tuple[str, bool], tuple[Service, str] | None] = {}
+        # per first_party flag: url -> match, for hosts whose match depends on the path
+        self._url_memo: dict[bool, dict[str, tuple[Service, str] | None]] = {True: {}, False: {}}
         self._path_memo: dict[str, bool] = {}
 
     # --- single observations ---------------------------------------------------------------------------
     def match_url(self, url: str, host: str, *, first_party: bool) -> tuple[Service, str] | None:
         """(service, rule) for a referenced URL; memoised per host, or per URL for hosts with path rules."""
+        hit = self._match_host_level(host, first_party)
+        if hit is not _PER_URL:
+            return hit
+        memo = self._url_memo[first_party]
+        hit = memo.get(url, False)
+        if hit is False:
+            hit = self.matcher.match_rule(host, _path_of(url), first_party=first_party)
+            if len(memo) < 250_000:
+                memo[url] = hit
+        return hit
+
+    def _match_host_level(self, host: str, first_party: bool) -> tuple[Service, str] | None | object:
+        """``match_url`` for any URL on ``host``, or ``_PER_URL`` when the answer depends on the URL."""
         key = (host, first_party)
         hit = self._host_memo.get(key, False)
         if hit is not False:
@@ -88,15 +113,12 @@ class Detector:
         path_rules = self._path_memo.get(host)
         if path_rules is None:
             path_rules = self._path_memo[host] = self.matcher.has_path_rules(host)
-        if path_rules or (first_party and self.matcher._star_paths):
-            ukey = (url, first_party)
-            hit = self._url_memo.get(ukey, False)
-            if hit is False:
-                hit = self.matcher.match_rule(host, _path_of(url), first_party=first_party)
-                if len(self._url_memo) < 500_000:
-                    self._url_memo[ukey] = hit
-            return hit
-        hit = self.matcher.match_rule(host, "/", first_party=first_party)
+        if path_rules:
+            return _PER_URL
+        # host rules win over host-"*" path rules, so a host match does not depend on the path
+        hit = self.matcher.match_rule(host, "/", first_party=False)
+        if hit is None and first_party and self.matcher._star_paths:
+            return _PER_URL
         self._host_memo[key] = hit
         return hit
 
@@ -141,11 +163,21 @@ class Detector:
         out: dict[tuple[str, str, str], Detection] = {}
         hints: list[tuple[Service, str, str]] = []
         specific_hosts: set[str] = set()
+        by_host: dict[str, tuple[bool, object]] = {}  # host -> (first party?, its match or _PER_URL)
+        memo_fp, memo_tp = self._url_memo[True], self._url_memo[False]
         for ref in references:
-            if ref.declared or not ref.host or getattr(ref, "gated", False):
+            host = ref.host
+            if ref.declared or not host or getattr(ref, "gated", False):
                 continue  # CSP-allowed or held back by a consent manager: not loaded on page load
-            first_party = registrable_domain(ref.host) == site
-            hit = self.match_url(ref.url, ref.host, first_party=first_party)
+            known = by_host.get(host)
+            if known is None:
+                first_party = registrable_domain(host) == site
+                known = by_host[host] = (first_party, self._match_host_level(host, first_party))
+            first_party, hit = known
+            if hit is _PER_URL:
+                hit = (memo_fp if first_party else memo_tp).get(ref.url, False)
+                if hit is False:
+                    hit = self.match_url(ref.url, host, first_party=first_party)
             if hit is None:
                 continue
             service, rule = hit
@@ -163,7 +195,9 @@ class Detector:
                 hints.append((service, ref.host, seen_in))
                 continue
             evidence = ref.host if rule == "host" else ref.url[:300]
-            out.setdefault((service.id, rule, evidence), Detection(service.id, rule, evidence, seen_in, ref.host))
+            key = (service.id, rule, evidence)
+            if key not in out:
+                out[key] = Detection(service.id, rule, evidence, seen_in, ref.host)
         for service, host, where in hints:
             # a bare connection hint is weak evidence: a specific script reference to the same host on the
             # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for
