@@ -13,6 +13,10 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,14 +40,15 @@ static int loaded = 0;
 
 #define ELEMENT_NODE 1
 
-enum { T_TITLE, T_SCRIPT, T_IMG, T_IFRAME, T_FRAME, T_EMBED, T_OBJECT, T_SOURCE, T_VIDEO, T_AUDIO, T_TRACK,
-       T_INPUT, T_FORM, T_LINK, T_META, T_STYLE, T_BODY, T_A, T_AREA, T_COUNT, T_OTHER };
-static const char *TAG_NAMES[T_COUNT] = {"title", "script", "img", "iframe", "frame", "embed", "object", "source",
+enum { TAG_TITLE, TAG_SCRIPT, TAG_IMG, TAG_IFRAME, TAG_FRAME, TAG_EMBED, TAG_OBJECT, TAG_SOURCE, TAG_VIDEO, TAG_AUDIO, TAG_TRACK,
+       TAG_INPUT, TAG_FORM, TAG_LINK, TAG_META, TAG_STYLE, TAG_BODY, TAG_A, TAG_AREA, TAG_COUNT, TAG_OTHER };
+static const char *TAG_NAMES[TAG_COUNT] = {"title", "script", "img", "iframe", "frame", "embed", "object", "source",
                                          "video", "audio", "track", "input", "form", "link", "meta", "style",
                                          "body", "a", "area"};
-static uintptr_t tag_ids[T_COUNT];
+static uintptr_t tag_ids[TAG_COUNT];
+static uint8_t tag_of_id[256]; /* lexbor tag id (when < 256) -> TAG_* */
 static int tags_set = 0;
-static PyObject *tag_str[T_COUNT];
+static PyObject *tag_str[TAG_COUNT];
 
 /* interned strings */
 static PyObject *s_src, *s_srcset, *s_script, *s_inline, *s_href, *s_imagesrcset, *s_empty, *s_text, *s_style,
@@ -52,6 +57,8 @@ static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *
     *s_scan_script, *s_signature_hits, *s_set_title, *s_rel_root, *s_rel_dir, *s_rel_host, *s_table;
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
+#define TRI(b) ((((unsigned)(b)[0] * 0x9e37u) ^ ((unsigned)(b)[1] * 0x85ebu) ^ ((unsigned)(b)[2] * 0xc2b3u)) & 0xffffu)
+
 typedef struct {
     unsigned char *bytes;
     size_t len;
@@ -67,6 +74,8 @@ typedef struct {
     int lower; /* some needles must be looked up in the lower-cased text: left to Python */
     int always; /* some signatures have no needle: every text goes to Python */
     uint8_t pair[65536 / 8]; /* first two bytes of any group-0 needle */
+    uint8_t tri[65536 / 8];  /* a hash of the first three bytes of any group-0 needle (all have >= 3) */
+    int short_needle;        /* a group-0 needle of 2 bytes: the three-byte filter is off */
     int *order;              /* group-0 needles sorted by their first two bytes */
     int norder;
 } needles_t;
@@ -125,6 +134,12 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
         if (group == 0) {
             unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
             t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
+            if (len >= 3) {
+                unsigned h = TRI((const unsigned char *)b);
+                t->tri[h >> 3] |= (uint8_t)(1u << (h & 7));
+            } else {
+                t->short_needle = 1;
+            }
         }
         t->n = (int)i + 1;
     }
@@ -142,6 +157,7 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
     return PyCapsule_New(t, "fastwalk.needles", needles_free);
 }
 
+
 /* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
 static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit) {
     if (t->norder == 0 || n < 2) return 0;
@@ -149,6 +165,11 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
     for (size_t i = 0; i + 1 < n; i++) {
         unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
         if (!(t->pair[k >> 3] & (1u << (k & 7)))) continue;
+        if (!t->short_needle) {
+            if (i + 2 >= n) continue;
+            unsigned h = TRI(buf + i);
+            if (!(t->tri[h >> 3] & (1u << (h & 7)))) continue;
+        }
         /* binary search the sorted group-0 needles for this pair */
         int lo = 0, hi = t->norder;
         while (lo < hi) {
@@ -237,8 +258,10 @@ static int utf8_at(const unsigned char *s, size_t n, size_t i, uint32_t *cp) {
     return len;
 }
 
-static int utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
+/* 1 when s is valid UTF-8 (*cont: its number of continuation bytes), else 0 */
+static int utf8_valid_count(const unsigned char *s, size_t n, size_t *cont) {
+    size_t i = 0, c = 0;
+    *cont = 0;
     while (i < n) {
         if (i + 8 <= n) {
             uint64_t w;
@@ -250,8 +273,15 @@ static int utf8_valid(const unsigned char *s, size_t n) {
         int k = utf8_at(s, n, i, &cp);
         if (!k) return 0;
         i += k;
+        c += k - 1;
     }
+    *cont = c;
     return 1;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t cont;
+    return utf8_valid_count(s, n, &cont);
 }
 
 /* Python's str.isspace() for a code point */
@@ -319,6 +349,40 @@ static int ensure(page_t *p, size_t n) {
     return 0;
 }
 
+/* Reference's slot offsets, in field order (set by set_reference) */
+static PyTypeObject *ref_type = NULL;
+static Py_ssize_t ref_offsets[8];
+
+/* set_reference(cls, field names): remember where cls keeps each field (slots of object type) */
+static PyObject *py_set_reference(PyObject *self, PyObject *args) {
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
+    if (PyTuple_GET_SIZE(names) != 8) {
+        PyErr_SetString(PyExc_ValueError, "Reference must have 8 fields");
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)cls;
+    if (t->tp_dictoffset != 0 || t->tp_itemsize != 0) {
+        PyErr_SetString(PyExc_ValueError, "Reference must use __slots__");
+        return NULL;
+    }
+    for (int i = 0; i < 8; i++) {
+        PyObject *d = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, i));
+        if (!d) return NULL;
+        if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            Py_DECREF(d);
+            PyErr_SetString(PyExc_ValueError, "Reference fields must be object slots");
+            return NULL;
+        }
+        ref_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        Py_DECREF(d);
+    }
+    Py_XDECREF(ref_type);
+    Py_INCREF(cls);
+    ref_type = t;
+    Py_RETURN_NONE;
+}
+
 static PyObject *decode(const unsigned char *s, size_t n) { return PyUnicode_DecodeUTF8((const char *)s, n, "replace"); }
 
 /* Calls walk.add(raw, element, attribute, rel, inline, gated) with raw decoded as selectolax does. */
@@ -380,7 +444,18 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
     }
     PyObject *args[8] = {u, h, element, attribute, rel, inline_ ? Py_True : Py_False, Py_False,
                          gated ? Py_True : Py_False};
-    PyObject *ref = PyObject_Vectorcall(p->reference, args, 8, NULL);
+    PyObject *ref;
+    if (ref_type == (PyTypeObject *)p->reference) {
+        /* the slots of Reference, filled directly (what its dataclass __init__ does, without the call) */
+        ref = ref_type->tp_alloc(ref_type, 0);
+        if (ref)
+            for (int i = 0; i < 8; i++) {
+                Py_INCREF(args[i]);
+                *(PyObject **)((char *)ref + ref_offsets[i]) = args[i];
+            }
+    } else {
+        ref = PyObject_Vectorcall(p->reference, args, 8, NULL);
+    }
     Py_DECREF(u);
     Py_DECREF(h);
     if (!ref) return -1;
@@ -650,7 +725,7 @@ static PyObject *text_callable(PyObject *s) { return PyObject_GetAttrString(s, "
 
 static int py_visit(page_t *p, lnode *el, int tag) {
     PyObject *name;
-    if (tag < T_COUNT) {
+    if (tag < TAG_COUNT) {
         name = tag_str[tag];
         Py_INCREF(name);
     } else {
@@ -769,7 +844,8 @@ static int py_scan_script(page_t *p, const unsigned char *code, size_t n, int ga
 
 /* _scan_script for valid UTF-8 code: URL literals, then the signatures on (a window of) the code */
 static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gated, uint8_t *hit) {
-    if (!utf8_valid(code0, n0)) return py_scan_script(p, code0, n0, gated);
+    size_t cont; /* continuation bytes: the code has n - cont code points, before and after "\\/" -> "/" */
+    if (!utf8_valid_count(code0, n0, &cont)) return py_scan_script(p, code0, n0, gated);
     const unsigned char *code = code0;
     size_t n = n0;
     unsigned char *replaced = NULL;
@@ -873,14 +949,13 @@ static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gat
     }
     {
         /* the signature window: the whole code, or its first 16384 and last 8192 code points */
-        size_t cps = 0;
-        if (n > SIG_SCAN_LIMIT)
-            for (size_t i = 0; i < n; i++) cps += (code[i] & 0xc0) != 0x80;
+        size_t cps = n - cont;
         const unsigned char *text = code;
         size_t tn = n;
         unsigned char *win = NULL;
         if (cps > SIG_SCAN_LIMIT) {
             size_t head = 0, c = 0;
+            if (!cont) c = head = SIG_SCAN_LIMIT - SIG_TAIL; /* ASCII: code points are bytes */
             while (head < n && c <= SIG_SCAN_LIMIT - SIG_TAIL) {
                 if ((code[head] & 0xc0) != 0x80) {
                     if (c == SIG_SCAN_LIMIT - SIG_TAIL) break;
@@ -889,6 +964,7 @@ static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gat
                 head++;
             }
             size_t tail = n, t = 0;
+            if (!cont) tail = n - SIG_TAIL, t = SIG_TAIL;
             while (tail > 0 && t < SIG_TAIL) {
                 tail--;
                 if ((code[tail] & 0xc0) != 0x80) t++;
@@ -1111,44 +1187,63 @@ static int has_url_paren(const unsigned char *s, size_t n) {
 /* One element. Mirrors _Walk.visit (links off) for the elements _SELECTOR picks. */
 static int visit(page_t *p, lnode *el, uint8_t *hit) {
     uintptr_t id = f_tag_id(el);
-    int tag = T_OTHER;
-    for (int i = 0; i < T_COUNT; i++)
-        if (tag_ids[i] == id) {
-            tag = i;
-            break;
+    int tag = TAG_OTHER;
+    if (id < 256) {
+        tag = tag_of_id[id];
+    } else {
+        for (int i = 0; i < TAG_COUNT; i++)
+            if (tag_ids[i] == id) {
+                tag = i;
+                break;
+            }
+    }
+    if (tag == TAG_OTHER || tag == TAG_A || tag == TAG_AREA) {
+        /* only an inline style can make these count: look for it before reading every attribute */
+        lattr *x = f_first_attr(el);
+        if (!x) return 0;
+        int style = 0;
+        for (; x; x = f_next_attr(x)) {
+            size_t nl = 0;
+            const unsigned char *nm = f_attr_qname(x, &nl);
+            if (nl == 5 && memcmp(nm, "style", 5) == 0) {
+                style = 1;
+                break;
+            }
         }
+        if (!style) return 0;
+    }
     attrs_t at;
     read_attrs(el, &at);
     const attr_t *style = at.overflow ? NULL : get(&at, "style");
     int style_url = style && style->vlen && has_url_paren(style->value, style->vlen);
     int selected;
     switch (tag) {
-    case T_TITLE: case T_SCRIPT: case T_IMG: case T_IFRAME: case T_FRAME: case T_EMBED: case T_OBJECT:
-    case T_SOURCE: case T_VIDEO: case T_AUDIO: case T_TRACK: case T_STYLE:
+    case TAG_TITLE: case TAG_SCRIPT: case TAG_IMG: case TAG_IFRAME: case TAG_FRAME: case TAG_EMBED: case TAG_OBJECT:
+    case TAG_SOURCE: case TAG_VIDEO: case TAG_AUDIO: case TAG_TRACK: case TAG_STYLE:
         selected = 1;
         break;
-    case T_INPUT: selected = has(&at, "src"); break;
-    case T_FORM: selected = has(&at, "action"); break;
-    case T_LINK: selected = has(&at, "href"); break;
-    case T_META: selected = has(&at, "http-equiv"); break;
-    case T_BODY: selected = has(&at, "background"); break;
+    case TAG_INPUT: selected = has(&at, "src"); break;
+    case TAG_FORM: selected = has(&at, "action"); break;
+    case TAG_LINK: selected = has(&at, "href"); break;
+    case TAG_META: selected = has(&at, "http-equiv"); break;
+    case TAG_BODY: selected = has(&at, "background"); break;
     default: selected = 0;
     }
     if (at.overflow) {
         /* very many attributes: decide on all of them, then let Python do the work */
         switch (tag) {
-        case T_INPUT: selected = el_has(el, "src"); break;
-        case T_FORM: selected = el_has(el, "action"); break;
-        case T_LINK: selected = el_has(el, "href"); break;
-        case T_META: selected = el_has(el, "http-equiv"); break;
-        case T_BODY: selected = el_has(el, "background"); break;
+        case TAG_INPUT: selected = el_has(el, "src"); break;
+        case TAG_FORM: selected = el_has(el, "action"); break;
+        case TAG_LINK: selected = el_has(el, "href"); break;
+        case TAG_META: selected = el_has(el, "http-equiv"); break;
+        case TAG_BODY: selected = el_has(el, "background"); break;
         default: break;
         }
         return selected || el_style_url(el) ? py_visit(p, el, tag) : 0;
     }
     if (at.dup) return selected || style_url ? py_visit(p, el, tag) : 0;
     if (!selected && !style_url) return 0;
-    if (tag == T_TITLE) {
+    if (tag == TAG_TITLE) {
         PyObject *t = text_str(p, el);
         PyObject *r = t ? PyObject_CallMethodObjArgs(p->walk, s_set_title, t, NULL) : NULL;
         Py_XDECREF(t);
@@ -1156,9 +1251,9 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         Py_DECREF(r);
         return 0;
     }
-    PyObject *name = tag < T_COUNT ? tag_str[tag] : NULL;
+    PyObject *name = tag < TAG_COUNT ? tag_str[tag] : NULL;
     switch (tag) {
-    case T_SCRIPT: {
+    case TAG_SCRIPT: {
         const attr_t *type = get(&at, "type");
         int kind = truthy(type) ? script_kind(type) : K_JS;
         if (kind == K_UNKNOWN) return py_visit(p, el, tag);
@@ -1183,16 +1278,16 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         }
         break;
     }
-    case T_IMG: case T_SOURCE: case T_IFRAME: {
+    case TAG_IMG: case TAG_SOURCE: case TAG_IFRAME: {
         const attr_t *v = get(&at, "src");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
-        if (tag != T_IFRAME) {
+        if (tag != TAG_IFRAME) {
             v = get(&at, "srcset");
             if (truthy(v) && add_srcset(p, v, name, s_srcset, s_empty) < 0) return -1;
         }
         break;
     }
-    case T_LINK: {
+    case TAG_LINK: {
         const attr_t *r = get(&at, "rel");
         if (!truthy(r)) break;
         if (!is_ascii(r->value, r->vlen)) return py_visit(p, el, tag);
@@ -1234,12 +1329,12 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         if (rc < 0) return -1;
         break;
     }
-    case T_META: {
+    case TAG_META: {
         const attr_t *he = get(&at, "http-equiv");
         if (he && (!is_ascii(he->value, he->vlen) || ieq(he->value, he->vlen, "refresh"))) return py_visit(p, el, tag);
         break;
     }
-    case T_STYLE: {
+    case TAG_STYLE: {
         size_t n;
         unsigned char *t = text_of(p, el, &n);
         attr_t v = {NULL, t ? t : (const unsigned char *)"", 0, t ? n : 0};
@@ -1247,29 +1342,29 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         text_free(p, t);
         return rc;
     }
-    case T_FRAME: case T_EMBED: case T_AUDIO: case T_TRACK: case T_INPUT: {
+    case TAG_FRAME: case TAG_EMBED: case TAG_AUDIO: case TAG_TRACK: case TAG_INPUT: {
         const attr_t *v = get(&at, "src");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
         break;
     }
-    case T_VIDEO: {
+    case TAG_VIDEO: {
         const attr_t *v = get(&at, "src");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
         v = get(&at, "poster");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_poster, s_empty, 0, 0) < 0) return -1;
         break;
     }
-    case T_OBJECT: {
+    case TAG_OBJECT: {
         const attr_t *v = get(&at, "data");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_data, s_empty, 0, 0) < 0) return -1;
         break;
     }
-    case T_FORM: {
+    case TAG_FORM: {
         const attr_t *v = get(&at, "action");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_action, s_empty, 0, 0) < 0) return -1;
         break;
     }
-    case T_BODY: {
+    case TAG_BODY: {
         const attr_t *v = get(&at, "background");
         if (truthy(v) && add(p, v->value, v->vlen, name, s_background, s_empty, 0, 0) < 0) return -1;
         break;
@@ -1412,11 +1507,11 @@ static PyObject *py_tag_id(PyObject *self, PyObject *args) {
 static PyObject *py_set_tags(PyObject *self, PyObject *args) {
     PyObject *names, *ids;
     if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &ids)) return NULL;
-    if (PyTuple_GET_SIZE(names) != T_COUNT || PyTuple_GET_SIZE(ids) != T_COUNT) {
+    if (PyTuple_GET_SIZE(names) != TAG_COUNT || PyTuple_GET_SIZE(ids) != TAG_COUNT) {
         PyErr_SetString(PyExc_ValueError, "wrong number of tags");
         return NULL;
     }
-    for (int i = 0; i < T_COUNT; i++) {
+    for (int i = 0; i < TAG_COUNT; i++) {
         const char *nm = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, i));
         if (!nm || strcmp(nm, TAG_NAMES[i]) != 0) {
             if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "tag %d must be %s", i, TAG_NAMES[i]);
@@ -1425,57 +1520,58 @@ static PyObject *py_set_tags(PyObject *self, PyObject *args) {
         tag_ids[i] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(ids, i));
         if (PyErr_Occurred()) return NULL;
     }
+    memset(tag_of_id, TAG_OTHER, sizeof tag_of_id);
+    for (int i = TAG_COUNT - 1; i >= 0; i--)
+        if (tag_ids[i] < 256) tag_of_id[tag_ids[i]] = (uint8_t)i;
     tags_set = 1;
     Py_RETURN_NONE;
 }
 
-/* count_byte(data, byte, stop) -> occurrences of byte, counting stops at `stop` */
-static PyObject *py_count_byte(PyObject *self, PyObject *args) {
-    Py_buffer b;
-    int byte;
-    Py_ssize_t stop;
-    if (!PyArg_ParseTuple(args, "y*in", &b, &byte, &stop)) return NULL;
-    const unsigned char *s = b.buf, *e = s + b.len;
-    Py_ssize_t c = 0;
-    while (s < e && c < stop) { /* blocks of 4 KiB, a loop the compiler vectorises */
-        size_t m = (size_t)(e - s) < 4096 ? (size_t)(e - s) : 4096;
-        unsigned k = 0;
-        for (size_t i = 0; i < m; i++) k += s[i] == (unsigned char)byte;
-        c += k;
-        s += m;
-    }
-    if (c > stop) c = stop;
-    PyBuffer_Release(&b);
-    return PyLong_FromSsize_t(c);
+
+static inline int base_at(const unsigned char *f, const unsigned char *e) {
+    /* b"<base", b"<BASE" or b"<Base" at f (exactly those spellings) */
+    if (e - f < 5 || (f[1] != 'b' && f[1] != 'B')) return 0;
+    return (f[2] == 'a' && f[3] == 's' && f[4] == 'e') || (f[1] == 'B' && f[2] == 'A' && f[3] == 'S' && f[4] == 'E');
 }
 
-/* has_base_tag(data): b"<base", b"<BASE" or b"<Base" occurs (exactly those spellings) */
-static PyObject *py_has_base_tag(PyObject *self, PyObject *args) {
+/* body_facts(data) -> (number of b"<", whether b"<base", b"<BASE" or b"<Base" occurs): one pass */
+static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
-    const unsigned char *s = b.buf, *e = s + b.len;
-    int found = 0;
-    while (s < e) {
-        const unsigned char *f = memchr(s, '<', e - s);
-        if (!f || e - f < 5) break;
-        if (!memcmp(f + 1, "base", 4) || !memcmp(f + 1, "BASE", 4) || !memcmp(f + 1, "Base", 4)) {
-            found = 1;
-            break;
-        }
-        s = f + 1;
+    const unsigned char *s = b.buf, *e = s + b.len, *f = s;
+    Py_ssize_t count = 0;
+    int base = 0;
+#ifdef __SSE2__
+    const __m128i lt = _mm_set1_epi8('<');
+    for (; e - f >= 16; f += 16) {
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)f), lt));
+        if (!mask) continue;
+        count += __builtin_popcount(mask);
+        if (!base)
+            for (unsigned m = mask; m; m &= m - 1)
+                if (base_at(f + __builtin_ctz(m), e)) {
+                    base = 1;
+                    break;
+                }
     }
+#endif
+    for (; f < e; f++)
+        if (*f == '<') {
+            count++;
+            if (!base) base = base_at(f, e);
+        }
     PyBuffer_Release(&b);
-    return PyBool_FromLong(found);
+    return Py_BuildValue("(nO)", count, base ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {
-    {"has_base_tag", py_has_base_tag, METH_VARARGS, "has_base_tag(data): <base, <BASE or <Base occurs"},
+    {"set_reference", py_set_reference, METH_VARARGS, "set_reference(cls, fields): build cls by its slots"},
+    {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs)"},
     {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
     {"tag_id", py_tag_id, METH_VARARGS, "tag_id(mem_id): lexbor tag id of a node"},
     {"set_tags", py_set_tags, METH_VARARGS, "set_tags(names, ids): lexbor ids of the tags the walk knows"},
     {"needles", py_needles, METH_VARARGS, "needles(plain, nsigs, lower, always): a compiled needle table"},
     {"walk", py_walk, METH_VARARGS, "walk(root_mem_id, walk, Reference, needles): the native element walk"},
-    {"count_byte", py_count_byte, METH_VARARGS, "count_byte(data, byte, stop): occurrences, up to stop"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastwalk", "Native walk for crawler.observe.", -1,
@@ -1493,7 +1589,7 @@ PyMODINIT_FUNC PyInit__fastwalk(void) {
     S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_rel_root, "rel_root")
     S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_table, "table")
 #undef S
-    for (int i = 0; i < T_COUNT; i++)
+    for (int i = 0; i < TAG_COUNT; i++)
         if (!(tag_str[i] = PyUnicode_InternFromString(TAG_NAMES[i]))) return NULL;
     for (int i = 0; LINK_RELS[i]; i++)
         if (!(rel_str[i] = PyUnicode_InternFromString(LINK_RELS[i]))) return NULL;

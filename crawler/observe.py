@@ -7,7 +7,7 @@ broken HTML or encoding and never raises on page content.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable, Mapping, Sequence
@@ -237,7 +237,8 @@ def observe(
     headers = headers or {}
     content_type = headers.get("content-type", "")
     encoding = _plain_encoding(body, content_type)
-    many_tags = len(body) > 100_000 and _many_tags(body)
+    tags, has_base_tag = _body_facts(body)
+    many_tags = len(body) > 100_000 and tags >= 20_000
     text = None  # decoded only when needed: the parser reads UTF-8 bytes as they are
     if encoding is None or many_tags:
         text, encoding = decode_body(body, content_type)
@@ -252,7 +253,7 @@ def observe(
         tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
     obs = Observation(url=url, base_url=url, encoding=encoding, flattened=flattened)
     # <base href> applies to every URL in the document, wherever it stands
-    if _has_base_tag(body) or encoding not in ("utf-8", "cp1252", "latin-1", "iso-8859-1", "ascii"):
+    if has_base_tag or encoding not in ("utf-8", "cp1252", "latin-1", "iso-8859-1", "ascii"):
         base = tree.css_first("base[href]")
         if base is not None:
             href = (base.attributes.get("href") or "").strip()
@@ -454,15 +455,13 @@ def _plain_encoding(body: bytes, content_type: str) -> str | None:
 _BASE_TAG = re.compile(rb"<(?:base|BASE|Base)")
 
 
-def _has_base_tag(body: bytes) -> bool:
-    """``<base``, ``<BASE`` or ``<Base`` occurs in the body (a one-pass stand-in for three ``in`` tests)."""
+def _body_facts(body: bytes) -> tuple[int, bool]:
+    """(the number of ``<`` when it matters: bodies over 100 kB, whether ``<base``, ``<BASE`` or ``<Base``
+    occurs), in one native pass when the extension is built."""
     native = _native()
-    return native.has_base_tag(body) if native is not None else _BASE_TAG.search(body) is not None
-
-
-def _many_tags(body: bytes) -> bool:
-    native = _native()
-    return native.count_byte(body, 60, 20_000) >= 20_000 if native is not None else body.count(b"<") >= 20_000
+    if native is not None:
+        return native.body_facts(body)
+    return body.count(b"<") if len(body) > 100_000 else 0, _BASE_TAG.search(body) is not None
 
 
 _JS_TYPES = frozenset({"text/javascript", "application/javascript", "module", "text/ecmascript",
@@ -511,7 +510,7 @@ def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[
 
 def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
     for sig in hits:
-        for m in sig.regex.finditer(text):
+        for m in sig.finditer(text):
             pair = (sig.id, m.group(1) if sig.regex.groups else m.group(0))
             if pair not in found:
                 found.append(pair)
@@ -766,6 +765,7 @@ def _native():
         doc, frames = LexborHTMLParser(_TAG_SAMPLE), LexborHTMLParser("<frameset><frame></frameset>")
         ids = tuple(_fastwalk.tag_id((frames if t == "frame" else doc).css_first(t).mem_id) for t in _NATIVE_TAGS)
         _fastwalk.set_tags(_NATIVE_TAGS, ids)
+        _fastwalk.set_reference(Reference, tuple(f.name for f in fields(Reference)))
     except (ImportError, OSError, AttributeError, ValueError, RuntimeError):
         return None
     _NATIVE[0] = _fastwalk

@@ -89,6 +89,7 @@ class Detector:
         # per first_party flag: url -> match, for hosts whose match depends on the path
         self._url_memo: dict[bool, dict[str, tuple[Service, str] | None]] = {True: {}, False: {}}
         self._path_memo: dict[str, bool] = {}
+        self._detections: dict[tuple[str, str, str, str, str], Detection] = {}
 
     # --- single observations ---------------------------------------------------------------------------
     def match_url(self, url: str, host: str, *, first_party: bool) -> tuple[Service, str] | None:
@@ -121,6 +122,16 @@ class Detector:
             return _PER_URL
         self._host_memo[key] = hit
         return hit
+
+    def _detection(self, service_id: str, kind: str, evidence: str, seen_in: str, host: str) -> Detection:
+        """A Detection, shared between pages (it is immutable) to spare building the same one again."""
+        key = (service_id, kind, evidence, seen_in, host)
+        det = self._detections.get(key)
+        if det is None:
+            if len(self._detections) >= 100_000:
+                self._detections.clear()
+            det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host)
+        return det
 
     def match_cookie(self, name: str) -> str | None:
         """Service id owning a cookie name (exact, then longest prefix, then regex), or None."""
@@ -197,7 +208,7 @@ class Detector:
             evidence = ref.host if rule == "host" else ref.url[:300]
             key = (service.id, rule, evidence)
             if key not in out:
-                out[key] = Detection(service.id, rule, evidence, seen_in, ref.host)
+                out[key] = self._detection(service.id, rule, evidence, seen_in, ref.host)
         for service, host, where in hints:
             # a bare connection hint is weak evidence: a specific script reference to the same host on the
             # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for
