@@ -54,7 +54,7 @@ static PyObject *tag_str[TAG_COUNT];
 static PyObject *s_src, *s_srcset, *s_script, *s_inline, *s_href, *s_imagesrcset, *s_empty, *s_text, *s_style,
     *s_data, *s_poster, *s_action, *s_background, *s_link;
 static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *s_attr_signatures,
-    *s_scan_script, *s_signature_hits, *s_set_title, *s_rel_root, *s_rel_dir, *s_rel_host, *s_table;
+    *s_scan_script, *s_signature_hits, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host, *s_table;
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
 #define TRI(b) ((((unsigned)(b)[0] * 0x9e37u) ^ ((unsigned)(b)[1] * 0x85ebu) ^ ((unsigned)(b)[2] * 0xc2b3u)) & 0xffffu)
@@ -318,6 +318,8 @@ static int clean_tail(const unsigned char *s, size_t n, size_t i, const char *st
 }
 
 /* --- page state -------------------------------------------------------------------------------------------- */
+#define HOST_CACHE 8
+
 typedef struct {
     PyObject *walk;
     PyObject *refs;      /* list */
@@ -332,6 +334,10 @@ typedef struct {
     lnode *doc;
     unsigned char *buf; /* scratch */
     size_t cap;
+    PyObject *hosts[HOST_CACHE]; /* recent host strings (ASCII) */
+    PyObject *obs;               /* the Observation */
+    int title_done;              /* obs.title is set (not empty) */
+    int next_host;
 } page_t;
 
 
@@ -435,7 +441,22 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
             return -1;
         }
         for (size_t i = hs; i < he; i++) hb[i - hs] = (char)lower(url[i]);
-        h = PyUnicode_FromStringAndSize(hb, he - hs);
+        h = NULL;
+        size_t hl = he - hs;
+        for (int k = 0; k < HOST_CACHE && !h; k++) /* pages name few hosts: reuse their strings */
+            if (p->hosts[k] && (size_t)PyUnicode_GET_LENGTH(p->hosts[k]) == hl &&
+                memcmp(PyUnicode_DATA(p->hosts[k]), hb, hl) == 0) {
+                h = p->hosts[k];
+                Py_INCREF(h);
+            }
+        if (!h) {
+            h = PyUnicode_FromStringAndSize(hb, hl);
+            if (h) {
+                Py_XSETREF(p->hosts[p->next_host], h);
+                Py_INCREF(h);
+                p->next_host = (p->next_host + 1) % HOST_CACHE;
+            }
+        }
         if (hb != small) PyMem_Free(hb);
         if (!h) {
             Py_DECREF(u);
@@ -747,11 +768,71 @@ static int py_visit(page_t *p, lnode *el, int tag) {
     return 0;
 }
 
+/* _Walk.set_title: the first title with text, whitespace runs collapsed, cut at 500 characters */
+static int title(page_t *p, lnode *el) {
+    if (p->title_done) return 0;
+    size_t n;
+    unsigned char *t = text_of(p, el, &n);
+    if (!t) n = 0;
+    PyObject *r;
+    if (is_ascii(t ? t : (const unsigned char *)"", n)) {
+        char out[500];
+        size_t o = 0;
+        for (size_t i = 0; i < n && o < sizeof out;) {
+            while (i < n && is_space(t[i])) i++;
+            if (i >= n) break;
+            if (o) out[o++] = ' ';
+            while (i < n && !is_space(t[i]) && o < sizeof out) out[o++] = (char)t[i++];
+        }
+        text_free(p, t);
+        PyObject *str = PyUnicode_FromStringAndSize(out, o);
+        if (!str) return -1;
+        int rc = PyObject_SetAttr(p->obs, s_title, str);
+        Py_DECREF(str);
+        if (rc < 0) return -1;
+        p->title_done = o > 0;
+        return 0;
+    }
+    PyObject *str = decode(t, n);
+    text_free(p, t);
+    r = str ? PyObject_CallMethodObjArgs(p->walk, s_set_title, str, NULL) : NULL;
+    Py_XDECREF(str);
+    if (!r) return -1;
+    Py_DECREF(r);
+    PyObject *now = PyObject_GetAttr(p->obs, s_title);
+    if (!now) return -1;
+    p->title_done = PyObject_IsTrue(now) == 1;
+    Py_DECREF(now);
+    return 0;
+}
+
 /* --- srcset ------------------------------------------------------------------------------------------------- */
 static int add_srcset(page_t *p, const attr_t *v, PyObject *element, PyObject *attribute, PyObject *rel) {
     const unsigned char *s = v->value;
     size_t n = v->vlen;
-    if (!is_ascii(s, n) || memchr(s, '(', n)) {
+    if (is_ascii(s, n) && memchr(s, '(', n)) {
+        /* _srcset_slow: descriptors may hold commas inside parentheses */
+        size_t i = 0;
+        while (i < n) {
+            while (i < n && (is_space(s[i]) || s[i] == ',')) i++;
+            size_t start = i;
+            while (i < n && !is_space(s[i])) i++;
+            size_t end = i;
+            if (end > start && s[end - 1] == ',') {
+                while (end > start && s[end - 1] == ',') end--;
+            } else {
+                int depth = 0;
+                while (i < n && (s[i] != ',' || depth)) {
+                    depth += s[i] == '(';
+                    depth -= s[i] == ')' && depth > 0;
+                    i++;
+                }
+            }
+            if (end > start && add(p, s + start, end - start, element, attribute, rel, 0, 0) < 0) return -1;
+        }
+        return 0;
+    }
+    if (!is_ascii(s, n)) {
         PyObject *str = decode(s, n);
         if (!str) return -1;
         PyObject *r = PyObject_CallMethodObjArgs(p->walk, s_add_srcset, str, element, attribute, rel, NULL);
@@ -1243,14 +1324,7 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
     }
     if (at.dup) return selected || style_url ? py_visit(p, el, tag) : 0;
     if (!selected && !style_url) return 0;
-    if (tag == TAG_TITLE) {
-        PyObject *t = text_str(p, el);
-        PyObject *r = t ? PyObject_CallMethodObjArgs(p->walk, s_set_title, t, NULL) : NULL;
-        Py_XDECREF(t);
-        if (!r) return -1;
-        Py_DECREF(r);
-        return 0;
-    }
+    if (tag == TAG_TITLE) return title(p, el);
     PyObject *name = tag < TAG_COUNT ? tag_str[tag] : NULL;
     switch (tag) {
     case TAG_SCRIPT: {
@@ -1423,7 +1497,13 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
     p.doc = f_parent(root);
     PyObject *ret = NULL;
     uint8_t *hit = PyMem_Calloc(p.needles->nsigs + 1, 1);
-    p.refs = PyObject_GetAttr(walk, s_refs);
+    p.obs = PyObject_GetAttr(walk, s_obs);
+    if (p.obs) {
+        PyObject *t0 = PyObject_GetAttr(p.obs, s_title);
+        p.title_done = t0 ? PyObject_IsTrue(t0) == 1 : 0;
+        Py_XDECREF(t0);
+    }
+    p.refs = p.obs ? PyObject_GetAttr(walk, s_refs) : NULL;
     p.seen = PyObject_GetAttr(walk, s_seen);
     p.rel_root = p.refs && p.seen ? get_str_or_none(walk, s_rel_root, &p.rel_root_s, &p.rel_root_n) : NULL;
     p.rel_dir = p.rel_root ? get_str_or_none(walk, s_rel_dir, &p.rel_dir_s, &p.rel_dir_n) : NULL;
@@ -1451,7 +1531,9 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
 done:
     PyMem_Free(hit);
     PyMem_Free(p.buf);
+    for (int k = 0; k < HOST_CACHE; k++) Py_XDECREF(p.hosts[k]);
     Py_XDECREF(p.refs);
+    Py_XDECREF(p.obs);
     Py_XDECREF(p.seen);
     Py_XDECREF(p.rel_root);
     Py_XDECREF(p.rel_dir);
@@ -1564,7 +1646,17 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nO)", count, base ? Py_True : Py_False);
 }
 
+/* utf8_valid(data) -> whether data decodes as strict UTF-8 (as bytes.decode("utf-8") does) */
+static PyObject *py_utf8_valid(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    int ok = utf8_valid(b.buf, b.len);
+    PyBuffer_Release(&b);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
+    {"utf8_valid", py_utf8_valid, METH_VARARGS, "utf8_valid(data): strict UTF-8?"},
     {"set_reference", py_set_reference, METH_VARARGS, "set_reference(cls, fields): build cls by its slots"},
     {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs)"},
     {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
@@ -1586,7 +1678,7 @@ PyMODINIT_FUNC PyInit__fastwalk(void) {
     S(s_poster, "poster") S(s_action, "action") S(s_background, "background") S(s_link, "link")
     S(s_refs, "refs") S(s_seen, "seen") S(s_add, "add") S(s_add_css, "add_css") S(s_add_srcset, "add_srcset")
     S(s_visit, "visit") S(s_attr_signatures, "attr_signatures") S(s_scan_script, "scan_script")
-    S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_rel_root, "rel_root")
+    S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_obs, "obs") S(s_title, "title") S(s_rel_root, "rel_root")
     S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_table, "table")
 #undef S
     for (int i = 0; i < TAG_COUNT; i++)

@@ -442,8 +442,9 @@ def _plain_encoding(body: bytes, content_type: str) -> str | None:
     if content_type and http_content_type_encoding(content_type):
         return None
     meta = html_body_declared_encoding(body[:4096])
-    if not meta:
-        return None
+    if not meta:  # decode_body then tries UTF-8, else cp1252 (and a cp1252 page is parsed from its text)
+        native = _native()
+        return "utf-8" if native is not None and native.utf8_valid(body) else None
     if meta.lower().replace("-", "").startswith("utf16"):
         meta = "utf-8"
     enc = http_content_type_encoding(f"text/html; charset={meta}")

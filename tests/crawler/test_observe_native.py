@@ -112,6 +112,11 @@ CASES = {
             '<meta http-equiv="REFRESH" content="0; URL=\'https://r.example/\'"><meta http-equiv="rëfresh">',
     "titles": "<title>\n First  title </title><title>second</title>",
     "empty title first": "<title>  </title><title>real</title>",
+    "long title": "<title>" + "word\t" * 120 + "</title>",
+    "non-ascii titles": "<title>\u00a0\u3000</title><title> Stra\u00dfe \u00a0 A </title><title>x</title>",
+    "srcset with parentheses": '<img srcset="a.png 1x, b(1).png 2x"><img srcset="x.png (max-width: 1px, 2px) 1x, '
+                               'y.png,,z.png"><img srcset="((("><img srcset=" , a.png 1x(2,3), b.png">'
+                               '<img srcset="u(),, v()  w"><img srcset="a.png),b.png">',
     "svg": '<svg><script>var s="//svg.example/x.js"</script><title>icon</title><image href="i.png"/>'
            '<a xlink:href="l" style="x:url(svg.png)"></a><use href="a" xlink:href="b"/></svg>',
     "template and frames": '<template><img src="t.png"></template><frameset><frame src="f.html"></frameset>',
@@ -196,3 +201,21 @@ def _slow_path_of(url: str) -> str:
                          fullmatch=True) | st.text(max_size=30))
 def test_fast_path_of_matches_urlsplit(url):
     assert _path_of(url) == _slow_path_of(url)
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_UTF8_PIECES = [b"\xc2\x80", b"\xe0\xa0\x80", b"\xed\xa0\x80", b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xc0\x80",
+                b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"a", b"\x80", b"\xff", b"\xef\xbf\xbf", b"\xed\x9f\xbf", b"12345678"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.binary(max_size=40) | st.lists(st.sampled_from(_UTF8_PIECES), max_size=12).map(b"".join))
+def test_native_utf8_check_agrees_with_the_codec(native, data):
+    assert native.utf8_valid(data) == _decodes(data)
