@@ -34,6 +34,7 @@ _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf
 
 _HINTS = frozenset({"preconnect", "dns-prefetch"})
 _PER_URL = object()  # a host whose match depends on the URL's path
+_DONE = object()  # a host whose detection this page has recorded already
 
 
 def _looks_loadable(url: str) -> bool:
@@ -167,9 +168,13 @@ class Detector:
         signatures: Iterable[tuple[str, str]] = (),
         cookies: Iterable[str] = (),
         seen_in: str = "html",
+        shortcuts: bool = True,
     ) -> list[Detection]:
         """Detections for one page: ``references`` have ``url``/``host``/``declared`` (CSP-declared hosts are
-        skipped: allowed is not loaded); ``signatures`` are (signature id, value); ``cookies`` are names."""
+        skipped: allowed is not loaded); ``signatures`` are (signature id, value); ``cookies`` are names.
+
+        ``shortcuts=False`` matches every reference on its own (the reference behaviour the per-page host
+        shortcuts must reproduce; tests compare both)."""
         site = registrable_domain(site_host)
         out: dict[tuple[str, str, str], Detection] = {}
         hints: list[tuple[Service, str, str]] = []
@@ -183,8 +188,12 @@ class Detector:
             known = by_host.get(host)
             if known is None:
                 first_party = registrable_domain(host) == site
-                known = by_host[host] = (first_party, self._match_host_level(host, first_party))
+                known = (first_party, self._match_host_level(host, first_party) if shortcuts else _PER_URL)
+                if shortcuts:
+                    by_host[host] = known
             first_party, hit = known
+            if hit is _DONE:
+                continue
             if hit is _PER_URL:
                 hit = (memo_fp if first_party else memo_tp).get(ref.url, False)
                 if hit is False:
@@ -209,6 +218,10 @@ class Detector:
             key = (service.id, rule, evidence)
             if key not in out:
                 out[key] = self._detection(service.id, rule, evidence, seen_in, ref.host)
+            if rule == "host" and known[1] is not _PER_URL:  # (never without shortcuts)
+                # the host's detection is recorded and no path rule applies to it: any further reference to
+                # it adds nothing (a hint for it would only set the same key again)
+                by_host[host] = (first_party, _DONE)
         for service, host, where in hints:
             # a bare connection hint is weak evidence: a specific script reference to the same host on the
             # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for

@@ -219,3 +219,21 @@ _UTF8_PIECES = [b"\xc2\x80", b"\xe0\xa0\x80", b"\xed\xa0\x80", b"\xf4\x8f\xbf\xb
 @given(data=st.binary(max_size=40) | st.lists(st.sampled_from(_UTF8_PIECES), max_size=12).map(b"".join))
 def test_native_utf8_check_agrees_with_the_codec(native, data):
     assert native.utf8_valid(data) == _decodes(data)
+
+
+def test_detect_shortcuts_change_no_detection(realpages):
+    from crawler.hosts import host_of
+    from pipelines.catalog.detect import Detector
+    from pipelines.catalog.load import load_catalog
+
+    fast, slow = Detector(load_catalog()), Detector(load_catalog())
+    differ = []
+    for page in corpus_pages(realpages):
+        obs = observe(page.path.read_bytes(), page.url, links=False)
+        site = host_of(page.url)
+        for _ in range(2):  # cold and warm memos
+            a = fast.detect(site_host=site, references=obs.references, signatures=obs.signatures)
+            b = slow.detect(site_host=site, references=obs.references, signatures=obs.signatures, shortcuts=False)
+            if a != b:
+                differ.append(page.page_file)
+    assert not differ, f"{len(differ)} pages differ: {differ[:10]}"
