@@ -1624,11 +1624,20 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     Py_ssize_t count = 0;
     int base = 0;
 #ifdef __SSE2__
-    const __m128i lt = _mm_set1_epi8('<');
+    const __m128i lt = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
+    __m128i acc = zero; /* per-lane counts of '<', summed up every 255 blocks */
+    int blocks = 0;
     for (; e - f >= 16; f += 16) {
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)f), lt));
-        if (!mask) continue;
-        count += __builtin_popcount(mask);
+        __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)f), lt);
+        acc = _mm_sub_epi8(acc, eq);
+        if (++blocks == 255) {
+            __m128i sums = _mm_sad_epu8(acc, zero);
+            count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+            acc = zero;
+            blocks = 0;
+        }
+        unsigned mask = (unsigned)_mm_movemask_epi8(eq);
+        if (!mask || base) continue;
         if (!base)
             for (unsigned m = mask; m; m &= m - 1)
                 if (base_at(f + __builtin_ctz(m), e)) {
@@ -1636,6 +1645,8 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
                     break;
                 }
     }
+    __m128i sums = _mm_sad_epu8(acc, zero);
+    count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
 #endif
     for (; f < e; f++)
         if (*f == '<') {

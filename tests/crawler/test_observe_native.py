@@ -237,3 +237,11 @@ def test_detect_shortcuts_change_no_detection(realpages):
             if a != b:
                 differ.append(page.page_file)
     assert not differ, f"{len(differ)} pages differ: {differ[:10]}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from([b"<", b"<base", b"<BASE", b"<Base", b"<bASE", b"<bas", b"x", b"ase",
+                                       b"<" * 40, b"0123456789abcdef", b"\x00"]), max_size=40))
+def test_native_body_facts_count_tags_and_find_base(native, parts):
+    body = b"".join(parts)
+    assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None)
