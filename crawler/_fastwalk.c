@@ -1187,12 +1187,29 @@ static size_t skip_ws(const unsigned char *s, size_t n, size_t i) {
 /* _CSS_URL.finditer over valid UTF-8 css (re.I; "i" of @import also matches U+0130/U+0131: left to Python):
    url\(\s*(['"]?)(?![dD][aA][tT][aA]:)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3
    Returns 1 when done, 0 when Python must do it, -1 on error. */
+/* the next position at or after i holding 'u', 'U' or '@' (where a match can start), or n */
+static size_t css_candidate(const unsigned char *s, size_t n, size_t i) {
+#ifdef __SSE2__
+    const __m128i bit = _mm_set1_epi8(0x20), u = _mm_set1_epi8('u'), at = _mm_set1_epi8('@');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, bit), u), _mm_cmpeq_epi8(v, at)));
+        if (mask) return i + __builtin_ctz(mask);
+    }
+#endif
+    while (i < n && (s[i] | 32) != 'u' && s[i] != '@') i++;
+    return i;
+}
+
 static int css_scan(page_t *p, const unsigned char *s, size_t n, PyObject *element, PyObject *attribute) {
     if (!utf8_valid(s, n)) return 0;
     for (const unsigned char *at = memchr(s, '@', n); at; at = memchr(at + 1, '@', s + n - at - 1))
         if (at + 2 < s + n && at[1] == 0xc4 && (at[2] == 0xb0 || at[2] == 0xb1)) return 0;
     size_t i = 0;
     while (i < n) {
+        i = css_candidate(s, n, i);
+        if (i >= n) break;
         unsigned char c = s[i];
         if ((c | 32) == 'u' && i + 3 < n && (s[i + 1] | 32) == 'r' && (s[i + 2] | 32) == 'l' && s[i + 3] == '(') {
             size_t j = skip_ws(s, n, i + 4);
@@ -1616,13 +1633,13 @@ static inline int base_at(const unsigned char *f, const unsigned char *e) {
     return (f[2] == 'a' && f[3] == 's' && f[4] == 'e') || (f[1] == 'B' && f[2] == 'A' && f[3] == 'S' && f[4] == 'E');
 }
 
-/* body_facts(data) -> (number of b"<", whether b"<base", b"<BASE" or b"<Base" occurs): one pass */
+/* body_facts(data) -> (number of b"<", whether b"<base", b"<BASE" or b"<Base" occurs, whether a NUL does) */
 static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
     const unsigned char *s = b.buf, *e = s + b.len, *f = s;
     Py_ssize_t count = 0;
-    int base = 0;
+    int base = 0, nul = memchr(s, 0, b.len) != NULL;
 #ifdef __SSE2__
     const __m128i lt = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
     __m128i acc = zero; /* per-lane counts of '<', summed up every 255 blocks */
@@ -1654,7 +1671,7 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
             if (!base) base = base_at(f, e);
         }
     PyBuffer_Release(&b);
-    return Py_BuildValue("(nO)", count, base ? Py_True : Py_False);
+    return Py_BuildValue("(nOO)", count, base ? Py_True : Py_False, nul ? Py_True : Py_False);
 }
 
 /* utf8_valid(data) -> whether data decodes as strict UTF-8 (as bytes.decode("utf-8") does) */
@@ -1669,7 +1686,7 @@ static PyObject *py_utf8_valid(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"utf8_valid", py_utf8_valid, METH_VARARGS, "utf8_valid(data): strict UTF-8?"},
     {"set_reference", py_set_reference, METH_VARARGS, "set_reference(cls, fields): build cls by its slots"},
-    {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs)"},
+    {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs, NUL occurs)"},
     {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
     {"tag_id", py_tag_id, METH_VARARGS, "tag_id(mem_id): lexbor tag id of a node"},
     {"set_tags", py_set_tags, METH_VARARGS, "set_tags(names, ids): lexbor ids of the tags the walk knows"},

@@ -237,7 +237,7 @@ def observe(
     headers = headers or {}
     content_type = headers.get("content-type", "")
     encoding = _plain_encoding(body, content_type)
-    tags, has_base_tag = _body_facts(body)
+    tags, has_base_tag, has_nul = _body_facts(body)
     many_tags = len(body) > 100_000 and tags >= 20_000
     text = None  # decoded only when needed: the parser reads UTF-8 bytes as they are
     if encoding is None or many_tags:
@@ -245,7 +245,7 @@ def observe(
     flattened = False
     if many_tags:
         text, flattened = flatten_if_deep(text)
-    if encoding == "utf-8" and not flattened and b"\x00" not in body and not body.startswith(b"\xef\xbb\xbf"):
+    if encoding == "utf-8" and not flattened and not has_nul and not body.startswith(b"\xef\xbb\xbf"):
         tree = LexborHTMLParser(body)  # UTF-8 bytes: skip re-encoding the decoded text
     else:
         if text is None:
@@ -456,13 +456,13 @@ def _plain_encoding(body: bytes, content_type: str) -> str | None:
 _BASE_TAG = re.compile(rb"<(?:base|BASE|Base)")
 
 
-def _body_facts(body: bytes) -> tuple[int, bool]:
+def _body_facts(body: bytes) -> tuple[int, bool, bool]:
     """(the number of ``<`` when it matters: bodies over 100 kB, whether ``<base``, ``<BASE`` or ``<Base``
-    occurs), in one native pass when the extension is built."""
+    occurs, whether a NUL byte does), in one native pass when the extension is built."""
     native = _native()
     if native is not None:
         return native.body_facts(body)
-    return body.count(b"<") if len(body) > 100_000 else 0, _BASE_TAG.search(body) is not None
+    return body.count(b"<") if len(body) > 100_000 else 0, _BASE_TAG.search(body) is not None, b"\x00" in body
 
 
 _JS_TYPES = frozenset({"text/javascript", "application/javascript", "module", "text/ecmascript",

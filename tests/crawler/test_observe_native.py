@@ -244,4 +244,5 @@ def test_detect_shortcuts_change_no_detection(realpages):
                                        b"<" * 40, b"0123456789abcdef", b"\x00"]), max_size=40))
 def test_native_body_facts_count_tags_and_find_base(native, parts):
     body = b"".join(parts)
-    assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None)
+    assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None,
+                                       b"\x00" in body)
