@@ -34,6 +34,7 @@ _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf
 
 _HINTS = frozenset({"preconnect", "dns-prefetch"})
 _PER_URL = object()  # a host whose match depends on the URL's path
+_STAR_ONLY = object()  # a first-party host only host-"*" path rules can match
 _DONE = object()  # a host whose detection this page has recorded already
 
 
@@ -45,6 +46,25 @@ def _looks_loadable(url: str) -> bool:
 
 _PLAIN_URL = re.compile(r"https?://[^/?#@\[\]\\\x00-\x20\x7f]*")  # scheme and a plain netloc
 _URL_TAIL_OK = re.compile(r"[^\\\x00-\x20\x7f]*")
+
+
+def _star_needles(star_paths) -> tuple[tuple[str, bool], ...] | None:
+    """(literal, lower-case?) pairs one of which the URL of any request a host-"*" path rule matches
+    contains; None when some rule has no such literal. Sound on the whole URL as long as no literal holds
+    "/?" or is "/" (the only text path+query has and the URL lacks is the "/" of an empty path).
+    Case-insensitive rules are looked up in the lower-cased URL."""
+    from crawler.signatures import needles_for
+
+    out: list[tuple[str, bool]] = []
+    for regex, _service in star_paths:
+        lower = bool(regex.flags & re.IGNORECASE)
+        needles = needles_for(regex.pattern, lower)
+        if not needles or any("/?" in n or n == "/" for n in needles):
+            return None
+        if lower and any(c in n for n in needles for c in "iks"):
+            return None  # re.I matches "ſ", "K", "ı" there, which lower() does not turn into s, k, i
+        out += [(n, lower) for n in needles]
+    return tuple(out)
 
 
 def _path_of(url: str) -> str:
@@ -91,12 +111,14 @@ class Detector:
         self._url_memo: dict[bool, dict[str, tuple[Service, str] | None]] = {True: {}, False: {}}
         self._path_memo: dict[str, bool] = {}
         self._detections: dict[tuple[str, str, str, str, str], Detection] = {}
+        self._star_needles = _star_needles(self.matcher._star_paths)
+        self._star_lower = any(low for _, low in self._star_needles or ())
 
     # --- single observations ---------------------------------------------------------------------------
     def match_url(self, url: str, host: str, *, first_party: bool) -> tuple[Service, str] | None:
         """(service, rule) for a referenced URL; memoised per host, or per URL for hosts with path rules."""
         hit = self._match_host_level(host, first_party)
-        if hit is not _PER_URL:
+        if hit is not _PER_URL and hit is not _STAR_ONLY:
             return hit
         memo = self._url_memo[first_party]
         hit = memo.get(url, False)
@@ -107,7 +129,8 @@ class Detector:
         return hit
 
     def _match_host_level(self, host: str, first_party: bool) -> tuple[Service, str] | None | object:
-        """``match_url`` for any URL on ``host``, or ``_PER_URL`` when the answer depends on the URL."""
+        """``match_url`` for any URL on ``host``, or ``_PER_URL`` when the answer depends on the URL
+        (``_STAR_ONLY`` when only host-"*" path rules can match it)."""
         key = (host, first_party)
         hit = self._host_memo.get(key, False)
         if hit is not False:
@@ -120,7 +143,7 @@ class Detector:
         # host rules win over host-"*" path rules, so a host match does not depend on the path
         hit = self.matcher.match_rule(host, "/", first_party=False)
         if hit is None and first_party and self.matcher._star_paths:
-            return _PER_URL
+            return _STAR_ONLY if self._star_needles is not None else _PER_URL
         self._host_memo[key] = hit
         return hit
 
@@ -133,6 +156,11 @@ class Detector:
                 self._detections.clear()
             det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host)
         return det
+
+    def _may_match_star(self, url: str) -> bool:
+        """False when no host-"*" path rule can match ``url`` (it lacks all of their literals)."""
+        lowered = url.lower() if self._star_lower else url
+        return any(n in (lowered if low else url) for n, low in self._star_needles)
 
     def match_cookie(self, name: str) -> str | None:
         """Service id owning a cookie name (exact, then longest prefix, then regex), or None."""
@@ -194,10 +222,18 @@ class Detector:
             first_party, hit = known
             if hit is _DONE:
                 continue
-            if hit is _PER_URL:
-                hit = (memo_fp if first_party else memo_tp).get(ref.url, False)
+            if hit is _PER_URL or hit is _STAR_ONLY:
+                memo = memo_fp if first_party else memo_tp
+                url = ref.url
+                star_only = hit is _STAR_ONLY
+                hit = memo.get(url, False)
                 if hit is False:
-                    hit = self.match_url(ref.url, host, first_party=first_party)
+                    if star_only and not self._may_match_star(url):
+                        hit = None  # only host-"*" path rules could apply, and the URL lacks their literals
+                        if len(memo) < 250_000:
+                            memo[url] = None
+                    else:
+                        hit = self.match_url(url, host, first_party=first_party)
             if hit is None:
                 continue
             service, rule = hit
@@ -218,7 +254,7 @@ class Detector:
             key = (service.id, rule, evidence)
             if key not in out:
                 out[key] = self._detection(service.id, rule, evidence, seen_in, ref.host)
-            if rule == "host" and known[1] is not _PER_URL:  # (never without shortcuts)
+            if rule == "host" and known[1] is not _PER_URL and known[1] is not _STAR_ONLY:  # (only with shortcuts)
                 # the host's detection is recorded and no path rule applies to it: any further reference to
                 # it adds nothing (a hint for it would only set the same key again)
                 by_host[host] = (first_party, _DONE)
