@@ -2,6 +2,10 @@
 
 No I/O here: ``observe(body, url, headers)`` takes bytes and returns an ``Observation``. It tolerates any
 broken HTML or encoding and never raises on page content.
+
+The walk over the parsed elements is ``_Walk.visit`` (the reference); when the C extension
+``crawler/_fastwalk.c`` is built, it walks the tree instead, handles the common cases itself and calls
+back into ``_Walk`` for the rest, so both give the same observation (tests/crawler/test_observe_native.py).
 """
 
 from __future__ import annotations
