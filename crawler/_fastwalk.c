@@ -1639,32 +1639,34 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
     const unsigned char *s = b.buf, *e = s + b.len, *f = s;
     Py_ssize_t count = 0;
-    int base = 0, nul = memchr(s, 0, b.len) != NULL;
+    int base = 0, nul = 0;
 #ifdef __SSE2__
-    const __m128i lt = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
-    __m128i acc = zero; /* per-lane counts of '<', summed up every 255 blocks */
+    const __m128i lt = _mm_set1_epi8('<'), zero = _mm_setzero_si128(), bit = _mm_set1_epi8(0x20),
+                  bb = _mm_set1_epi8('b');
+    __m128i acc = zero, nuls = zero; /* per-lane counts of '<' (summed up every 255 blocks); NUL lanes */
     int blocks = 0;
-    for (; e - f >= 16; f += 16) {
-        __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)f), lt);
+    for (; e - f >= 17; f += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)f);
+        __m128i eq = _mm_cmpeq_epi8(v, lt);
         acc = _mm_sub_epi8(acc, eq);
+        nuls = _mm_or_si128(nuls, _mm_cmpeq_epi8(v, zero));
         if (++blocks == 255) {
             __m128i sums = _mm_sad_epu8(acc, zero);
             count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
             acc = zero;
             blocks = 0;
         }
-        unsigned mask = (unsigned)_mm_movemask_epi8(eq);
-        if (!mask || base) continue;
-        if (!base)
-            for (unsigned m = mask; m; m &= m - 1)
-                if (base_at(f + __builtin_ctz(m), e)) {
-                    base = 1;
-                    break;
-                }
+        if (base) continue;
+        /* "<b" or "<B": where a base tag could start */
+        __m128i next = _mm_loadu_si128((const __m128i *)(f + 1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(eq, _mm_cmpeq_epi8(_mm_or_si128(next, bit), bb)));
+        for (; mask && !base; mask &= mask - 1) base = base_at(f + __builtin_ctz(mask), e);
     }
     __m128i sums = _mm_sad_epu8(acc, zero);
     count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+    nul = _mm_movemask_epi8(nuls) != 0;
 #endif
+    for (const unsigned char *g = f; g < e; g++) nul |= *g == 0;
     for (; f < e; f++)
         if (*f == '<') {
             count++;
