@@ -415,18 +415,13 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
         Py_DECREF(u);
         return -1;
     }
-    int has = PySet_Contains(p->seen, key);
-    if (has != 0) {
-        Py_DECREF(key);
-        Py_DECREF(u);
-        return has < 0 ? -1 : 0;
-    }
-    if (PySet_Add(p->seen, key) < 0) {
-        Py_DECREF(key);
-        Py_DECREF(u);
-        return -1;
-    }
+    Py_ssize_t before = PySet_GET_SIZE(p->seen); /* one lookup: adding an element it holds changes nothing */
+    int rc = PySet_Add(p->seen, key);
     Py_DECREF(key);
+    if (rc < 0 || PySet_GET_SIZE(p->seen) == before) {
+        Py_DECREF(u);
+        return rc;
+    }
     PyObject *h;
     if (host) {
         h = host;
@@ -480,7 +475,7 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
     Py_DECREF(u);
     Py_DECREF(h);
     if (!ref) return -1;
-    int rc = PyList_Append(p->refs, ref);
+    rc = PyList_Append(p->refs, ref);
     Py_DECREF(ref);
     return rc;
 }
