@@ -925,9 +925,18 @@ static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gat
     const unsigned char *code = code0;
     size_t n = n0;
     unsigned char *replaced = NULL;
-    /* one pass over the slashes: "//", "\\/" and "\\/\\/" */
+    /* Python scans for URLs when "//" or "\\/\\/" occurs, after replacing "\\/" by "/". Without any "\\/"
+       (backslashes are rarer than slashes) the scan can just run: it finds nothing unless "//" occurs. */
     int dslash = 0, bslash = 0, bdslash = 0;
-    for (const unsigned char *f = memchr(code0, '/', n0); f; f = memchr(f + 1, '/', code0 + n0 - f - 1)) {
+    for (const unsigned char *f = memchr(code0, '\\', n0); f && f + 1 < code0 + n0;
+         f = memchr(f + 1, '\\', code0 + n0 - f - 1))
+        if (f[1] == '/') {
+            bslash = 1;
+            break;
+        }
+    if (!bslash) dslash = 1;
+    for (const unsigned char *f = bslash ? memchr(code0, '/', n0) : NULL; f;
+         f = memchr(f + 1, '/', code0 + n0 - f - 1)) {
         size_t i = f - code0;
         if (i + 1 < n0 && code0[i + 1] == '/') dslash = 1;
         if (i > 0 && code0[i - 1] == '\\') {
