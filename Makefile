@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
+# reinstalling also rebuilds the C extension (crawler/_fastwalk.c), so its source is part of the stamp
+BUILD_INPUTS := pyproject.toml setup.py crawler/_fastwalk.c
+STAMP  := $(VENV)/.installed-$(shell cat $(BUILD_INPUTS) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
 JOBS   ?= auto
 
 .PHONY: demo demo-browser test venv bench bench-browser lint clean help refdata
@@ -13,7 +15,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/ (slow; prints figures against same-run baselines)"
 	@echo "make demo-browser - optional browser pass over the demo web in headless Chromium (skips without chromium)"
 
-$(STAMP): pyproject.toml
+$(STAMP): $(BUILD_INPUTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

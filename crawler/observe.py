@@ -2,15 +2,19 @@
 
 No I/O here: ``observe(body, url, headers)`` takes bytes and returns an ``Observation``. It tolerates any
 broken HTML or encoding and never raises on page content.
+
+The walk over the parsed elements is ``_Walk.visit`` (the reference); when the C extension
+``crawler/_fastwalk.c`` is built, it walks the tree instead, handles the common cases itself and calls
+back into ``_Walk`` for the rest, so both give the same observation (tests/crawler/test_observe_native.py).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -224,29 +228,78 @@ def observe(
     signatures: Sequence[CompiledSignature] | None = None,
     max_links: int = 2000,
     links: bool = True,
+    native: bool | None = None,
 ) -> Observation:
     """Observe one HTML page. ``headers`` maps lower-case header names to values (CSP, content type).
 
     ``signatures`` default to the catalog's (``data/services/_signatures.yml``); they run on inline scripts
     and on the attributes of ``<script>`` elements. ``links=False`` skips ``<a href>`` links (only the home
-    page needs them to pick pages).
+    page needs them to pick pages). ``native`` picks the tree walk: the C one (``crawler/_fastwalk.c``,
+    used by default when it is built and ``links`` is off) or the pure-Python reference walk (``False``);
+    both give the same observation.
     """
     headers = headers or {}
-    text, encoding = decode_body(body, headers.get("content-type", ""))
+    content_type = headers.get("content-type", "")
+    encoding = _plain_encoding(body, content_type)
+    tags, has_base_tag, has_nul = _body_facts(body)
+    many_tags = len(body) > 100_000 and tags >= 20_000
+    text = None  # decoded only when needed: the parser reads UTF-8 bytes as they are
+    if encoding is None or many_tags:
+        text, encoding = decode_body(body, content_type)
     flattened = False
-    if len(body) > 100_000 and body.count(b"<") >= 20_000:
+    if many_tags:
         text, flattened = flatten_if_deep(text)
-    if encoding == "utf-8" and not flattened and b"\x00" not in body and not body.startswith(b"\xef\xbb\xbf"):
-        tree = LexborHTMLParser(body)  # valid UTF-8 bytes: skip re-encoding the decoded text
+    if encoding == "utf-8" and not flattened and not has_nul and not body.startswith(b"\xef\xbb\xbf"):
+        tree = LexborHTMLParser(body)  # UTF-8 bytes: skip re-encoding the decoded text
     else:
+        if text is None:
+            text, encoding = decode_body(body, content_type)
         tree = LexborHTMLParser(text.replace("\x00", "\ufffd"))
     obs = Observation(url=url, base_url=url, encoding=encoding, flattened=flattened)
-    refs = obs.references
-    seen: set[tuple[str, str, str]] = set()
-    sigs = load_signatures() if signatures is None else tuple(signatures)
-    found = obs.signatures
+    # <base href> applies to every URL in the document, wherever it stands
+    if has_base_tag or encoding not in ("utf-8", "cp1252", "latin-1", "iso-8859-1", "ascii"):
+        base = tree.css_first("base[href]")
+        if base is not None:
+            href = (base.attributes.get("href") or "").strip()
+            if href:
+                resolved = _absolute(url, href)
+                obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
+    walk = _Walk(obs, load_signatures() if signatures is None else tuple(signatures), links, max_links)
+    fast = _native() if native is not False and not links else None  # the native walk does not collect links
+    if fast is not None:
+        root = tree.root
+        if root is not None:
+            fast.walk(root.mem_id, walk, Reference, _native_needles(fast, walk.table, walk.sigs))
+    else:
+        visit = walk.visit
+        for node in tree.css(_SELECTOR_LINKS if links else _SELECTOR):
+            visit(node.tag, node.attributes, node.text)
+    csp = headers.get("content-security-policy")
+    if csp:
+        for directive, host in csp_hosts(csp):
+            obs.references.append(Reference(host, _host(host) or host, "csp", directive, declared=True))
+    return obs
 
-    def add(raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False,
+
+class _Walk:
+    """The state of one page's walk over its elements, shared by the pure-Python walk (``visit`` per
+    selected element) and the native one, which handles the common cases itself and calls back into these
+    methods for the rest: the references found so far with their dedup keys, and the signature lists."""
+
+    __slots__ = ("obs", "refs", "seen", "sigs", "table", "links", "max_links", "rel_root", "rel_dir", "rel_host")
+
+    def __init__(self, obs: Observation, sigs: tuple[CompiledSignature, ...], links: bool, max_links: int):
+        self.obs = obs
+        self.refs = obs.references
+        self.seen: set[tuple[str, str, str, bool]] = set()
+        self.sigs = sigs
+        self.table = _needle_table(sigs)
+        self.links = links
+        self.max_links = max_links
+        # for the native walk: relative URLs without dot segments resolve by concatenation
+        self.rel_root, self.rel_dir, self.rel_host = _relative_prefixes(obs.base_url)
+
+    def add(self, raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False,
             gated: bool = False) -> None:
         if not raw:
             return
@@ -254,66 +307,80 @@ def observe(
             raw = raw.strip()
             if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
                 return
-        absolute = _absolute(obs.base_url, raw)
+        absolute = _absolute(self.obs.base_url, raw)
         if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
             return
         key = (absolute, element, attribute, gated)
-        if key in seen:
+        if key in self.seen:
             return
-        seen.add(key)
-        refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline, False, gated))
+        self.seen.add(key)
+        self.refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline, False, gated))
 
-    def add_css(css: str, element: str, attribute: str) -> None:
+    def add_css(self, css: str, element: str, attribute: str) -> None:
+        add = self.add
         for m in _CSS_URL.finditer(css):
             add(m.group(2) or m.group(4), element, attribute, inline=True)
 
-    # <base href> applies to every URL in the document, wherever it stands
-    if b"<base" in body or b"<BASE" in body or b"<Base" in body or encoding not in ("utf-8", "cp1252", "latin-1", "iso-8859-1", "ascii"):
-        base = tree.css_first("base[href]")
-        if base is not None:
-            href = (base.attributes.get("href") or "").strip()
-            if href:
-                resolved = _absolute(url, href)
-                obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
-    nodes = tree.css(_SELECTOR_LINKS if links else _SELECTOR)
-    fetch_attrs = _FETCH_ATTRS
-    for node in nodes:
-        tag = node.tag
-        attrs = node.attributes
+    def add_srcset(self, value: str, element: str, attribute: str, rel: str = "") -> None:
+        for candidate in _srcset(value):
+            self.add(candidate, element, attribute, rel)
+
+    def target(self, gated: bool) -> list[tuple[str, str]]:
+        return self.obs.gated_signatures if gated else self.obs.signatures
+
+    def attr_signatures(self, attrs: Mapping[str, str | None], skip_src: bool, gated: bool) -> None:
+        """Signatures in a ``<script>`` element's attributes (ids in ``data-*`` attributes: Cookiebot,
+        Usercentrics, etracker …)."""
+        text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v and not (skip_src and k == "src"))
+        _match_signatures(text, self.sigs, self.target(gated))
+
+    def scan_script(self, code: str, gated: bool) -> None:
+        _scan_script(code, self.add, self.target(gated), self.sigs, gated)
+
+    def signature_hits(self, text: str, hits: Sequence[int], gated: bool) -> None:
+        """Run the signatures at ``hits`` (indexes into ``sigs``, in order) on ``text``: the native walk
+        found their needles in it."""
+        _run_signatures(text, [self.sigs[i] for i in hits], self.target(gated))
+
+    def set_title(self, text: str) -> None:
+        if not self.obs.title:
+            self.obs.title = " ".join(text.split())[:500]
+
+    def visit(self, tag: str, attrs: Mapping[str, str | None], text: Callable[[], str]) -> None:
+        """One element the selector picked: ``attrs`` as selectolax gives them, ``text()`` its text."""
+        obs = self.obs
+        add = self.add
         if tag == "script":
             stype = attrs.get("type")
             kind = _script_kind(stype) if stype else "js"
             if kind == "data":
-                continue  # JSON / templates: not executed; URLs in app state are links, not loads
+                return  # JSON / templates: not executed; URLs in app state are links, not loads
             gated = kind == "gated"
-            target = obs.gated_signatures if gated else found
             src = attrs.get("src") or (attrs.get("data-src") if gated else None)
             if src:
                 add(src, "script", "src", gated=gated)
-                if len(attrs) > 1:  # ids in data-* attributes (Cookiebot, Usercentrics, etracker …)
-                    _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v and k != "src"),
-                                      sigs, target)
+                if len(attrs) > 1:
+                    self.attr_signatures(attrs, True, gated)
             else:
-                code = node.text() or ""
+                code = text() or ""
                 if code:
-                    _scan_script(code, add, target, sigs, gated)
+                    self.scan_script(code, gated)
                     if len(attrs) > 1:
-                        _match_signatures(" ".join(f'{k}="{v}"' for k, v in attrs.items() if v), sigs, target)
+                        self.attr_signatures(attrs, False, gated)
         elif tag == "img" or tag == "iframe" or tag == "source":
-            for attribute in fetch_attrs[tag]:
+            for attribute in _FETCH_ATTRS[tag]:
                 value = attrs.get(attribute)
                 if value:
                     if attribute == "srcset":
-                        for candidate in _srcset(value):
-                            add(candidate, tag, attribute)
+                        self.add_srcset(value, tag, attribute)
                     else:
                         add(value, tag, attribute)
         elif tag == "a" or tag == "area":
-            href = attrs.get("href") if links and len(obs.links) < max_links else None
+            href = attrs.get("href") if self.links and len(obs.links) < self.max_links else None
             if href:
                 absolute = _absolute(obs.base_url, href.strip())
                 if absolute and absolute.startswith(("http://", "https://")):
-                    obs.links.append((absolute.split("#", 1)[0], " ".join((node.text() or "").split())[:200]))
+                    obs.links.append((absolute.split("#", 1)[0], " ".join((text() or "").split())[:200]))
         elif tag == "link":
             rel = attrs.get("rel")
             if rel:
@@ -325,38 +392,81 @@ def observe(
                 if rel:
                     add(attrs.get("href"), "link", "href", rel)
                     if attrs.get("imagesrcset"):
-                        for candidate in _srcset(attrs["imagesrcset"]):
-                            add(candidate, "link", "imagesrcset", rel)
+                        self.add_srcset(attrs["imagesrcset"], "link", "imagesrcset", rel)
         elif tag == "meta":
             if (attrs.get("http-equiv") or "").lower() == "refresh":
                 m = _REFRESH.match(attrs.get("content") or "")
                 if m:
                     add(m.group(1), "meta", "refresh")
         elif tag == "style":
-            add_css(node.text() or "", "style", "text")
+            self.add_css(text() or "", "style", "text")
         elif tag == "title":
-            if not obs.title:
-                obs.title = " ".join(node.text().split())[:500]
-            continue
+            self.set_title(text())
+            return
         else:
-            for attribute in fetch_attrs.get(tag, ()):
+            for attribute in _FETCH_ATTRS.get(tag, ()):
                 value = attrs.get(attribute)
-                if not value:
-                    continue
-                if attribute.endswith("srcset"):
-                    for candidate in _srcset(value):
-                        add(candidate, tag, attribute)
-                else:
-                    add(value, tag, attribute)
+                if value:
+                    if attribute.endswith("srcset"):
+                        self.add_srcset(value, tag, attribute)
+                    else:
+                        add(value, tag, attribute)
         if tag != "style":
             style = attrs.get("style")
             if style and ("url(" in style or "URL(" in style or "url(" in style.lower()):
-                add_css(style, tag, "style")
-    csp = headers.get("content-security-policy")
-    if csp:
-        for directive, host in csp_hosts(csp):
-            refs.append(Reference(host, _host(host) or host, "csp", directive, declared=True))
-    return obs
+                self.add_css(style, tag, "style")
+
+
+def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
+    """(root, dir, host) such that a relative URL without dot segments, colons, semicolons, backslashes or
+    whitespace resolves against ``base`` to ``root + url`` (``/path``) or ``dir + url`` (``path``, empty
+    segments dropped), with host ``host``; root None when ``base`` is not a plain http(s) URL."""
+    hit = _PREFIXES.get(base)
+    if hit is None:
+        hit = (None, "", "")
+        if _PLAIN_ABSOLUTE.fullmatch(base) and ";" not in base:
+            root, directory = _absolute(base, "/x"), _absolute(base, "x")
+            if root and directory and root.endswith("/x") and directory.endswith("/x") \
+                    and root.startswith(("http://", "https://")) and directory.startswith(root[:-1]):
+                hit = (root[:-2], directory[:-1], _host(root))
+        if len(_PREFIXES) > 4096:
+            _PREFIXES.clear()
+        _PREFIXES[base] = hit
+    return hit
+
+
+_PREFIXES: dict[str, tuple[str | None, str, str]] = {}
+
+
+def _plain_encoding(body: bytes, content_type: str) -> str | None:
+    """The encoding ``decode_body`` reports, named without decoding the body when a ``<meta>`` declaration
+    decides it (no BOM, no charset header); None when only decoding can tell."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf" or body[:4] == b"\x00\x00\xfe\xff":
+        return None
+    if content_type and http_content_type_encoding(content_type):
+        return None
+    meta = html_body_declared_encoding(body[:4096])
+    if not meta:  # decode_body then tries UTF-8, else cp1252 (and a cp1252 page is parsed from its text)
+        native = _native()
+        return "utf-8" if native is not None and native.utf8_valid(body) else None
+    if meta.lower().replace("-", "").startswith("utf16"):
+        meta = "utf-8"
+    enc = http_content_type_encoding(f"text/html; charset={meta}")
+    if enc is None:
+        return None
+    return enc + "-be" if enc in ("utf-16", "utf-32") else enc
+
+
+_BASE_TAG = re.compile(rb"<(?:base|BASE|Base)")
+
+
+def _body_facts(body: bytes) -> tuple[int, bool, bool]:
+    """(the number of ``<`` when it matters: bodies over 100 kB, whether ``<base``, ``<BASE`` or ``<Base``
+    occurs, whether a NUL byte does), in one native pass when the extension is built."""
+    native = _native()
+    if native is not None:
+        return native.body_facts(body)
+    return body.count(b"<") if len(body) > 100_000 else 0, _BASE_TAG.search(body) is not None, b"\x00" in body
 
 
 _JS_TYPES = frozenset({"text/javascript", "application/javascript", "module", "text/ecmascript",
@@ -391,14 +501,21 @@ def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[
         for needle, sig in table.lower:
             if needle in lowered and sig not in hits:
                 hits.append(sig)
+    if table.also and hits:
+        lowered = text.lower() if table.lower else text
+        hits = [s for s in hits if all(any(n in (lowered if s.lower else text) for n in g) for g in s.also)]
     hits.extend(table.always)
     if not hits:
         return
     if len(hits) > 1:
         order = table.order
         hits.sort(key=order.__getitem__)
+    _run_signatures(text, hits, found)
+
+
+def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
     for sig in hits:
-        for m in sig.regex.finditer(text):
+        for m in sig.finditer(text):
             pair = (sig.id, m.group(1) if sig.regex.groups else m.group(0))
             if pair not in found:
                 found.append(pair)
@@ -410,6 +527,7 @@ class _NeedleTable:
     lower: tuple[tuple[str, CompiledSignature], ...]
     always: tuple[CompiledSignature, ...]
     order: dict
+    also: bool  # some signature has further required literals
 
 
 _TABLES: dict[int, tuple[tuple, _NeedleTable]] = {}
@@ -422,7 +540,7 @@ def _needle_table(sigs: tuple[CompiledSignature, ...]) -> _NeedleTable:
     plain = tuple((n, s) for s in sigs if not s.lower for n in s.needles)
     lower = tuple((n, s) for s in sigs if s.lower for n in s.needles)
     always = tuple(s for s in sigs if not s.needles)
-    table = _NeedleTable(plain, lower, always, {s: i for i, s in enumerate(sigs)})
+    table = _NeedleTable(plain, lower, always, {s: i for i, s in enumerate(sigs)}, any(s.also for s in sigs))
     if len(_TABLES) > 16:
         _TABLES.clear()
     _TABLES[id(sigs)] = (sigs, table)
@@ -607,3 +725,87 @@ def parse_set_cookie(header: str, request_url: str, now: datetime | None = None)
         http_only=http_only,
         same_site=same_site,
     )
+
+
+# --- the native walk (crawler/_fastwalk.c) ------------------------------------------------------------------
+_NATIVE_TAGS = ("title", "script", "img", "iframe", "frame", "embed", "object", "source", "video", "audio", "track",
+                "input", "form", "link", "meta", "style", "body", "a", "area")
+_TAG_SAMPLE = ("<html><head><title></title><link><meta><style></style><script></script></head><body><img>"
+               "<iframe></iframe><embed><object></object><video><source><track></video><audio></audio><input>"
+               "<form></form><a></a><map><area></map></body></html>")
+# every branch of the walk once, for the self-check that both walks agree on this build of selectolax
+_SELF_CHECK = (b'<html style="background:url(/h.png)"><head><title> A  title </title><base href="/b/">'
+               b'<link rel="Preload" href="/f.woff2" imagesrcset="/a.png 1x, b.png 2x">'
+               b'<link rel=" alternate   stylesheet " href="//cdn.example/s.css"><meta http-equiv="refresh" '
+               b'content="5; url=/next"><style>@import "x.css"; a{background:url( \'i.png\' )}</style>'
+               b'<script src="https://www.googletagmanager.com/gtm.js?id=GTM-ABC123" data-cbid="x"></script>'
+               b'<script type="text/plain" data-src="https://t.example/p.js"></script>'
+               b'<script type="application/ld+json">{"u": "https://json.example/"}</script>'
+               b'<script>var u = "https:\\/\\/a.example\\/x.js", v = \'//b.example:8080/y?z\';'
+               b"gtag('config', 'G-ABCDEF1234'); fbq('init', '123456789012345');</script></head>"
+               b'<body background="bg.png"><img src="img/./a.png" srcset="c.png 1x,d.png 2x">'
+               b'<img src=" ../up.png " style="x:URL(s.png)"><iframe src="https://www.youtube.com/embed/x">'
+               b'</iframe><video src="v.mp4" poster="//p.example/p.jpg"><source src="/s.webm"><track src="t.vtt">'
+               b'</video><object data="o.swf"></object><form action="/submit?x=1#f"></form><input src="i.gif">'
+               b'<div style="background: url(\'/d.png\')"></div><p><svg><script>//x.example/y</script>'
+               b'<title>svg</title></svg><img src="https://EXAMPLE.com:99999/x"><img src="h\xc3\xa9.png">'
+               b'<img src="//h\xc3\xa9.example/x"><img src="https://x.example/a b"><img src="?q=1">'
+               b'<img src="a//b/c?">x</p></body></html>')
+
+
+_NATIVE: list = []  # [module or None] once set up
+
+
+def _native():
+    """The native walk module, set up on first use; None when it is not built or fails its self-check."""
+    if _NATIVE:
+        return _NATIVE[0]
+    _NATIVE.append(None)
+    try:
+        import selectolax.lexbor
+
+        from crawler import _fastwalk
+
+        _fastwalk.load(selectolax.lexbor.__file__)
+        doc, frames = LexborHTMLParser(_TAG_SAMPLE), LexborHTMLParser("<frameset><frame></frameset>")
+        ids = tuple(_fastwalk.tag_id((frames if t == "frame" else doc).css_first(t).mem_id) for t in _NATIVE_TAGS)
+        _fastwalk.set_tags(_NATIVE_TAGS, ids)
+        _fastwalk.set_reference(Reference, tuple(f.name for f in fields(Reference)))
+    except (ImportError, OSError, AttributeError, ValueError, RuntimeError):
+        return None
+    _NATIVE[0] = _fastwalk
+    url = "https://www.site.example/dir/page.html"
+    try:
+        same = _observation_tuple(observe(_SELF_CHECK, url, native=True)) == \
+            _observation_tuple(observe(_SELF_CHECK, url, native=False))
+    except Exception:  # noqa: BLE001 - a broken build must not break observe(): fall back to Python
+        same = False
+    if not same:
+        _NATIVE[0] = None
+    return _NATIVE[0]
+
+
+def _observation_tuple(obs: Observation) -> tuple:
+    """Everything an observation holds, as plain tuples (for comparing the two walks)."""
+    return (obs.url, obs.base_url, obs.encoding, obs.title, obs.flattened,
+            [(r.url, r.host, r.element, r.attribute, r.rel, r.inline, r.declared, r.gated) for r in obs.references],
+            list(obs.links), list(obs.signatures), list(obs.gated_signatures))
+
+
+_NATIVE_NEEDLES: dict[int, tuple[_NeedleTable, object]] = {}
+
+
+def _native_needles(native, table: _NeedleTable, sigs: tuple[CompiledSignature, ...]):
+    """The native form of a needle table (cached per table)."""
+    hit = _NATIVE_NEEDLES.get(id(table))
+    if hit is None or hit[0] is not table:
+        order = table.order
+        groups = [(n.encode(), order[s], 0) for n, s in table.plain]
+        groups += [(n.encode(), i, 1 + k) for i, s in enumerate(sigs) if not s.lower
+                   for k, g in enumerate(s.also[:7]) for n in g]
+        counts = [1 + len(s.also[:7]) for s in sigs]
+        capsule = native.needles(groups, counts, bool(table.lower), bool(table.always))
+        if len(_NATIVE_NEEDLES) > 16:
+            _NATIVE_NEEDLES.clear()
+        hit = _NATIVE_NEEDLES[id(table)] = (table, capsule)
+    return hit[1]

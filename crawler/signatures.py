@@ -29,14 +29,27 @@ class CompiledSignature:
     regex: re.Pattern[str]
     needles: tuple[str, ...]  # empty: always run
     lower: bool  # needles are lower-case and must be looked up in the lower-cased text
+    # further literal sets one member of each must occur too (e.g. "UA-" besides the "config" | "create" …
+    # needles of the UA id): checked only after a needle hit, they spare most regex runs
+    also: tuple[tuple[str, ...], ...] = ()
+    # (literal, offset) pairs such that every match starts `offset` characters before an occurrence of
+    # one of the literals: matches are then tried only there (a regex led by \b, a character class or
+    # an alternation has no literal prefix for re to search by, so it would try every position)
+    anchors: tuple[tuple[str, int], ...] = ()
+
+    def finditer(self, text: str):
+        """``regex.finditer(text)``, trying only the anchor positions when the signature has anchors."""
+        if not self.anchors:
+            return self.regex.finditer(text)
+        return _anchored_finditer(self.regex, text, self.anchors)
 
     def findall(self, text: str, lowered: str | None = None) -> list[str]:
         if self.needles:
             hay = (lowered if lowered is not None else text.lower()) if self.lower else text
-            if not any(n in hay for n in self.needles):
+            if not any(n in hay for n in self.needles) or not all(any(n in hay for n in g) for g in self.also):
                 return []
         out = []
-        for m in self.regex.finditer(text):
+        for m in self.finditer(text):
             out.append(m.group(1) if self.regex.groups else m.group(0))
         return out
 
@@ -92,9 +105,100 @@ def needles_for(regex: str, ignore_case: bool = False) -> tuple[str, ...]:
     return tuple(sorted(n.lower() for n in best)) if ignore_case else tuple(sorted(best))
 
 
+def _anchored_finditer(regex: re.Pattern[str], text: str, anchors: tuple[tuple[str, int], ...]):
+    """The matches ``regex.finditer(text)`` yields, given that each starts at an anchor position."""
+    pos = 0
+    nxt = [-2] * len(anchors)  # per anchor: its next candidate start (-1: none left; -2: not looked up)
+    while True:
+        q = -1  # the next candidate start at or after pos
+        for k, (literal, offset) in enumerate(anchors):
+            c = nxt[k]
+            if c == -2 or 0 <= c < pos:
+                i = text.find(literal, pos + offset)
+                c = nxt[k] = i - offset if i >= 0 else -1
+            if c >= 0 and (q < 0 or c < q):
+                q = c
+        if q < 0:
+            return
+        m = regex.match(text, q)  # \b and lookbehinds still see the text before q
+        if m is None:
+            pos = q + 1
+            continue
+        yield m
+        pos = m.end() if m.end() > q else q + 1
+
+
+def _literal_starts(items) -> set[tuple[str, int]] | None:
+    """(literal, offset) pairs such that every match of the parsed sequence starts ``offset`` characters
+    before one of the literals (zero-width assertions skipped; offset 1 for one leading character class),
+    or None when some match may start otherwise."""
+    items = list(items)
+    i = 0
+    while i < len(items) and items[i][0] is _c.AT:
+        i += 1
+    if i == len(items):
+        return None
+    op, av = items[i]
+    offset = 0
+    if op is _c.IN and i + 1 < len(items) and items[i + 1][0] is _c.LITERAL:
+        offset, i = 1, i + 1
+        op, av = items[i]
+    if op is _c.LITERAL:
+        run = []
+        while i < len(items) and items[i][0] is _c.LITERAL:
+            run.append(chr(items[i][1]))
+            i += 1
+        return {("".join(run), offset)}
+    if op is _c.SUBPATTERN:
+        return _literal_starts(av[-1])
+    if op is _c.BRANCH:
+        out: set[str] = set()
+        for alt in av[1]:
+            starts = _literal_starts(alt)
+            if starts is None:
+                return None
+            out |= starts
+        return out
+    return None
+
+
+def anchors_for(regex: str) -> tuple[tuple[str, int], ...]:
+    """The anchors of a case-sensitive ``regex`` (see ``CompiledSignature.anchors``); () when it has none."""
+    try:
+        parsed = _p.parse(regex, 0)
+    except re.error:
+        return ()
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return ()
+    starts = _literal_starts(list(parsed))
+    return tuple(sorted(starts)) if starts and all(len(lit) >= 2 for lit, _ in starts) else ()
+
+
+def also_required(regex: str, needles: tuple[str, ...], ignore_case: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The requirements of ``regex`` besides its ``needles`` (alternatives of >= 2 characters each): every
+    match contains one literal of each set too."""
+    if not needles:
+        return ()
+    try:
+        parsed = _p.parse(regex, re.IGNORECASE if ignore_case else 0)
+    except re.error:
+        return ()
+    out: list[tuple[str, ...]] = []
+    for req in _requirements(list(parsed)):
+        if not req or min(map(len, req)) < 2:
+            continue
+        group = tuple(sorted({n.lower() for n in req} if ignore_case else req))
+        if group != needles and group not in out:
+            out.append(group)
+    return tuple(out)
+
+
 def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> CompiledSignature:
     flags = re.IGNORECASE if ignore_case else 0
-    return CompiledSignature(sid, re.compile(regex, flags), needles_for(regex, ignore_case), ignore_case)
+    needles = needles_for(regex, ignore_case)
+    return CompiledSignature(sid, re.compile(regex, flags), needles, ignore_case,
+                             also_required(regex, needles, ignore_case),
+                             () if ignore_case else anchors_for(regex))
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,1723 @@
+/* Native walk for crawler/observe.py: the hot loop of observe() over a lexbor tree, in C.
+ *
+ * The pure-Python walk (observe._Walk.visit over tree.css(_SELECTOR)) is the reference. This module walks
+ * the same elements in the same (document) order and handles the common cases itself: absolute http(s)
+ * URLs with a plain host, relative URLs without dot segments, srcset lists, <link rel>, script types, URL
+ * literals in inline scripts and the needle prefilter of the inline signatures. Everything else (non-ASCII
+ * values, odd URLs, CSS, meta refresh, titles, signature regexes) is handed back to the _Walk object's
+ * Python methods, which share the page state (references, their dedup keys, signature lists). So each case
+ * is either provably the same as the Python code or is the Python code; tests compare both walks.
+ *
+ * lexbor is reached through the functions selectolax's extension exports (the "_noi" variants, made for
+ * bindings), found with dlsym; no lexbor struct layout is used here.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include <dlfcn.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef void lnode;
+typedef void lattr;
+
+static lnode *(*f_first_child)(lnode *);
+static lnode *(*f_next)(lnode *);
+static lnode *(*f_parent)(lnode *);
+static int (*f_type)(lnode *);
+static uintptr_t (*f_tag_id)(lnode *);
+static lattr *(*f_first_attr)(lnode *);
+static lattr *(*f_next_attr)(lattr *);
+static const unsigned char *(*f_attr_qname)(lattr *, size_t *);
+static const unsigned char *(*f_attr_value)(lattr *, size_t *);
+static unsigned char *(*f_text_content)(lnode *, size_t *);
+static void *(*f_destroy_text)(lnode *, unsigned char *);
+static const unsigned char *(*f_element_qname)(lnode *, size_t *);
+static int loaded = 0;
+
+#define ELEMENT_NODE 1
+
+enum { TAG_TITLE, TAG_SCRIPT, TAG_IMG, TAG_IFRAME, TAG_FRAME, TAG_EMBED, TAG_OBJECT, TAG_SOURCE, TAG_VIDEO, TAG_AUDIO, TAG_TRACK,
+       TAG_INPUT, TAG_FORM, TAG_LINK, TAG_META, TAG_STYLE, TAG_BODY, TAG_A, TAG_AREA, TAG_COUNT, TAG_OTHER };
+static const char *TAG_NAMES[TAG_COUNT] = {"title", "script", "img", "iframe", "frame", "embed", "object", "source",
+                                         "video", "audio", "track", "input", "form", "link", "meta", "style",
+                                         "body", "a", "area"};
+static uintptr_t tag_ids[TAG_COUNT];
+static uint8_t tag_of_id[256]; /* lexbor tag id (when < 256) -> TAG_* */
+static int tags_set = 0;
+static PyObject *tag_str[TAG_COUNT];
+
+/* interned strings */
+static PyObject *s_src, *s_srcset, *s_script, *s_inline, *s_href, *s_imagesrcset, *s_empty, *s_text, *s_style,
+    *s_data, *s_poster, *s_action, *s_background, *s_link;
+static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *s_attr_signatures,
+    *s_scan_script, *s_signature_hits, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host, *s_table;
+
+/* --- needles ---------------------------------------------------------------------------------------------- */
+#define TRI(b) ((((unsigned)(b)[0] * 0x9e37u) ^ ((unsigned)(b)[1] * 0x85ebu) ^ ((unsigned)(b)[2] * 0xc2b3u)) & 0xffffu)
+
+typedef struct {
+    unsigned char *bytes;
+    size_t len;
+    int sig;
+    int group; /* 0: the signature's needles; 1..: further literal sets, one of each must occur too */
+} needle_t;
+
+typedef struct {
+    int n;
+    needle_t *needles;
+    int nsigs;
+    uint8_t *full; /* per signature: the group mask that makes a hit */
+    int lower; /* some needles must be looked up in the lower-cased text: left to Python */
+    int always; /* some signatures have no needle: every text goes to Python */
+    uint8_t pair[65536 / 8]; /* first two bytes of any group-0 needle */
+    uint8_t tri[65536 / 8];  /* a hash of the first three bytes of any group-0 needle (all have >= 3) */
+    int short_needle;        /* a group-0 needle of 2 bytes: the three-byte filter is off */
+    int *order;              /* group-0 needles sorted by their first two bytes */
+    int norder;
+} needles_t;
+
+static void needles_free(PyObject *cap) {
+    needles_t *t = PyCapsule_GetPointer(cap, "fastwalk.needles");
+    if (!t) return;
+    for (int i = 0; i < t->n; i++) PyMem_Free(t->needles[i].bytes);
+    PyMem_Free(t->needles);
+    PyMem_Free(t->full);
+    PyMem_Free(t->order);
+    PyMem_Free(t);
+}
+
+/* needles(plain: list[(bytes, sig index, group)], groups per signature: list[int], lower, always) -> capsule */
+static PyObject *py_needles(PyObject *self, PyObject *args) {
+    PyObject *plain, *counts;
+    int nsigs, lower, always;
+    if (!PyArg_ParseTuple(args, "O!O!pp", &PyList_Type, &plain, &PyList_Type, &counts, &lower, &always)) return NULL;
+    nsigs = (int)PyList_GET_SIZE(counts);
+    needles_t *t = PyMem_Calloc(1, sizeof(needles_t));
+    if (!t) return PyErr_NoMemory();
+    Py_ssize_t n = PyList_GET_SIZE(plain);
+    t->needles = PyMem_Calloc(n ? n : 1, sizeof(needle_t));
+    t->full = PyMem_Calloc(nsigs ? nsigs : 1, 1);
+    for (int i = 0; i < nsigs; i++) {
+        long g = PyLong_AsLong(PyList_GET_ITEM(counts, i));
+        if (g < 1 || g > 8) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "1 to 8 groups per signature");
+            PyObject *cap = PyCapsule_New(t, "fastwalk.needles", needles_free);
+            Py_XDECREF(cap);
+            return NULL;
+        }
+        t->full[i] = (uint8_t)((1u << g) - 1);
+    }
+    t->nsigs = nsigs;
+    t->lower = lower;
+    t->always = always;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char *b;
+        Py_ssize_t len;
+        int sig, group;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(plain, i), "y#ii", &b, &len, &sig, &group) || len < 2 || sig < 0 ||
+            sig >= nsigs || group < 0 || group > 7) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "needles must be >= 2 bytes");
+            t->n = (int)i;
+            PyObject *cap = PyCapsule_New(t, "fastwalk.needles", needles_free);
+            Py_XDECREF(cap);
+            return NULL;
+        }
+        t->needles[i].bytes = PyMem_Malloc(len);
+        memcpy(t->needles[i].bytes, b, len);
+        t->needles[i].len = len;
+        t->needles[i].sig = sig;
+        t->needles[i].group = group;
+        if (group == 0) {
+            unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
+            t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
+            if (len >= 3) {
+                unsigned h = TRI((const unsigned char *)b);
+                t->tri[h >> 3] |= (uint8_t)(1u << (h & 7));
+            } else {
+                t->short_needle = 1;
+            }
+        }
+        t->n = (int)i + 1;
+    }
+    t->order = PyMem_Calloc(t->n ? t->n : 1, sizeof(int));
+    for (int i = 0; i < t->n; i++)
+        if (t->needles[i].group == 0) t->order[t->norder++] = i;
+    for (int i = 1; i < t->norder; i++) /* insertion sort by first two bytes */
+        for (int j = i; j > 0; j--) {
+            const unsigned char *a = t->needles[t->order[j - 1]].bytes, *c = t->needles[t->order[j]].bytes;
+            if (a[0] < c[0] || (a[0] == c[0] && a[1] <= c[1])) break;
+            int x = t->order[j];
+            t->order[j] = t->order[j - 1];
+            t->order[j - 1] = x;
+        }
+    return PyCapsule_New(t, "fastwalk.needles", needles_free);
+}
+
+
+/* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
+static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit) {
+    if (t->norder == 0 || n < 2) return 0;
+    int any = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
+        if (!(t->pair[k >> 3] & (1u << (k & 7)))) continue;
+        if (!t->short_needle) {
+            if (i + 2 >= n) continue;
+            unsigned h = TRI(buf + i);
+            if (!(t->tri[h >> 3] & (1u << (h & 7)))) continue;
+        }
+        /* binary search the sorted group-0 needles for this pair */
+        int lo = 0, hi = t->norder;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            const unsigned char *b = t->needles[t->order[mid]].bytes;
+            if (((unsigned)b[0] << 8 | b[1]) < k) lo = mid + 1;
+            else hi = mid;
+        }
+        for (int j = lo; j < t->norder; j++) {
+            const needle_t *nd = &t->needles[t->order[j]];
+            if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
+            if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
+                hit[nd->sig] |= 1;
+                any = 1;
+            }
+        }
+    }
+    if (!any) return 0;
+    /* the further groups, only for signatures whose needles occur */
+    for (int j = 0; j < t->n; j++) {
+        const needle_t *nd = &t->needles[j];
+        if (nd->group && (hit[nd->sig] & 1) && !(hit[nd->sig] & (1u << nd->group)) &&
+            memmem(buf, n, nd->bytes, nd->len))
+            hit[nd->sig] |= (uint8_t)(1u << nd->group);
+    }
+    int count = 0;
+    for (int s = 0; s < t->nsigs; s++) {
+        hit[s] = hit[s] == t->full[s];
+        count += hit[s];
+    }
+    return count;
+}
+
+/* --- small byte helpers ------------------------------------------------------------------------------------ */
+static inline int is_alnum(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+static inline int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+/* str.isspace() for ASCII */
+static inline int is_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f); }
+
+static int is_ascii(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80) return 0;
+    return 1;
+}
+
+static int starts(const unsigned char *s, size_t n, const char *p) {
+    size_t m = strlen(p);
+    return n >= m && memcmp(s, p, m) == 0;
+}
+
+static int istarts(const unsigned char *s, size_t n, const char *p) {
+    size_t m = strlen(p);
+    if (n < m) return 0;
+    for (size_t i = 0; i < m; i++)
+        if (lower(s[i]) != (unsigned char)p[i]) return 0;
+    return 1;
+}
+
+static int ieq(const unsigned char *s, size_t n, const char *p) { return n == strlen(p) && istarts(s, n, p); }
+
+/* Decodes one UTF-8 sequence at s[i]; returns its length and the code point, or 0 when invalid. */
+static int utf8_at(const unsigned char *s, size_t n, size_t i, uint32_t *cp) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    int len;
+    uint32_t v, min;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; min = 0x10000; }
+    else return 0;
+    if (i + len > n) return 0;
+    for (int k = 1; k < len; k++) {
+        unsigned char d = s[i + k];
+        if ((d & 0xc0) != 0x80) return 0;
+        v = (v << 6) | (d & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+    *cp = v;
+    return len;
+}
+
+/* 1 when s is valid UTF-8 (*cont: its number of continuation bytes), else 0 */
+static int utf8_valid_count(const unsigned char *s, size_t n, size_t *cont) {
+    size_t i = 0, c = 0;
+    *cont = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ULL)) { i += 8; continue; }
+        }
+        if (s[i] < 0x80) { i++; continue; }
+        uint32_t cp;
+        int k = utf8_at(s, n, i, &cp);
+        if (!k) return 0;
+        i += k;
+        c += k - 1;
+    }
+    *cont = c;
+    return 1;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t cont;
+    return utf8_valid_count(s, n, &cont);
+}
+
+/* Python's str.isspace() for a code point */
+static int cp_space(uint32_t c) {
+    if (c < 0x80) return is_space((unsigned char)c);
+    return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* 1 when s[i:n] holds no whitespace, backslash or any of `stop`; 0 when it does; -1 on invalid UTF-8.
+   *end is set to where a stop character was found (the scan stops there when stop_ends). */
+static int clean_tail(const unsigned char *s, size_t n, size_t i, const char *stop, int stop_ends, size_t *end) {
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (is_space(c) || c == '\\' || (stop && strchr(stop, c) && c)) {
+                *end = i;
+                return stop_ends ? 1 : 0;
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        int k = utf8_at(s, n, i, &cp);
+        if (!k) return -1;
+        if (cp_space(cp)) {
+            *end = i;
+            return stop_ends ? 1 : 0;
+        }
+        i += k;
+    }
+    *end = n;
+    return 1;
+}
+
+/* --- page state -------------------------------------------------------------------------------------------- */
+#define HOST_CACHE 8
+
+typedef struct {
+    PyObject *walk;
+    PyObject *refs;      /* list */
+    PyObject *seen;      /* set */
+    PyObject *reference; /* the Reference class */
+    PyObject *rel_root;  /* str or None */
+    PyObject *rel_dir;
+    PyObject *rel_host;
+    const char *rel_root_s, *rel_dir_s;
+    Py_ssize_t rel_root_n, rel_dir_n;
+    const needles_t *needles;
+    lnode *doc;
+    unsigned char *buf; /* scratch */
+    size_t cap;
+    PyObject *hosts[HOST_CACHE]; /* recent host strings (ASCII) */
+    PyObject *obs;               /* the Observation */
+    int title_done;              /* obs.title is set (not empty) */
+    int next_host;
+} page_t;
+
+
+static int ensure(page_t *p, size_t n) {
+    if (n <= p->cap) return 0;
+    size_t cap = p->cap ? p->cap : 4096;
+    while (cap < n) cap *= 2;
+    unsigned char *b = PyMem_Realloc(p->buf, cap);
+    if (!b) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->buf = b;
+    p->cap = cap;
+    return 0;
+}
+
+/* Reference's slot offsets, in field order (set by set_reference) */
+static PyTypeObject *ref_type = NULL;
+static Py_ssize_t ref_offsets[8];
+
+/* set_reference(cls, field names): remember where cls keeps each field (slots of object type) */
+static PyObject *py_set_reference(PyObject *self, PyObject *args) {
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
+    if (PyTuple_GET_SIZE(names) != 8) {
+        PyErr_SetString(PyExc_ValueError, "Reference must have 8 fields");
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)cls;
+    if (t->tp_dictoffset != 0 || t->tp_itemsize != 0) {
+        PyErr_SetString(PyExc_ValueError, "Reference must use __slots__");
+        return NULL;
+    }
+    for (int i = 0; i < 8; i++) {
+        PyObject *d = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, i));
+        if (!d) return NULL;
+        if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            Py_DECREF(d);
+            PyErr_SetString(PyExc_ValueError, "Reference fields must be object slots");
+            return NULL;
+        }
+        ref_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        Py_DECREF(d);
+    }
+    Py_XDECREF(ref_type);
+    Py_INCREF(cls);
+    ref_type = t;
+    Py_RETURN_NONE;
+}
+
+static PyObject *decode(const unsigned char *s, size_t n) { return PyUnicode_DecodeUTF8((const char *)s, n, "replace"); }
+
+/* Calls walk.add(raw, element, attribute, rel, inline, gated) with raw decoded as selectolax does. */
+static int py_add(page_t *p, const unsigned char *raw, size_t n, PyObject *element, PyObject *attribute,
+                  PyObject *rel, int inline_, int gated) {
+    PyObject *s = decode(raw, n);
+    if (!s) return -1;
+    PyObject *r = PyObject_CallMethodObjArgs(p->walk, s_add, s, element, attribute, rel, inline_ ? Py_True : Py_False,
+                                             gated ? Py_True : Py_False, NULL);
+    Py_DECREF(s);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The reference for an absolute URL whose host is url[hs:he] (ASCII, lower-cased here, trailing dots
+   dropped) or, when host is given, that host. Dedups on (url, element, attribute, gated). */
+static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t he, PyObject *host,
+                PyObject *element, PyObject *attribute, PyObject *rel, int inline_, int gated) {
+    PyObject *u = PyUnicode_DecodeUTF8((const char *)url, n, "strict");
+    if (!u) return -1;
+    PyObject *key = PyTuple_Pack(4, u, element, attribute, gated ? Py_True : Py_False);
+    if (!key) {
+        Py_DECREF(u);
+        return -1;
+    }
+    Py_ssize_t before = PySet_GET_SIZE(p->seen); /* one lookup: adding an element it holds changes nothing */
+    int rc = PySet_Add(p->seen, key);
+    Py_DECREF(key);
+    if (rc < 0 || PySet_GET_SIZE(p->seen) == before) {
+        Py_DECREF(u);
+        return rc;
+    }
+    PyObject *h;
+    if (host) {
+        h = host;
+        Py_INCREF(h);
+    } else {
+        while (he > hs && url[he - 1] == '.') he--;
+        char small[256];
+        char *hb = (he - hs) <= sizeof small ? small : PyMem_Malloc(he - hs);
+        if (!hb) {
+            Py_DECREF(u);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t i = hs; i < he; i++) hb[i - hs] = (char)lower(url[i]);
+        h = NULL;
+        size_t hl = he - hs;
+        for (int k = 0; k < HOST_CACHE && !h; k++) /* pages name few hosts: reuse their strings */
+            if (p->hosts[k] && (size_t)PyUnicode_GET_LENGTH(p->hosts[k]) == hl &&
+                memcmp(PyUnicode_DATA(p->hosts[k]), hb, hl) == 0) {
+                h = p->hosts[k];
+                Py_INCREF(h);
+            }
+        if (!h) {
+            h = PyUnicode_FromStringAndSize(hb, hl);
+            if (h) {
+                Py_XSETREF(p->hosts[p->next_host], h);
+                Py_INCREF(h);
+                p->next_host = (p->next_host + 1) % HOST_CACHE;
+            }
+        }
+        if (hb != small) PyMem_Free(hb);
+        if (!h) {
+            Py_DECREF(u);
+            return -1;
+        }
+    }
+    PyObject *args[8] = {u, h, element, attribute, rel, inline_ ? Py_True : Py_False, Py_False,
+                         gated ? Py_True : Py_False};
+    PyObject *ref;
+    if (ref_type == (PyTypeObject *)p->reference) {
+        /* the slots of Reference, filled directly (what its dataclass __init__ does, without the call) */
+        ref = ref_type->tp_alloc(ref_type, 0);
+        if (ref)
+            for (int i = 0; i < 8; i++) {
+                Py_INCREF(args[i]);
+                *(PyObject **)((char *)ref + ref_offsets[i]) = args[i];
+            }
+    } else {
+        ref = PyObject_Vectorcall(p->reference, args, 8, NULL);
+    }
+    Py_DECREF(u);
+    Py_DECREF(h);
+    if (!ref) return -1;
+    rc = PyList_Append(p->refs, ref);
+    Py_DECREF(ref);
+    return rc;
+}
+
+/* _PLAIN_ABSOLUTE.fullmatch: https?://[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,4})?(?:[/?#][^\s\\]*)?
+   1 yes (host at [*hs, *he)), 0 no, -1 undecidable here (non-ASCII digits or invalid UTF-8). */
+static int plain_absolute(const unsigned char *s, size_t n, size_t *hs, size_t *he) {
+    size_t i;
+    if (starts(s, n, "https://")) i = 8;
+    else if (starts(s, n, "http://")) i = 7;
+    else return 0;
+    if (i >= n || !is_alnum(s[i])) return 0;
+    size_t j = i + 1;
+    while (j < n && (is_alnum(s[j]) || s[j] == '.' || s[j] == '-')) j++;
+    if (!is_alnum(s[j - 1])) return 0; /* the remainder cannot start inside the host run */
+    *hs = i;
+    *he = j;
+    if (j == n) return 1;
+    if (s[j] == ':') {
+        size_t k = j + 1;
+        while (k < n && is_digit(s[k]) && k - j <= 4) k++;
+        if (k < n && s[k] >= 0x80) return -1; /* \d is Unicode */
+        if (k == j + 1 || k - j > 5) return 0;
+        if (k < n && is_digit(s[k])) return 0;
+        j = k;
+        if (j == n) return 1;
+    }
+    if (s[j] != '/' && s[j] != '?' && s[j] != '#') return 0;
+    size_t end;
+    int r = clean_tail(s, n, j + 1, NULL, 0, &end);
+    return r;
+}
+
+static const char *SKIP_SCHEMES[] = {"data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:",
+                                     "whatsapp:", "callto:", NULL};
+
+/* walk.add() for one raw value. */
+static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element, PyObject *attribute, PyObject *rel,
+               int inline_, int gated) {
+    if (!raw || n == 0) return 0;
+    size_t hs, he;
+    int abs_prefix = starts(raw, n, "https://") || starts(raw, n, "http://");
+    if (abs_prefix) {
+        int r = plain_absolute(raw, n, &hs, &he);
+        if (r == 1) return emit(p, raw, n, hs, he, NULL, element, attribute, rel, inline_, gated);
+        return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    }
+    if (!is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    size_t a = 0, b = n;
+    while (a < b && is_space(raw[a])) a++;
+    while (b > a && is_space(raw[b - 1])) b--;
+    const unsigned char *s = raw + a;
+    n = b - a;
+    if (n == 0) return 0;
+    {
+        unsigned char head[11];
+        size_t m = n < 11 ? n : 11;
+        for (size_t i = 0; i < m; i++) head[i] = lower(s[i]);
+        for (int i = 0; SKIP_SCHEMES[i]; i++)
+            if (starts(head, m, SKIP_SCHEMES[i])) return 0;
+    }
+    /* after strip: plain absolute again (e.g. " https://x/ ") */
+    if (starts(s, n, "https://") || starts(s, n, "http://")) {
+        if (plain_absolute(s, n, &hs, &he) == 1) return emit(p, s, n, hs, he, NULL, element, attribute, rel, inline_, gated);
+        return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == ':' || c == ';')
+            return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    }
+    if (n >= 2 && s[0] == '/' && s[1] == '/') {
+        /* protocol-relative: base scheme + "://" + host; plain hosts without port only */
+        if (!p->rel_root_s) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        size_t i = 0;
+        while (i < n && s[i] == '/') i++;
+        size_t j = i;
+        while (j < n && (is_alnum(s[j]) || s[j] == '.' || s[j] == '-')) j++;
+        if (j == i || (j < n && s[j] != '/' && s[j] != '?' && s[j] != '#'))
+            return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        const char *colon = memchr(p->rel_root_s, ':', p->rel_root_n);
+        size_t sl = colon - p->rel_root_s;
+        if (ensure(p, sl + 3 + (n - i)) < 0) return -1;
+        memcpy(p->buf, p->rel_root_s, sl);
+        memcpy(p->buf + sl, "://", 3);
+        memcpy(p->buf + sl + 3, s + i, n - i);
+        size_t hs2 = sl + 3, he2 = sl + 3 + (j - i);
+        size_t he3 = he2;
+        while (he3 > hs2 && p->buf[he3 - 1] == '.') he3--;
+        if (he3 == hs2) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        return emit(p, p->buf, sl + 3 + (n - i), hs2, he2, NULL, element, attribute, rel, inline_, gated);
+    }
+    if (!p->rel_root_s || s[0] == '?') return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    /* relative: no dot segments; empty query or fragment markers are left to Python */
+    size_t hash = n, q;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '#') { hash = i; break; }
+    q = hash;
+    for (size_t i = 0; i < hash; i++)
+        if (s[i] == '?') { q = i; break; }
+    if ((hash < n && hash + 1 == n) || (q < hash && q + 1 == hash))
+        return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    size_t seg = 0;
+    for (size_t i = 0; i <= q; i++) {
+        if (i == q || s[i] == '/') {
+            size_t len = i - seg;
+            if ((len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+                return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+            seg = i + 1;
+        }
+    }
+    size_t total;
+    if (s[0] == '/') {
+        total = p->rel_root_n + n;
+        if (ensure(p, total) < 0) return -1;
+        memcpy(p->buf, p->rel_root_s, p->rel_root_n);
+        memcpy(p->buf + p->rel_root_n, s, n);
+    } else {
+        if (ensure(p, p->rel_dir_n + n) < 0) return -1;
+        memcpy(p->buf, p->rel_dir_s, p->rel_dir_n);
+        size_t o = p->rel_dir_n;
+        /* drop empty segments of the path except the last one */
+        size_t start = 0;
+        for (size_t i = 0; i <= q; i++) {
+            if (i == q || s[i] == '/') {
+                size_t len = i - start;
+                if (i == q) {
+                    memcpy(p->buf + o, s + start, len);
+                    o += len;
+                } else if (len) {
+                    memcpy(p->buf + o, s + start, len);
+                    o += len;
+                    p->buf[o++] = '/';
+                }
+                start = i + 1;
+            }
+        }
+        memcpy(p->buf + o, s + q, n - q);
+        total = o + (n - q);
+    }
+    return emit(p, p->buf, total, 0, 0, p->rel_host, element, attribute, rel, inline_, gated);
+}
+
+/* --- attributes --------------------------------------------------------------------------------------------- */
+#define MAX_ATTRS 48
+typedef struct {
+    const unsigned char *name, *value;
+    size_t nlen, vlen;
+} attr_t;
+
+typedef struct {
+    attr_t a[MAX_ATTRS];
+    int n;
+    int overflow;
+    int dup;
+} attrs_t;
+
+static void read_attrs(lnode *el, attrs_t *at) {
+    at->n = at->overflow = at->dup = 0;
+    for (lattr *x = f_first_attr(el); x; x = f_next_attr(x)) {
+        if (at->n == MAX_ATTRS) {
+            at->overflow = 1;
+            return;
+        }
+        attr_t *a = &at->a[at->n];
+        a->name = f_attr_qname(x, &a->nlen);
+        a->vlen = 0;
+        a->value = f_attr_value(x, &a->vlen);
+        for (int i = 0; i < at->n; i++)
+            if (at->a[i].nlen == a->nlen && memcmp(at->a[i].name, a->name, a->nlen) == 0) at->dup = 1;
+        at->n++;
+    }
+}
+
+/* the value of the last attribute named `name` (dict semantics); NULL when absent or valueless */
+static const attr_t *get(const attrs_t *at, const char *name) {
+    size_t m = strlen(name);
+    for (int i = at->n - 1; i >= 0; i--)
+        if (at->a[i].nlen == m && memcmp(at->a[i].name, name, m) == 0) return at->a[i].value ? &at->a[i] : NULL;
+    return NULL;
+}
+
+static int has(const attrs_t *at, const char *name) {
+    size_t m = strlen(name);
+    for (int i = 0; i < at->n; i++)
+        if (at->a[i].nlen == m && memcmp(at->a[i].name, name, m) == 0) return 1;
+    return 0;
+}
+
+static int el_has(lnode *el, const char *name) {
+    size_t m = strlen(name);
+    for (lattr *x = f_first_attr(el); x; x = f_next_attr(x)) {
+        size_t nl = 0;
+        const unsigned char *nm = f_attr_qname(x, &nl);
+        if (nl == m && memcmp(nm, name, m) == 0) return 1;
+    }
+    return 0;
+}
+
+static int has_url_paren(const unsigned char *s, size_t n);
+
+/* the last style attribute (dict semantics) holds "url(" in any case */
+static int el_style_url(lnode *el) {
+    const unsigned char *v = NULL;
+    size_t vl = 0;
+    for (lattr *x = f_first_attr(el); x; x = f_next_attr(x)) {
+        size_t nl = 0, l = 0;
+        const unsigned char *nm = f_attr_qname(x, &nl);
+        if (nl == 5 && memcmp(nm, "style", 5) == 0) {
+            v = f_attr_value(x, &l);
+            vl = v ? l : 0;
+        }
+    }
+    return v && vl && has_url_paren(v, vl);
+}
+
+static int truthy(const attr_t *a) { return a && a->value && a->vlen > 0; }
+
+static PyObject *attrs_dict(lnode *el) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (lattr *x = f_first_attr(el); x; x = f_next_attr(x)) {
+        size_t nl = 0, vl = 0;
+        const unsigned char *nm = f_attr_qname(x, &nl);
+        const unsigned char *v = f_attr_value(x, &vl);
+        PyObject *k = decode(nm, nl);
+        PyObject *val = v ? decode(v, vl) : (Py_INCREF(Py_None), Py_None);
+        if (!k || !val || PyDict_SetItem(d, k, val) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(val);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(k);
+        Py_DECREF(val);
+    }
+    return d;
+}
+
+/* the element's text (its descendant text nodes), as bytes owned by the caller via *owned */
+static unsigned char *text_of(page_t *p, lnode *el, size_t *n) {
+    *n = 0;
+    unsigned char *t = f_text_content(el, n);
+    if (!t) *n = 0;
+    return t;
+}
+
+static void text_free(page_t *p, unsigned char *t) {
+    if (t) f_destroy_text(p->doc, t);
+}
+
+/* the element's text as a str, like selectolax's node.text() */
+static PyObject *text_str(page_t *p, lnode *el) {
+    size_t n;
+    unsigned char *t = text_of(p, el, &n);
+    PyObject *s = t ? decode(t, n) : PyUnicode_FromStringAndSize("", 0);
+    text_free(p, t);
+    return s;
+}
+
+/* A zero-argument callable returning `s` (the text() argument of _Walk.visit). */
+static PyObject *text_callable(PyObject *s) { return PyObject_GetAttrString(s, "__str__"); }
+
+static int py_visit(page_t *p, lnode *el, int tag) {
+    PyObject *name;
+    if (tag < TAG_COUNT) {
+        name = tag_str[tag];
+        Py_INCREF(name);
+    } else {
+        size_t n = 0;
+        const unsigned char *q = f_element_qname(el, &n);
+        name = decode(q ? q : (const unsigned char *)"", q ? n : 0);
+        if (!name) return -1;
+    }
+    PyObject *d = attrs_dict(el);
+    PyObject *txt = d ? text_str(p, el) : NULL;
+    PyObject *fn = txt ? text_callable(txt) : NULL;
+    PyObject *r = fn ? PyObject_CallMethodObjArgs(p->walk, s_visit, name, d, fn, NULL) : NULL;
+    Py_DECREF(name);
+    Py_XDECREF(d);
+    Py_XDECREF(txt);
+    Py_XDECREF(fn);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* _Walk.set_title: the first title with text, whitespace runs collapsed, cut at 500 characters */
+static int title(page_t *p, lnode *el) {
+    if (p->title_done) return 0;
+    size_t n;
+    unsigned char *t = text_of(p, el, &n);
+    if (!t) n = 0;
+    PyObject *r;
+    if (is_ascii(t ? t : (const unsigned char *)"", n)) {
+        char out[500];
+        size_t o = 0;
+        for (size_t i = 0; i < n && o < sizeof out;) {
+            while (i < n && is_space(t[i])) i++;
+            if (i >= n) break;
+            if (o) out[o++] = ' ';
+            while (i < n && !is_space(t[i]) && o < sizeof out) out[o++] = (char)t[i++];
+        }
+        text_free(p, t);
+        PyObject *str = PyUnicode_FromStringAndSize(out, o);
+        if (!str) return -1;
+        int rc = PyObject_SetAttr(p->obs, s_title, str);
+        Py_DECREF(str);
+        if (rc < 0) return -1;
+        p->title_done = o > 0;
+        return 0;
+    }
+    PyObject *str = decode(t, n);
+    text_free(p, t);
+    r = str ? PyObject_CallMethodObjArgs(p->walk, s_set_title, str, NULL) : NULL;
+    Py_XDECREF(str);
+    if (!r) return -1;
+    Py_DECREF(r);
+    PyObject *now = PyObject_GetAttr(p->obs, s_title);
+    if (!now) return -1;
+    p->title_done = PyObject_IsTrue(now) == 1;
+    Py_DECREF(now);
+    return 0;
+}
+
+/* --- srcset ------------------------------------------------------------------------------------------------- */
+static int add_srcset(page_t *p, const attr_t *v, PyObject *element, PyObject *attribute, PyObject *rel) {
+    const unsigned char *s = v->value;
+    size_t n = v->vlen;
+    if (is_ascii(s, n) && memchr(s, '(', n)) {
+        /* _srcset_slow: descriptors may hold commas inside parentheses */
+        size_t i = 0;
+        while (i < n) {
+            while (i < n && (is_space(s[i]) || s[i] == ',')) i++;
+            size_t start = i;
+            while (i < n && !is_space(s[i])) i++;
+            size_t end = i;
+            if (end > start && s[end - 1] == ',') {
+                while (end > start && s[end - 1] == ',') end--;
+            } else {
+                int depth = 0;
+                while (i < n && (s[i] != ',' || depth)) {
+                    depth += s[i] == '(';
+                    depth -= s[i] == ')' && depth > 0;
+                    i++;
+                }
+            }
+            if (end > start && add(p, s + start, end - start, element, attribute, rel, 0, 0) < 0) return -1;
+        }
+        return 0;
+    }
+    if (!is_ascii(s, n)) {
+        PyObject *str = decode(s, n);
+        if (!str) return -1;
+        PyObject *r = PyObject_CallMethodObjArgs(p->walk, s_add_srcset, str, element, attribute, rel, NULL);
+        Py_DECREF(str);
+        if (!r) return -1;
+        Py_DECREF(r);
+        return 0;
+    }
+    /* _srcset's fast branch: tokens split on whitespace */
+    int expect_url = 1;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && is_space(s[i])) i++;
+        if (i >= n) break;
+        size_t a = i;
+        while (i < n && !is_space(s[i])) i++;
+        size_t b = i;
+        if (expect_url) {
+            while (a < b && s[a] == ',') a++;
+            if (a == b) continue;
+            if (s[b - 1] == ',') {
+                while (b > a && s[b - 1] == ',') b--;
+            } else {
+                expect_url = 0;
+            }
+            if (b > a && add(p, s + a, b - a, element, attribute, rel, 0, 0) < 0) return -1;
+        } else {
+            const unsigned char *c = memchr(s + a, ',', b - a);
+            if (c) {
+                size_t ra = (c - s) + 1;
+                expect_url = 1;
+                if (ra < b) {
+                    if (s[b - 1] == ',') {
+                        size_t rb = b;
+                        while (rb > ra && s[rb - 1] == ',') rb--;
+                        if (add(p, s + ra, rb - ra, element, attribute, rel, 0, 0) < 0) return -1;
+                    } else {
+                        if (add(p, s + ra, b - ra, element, attribute, rel, 0, 0) < 0) return -1;
+                        expect_url = 0;
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* --- scripts ------------------------------------------------------------------------------------------------ */
+static int call_hits(page_t *p, const unsigned char *text, size_t n, const uint8_t *hit, int gated) {
+    const needles_t *t = p->needles;
+    PyObject *idx = PyList_New(0);
+    if (!idx) return -1;
+    for (int i = 0; i < t->nsigs; i++) {
+        if (!hit[i]) continue;
+        PyObject *v = PyLong_FromLong(i);
+        if (!v || PyList_Append(idx, v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(idx);
+            return -1;
+        }
+        Py_DECREF(v);
+    }
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)text, n, "strict");
+    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_signature_hits, s, idx, gated ? Py_True : Py_False, NULL) : NULL;
+    Py_XDECREF(s);
+    Py_DECREF(idx);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* 1 when the needle prefilter (or a needle-less / lower-case signature) says Python must look at text */
+static int needs_python(const needles_t *t, const unsigned char *text, size_t n, uint8_t *hit) {
+    memset(hit, 0, t->nsigs);
+    if (t->always || t->lower) return 2;
+    return needle_scan(t, text, n, hit) > 0;
+}
+
+static int py_scan_script(page_t *p, const unsigned char *code, size_t n, int gated) {
+    PyObject *s = decode(code, n);
+    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_scan_script, s, gated ? Py_True : Py_False, NULL) : NULL;
+    Py_XDECREF(s);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+#define SIG_SCAN_LIMIT 24576
+#define SIG_TAIL 8192
+
+/* _scan_script for valid UTF-8 code: URL literals, then the signatures on (a window of) the code */
+static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gated, uint8_t *hit) {
+    size_t cont; /* continuation bytes: the code has n - cont code points, before and after "\\/" -> "/" */
+    if (!utf8_valid_count(code0, n0, &cont)) return py_scan_script(p, code0, n0, gated);
+    const unsigned char *code = code0;
+    size_t n = n0;
+    unsigned char *replaced = NULL;
+    /* Python scans for URLs when "//" or "\\/\\/" occurs, after replacing "\\/" by "/". Without any "\\/"
+       (backslashes are rarer than slashes) the scan can just run: it finds nothing unless "//" occurs. */
+    int dslash = 0, bslash = 0, bdslash = 0;
+    for (const unsigned char *f = memchr(code0, '\\', n0); f && f + 1 < code0 + n0;
+         f = memchr(f + 1, '\\', code0 + n0 - f - 1))
+        if (f[1] == '/') {
+            bslash = 1;
+            break;
+        }
+    if (!bslash) dslash = 1;
+    for (const unsigned char *f = bslash ? memchr(code0, '/', n0) : NULL; f;
+         f = memchr(f + 1, '/', code0 + n0 - f - 1)) {
+        size_t i = f - code0;
+        if (i + 1 < n0 && code0[i + 1] == '/') dslash = 1;
+        if (i > 0 && code0[i - 1] == '\\') {
+            bslash = 1;
+            if (i >= 3 && code0[i - 2] == '/' && code0[i - 3] == '\\') bdslash = 1;
+        }
+        if (dslash && bdslash) break;
+        if (f + 1 >= code0 + n0) break;
+    }
+    if (dslash || bdslash) {
+        if (bslash) {
+            replaced = PyMem_Malloc(n0 ? n0 : 1);
+            if (!replaced) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            size_t o = 0;
+            for (size_t i = 0; i < n0;) {
+                if (code0[i] == '\\' && i + 1 < n0 && code0[i + 1] == '/') {
+                    replaced[o++] = '/';
+                    i += 2;
+                } else {
+                    replaced[o++] = code0[i++];
+                }
+            }
+            code = replaced;
+            n = o;
+        }
+        /* _JS_URL: //[a-zA-Z0-9][a-zA-Z0-9.-]*\.[a-zA-Z]{2,63}(?::\d{2,5})?(?:/[^\s"'<>`\\)]*)? */
+        size_t pos = 0;
+        while (pos + 1 < n) {
+            const unsigned char *f = memchr(code + pos, '/', n - pos - 1);
+            if (!f) break;
+            if (f[1] != '/') {
+                pos = f - code + 1;
+                continue;
+            }
+            size_t st = f - code;
+            size_t i = st + 2;
+            if (i >= n || !is_alnum(code[i])) {
+                pos = st + 1;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < n && (is_alnum(code[j]) || code[j] == '.' || code[j] == '-')) j++;
+            size_t e = 0;
+            int found = 0;
+            for (size_t k = j; k-- > i + 1;) {
+                if (code[k] != '.') continue;
+                size_t l = k + 1;
+                while (l < n && is_alpha(code[l]) && l - (k + 1) < 63) l++;
+                if (l - (k + 1) >= 2) {
+                    e = l;
+                    found = 1;
+                    break;
+                }
+            }
+            if (!found) {
+                pos = st + 1;
+                continue;
+            }
+            if (e < n && code[e] == ':') {
+                size_t d = e + 1;
+                while (d < n && is_digit(code[d]) && d - (e + 1) < 5) d++;
+                if (d < n && code[d] >= 0x80 && d - (e + 1) < 5) goto python; /* \d is Unicode */
+                if (d - (e + 1) >= 2) e = d;
+            }
+            if (e < n && code[e] == '/') {
+                size_t end;
+                int r = clean_tail(code, n, e + 1, "\"'<>`)", 1, &end);
+                if (r < 0) goto python;
+                e = end;
+            }
+            if (st > 0 && strchr("\"'`(=:,[", code[st - 1]) && code[st - 1]) {
+                int http = st >= 5 && istarts(code + st - 5, 5, "http:");
+                size_t m = e - st;
+                size_t pre = http ? 5 : 6;
+                if (ensure(p, pre + m) < 0) goto fail;
+                memcpy(p->buf, http ? "http:" : "https:", pre);
+                memcpy(p->buf + pre, code + st, m);
+                /* copy out of p->buf: add() may reuse it */
+                unsigned char small[512];
+                unsigned char *u = pre + m <= sizeof small ? small : PyMem_Malloc(pre + m);
+                if (!u) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+                memcpy(u, p->buf, pre + m);
+                int rc = add(p, u, pre + m, s_script, s_inline, s_empty, 1, gated);
+                if (u != small) PyMem_Free(u);
+                if (rc < 0) goto fail;
+            }
+            pos = e;
+        }
+    }
+    {
+        /* the signature window: the whole code, or its first 16384 and last 8192 code points */
+        size_t cps = n - cont;
+        const unsigned char *text = code;
+        size_t tn = n;
+        unsigned char *win = NULL;
+        if (cps > SIG_SCAN_LIMIT) {
+            size_t head = 0, c = 0;
+            if (!cont) c = head = SIG_SCAN_LIMIT - SIG_TAIL; /* ASCII: code points are bytes */
+            while (head < n && c <= SIG_SCAN_LIMIT - SIG_TAIL) {
+                if ((code[head] & 0xc0) != 0x80) {
+                    if (c == SIG_SCAN_LIMIT - SIG_TAIL) break;
+                    c++;
+                }
+                head++;
+            }
+            size_t tail = n, t = 0;
+            if (!cont) tail = n - SIG_TAIL, t = SIG_TAIL;
+            while (tail > 0 && t < SIG_TAIL) {
+                tail--;
+                if ((code[tail] & 0xc0) != 0x80) t++;
+            }
+            win = PyMem_Malloc(head + 1 + (n - tail));
+            if (!win) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            memcpy(win, code, head);
+            win[head] = '\n';
+            memcpy(win + head + 1, code + tail, n - tail);
+            text = win;
+            tn = head + 1 + (n - tail);
+        }
+        int need = needs_python(p->needles, text, tn, hit);
+        int rc = 0;
+        if (need == 2) {
+            PyObject *s = PyUnicode_DecodeUTF8((const char *)text, tn, "strict");
+            PyObject *tgt = s ? PyObject_CallMethod(p->walk, "target", "O", gated ? Py_True : Py_False) : NULL;
+            PyObject *r = NULL;
+            if (tgt) {
+                PyObject *mod = PyImport_ImportModule("crawler.observe");
+                PyObject *sigs = PyObject_GetAttrString(p->walk, "sigs");
+                r = (mod && sigs) ? PyObject_CallMethod(mod, "_match_signatures", "OOO", s, sigs, tgt) : NULL;
+                Py_XDECREF(mod);
+                Py_XDECREF(sigs);
+            }
+            Py_XDECREF(s);
+            Py_XDECREF(tgt);
+            if (!r) rc = -1;
+            Py_XDECREF(r);
+        } else if (need) {
+            rc = call_hits(p, text, tn, hit, gated);
+        }
+        PyMem_Free(win);
+        if (rc < 0) goto fail;
+    }
+    PyMem_Free(replaced);
+    return 0;
+python:
+    PyMem_Free(replaced);
+    return py_scan_script(p, code0, n0, gated);
+fail:
+    PyMem_Free(replaced);
+    return -1;
+}
+
+static const char *JS_TYPES[] = {"text/javascript", "application/javascript", "module", "text/ecmascript",
+                                 "application/ecmascript", "application/x-javascript", "text/jscript",
+                                 "text/livescript", "text/javascript1.0", "text/javascript1.1", "text/javascript1.2",
+                                 "text/javascript1.3", "text/javascript1.4", "text/javascript1.5",
+                                 "text/x-javascript", "text/x-ecmascript", NULL};
+static const char *DATA_TYPES[] = {"application/ld+json", "application/json", "text/template", "text/x-template",
+                                   "text/html", "text/x-handlebars-template", "importmap", "speculationrules",
+                                   "text/x-magento-init", NULL};
+
+enum { K_JS, K_DATA, K_GATED, K_UNKNOWN };
+
+/* _script_kind for an ASCII type; K_UNKNOWN when Python must decide */
+static int script_kind(const attr_t *t) {
+    const unsigned char *s = t->value;
+    size_t n = t->vlen;
+    if (!is_ascii(s, n)) return K_UNKNOWN;
+    const unsigned char *semi = memchr(s, ';', n);
+    if (semi) n = semi - s;
+    size_t a = 0, b = n;
+    while (a < b && is_space(s[a])) a++;
+    while (b > a && is_space(s[b - 1])) b--;
+    s += a;
+    n = b - a;
+    if (n == 0) return K_JS;
+    for (int i = 0; JS_TYPES[i]; i++)
+        if (ieq(s, n, JS_TYPES[i])) return K_JS;
+    for (int i = 0; DATA_TYPES[i]; i++)
+        if (ieq(s, n, DATA_TYPES[i])) return K_DATA;
+    if ((n >= 5 && (istarts(s + n - 5, 5, "+json") || istarts(s + n - 5, 5, "/json")))) return K_DATA;
+    return K_GATED;
+}
+
+/* the needle prefilter over a <script>'s attributes joined as Python does (k="v" for truthy values) */
+static int attr_sig_check(page_t *p, lnode *el, const attrs_t *at, int skip_src, int gated, uint8_t *hit) {
+    size_t total = 0;
+    for (int i = 0; i < at->n; i++) total += at->a[i].nlen + at->a[i].vlen + 4;
+    if (ensure(p, total + 1) < 0) return -1;
+    size_t o = 0;
+    for (int i = 0; i < at->n; i++) {
+        const attr_t *a = &at->a[i];
+        if (!a->value || !a->vlen) continue;
+        if (skip_src && a->nlen == 3 && memcmp(a->name, "src", 3) == 0) continue;
+        if (o) p->buf[o++] = ' ';
+        memcpy(p->buf + o, a->name, a->nlen);
+        o += a->nlen;
+        p->buf[o++] = '=';
+        p->buf[o++] = '"';
+        memcpy(p->buf + o, a->value, a->vlen);
+        o += a->vlen;
+        p->buf[o++] = '"';
+    }
+    int need = needs_python(p->needles, p->buf, o, hit);
+    if (!need) return 0;
+    /* rare: Python builds the text from the attributes and runs the signatures */
+    PyObject *d = attrs_dict(el);
+    PyObject *r = d ? PyObject_CallMethodObjArgs(p->walk, s_attr_signatures, d, skip_src ? Py_True : Py_False,
+                                                 gated ? Py_True : Py_False, NULL)
+                    : NULL;
+    Py_XDECREF(d);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static const char *LINK_RELS[] = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
+                                  "icon", "shortcut", "apple-touch-icon", "manifest", "prerender",
+                                  "alternate stylesheet", "mask-icon", NULL};
+static PyObject *rel_str[16];
+
+static int rel_index(const unsigned char *s, size_t n) {
+    for (int i = 0; LINK_RELS[i]; i++)
+        if (n == strlen(LINK_RELS[i]) && memcmp(s, LINK_RELS[i], n) == 0) return i;
+    return -1;
+}
+
+static size_t skip_ws(const unsigned char *s, size_t n, size_t i) {
+    while (i < n) {
+        if (s[i] < 0x80) {
+            if (!is_space(s[i])) break;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        int k = utf8_at(s, n, i, &cp);
+        if (!k || !cp_space(cp)) break;
+        i += k;
+    }
+    return i;
+}
+
+/* _CSS_URL.finditer over valid UTF-8 css (re.I; "i" of @import also matches U+0130/U+0131: left to Python):
+   url\(\s*(['"]?)(?![dD][aA][tT][aA]:)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3
+   Returns 1 when done, 0 when Python must do it, -1 on error. */
+/* the next position at or after i holding 'u', 'U' or '@' (where a match can start), or n */
+static size_t css_candidate(const unsigned char *s, size_t n, size_t i) {
+#ifdef __SSE2__
+    const __m128i bit = _mm_set1_epi8(0x20), u = _mm_set1_epi8('u'), at = _mm_set1_epi8('@');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, bit), u), _mm_cmpeq_epi8(v, at)));
+        if (mask) return i + __builtin_ctz(mask);
+    }
+#endif
+    while (i < n && (s[i] | 32) != 'u' && s[i] != '@') i++;
+    return i;
+}
+
+static int css_scan(page_t *p, const unsigned char *s, size_t n, PyObject *element, PyObject *attribute) {
+    if (!utf8_valid(s, n)) return 0;
+    for (const unsigned char *at = memchr(s, '@', n); at; at = memchr(at + 1, '@', s + n - at - 1))
+        if (at + 2 < s + n && at[1] == 0xc4 && (at[2] == 0xb0 || at[2] == 0xb1)) return 0;
+    size_t i = 0;
+    while (i < n) {
+        i = css_candidate(s, n, i);
+        if (i >= n) break;
+        unsigned char c = s[i];
+        if ((c | 32) == 'u' && i + 3 < n && (s[i + 1] | 32) == 'r' && (s[i + 2] | 32) == 'l' && s[i + 3] == '(') {
+            size_t j = skip_ws(s, n, i + 4);
+            unsigned char q = 0;
+            if (j < n && (s[j] == '\'' || s[j] == '"')) q = s[j++];
+            if (!istarts(s + j, n - j, "data:")) {
+                size_t g = j;
+                while (g < n) {
+                    unsigned char d = s[g];
+                    if (d < 0x80) {
+                        if (d == '\'' || d == '"' || d == ')' || is_space(d)) break;
+                        g++;
+                    } else {
+                        uint32_t cp;
+                        int k = utf8_at(s, n, g, &cp);
+                        if (!k || cp_space(cp)) break;
+                        g += k;
+                    }
+                }
+                if (g > j) {
+                    size_t k = g;
+                    int ok = 1;
+                    if (q) {
+                        if (k < n && s[k] == q) k++;
+                        else ok = 0;
+                    }
+                    if (ok) {
+                        k = skip_ws(s, n, k);
+                        if (k < n && s[k] == ')') {
+                            if (add(p, s + j, g - j, element, attribute, s_empty, 1, 0) < 0) return -1;
+                            i = k + 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+        } else if (c == '@' && istarts(s + i + 1, n - i - 1, "import")) {
+            size_t j = i + 7;
+            size_t w = skip_ws(s, n, j);
+            if (w > j && w < n && (s[w] == '\'' || s[w] == '"')) {
+                unsigned char q = s[w];
+                size_t g = w + 1;
+                while (g < n && s[g] != '\'' && s[g] != '"') g++;
+                if (g > w + 1 && g < n && s[g] == q) {
+                    if (add(p, s + w + 1, g - w - 1, element, attribute, s_empty, 1, 0) < 0) return -1;
+                    i = g + 1;
+                    continue;
+                }
+            }
+        }
+        i++;
+    }
+    return 1;
+}
+
+static int css_attr(page_t *p, const attr_t *v, PyObject *element, PyObject *attribute) {
+    int done = css_scan(p, v->value, v->vlen, element, attribute);
+    if (done) return done < 0 ? -1 : 0;
+    PyObject *s = decode(v->value, v->vlen);
+    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_add_css, s, element, attribute, NULL) : NULL;
+    Py_XDECREF(s);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static int has_url_paren(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i + 3 < n; i++)
+        if (lower(s[i]) == 'u' && lower(s[i + 1]) == 'r' && lower(s[i + 2]) == 'l' && s[i + 3] == '(') return 1;
+    return 0;
+}
+
+/* One element. Mirrors _Walk.visit (links off) for the elements _SELECTOR picks. */
+static int visit(page_t *p, lnode *el, uint8_t *hit) {
+    uintptr_t id = f_tag_id(el);
+    int tag = TAG_OTHER;
+    if (id < 256) {
+        tag = tag_of_id[id];
+    } else {
+        for (int i = 0; i < TAG_COUNT; i++)
+            if (tag_ids[i] == id) {
+                tag = i;
+                break;
+            }
+    }
+    if (tag == TAG_OTHER || tag == TAG_A || tag == TAG_AREA) {
+        /* only an inline style can make these count: look for it before reading every attribute */
+        lattr *x = f_first_attr(el);
+        if (!x) return 0;
+        int style = 0;
+        for (; x; x = f_next_attr(x)) {
+            size_t nl = 0;
+            const unsigned char *nm = f_attr_qname(x, &nl);
+            if (nl == 5 && memcmp(nm, "style", 5) == 0) {
+                style = 1;
+                break;
+            }
+        }
+        if (!style) return 0;
+    }
+    attrs_t at;
+    read_attrs(el, &at);
+    const attr_t *style = at.overflow ? NULL : get(&at, "style");
+    int style_url = style && style->vlen && has_url_paren(style->value, style->vlen);
+    int selected;
+    switch (tag) {
+    case TAG_TITLE: case TAG_SCRIPT: case TAG_IMG: case TAG_IFRAME: case TAG_FRAME: case TAG_EMBED: case TAG_OBJECT:
+    case TAG_SOURCE: case TAG_VIDEO: case TAG_AUDIO: case TAG_TRACK: case TAG_STYLE:
+        selected = 1;
+        break;
+    case TAG_INPUT: selected = has(&at, "src"); break;
+    case TAG_FORM: selected = has(&at, "action"); break;
+    case TAG_LINK: selected = has(&at, "href"); break;
+    case TAG_META: selected = has(&at, "http-equiv"); break;
+    case TAG_BODY: selected = has(&at, "background"); break;
+    default: selected = 0;
+    }
+    if (at.overflow) {
+        /* very many attributes: decide on all of them, then let Python do the work */
+        switch (tag) {
+        case TAG_INPUT: selected = el_has(el, "src"); break;
+        case TAG_FORM: selected = el_has(el, "action"); break;
+        case TAG_LINK: selected = el_has(el, "href"); break;
+        case TAG_META: selected = el_has(el, "http-equiv"); break;
+        case TAG_BODY: selected = el_has(el, "background"); break;
+        default: break;
+        }
+        return selected || el_style_url(el) ? py_visit(p, el, tag) : 0;
+    }
+    if (at.dup) return selected || style_url ? py_visit(p, el, tag) : 0;
+    if (!selected && !style_url) return 0;
+    if (tag == TAG_TITLE) return title(p, el);
+    PyObject *name = tag < TAG_COUNT ? tag_str[tag] : NULL;
+    switch (tag) {
+    case TAG_SCRIPT: {
+        const attr_t *type = get(&at, "type");
+        int kind = truthy(type) ? script_kind(type) : K_JS;
+        if (kind == K_UNKNOWN) return py_visit(p, el, tag);
+        if (kind == K_DATA) return 0;
+        int gated = kind == K_GATED;
+        const attr_t *src = get(&at, "src");
+        if (!truthy(src)) src = gated ? get(&at, "data-src") : NULL;
+        if (truthy(src)) {
+            if (add(p, src->value, src->vlen, s_script, s_src, s_empty, 0, gated) < 0) return -1;
+            if (at.n > 1 && attr_sig_check(p, el, &at, 1, gated, hit) < 0) return -1;
+        } else {
+            size_t n;
+            unsigned char *code = text_of(p, el, &n);
+            if (code && n) {
+                int rc = scan_script(p, code, n, gated, hit);
+                text_free(p, code);
+                if (rc < 0) return -1;
+                if (at.n > 1 && attr_sig_check(p, el, &at, 0, gated, hit) < 0) return -1;
+            } else {
+                text_free(p, code);
+            }
+        }
+        break;
+    }
+    case TAG_IMG: case TAG_SOURCE: case TAG_IFRAME: {
+        const attr_t *v = get(&at, "src");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
+        if (tag != TAG_IFRAME) {
+            v = get(&at, "srcset");
+            if (truthy(v) && add_srcset(p, v, name, s_srcset, s_empty) < 0) return -1;
+        }
+        break;
+    }
+    case TAG_LINK: {
+        const attr_t *r = get(&at, "rel");
+        if (!truthy(r)) break;
+        if (!is_ascii(r->value, r->vlen)) return py_visit(p, el, tag);
+        unsigned char low[256];
+        if (r->vlen > sizeof low) return py_visit(p, el, tag);
+        for (size_t i = 0; i < r->vlen; i++) low[i] = lower(r->value[i]);
+        PyObject *rel = NULL;
+        int k = rel_index(low, r->vlen);
+        if (k >= 0) {
+            rel = rel_str[k];
+            Py_INCREF(rel);
+        } else {
+            /* " ".join(rel.split()) */
+            unsigned char norm[256];
+            size_t o = 0, i = 0;
+            int any = 0;
+            while (i < r->vlen) {
+                while (i < r->vlen && is_space(low[i])) i++;
+                if (i >= r->vlen) break;
+                size_t a = i;
+                while (i < r->vlen && !is_space(low[i])) i++;
+                if (o) norm[o++] = ' ';
+                memcpy(norm + o, low + a, i - a);
+                o += i - a;
+                if (rel_index(low + a, i - a) >= 0) any = 1;
+            }
+            if (rel_index(norm, o) >= 0 || any) {
+                rel = PyUnicode_FromStringAndSize((const char *)norm, o);
+                if (!rel) return -1;
+            }
+        }
+        if (!rel) break;
+        const attr_t *href = get(&at, "href");
+        int rc = 0;
+        if (href && add(p, href->value, href->vlen, s_link, s_href, rel, 0, 0) < 0) rc = -1;
+        const attr_t *iss = get(&at, "imagesrcset");
+        if (!rc && truthy(iss) && add_srcset(p, iss, s_link, s_imagesrcset, rel) < 0) rc = -1;
+        Py_DECREF(rel);
+        if (rc < 0) return -1;
+        break;
+    }
+    case TAG_META: {
+        const attr_t *he = get(&at, "http-equiv");
+        if (he && (!is_ascii(he->value, he->vlen) || ieq(he->value, he->vlen, "refresh"))) return py_visit(p, el, tag);
+        break;
+    }
+    case TAG_STYLE: {
+        size_t n;
+        unsigned char *t = text_of(p, el, &n);
+        attr_t v = {NULL, t ? t : (const unsigned char *)"", 0, t ? n : 0};
+        int rc = css_attr(p, &v, s_style, s_text);
+        text_free(p, t);
+        return rc;
+    }
+    case TAG_FRAME: case TAG_EMBED: case TAG_AUDIO: case TAG_TRACK: case TAG_INPUT: {
+        const attr_t *v = get(&at, "src");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
+        break;
+    }
+    case TAG_VIDEO: {
+        const attr_t *v = get(&at, "src");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
+        v = get(&at, "poster");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_poster, s_empty, 0, 0) < 0) return -1;
+        break;
+    }
+    case TAG_OBJECT: {
+        const attr_t *v = get(&at, "data");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_data, s_empty, 0, 0) < 0) return -1;
+        break;
+    }
+    case TAG_FORM: {
+        const attr_t *v = get(&at, "action");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_action, s_empty, 0, 0) < 0) return -1;
+        break;
+    }
+    case TAG_BODY: {
+        const attr_t *v = get(&at, "background");
+        if (truthy(v) && add(p, v->value, v->vlen, name, s_background, s_empty, 0, 0) < 0) return -1;
+        break;
+    }
+    default:
+        break;
+    }
+    if (style_url) {
+        PyObject *el_name;
+        if (name) {
+            el_name = name;
+            Py_INCREF(el_name);
+        } else {
+            size_t n = 0;
+            const unsigned char *q = f_element_qname(el, &n);
+            el_name = decode(q ? q : (const unsigned char *)"", q ? n : 0);
+            if (!el_name) return -1;
+        }
+        int rc = css_attr(p, style, el_name, s_style);
+        Py_DECREF(el_name);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static PyObject *get_str_or_none(PyObject *walk, PyObject *name, const char **s, Py_ssize_t *n) {
+    PyObject *v = PyObject_GetAttr(walk, name);
+    if (!v) return NULL;
+    *s = NULL;
+    *n = 0;
+    if (PyUnicode_Check(v)) {
+        *s = PyUnicode_AsUTF8AndSize(v, n);
+        if (!*s) {
+            Py_DECREF(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* walk(root_mem_id, walk_state, Reference, needles capsule) */
+static PyObject *py_walk(PyObject *self, PyObject *args) {
+    unsigned long long root_id;
+    PyObject *walk, *reference, *cap;
+    if (!PyArg_ParseTuple(args, "KOOO", &root_id, &walk, &reference, &cap)) return NULL;
+    if (!loaded || !tags_set) {
+        PyErr_SetString(PyExc_RuntimeError, "fastwalk not initialised");
+        return NULL;
+    }
+    page_t p = {0};
+    p.walk = walk;
+    p.reference = reference;
+    p.needles = PyCapsule_GetPointer(cap, "fastwalk.needles");
+    if (!p.needles) return NULL;
+    lnode *root = (lnode *)(uintptr_t)root_id;
+    p.doc = f_parent(root);
+    PyObject *ret = NULL;
+    uint8_t *hit = PyMem_Calloc(p.needles->nsigs + 1, 1);
+    p.obs = PyObject_GetAttr(walk, s_obs);
+    if (p.obs) {
+        PyObject *t0 = PyObject_GetAttr(p.obs, s_title);
+        p.title_done = t0 ? PyObject_IsTrue(t0) == 1 : 0;
+        Py_XDECREF(t0);
+    }
+    p.refs = p.obs ? PyObject_GetAttr(walk, s_refs) : NULL;
+    p.seen = PyObject_GetAttr(walk, s_seen);
+    p.rel_root = p.refs && p.seen ? get_str_or_none(walk, s_rel_root, &p.rel_root_s, &p.rel_root_n) : NULL;
+    p.rel_dir = p.rel_root ? get_str_or_none(walk, s_rel_dir, &p.rel_dir_s, &p.rel_dir_n) : NULL;
+    p.rel_host = p.rel_dir ? PyObject_GetAttr(walk, s_rel_host) : NULL;
+    if (!hit || !p.rel_host) goto done;
+    if (!PyList_Check(p.refs) || !PySet_Check(p.seen)) {
+        PyErr_SetString(PyExc_TypeError, "refs must be a list, seen a set");
+        goto done;
+    }
+    if (!p.rel_root_s || !p.rel_dir_s) p.rel_root_s = NULL;
+    lnode *n = root;
+    while (n) {
+        if (f_type(n) == ELEMENT_NODE && visit(&p, n, hit) < 0) goto done;
+        lnode *c = f_first_child(n);
+        if (c) {
+            n = c;
+            continue;
+        }
+        while (n != root && !f_next(n)) n = f_parent(n);
+        if (n == root) break;
+        n = f_next(n);
+    }
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    PyMem_Free(hit);
+    PyMem_Free(p.buf);
+    for (int k = 0; k < HOST_CACHE; k++) Py_XDECREF(p.hosts[k]);
+    Py_XDECREF(p.refs);
+    Py_XDECREF(p.obs);
+    Py_XDECREF(p.seen);
+    Py_XDECREF(p.rel_root);
+    Py_XDECREF(p.rel_dir);
+    Py_XDECREF(p.rel_host);
+    return ret;
+}
+
+/* load(path of selectolax's lexbor extension): find the lexbor functions it exports */
+static PyObject *py_load(PyObject *self, PyObject *args) {
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (!h) h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        PyErr_Format(PyExc_ImportError, "cannot open %s", path);
+        return NULL;
+    }
+#define SYM(var, name)                                                      \
+    *(void **)(&var) = dlsym(h, name);                                      \
+    if (!var) {                                                             \
+        PyErr_Format(PyExc_ImportError, "lexbor symbol %s not found", name); \
+        return NULL;                                                        \
+    }
+    SYM(f_first_child, "lxb_dom_node_first_child_noi");
+    SYM(f_next, "lxb_dom_node_next_noi");
+    SYM(f_parent, "lxb_dom_node_parent_noi");
+    SYM(f_type, "lxb_dom_node_type_noi");
+    SYM(f_tag_id, "lxb_dom_node_tag_id_noi");
+    SYM(f_first_attr, "lxb_dom_element_first_attribute_noi");
+    SYM(f_next_attr, "lxb_dom_element_next_attribute_noi");
+    SYM(f_attr_qname, "lxb_dom_attr_qualified_name");
+    SYM(f_attr_value, "lxb_dom_attr_value_noi");
+    SYM(f_text_content, "lxb_dom_node_text_content");
+    SYM(f_destroy_text, "lxb_dom_document_destroy_text_noi");
+    SYM(f_element_qname, "lxb_dom_element_qualified_name");
+#undef SYM
+    loaded = 1;
+    Py_RETURN_NONE;
+}
+
+/* tag_id(mem_id) -> lexbor tag id of a node */
+static PyObject *py_tag_id(PyObject *self, PyObject *args) {
+    unsigned long long id;
+    if (!PyArg_ParseTuple(args, "K", &id)) return NULL;
+    if (!loaded) {
+        PyErr_SetString(PyExc_RuntimeError, "fastwalk not loaded");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(f_tag_id((lnode *)(uintptr_t)id));
+}
+
+/* set_tags(names tuple, ids tuple): the names must be TAG_NAMES in order */
+static PyObject *py_set_tags(PyObject *self, PyObject *args) {
+    PyObject *names, *ids;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &ids)) return NULL;
+    if (PyTuple_GET_SIZE(names) != TAG_COUNT || PyTuple_GET_SIZE(ids) != TAG_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "wrong number of tags");
+        return NULL;
+    }
+    for (int i = 0; i < TAG_COUNT; i++) {
+        const char *nm = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, i));
+        if (!nm || strcmp(nm, TAG_NAMES[i]) != 0) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "tag %d must be %s", i, TAG_NAMES[i]);
+            return NULL;
+        }
+        tag_ids[i] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(ids, i));
+        if (PyErr_Occurred()) return NULL;
+    }
+    memset(tag_of_id, TAG_OTHER, sizeof tag_of_id);
+    for (int i = TAG_COUNT - 1; i >= 0; i--)
+        if (tag_ids[i] < 256) tag_of_id[tag_ids[i]] = (uint8_t)i;
+    tags_set = 1;
+    Py_RETURN_NONE;
+}
+
+
+static inline int base_at(const unsigned char *f, const unsigned char *e) {
+    /* b"<base", b"<BASE" or b"<Base" at f (exactly those spellings) */
+    if (e - f < 5 || (f[1] != 'b' && f[1] != 'B')) return 0;
+    return (f[2] == 'a' && f[3] == 's' && f[4] == 'e') || (f[1] == 'B' && f[2] == 'A' && f[3] == 'S' && f[4] == 'E');
+}
+
+/* body_facts(data) -> (number of b"<", whether b"<base", b"<BASE" or b"<Base" occurs, whether a NUL does) */
+static PyObject *py_body_facts(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    const unsigned char *s = b.buf, *e = s + b.len, *f = s;
+    Py_ssize_t count = 0;
+    int base = 0, nul = 0;
+#ifdef __SSE2__
+    const __m128i lt = _mm_set1_epi8('<'), zero = _mm_setzero_si128(), bit = _mm_set1_epi8(0x20),
+                  bb = _mm_set1_epi8('b');
+    __m128i acc = zero, nuls = zero; /* per-lane counts of '<' (summed up every 255 blocks); NUL lanes */
+    int blocks = 0;
+    for (; e - f >= 17; f += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)f);
+        __m128i eq = _mm_cmpeq_epi8(v, lt);
+        acc = _mm_sub_epi8(acc, eq);
+        nuls = _mm_or_si128(nuls, _mm_cmpeq_epi8(v, zero));
+        if (++blocks == 255) {
+            __m128i sums = _mm_sad_epu8(acc, zero);
+            count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+            acc = zero;
+            blocks = 0;
+        }
+        if (base) continue;
+        /* "<b" or "<B": where a base tag could start */
+        __m128i next = _mm_loadu_si128((const __m128i *)(f + 1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(eq, _mm_cmpeq_epi8(_mm_or_si128(next, bit), bb)));
+        for (; mask && !base; mask &= mask - 1) base = base_at(f + __builtin_ctz(mask), e);
+    }
+    __m128i sums = _mm_sad_epu8(acc, zero);
+    count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+    nul = _mm_movemask_epi8(nuls) != 0;
+#endif
+    for (const unsigned char *g = f; g < e; g++) nul |= *g == 0;
+    for (; f < e; f++)
+        if (*f == '<') {
+            count++;
+            if (!base) base = base_at(f, e);
+        }
+    PyBuffer_Release(&b);
+    return Py_BuildValue("(nOO)", count, base ? Py_True : Py_False, nul ? Py_True : Py_False);
+}
+
+/* utf8_valid(data) -> whether data decodes as strict UTF-8 (as bytes.decode("utf-8") does) */
+static PyObject *py_utf8_valid(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    int ok = utf8_valid(b.buf, b.len);
+    PyBuffer_Release(&b);
+    return PyBool_FromLong(ok);
+}
+
+static PyMethodDef methods[] = {
+    {"utf8_valid", py_utf8_valid, METH_VARARGS, "utf8_valid(data): strict UTF-8?"},
+    {"set_reference", py_set_reference, METH_VARARGS, "set_reference(cls, fields): build cls by its slots"},
+    {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs, NUL occurs)"},
+    {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
+    {"tag_id", py_tag_id, METH_VARARGS, "tag_id(mem_id): lexbor tag id of a node"},
+    {"set_tags", py_set_tags, METH_VARARGS, "set_tags(names, ids): lexbor ids of the tags the walk knows"},
+    {"needles", py_needles, METH_VARARGS, "needles(plain, nsigs, lower, always): a compiled needle table"},
+    {"walk", py_walk, METH_VARARGS, "walk(root_mem_id, walk, Reference, needles): the native element walk"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastwalk", "Native walk for crawler.observe.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__fastwalk(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+#define S(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL;
+    S(s_src, "src") S(s_srcset, "srcset") S(s_script, "script") S(s_inline, "inline") S(s_href, "href")
+    S(s_imagesrcset, "imagesrcset") S(s_empty, "") S(s_text, "text") S(s_style, "style") S(s_data, "data")
+    S(s_poster, "poster") S(s_action, "action") S(s_background, "background") S(s_link, "link")
+    S(s_refs, "refs") S(s_seen, "seen") S(s_add, "add") S(s_add_css, "add_css") S(s_add_srcset, "add_srcset")
+    S(s_visit, "visit") S(s_attr_signatures, "attr_signatures") S(s_scan_script, "scan_script")
+    S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_obs, "obs") S(s_title, "title") S(s_rel_root, "rel_root")
+    S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_table, "table")
+#undef S
+    for (int i = 0; i < TAG_COUNT; i++)
+        if (!(tag_str[i] = PyUnicode_InternFromString(TAG_NAMES[i]))) return NULL;
+    for (int i = 0; LINK_RELS[i]; i++)
+        if (!(rel_str[i] = PyUnicode_InternFromString(LINK_RELS[i]))) return NULL;
+    return m;
+}

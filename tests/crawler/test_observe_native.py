@@ -1,0 +1,248 @@
+"""The native walk (``crawler/_fastwalk.c``) against the pure-Python reference walk (``observe._Walk``):
+the same observation on every corpus page, on generated documents, and on the cases each native shortcut
+must either handle exactly or hand back to Python. Plus the equivalences the speed-ups of the signature
+and detection code rely on (anchored signature search, the fast path+query split).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from crawler.observe import _SELF_CHECK, _native, _observation_tuple, observe
+from crawler.signatures import compile_signature, load_signatures
+from pipelines.catalog.detect import _path_of
+from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
+from tests.oracle import corpus_pages
+
+CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="module")
+def native():
+    module = _native()
+    if module is None:
+        if CI:
+            pytest.fail("crawler._fastwalk is not built or failed its self-check (pip install -e . compiles it)")
+        pytest.skip("crawler._fastwalk is not built: observe() runs its pure-Python walk")
+    return module
+
+
+def both(body: bytes, url: str = PAGE, headers: dict | None = None) -> tuple[tuple, tuple]:
+    fast = observe(body, url, headers, links=False, native=True)
+    assert not invariant_violations(fast)
+    return _observation_tuple(fast), _observation_tuple(observe(body, url, headers, links=False, native=False))
+
+
+def test_self_check_document_covers_every_branch(native):
+    fast, reference = both(_SELF_CHECK, "https://www.site.example/dir/page.html")
+    assert fast == reference
+    refs = reference[5]
+    assert {(r[2], r[3]) for r in refs} >= {
+        ("html", "style"), ("link", "href"), ("link", "imagesrcset"), ("meta", "refresh"), ("style", "text"),
+        ("script", "src"), ("script", "inline"), ("body", "background"), ("img", "src"), ("img", "srcset"),
+        ("img", "style"), ("iframe", "src"), ("video", "src"), ("video", "poster"), ("source", "src"),
+        ("track", "src"), ("object", "data"), ("form", "action"), ("input", "src"), ("div", "style")}
+    assert reference[3] == "A title" and reference[7] and any(r[7] for r in refs)
+
+
+def test_every_corpus_page_gives_the_same_observation(native, realpages):
+    pages = corpus_pages(realpages)
+    differ = []
+    for page in pages:
+        fast, reference = both(page.path.read_bytes(), page.url)
+        if fast != reference:
+            differ.append(page.page_file)
+    assert not differ, f"the walks differ on {len(differ)} of {len(pages)} pages: {differ[:10]}"
+
+
+LONG_JS = "var a = 1;\n" * 3000  # beyond the 24576-character signature window
+CASES = {
+    "non-ascii urls": '<img src="/bilder/straße.png"><img src="https://ä.example/ü"><img src="//xn--4ca.example/ü">',
+    "dot segments": '<img src="./a.png"><img src="../b.png"><img src="/c/../d.png"><img src="e/.">'
+                    '<img src="..">',
+    "empty query and fragment": '<img src="a?"><img src="b#"><img src="c?#"><img src="?q"><img src="/x?#y">',
+    "empty segments": '<img src="a//b///c/"><img src="/a//b"><img src="a/">',
+    "colons and semicolons": '<img src="a:b"><img src="/x:y"><img src="a;b"><img src="x/y;z?p">',
+    "protocol relative": '<img src="//h.example"><img src="//h.example:8080/x"><img src="///x.example/y">'
+                         '<img src="//h.example./x"><img src="//.//x"><img src="//u@h.example/">',
+    "odd absolute": '<img src="HTTPS://UP.EXAMPLE/"><img src="https://x.example:123456/"><img src=" https://a.b/ ">'
+                    '<img src="https://x.example/a\u00a0b"><img src="https://x.example/a\\b">'
+                    '<img src="https://h.example:8080/x"><img src="https://h-.example/"><img src="https:/x.example/">',
+    "whitespace": '<img src="\t/a.png\n"><img src="\x1c/b.png"><img src="\u3000/c.png"><img src=" ">',
+    "skipped schemes": '<img src="data:image/png;base64,AA"><img src="JavaScript:void(0)"><a href="mailto:x">'
+                       '<img src="#x"><img src="about:blank"><img src=" tel:1">',
+    "srcset": '<img srcset="a.png 1x,b.png 2x , c.png, d.png 3x,,e.png"><img srcset="f(1).png 1x, g.png">'
+              '<img srcset="ä.png 1x"><source srcset="h.png\u00a01x, i.png"><img srcset=",,, ,">',
+    "link rels": '<link rel="STYLESHEET" href="a.css"><link rel="shortcut icon" href="i.ico">'
+                 '<link rel=" preload\t" href="p.js"><link rel="canonical" href="c"><link rel="Ä" href="n">'
+                 '<link rel="icon" href=""><link rel="preload" imagesrcset="x.png 1x">'
+                 '<link rel="preconnect" href="https://fonts.example">',
+    "script types": '<script type="module" src="m.js"></script><script type=" TEXT/JavaScript ;x" src="t.js">'
+                    '</script><script type="text/plain" data-src="g.js"></script><script type="application/ld+json">'
+                    '{"u": "https://ld.example/x.js"}</script><script type="x/y+json">"//j.example/"</script>'
+                    '<script type="tëxt/javascript" src="u.js"></script><script type="" src="e.js"></script>'
+                    '<script type="text/plain" src="" data-src="d.js"></script><script src="" data-cbid="x">'
+                    '</script>',
+    "inline urls": "<script>a='//x.example/a.js';b=\"https://y.example:8080/p?q\";c=`http://z.example`;"
+                   "d=(//w.example/;e=//comment.example/x\nf=':http://v.example/' g='//5.example:123456/x'"
+                   " h='//u.example:1\u0663/' i='//t.example/\u00e4\u00a0rest' j='https:\\/\\/esc.example\\/x'"
+                   " k=\"HTTP://cap.example\" l='//a.b' m='//a.bc1' n='//a.bb.c/' o='//-x.example'</script>",
+    "escaped only": "<script>var u = '\\/\\/esc.example\\/only.js';</script>",
+    "backslash slash without double": "<script>var u = '/\\/x.example/y';</script>",
+    "signatures": "<script>gtag('config', 'G-ABCDEF1234'); ga('create', 'UA-1234567-1');"
+                  "(function(w,d,s,l,i){})(window,document,'script','dataLayer','GTM-ABC1234');"
+                  "fbq('init', '123456789012345'); var _paq = []; _paq.push(['setSiteId', '7']);</script>"
+                  '<script src="https://consent.example/uc.js" data-settings-id="AbCdEf123" id="usercentrics-cmp">'
+                  "</script>",
+    "long script": f"<script>{LONG_JS}var x='//mid.example/a.js';gtag('config','G-MIDDLE1234');{LONG_JS}"
+                   "gtag('config', 'G-TAILEND123');</script>",
+    "long non-ascii script": f"<script>{'ä' * 30000}GTM-HEAD123 {LONG_JS}{'ö' * 5000}GTM-TAIL123</script>",
+    "css": "<style>@import 'a.css'; @import url(b.css); @IMPORT \"c.css\"; x{background:URL( 'd.png' )}"
+           "y{background:url(data:image/png;base64,AA)} z{background:url(\"e.png' )} @import 'f.css\"; "
+           "w{src:url( g.woff2 )} v{x:url(h\u00e4.png)} u{x:url(i.png\u00a0)} @\u0130mport 'j.css';</style>"
+           '<div style="background:URL(k.png)"></div><span style="x:url(\'l.png\')"></span>'
+           '<p style="color:red"></p><td style="a:url(m.png)">',
+    "meta": '<meta http-equiv="Refresh" content="3;url=/next"><meta http-equiv="content-type" content="x">'
+            '<meta http-equiv="REFRESH" content="0; URL=\'https://r.example/\'"><meta http-equiv="rëfresh">',
+    "titles": "<title>\n First  title </title><title>second</title>",
+    "empty title first": "<title>  </title><title>real</title>",
+    "long title": "<title>" + "word\t" * 120 + "</title>",
+    "non-ascii titles": "<title>\u00a0\u3000</title><title> Stra\u00dfe \u00a0 A </title><title>x</title>",
+    "srcset with parentheses": '<img srcset="a.png 1x, b(1).png 2x"><img srcset="x.png (max-width: 1px, 2px) 1x, '
+                               'y.png,,z.png"><img srcset="((("><img srcset=" , a.png 1x(2,3), b.png">'
+                               '<img srcset="u(),, v()  w"><img srcset="a.png),b.png">',
+    "svg": '<svg><script>var s="//svg.example/x.js"</script><title>icon</title><image href="i.png"/>'
+           '<a xlink:href="l" style="x:url(svg.png)"></a><use href="a" xlink:href="b"/></svg>',
+    "template and frames": '<template><img src="t.png"></template><frameset><frame src="f.html"></frameset>',
+    "base": '<base href="/sub/dir/"><img src="a.png"><img src="../b.png"><img src="/c.png">',
+    "base with query": '<base href="https://other.example/x/y?q=1#f"><img src="a.png"><img src="?z">',
+    "many attributes": "<img " + " ".join(f"data-a{i}=v{i}" for i in range(60)) + ' src="many.png" style="x:url(s.png)">',
+    "forms and inputs": '<form action="/submit"><input src="i.png"><input type="image"></form><form action="">'
+                        '<body background="bg.png">',
+    "invalid utf-8": b'<img src="/a\xff.png"><script>var u = "//bad.example/\xfe"; GTM-BAD1234</script>'
+                     b'<style>x{background:url(\xff.png)}</style><title>\xff t</title>',
+    "nul": b'<img src="/a\x00b.png"><script>"//n.example/\x00"</script>',
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_edge_cases_give_the_same_observation(native, name):
+    html = CASES[name]
+    body = html if isinstance(html, bytes) else html.encode("utf-8")
+    for url in (PAGE, "https://www.site.example", "https://www.site.example/a//b/../c/d.html?x=1#y",
+                "HTTP://Site.Example:8080/a/b?c#d"):
+        fast, reference = both(body, url)
+        assert fast == reference, f"{name} at {url}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=documents(), page=st.sampled_from([PAGE, "http://Site.Example:8080/a/b?c#d", "https://[::1]/x",
+                                              "https://xn--mnchen-3ya.de/", "https://www.site.example"]))
+@example(doc=('<img src="https://h.example:99999/"><img src="http://[::1]:8080/a">', {}), page=PAGE)
+@example(doc=('<base href="https://[">\x00<img src="//nul\x00.example/">', {}), page=PAGE)
+def test_generated_documents_give_the_same_observation(native, doc, page):
+    html, headers = doc
+    for body in (html.encode("utf-8", "surrogatepass"), html.encode("cp1252", "replace")):
+        fast, reference = both(body, page, headers)
+        assert fast == reference
+
+
+# --- the signature search and the path split the speed-ups rely on ------------------------------------------
+
+_PIECES = ([n for s in load_signatures() for n in s.needles] + [a for s in load_signatures() for a, _ in s.anchors]
+           + ["GTM-ABCD12", "'config', 'G-ABC123'", "ga('create', 'UA-12345-6')", "UA-1234-1", " ", "x", "-", "\n",
+              "_", "9", "A", "é", "'", '"', ",", "(", "\\b"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PIECES) | st.text(max_size=3), max_size=14))
+def test_anchored_signature_search_finds_what_finditer_finds(parts):
+    text = "".join(parts)
+    for sig in load_signatures():
+        assert [(m.span(), m.groups()) for m in sig.finditer(text)] == \
+               [(m.span(), m.groups()) for m in sig.regex.finditer(text)], sig.id
+
+
+@pytest.mark.parametrize("regex,anchors", [
+    (r"\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),
+    (r"""(?:gtag/js\?id=|['"]config['"]\s*,\s*['"])(G-[A-Z0-9]{6,12})\b""", (("config", 1), ("gtag/js?id=", 0))),
+    (r"a?bc", ()),  # may start with b: no anchor
+    (r"[ab]*cd", ()),
+    (r"(?i)abc", ()),
+    (r"x|yz", ()),  # one-character literal: too short to search by
+])
+def test_anchors(regex, anchors):
+    assert compile_signature("t", regex).anchors == anchors
+
+
+def test_further_required_literals():
+    sig = compile_signature("ua", r"""(?:ga\(\s*['"]create['"]\s*,\s*|['"]config['"]\s*,\s*)['"]?(UA-\d{4,10}-\d{1,4})""")
+    assert sig.also == (("UA-",),)
+    assert sig.findall("ga('create', 'UA-1234-5')") == ["UA-1234-5"]
+    assert sig.findall("ga('create', 'X')") == []
+
+
+def _slow_path_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "/"
+    return (parts.path or "/") + (("?" + parts.query) if parts.query else "")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(url=st.from_regex(re.compile(r"[hH]ttps?://[a-zA-Z0-9.:@\[\]-]{0,12}[/?#]?[ -~\t\n\x00é]{0,20}"),
+                         fullmatch=True) | st.text(max_size=30))
+def test_fast_path_of_matches_urlsplit(url):
+    assert _path_of(url) == _slow_path_of(url)
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_UTF8_PIECES = [b"\xc2\x80", b"\xe0\xa0\x80", b"\xed\xa0\x80", b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xc0\x80",
+                b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"a", b"\x80", b"\xff", b"\xef\xbf\xbf", b"\xed\x9f\xbf", b"12345678"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.binary(max_size=40) | st.lists(st.sampled_from(_UTF8_PIECES), max_size=12).map(b"".join))
+def test_native_utf8_check_agrees_with_the_codec(native, data):
+    assert native.utf8_valid(data) == _decodes(data)
+
+
+def test_detect_shortcuts_change_no_detection(realpages):
+    from crawler.hosts import host_of
+    from pipelines.catalog.detect import Detector
+    from pipelines.catalog.load import load_catalog
+
+    fast, slow = Detector(load_catalog()), Detector(load_catalog())
+    differ = []
+    for page in corpus_pages(realpages):
+        obs = observe(page.path.read_bytes(), page.url, links=False)
+        site = host_of(page.url)
+        for _ in range(2):  # cold and warm memos
+            a = fast.detect(site_host=site, references=obs.references, signatures=obs.signatures)
+            b = slow.detect(site_host=site, references=obs.references, signatures=obs.signatures, shortcuts=False)
+            if a != b:
+                differ.append(page.page_file)
+    assert not differ, f"{len(differ)} pages differ: {differ[:10]}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from([b"<", b"<base", b"<BASE", b"<Base", b"<bASE", b"<bas", b"x", b"ase",
+                                       b"<" * 40, b"0123456789abcdef", b"\x00"]), max_size=40))
+def test_native_body_facts_count_tags_and_find_base(native, parts):
+    body = b"".join(parts)
+    assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None,
+                                       b"\x00" in body)
