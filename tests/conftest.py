@@ -31,6 +31,20 @@ def require_binary(name: str) -> str:
     pytest.skip(f"{name} is not installed")
 
 
+def require_refdata(package: str) -> Path:
+    """The cached tarball of a pinned reference-data package; skip the test locally when it is not fetched
+    (`servicerisk refdata` needs npm), fail it in CI (where `make test` runs `make refdata` first)."""
+    from pipelines.catalog import refdata
+
+    path = refdata.cached_tarball(refdata.read_lock()[package])
+    if path.is_file():
+        return path
+    msg = f"{package} is not cached ({path}); fetch it with `servicerisk refdata` (needs npm)"
+    if CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @dataclass
 class CliResult:
     returncode: int

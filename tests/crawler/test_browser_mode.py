@@ -32,9 +32,16 @@ from pipelines.localweb.browserweb import (
     STATIC_EXPECTED,
     TAG_SERVICES,
 )
-from tests.conftest import ROOT, require_binary, run_cli
+from tests.conftest import ROOT, require_binary, require_refdata, run_cli
 
 BUDGET = 15.0
+
+
+@pytest.fixture
+def autoconsent():
+    """The consent-pass tests need autoconsent to click the fixture banner (without it browser mode still works,
+    recording cmp = unknown, and these tests would only show that)."""
+    return require_refdata("@duckduckgo/autoconsent")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +113,7 @@ def test_static_mode_misses_the_injected_services(tmp_path):
     assert found == dict(STATIC_EXPECTED)
 
 
-def test_consent_states_differ_as_built(browser_run):
+def test_consent_states_differ_as_built(autoconsent, browser_run):
     for (domain, consent_state, signal), expected in BROWSER_EXPECTED.items():
         got = _services(browser_run, domain, "browser", consent_state, signal)
         assert got == expected, (domain, consent_state, signal, got)
@@ -118,7 +125,7 @@ def test_consent_states_differ_as_built(browser_run):
         assert mart[(CMP_IGNORED_SITE, service)] == (True, True, True)
 
 
-def test_cmp_vendor_and_clicks(browser_run):
+def test_cmp_vendor_and_clicks(autoconsent, browser_run):
     pages = {(d, c, s): (cmp, res) for d, c, s, cmp, res in _q(
         browser_run, "SELECT input_domain, consent_state, signal, cmp, consent_result FROM stg_pages "
                      "WHERE method = 'browser'")}
@@ -270,7 +277,7 @@ def _factor(run, domain, service, code):
     return rows[0] if rows else None
 
 
-def test_site_risk_reads_the_consent_passes(browser_run):
+def test_site_risk_reads_the_consent_passes(autoconsent, browser_run):
     """A tag that loads only after "accept" is not scored as loading before consent; one that loads despite the
     banner is, from the browser's pre-consent load; a site honouring GPC earns the tested DNT/GPC mitigation."""
     level, evidence = _factor(browser_run, CMP_GATED_SITE, "meta-pixel", "F2")
@@ -285,7 +292,7 @@ def test_site_risk_reads_the_consent_passes(browser_run):
 
 
 @pytest.mark.slow
-def test_consent_notebook_draws_from_the_browser_crawl(browser_run, tmp_path):
+def test_consent_notebook_draws_from_the_browser_crawl(autoconsent, browser_run, tmp_path):
     """Notebook 07 against this module's browser-mode warehouse: every figure drawn, the gated site's tags wait."""
     from tests.test_notebooks import BROWSER_MISSING, BROWSER_NOTEBOOK, execute, figure_cells, has_image, texts
 

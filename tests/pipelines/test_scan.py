@@ -145,9 +145,10 @@ def test_bad_domain_is_rejected():
 
 @pytest.fixture(scope="module")
 def browser_scans(tmp_path_factory, local_dns):
-    from tests.conftest import require_binary
+    from tests.conftest import require_binary, require_refdata
 
     require_binary("chromium")
+    require_refdata("@duckduckgo/autoconsent")  # clicks the fixture banner
     from pipelines.localweb import build_web
 
     out = tmp_path_factory.mktemp("scan-browser")
