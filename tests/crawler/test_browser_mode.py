@@ -294,7 +294,14 @@ def test_site_risk_reads_the_consent_passes(autoconsent, browser_run):
 @pytest.mark.slow
 def test_consent_notebook_draws_from_the_browser_crawl(autoconsent, browser_run, tmp_path):
     """Notebook 07 against this module's browser-mode warehouse: every figure drawn, the gated site's tags wait."""
-    from tests.test_notebooks import BROWSER_MISSING, BROWSER_NOTEBOOK, execute, figure_cells, has_image, texts
+    from tests.test_notebooks import (
+        BROWSER_MISSING,
+        BROWSER_NOTEBOOK,
+        execute,
+        figure_cells,
+        has_image,
+        texts,
+    )
 
     nb = execute(BROWSER_NOTEBOOK, str(browser_run["out"] / "warehouse.duckdb"), cwd=tmp_path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
