@@ -52,6 +52,13 @@ def third_party_pool(rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
     return hosts, weights / weights.sum()
 
 
+def _table(name: str, columns: dict, n: int) -> pa.Table:
+    """A crawl table of ``n`` rows from ``columns``; schema columns not given (newer ones) are null."""
+    schema = SCHEMAS[name]
+    return pa.table({f.name: columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema},
+                    schema=schema)
+
+
 def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Path:
     rng = np.random.default_rng(seed)
     layout = Layout(out)
@@ -67,7 +74,7 @@ def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Pat
         d = domains[idx]
         ok = outcomes[idx] == "ok"
         n = len(idx)
-        sites = pa.table({
+        sites = _table("sites", {
             "run_id": [RUN_ID] * n, "rank": (idx + 1).astype("int64"), "line_no": (idx + 1).astype("int64"),
             "input_domain": d, "site": d, "final_host": d, "start_url": [f"https://{x}/" for x in d],
             "final_url": [f"https://{x}/" for x in d], "outcome": outcomes[idx],
@@ -75,7 +82,7 @@ def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Pat
             "cross_site_redirect": [False] * n, "pages_ok": np.where(ok, 5, 0).astype("int32"),
             "pages_failed": np.where(ok, 0, 1).astype("int32"), "method": ["static"] * n,
             "started_at": [t0] * n, "finished_at": [t0] * n,
-        }, schema=SCHEMAS["sites"])
+        }, n)
         ok_domains = d[ok]
         k = len(ok_domains) * refs_per_site
         site_of = np.repeat(ok_domains, refs_per_site)
@@ -86,12 +93,12 @@ def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Pat
                             "/css/site.css", "/recaptcha/api.js", "/maps/embed?pb=1"], k)
         urls = np.char.add(np.char.add("https://", hosts.astype(str)), paths)
         pages = np.char.add(np.char.add("https://", site_of.astype(str)), rng.choice(["/", "/impressum", "/kontakt"], k))
-        res = pa.table({
+        res = _table("resources", {
             "run_id": [RUN_ID] * k, "input_domain": site_of, "page_url": pages, "url": urls, "host": hosts.astype(str),
             "element": rng.choice(["script", "img", "link", "iframe"], k), "attribute": ["src"] * k, "rel": [""] * k,
             "inline": np.zeros(k, bool), "declared": np.zeros(k, bool), "gated": np.zeros(k, bool),
-            "method": ["static"] * k, "consent_state": ["none"] * k,
-        }, schema=SCHEMAS["resources"])
+            "method": ["static"] * k, "consent_state": ["none"] * k, "signal": ["none"] * k,
+        }, k)
         tables = {"sites": sites, "resources": res}
         for table in TABLES:
             (run_dir / table).mkdir(parents=True, exist_ok=True)
