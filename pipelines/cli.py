@@ -586,7 +586,8 @@ def demo(out_dir, mode="static"):
     if rc != 0:
         _fail(f"demo scan of {DEMO_SCAN_SITE} failed (exit {rc})", rc)
     wh = layout.warehouse
-    out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}")
+    out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}, scans in {layout.scans.resolve()}/")
+    out.print(f"Knowledge base: open {(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()}", soft_wrap=True)
     out.print("Example queries an analyst can paste:")
     for q in (
         "SELECT service_id, name, sites, round(share, 3) AS share, round(share_ci_low, 3) AS lo, "
