@@ -191,7 +191,7 @@ def main() -> None:
         t = time.perf_counter()
         p_res = prevalence_pandas(run_dir, hmap)
         p_times.append(time.perf_counter() - t)
-    assert [(s, n) for s, n, _ in d_res] == list(zip(p_res["service_id"], p_res["sites"])), "engines disagree"
+    assert [(s, n) for s, n, _ in d_res] == list(zip(p_res["service_id"], p_res["sites"], strict=True)), "engines disagree"
     d, p = statistics.median(d_times), statistics.median(p_times)
     print(f"prevalence mart: DuckDB {d:.2f} s, pandas groupby {p:.2f} s on the same Parquet files: "
           f"{p / d:.1f}x (target >= 5x) {'PASS' if p / d >= 5 else 'FAIL'}")

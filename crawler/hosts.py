@@ -31,7 +31,7 @@ def psl_version() -> str:
     path = __import__("os").path.join(publicsuffixlist.__path__[0], "public_suffix_list.dat")
     try:
         with open(path, encoding="utf-8") as fh:
-            for _, line in zip(range(40), fh):
+            for _, line in zip(range(40), fh, strict=False):  # at most the first 40 lines
                 if "VERSION:" in line:
                     return line.split("VERSION:", 1)[1].strip()
     except OSError:

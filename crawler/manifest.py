@@ -66,7 +66,7 @@ def _site_counts(run_dir: Path) -> tuple[dict[str, int], dict[str, int]]:
     t = pq.read_table([str(f) for f in files], columns=["outcome", "error_class"])
     by_outcome: dict[str, int] = {}
     by_error: dict[str, int] = {}
-    for outcome, error in zip(t.column("outcome").to_pylist(), t.column("error_class").to_pylist()):
+    for outcome, error in zip(t.column("outcome").to_pylist(), t.column("error_class").to_pylist(), strict=True):
         by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
         if outcome != "ok" and error:
             by_error[error] = by_error.get(error, 0) + 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pipelines.problems import ProblemsError
-
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,9 +13,10 @@ from typing import Any
 
 import yaml
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
-
 from pipelines.catalog.match import ServiceMatcher
+from pipelines.problems import ProblemsError
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
 SIGNATURES_FILE = "_signatures.yml"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"

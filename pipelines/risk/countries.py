@@ -11,8 +11,6 @@ listing every problem with file and line number.
 
 from __future__ import annotations
 
-from pipelines.problems import ProblemsError
-
 import csv
 import re
 from collections.abc import Mapping
@@ -20,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+
+from pipelines.problems import ProblemsError
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "countries"
 

@@ -4,8 +4,6 @@ every number from here; this module makes sure the file names exactly the levels
 
 from __future__ import annotations
 
-from pipelines.problems import ProblemsError
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ from types import MappingProxyType
 import yaml
 
 from pipelines.catalog import vocab
+from pipelines.problems import ProblemsError
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "data" / "risk" / "rubric.yml"
 

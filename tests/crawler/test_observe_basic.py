@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from crawler.feeds import ParquetItemExporter
 from crawler.items import SiteBundle
-from crawler.signatures import load_signatures
 from crawler.observe import (
     _FETCH_ATTRS,
     compile_signatures,
@@ -26,6 +25,7 @@ from crawler.observe import (
     observe,
     parse_set_cookie,
 )
+from crawler.signatures import load_signatures
 
 PAGE = "https://site.example/dir/page.html"
 FETCH_PREFIXES = ("http://", "https://", "ws://", "wss://")

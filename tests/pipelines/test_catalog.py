@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import dataclasses
 import io
 import json
+import os
 import re
 import tarfile
 from pathlib import Path

@@ -17,14 +17,39 @@ import pytest
 from pipelines.localweb import LocalWeb, build_web
 from pipelines.localweb.bench import bench_web
 from pipelines.localweb.demo import (
-    DEMO_DOMAINS, MONTH2_CHANGES, demo_domain_list_text, demo_ground_truth, demo_web,
+    DEMO_DOMAINS,
+    MONTH2_CHANGES,
+    demo_domain_list_text,
+    demo_ground_truth,
+    demo_web,
 )
 from pipelines.localweb.faults import (
-    BROKEN_HTML_SITE, CHARSET_ENCODING, CHARSET_SITE, CHARSET_TITLE, CROSS_REDIRECT_SITE, FAULT_EXPECTED,
-    HTTP_ONLY_SITE, HUGE_BODY_SITE, HUGE_BODY_SIZE, HUGE_CHUNKED_SITE, INTERNAL_REDIRECT2_SITE,
-    INTERNAL_REDIRECT_SITE, OK_SITE, OK_SITE_PAGES, PDF_SITE, REDIRECT_LOOP_SITE, REDIRECT_TARGET_SITE,
-    REFUSED_SITE, ROBOTS_DENY_SITE, TIMEOUT_SITE, TLS_GARBAGE_SITE, UNKNOWN_HOST_SITE, WWW_ONLY_SITE,
-    WWW_ONLY_WWW_HOST, XSS_SITE, fault_web,
+    BROKEN_HTML_SITE,
+    CHARSET_ENCODING,
+    CHARSET_SITE,
+    CHARSET_TITLE,
+    CROSS_REDIRECT_SITE,
+    FAULT_EXPECTED,
+    HTTP_ONLY_SITE,
+    HUGE_BODY_SITE,
+    HUGE_BODY_SIZE,
+    HUGE_CHUNKED_SITE,
+    INTERNAL_REDIRECT2_SITE,
+    INTERNAL_REDIRECT_SITE,
+    OK_SITE,
+    OK_SITE_PAGES,
+    PDF_SITE,
+    REDIRECT_LOOP_SITE,
+    REDIRECT_TARGET_SITE,
+    REFUSED_SITE,
+    ROBOTS_DENY_SITE,
+    TIMEOUT_SITE,
+    TLS_GARBAGE_SITE,
+    UNKNOWN_HOST_SITE,
+    WWW_ONLY_SITE,
+    WWW_ONLY_WWW_HOST,
+    XSS_SITE,
+    fault_web,
 )
 from pipelines.localweb.sites import Route, Site, Web, hosts_in_html, html_route
 from pipelines.localweb.tls import CERT_COMMON_NAME
