@@ -91,7 +91,11 @@ class BrowserSitesSpider(SitesSpider):
             self._record_observation(st, page_url, observe(response.body, response.url, headers, links=False),
                                      method="static")
             if page_kind in POLICY_KINDS and self.policy_text_chars > 0:
-                self._record_policy_text(st, page_url, page_kind, response.body, content_type)
+                # the rendered DOM: policies and cookie declarations that scripts write (CMP declaration
+                # scripts) are text only there
+                dom = visit.dom.encode("utf-8") if visit.dom else response.body
+                self._record_policy_text(st, page_url, page_kind, dom,
+                                         "text/html; charset=utf-8" if visit.dom else content_type)
             if primary:
                 dom_obs = observe(visit.dom.encode("utf-8"), response.url, {"content-type": "text/html; charset=utf-8"},
                                   links=self.max_pages > 1)
