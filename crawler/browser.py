@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -431,12 +432,13 @@ class BrowserPool:
         return found, ips
 
 
-def browser_unavailable(executable: str) -> str | None:
-    """Why browser mode cannot run with ``executable`` (one line), or None when it can: checked before a crawl
-    starts, so a missing Chromium is one clear error instead of a browser_error on every site."""
-    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+def browser_unavailable(executable: str, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:
+    """Why browser mode cannot run with ``executable`` (a path, or a name on PATH; one line), or None when it
+    can: checked before a crawl starts, so a missing Chromium is one clear error instead of a browser_error on
+    every site. ``option`` is how the calling command takes another path."""
+    if shutil.which(executable) is None:
         return (f"browser mode needs Chromium at {executable} (Debian: apt-get install chromium; "
-                f"another path: -s SR_BROWSER_EXECUTABLE=PATH)")
+                f"another path: {option})")
     try:
         import playwright  # noqa: F401
     except ImportError:

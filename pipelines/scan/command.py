@@ -37,6 +37,8 @@ def _fail(message: str, code: int) -> None:
 @click.option("--mode", type=click.Choice(MODES), default="static", show_default=True,
               help="static: the HTML as served; browser: a real headless Chromium (needs Debian chromium) that "
                    "loads the home page before consent, after accept and after reject (autoconsent) and with GPC.")
+@click.option("--browser-executable", default=None, metavar="PATH",
+              help="Chromium for --mode browser (default: /usr/bin/chromium, Debian's package).")
 @click.option("--lang", type=click.Choice(LANGS), default="de", show_default=True, help="Language of the report.")
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
               help="Download timeout per request, seconds.")
@@ -46,8 +48,8 @@ def _fail(message: str, code: int) -> None:
 @click.option("--ignore-robots", is_flag=True, help="Do not honour robots.txt.")
 @click.option("--user-agent", default=None, help="User-Agent header; include a contact URL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
-def scan(domain, out_dir, max_pages, mode, lang, timeout, nameservers, allow_private, ignore_robots, user_agent,
-         as_json):
+def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, nameservers, allow_private,
+         ignore_robots, user_agent, as_json):
     """Scan one site: its services with consent verdicts and risk bands, server countries, companies with US
     jurisdiction and DPF status, cloaked subdomains, and which services its privacy policy does not mention.
     Prints a summary and writes report.json and report.html under OUT/scans/<run_id>/."""
@@ -67,13 +69,14 @@ def scan(domain, out_dir, max_pages, mode, lang, timeout, nameservers, allow_pri
         from crawler.browser import browser_unavailable
         from crawler.settings import SR_BROWSER_EXECUTABLE
 
-        why = browser_unavailable(SR_BROWSER_EXECUTABLE)
+        why = browser_unavailable(browser_executable or SR_BROWSER_EXECUTABLE, option="--browser-executable PATH")
         if why:
             _fail(why, 2)
-    console = Console(stderr=as_json)
+    console = Console(stderr=as_json, emoji=False, highlight=False)  # crawled ":name:" strings stay text
     run_id = new_run_id()
     scan_dir = Layout(out_dir).scans / run_id
-    data = run_scan(site, scan_dir, run_id=run_id, max_pages=max_pages, mode=mode, timeout=timeout,
+    data = run_scan(site, scan_dir, run_id=run_id, max_pages=max_pages, mode=mode,
+                    browser_executable=browser_executable, timeout=timeout,
                     nameservers=tuple(nameservers), allow_private=allow_private, ignore_robots=ignore_robots,
                     user_agent=user_agent, console=console)
     from pipelines.scan.render import print_report, write_report
@@ -89,6 +92,7 @@ def scan(domain, out_dir, max_pages, mode, lang, timeout, nameservers, allow_pri
 
 
 def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: str, timeout: float,
+             browser_executable: str | None = None,
              nameservers: tuple[str, ...], allow_private: bool, ignore_robots: bool, user_agent: str | None,
              console: Console) -> dict:
     """Crawl, enrich and build ``site`` into ``scan_dir`` (a fresh folder) and return the report's page data."""
@@ -107,7 +111,8 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
                         nameservers=nameservers, autothrottle=False, run_id=run_id, kind="scan", mode=mode,
                         # one site: the browser pass loads it before consent, after accept and reject, and with GPC
                         consent_states=("accept", "reject") if mode == "browser" else (),
-                        signals=("gpc",) if mode == "browser" else ())
+                        signals=("gpc",) if mode == "browser" else (),
+                        extra_settings={"SR_BROWSER_EXECUTABLE": browser_executable} if browser_executable else {})
     plan = prepare_run(domains, opts)
     console.print(f"scanning {site} (up to {max_pages} pages) …")
     run_crawl(plan, opts)

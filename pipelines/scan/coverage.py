@@ -26,9 +26,19 @@ SELF_HOSTED = "self_hosted"  # not named, but run by the site itself: no third p
 STATUSES = (NAMED, COMPANY_ONLY, NOT_MENTIONED, SELF_HOSTED, NO_POLICY)
 SITE_OPERATOR = "site-operator"  # the catalog's company for services on the site's own servers
 MIN_TERM = 3  # shorter aliases ("GA") would match everywhere
-# one-word company names that are ordinary words: never evidence that a policy names the company
-GENERIC_COMPANY_WORDS = frozenset({"text", "alphabet", "content", "square", "block", "box", "signal", "apple",
-                                   "oracle", "amazon", "target", "shopify", "twitter", "x"})
+# one-word names that are ordinary words (checked against the catalog's single-word names and the long tail's):
+# never evidence that a policy names the service or company ("For clarity", "a steady stream", "Segment 3")
+GENERIC_WORDS = frozenset("""
+text alphabet content square block box signal apple oracle amazon target shopify twitter x
+clarity steady faktor käuferschutz gpt subscribers photon piano boomerang turnstile jetpack blogger airship
+tam cse lux amp uet ttd ltk gcs dfp segment heap drift medium crisp ada agility alchemy altitude ambassador
+ambient answers arbor arena attentive attribution augur autopilot avail basis bolt buffer builder button cabin
+cast castle catch civic collective communicator compete concert consumable coral creators dealer drip elevate
+elicit genie heatmap hybrid ink insider integrate interstate interview issue iterate keen leaflet likelihood
+luminate marker measured mega melt meme monitor narrative needle news pepper placed plausible playground polar
+radar reach realtime recommend reflow runner scenario scroll servo spicy spoke strands sumo tailored terminus
+thesis time tonic turn unite windows carrot test fam here hero run ram opta swoop statable elastera ambient
+""".split())
 _SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u00ad]+")
 # legal-form suffixes stripped from company names, so "Hotjar Ltd." also finds a policy that writes "Hotjar Limited"
 _LEGAL_FORMS = re.compile(
@@ -82,7 +92,8 @@ def service_terms(catalog: Catalog, service_id: str, on: str | None = None) -> T
         return Terms(service_id, (service_id,), ())
     own = [svc.name, *svc.aliases]
     if svc.company == SITE_OPERATOR:
-        return Terms(service_id, tuple(dict.fromkeys(t for t in own if _usable(t))), (), self_hosted=True)
+        return Terms(service_id, tuple(dict.fromkeys(t for t in own if _usable(t) and normalise(t) not in GENERIC_WORDS)),
+                     (), self_hosted=True)
     company: list[str] = []
     for c in catalog.parent_chain(svc.company, on):
         company.extend(_company_names(c.name))
@@ -90,23 +101,27 @@ def service_terms(catalog: Catalog, service_id: str, on: str | None = None) -> T
     own_n = {normalise(t) for t in own}
     return Terms(
         service_id,
-        tuple(dict.fromkeys(t for t in own if _usable(t))),
+        tuple(dict.fromkeys(t for t in own if _usable(t) and normalise(t) not in GENERIC_WORDS)),
         tuple(dict.fromkeys(t for t in company if _usable(t) and normalise(t) not in own_n
-                            and normalise(t) not in GENERIC_COMPANY_WORDS)),
+                            and normalise(t) not in GENERIC_WORDS)),
     )
 
 
 _SEP = r"[\s\-_\u2010-\u2015\u00ad]+"
 
 
-def _pattern(terms: Iterable[str], *, single_words_as_written: bool = False) -> re.Pattern[str] | None:
+_DISTINCTIVE = re.compile(r"[a-z][A-Z]|\d|[^\w\s]")  # YouTube, reCAPTCHA, 1&1, jsDelivr: brand spellings
+
+
+def _pattern(terms: Iterable[str], *, single_words_as_written: bool = True) -> re.Pattern[str] | None:
     """One case-insensitive pattern for ``terms``, each word sequence allowing any separator run between words,
     with a named group per term so the hit says which catalog term it was. ``single_words_as_written``: a
-    one-word term matches only with the catalog's capitalisation ("Meta", not "meta")."""
+    one-word term in ordinary spelling matches only with the catalog's capitalisation ("Hotjar", "Meta"; not
+    "meta"), while a distinctively spelled one ("YouTube") also matches "Youtube"."""
     alts: list[str] = []
     for i, term in enumerate(sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True)):
         words = normalise(term).split(" ")
-        if single_words_as_written and len(words) == 1:
+        if single_words_as_written and len(words) == 1 and not _DISTINCTIVE.search(term.strip()):
             alts.append(f"(?P<t{i}>(?-i:{re.escape(unicodedata.normalize('NFKC', term).strip())}))")
             continue
         alts.append(f"(?P<t{i}>" + _SEP.join(re.escape(w) for w in words) + ")")
@@ -144,6 +159,6 @@ def policy_coverage(terms: Sequence[Terms], policies: Sequence[PolicyText]) -> l
         if t.self_hosted:
             out.append(Coverage(t.service_id, SELF_HOSTED))
             continue
-        hit = _find(_pattern(t.company, single_words_as_written=True), t.company, texts)
+        hit = _find(_pattern(t.company), t.company, texts)
         out.append(Coverage(t.service_id, COMPANY_ONLY, *hit) if hit else Coverage(t.service_id, NOT_MENTIONED))
     return out

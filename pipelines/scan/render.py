@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipelines.scan.coverage import NOT_MENTIONED
-from pipelines.scan.texts import band_label, scan_label, yes_no
+from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
@@ -31,14 +31,16 @@ def unmentioned(data: dict[str, Any]) -> int:
 
 
 def before_consent(data: dict[str, Any]) -> int:
-    return sum(1 for s in data["services"] if s.get("fires_before_consent"))
+    """Services loading before consent that the rubric says need it (a CMP or self-hosted fonts may load)."""
+    return sum(1 for s in data["services"]
+               if s.get("fires_before_consent") and s.get("consent_required") in ("yes", "likely"))
 
 
 def render_html(data: dict[str, Any], lang: str) -> str:
     return _ENV.get_template("scan.html").render(
         d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data),
         L=lambda key, **kw: scan_label(lang, key, **kw),
-        yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b),
+        yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b), dpf=lambda v: dpf_label(lang, v),
     )
 
 
@@ -62,6 +64,8 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
             console.print(f"  {escape(a)}")
         return
     console.print(f"[bold]{escape(L('title', domain=data['domain']))}[/bold] — {L('services')}: {len(data['services'])}")
+    if (data.get("site") or {}).get("cross_site_redirect"):
+        console.print(f"[yellow]{escape(L('redirected', url=data['site']['final_url'] or ''))}[/yellow]")
     if not data["services"]:
         console.print(L("no_services"))
     colours = {"very_high": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -73,7 +77,7 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         chain = [f"{s.get('company_name') or L('unknown')} ({s.get('company_country') or '?'})"]
         chain += [f"{p['name']} ({p['country']})" for p in s.get("parents") or []]
         us = s.get("us_entity")
-        us_text = (f"{L('dpf')} {us['name']}: {us.get('dpf_status') or L('unknown')}" if us
+        us_text = (f"{L('dpf')} {us['name']}: {dpf_label(lang, us.get('dpf_status'))}" if us
                    else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
         console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
         console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")

@@ -28,6 +28,7 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
         "no_cmp": "kein Consent-Banner erkannt", "summary_before_consent":
             "{n} Dienst(e) laden vor jeder Einwilligung (§ 25 TDDDG).",
         "consent_pass": "Durchgang", "result": "Ergebnis",
+        "redirected": "Achtung: Die Startseite leitet auf eine andere Website um ({url}); gescannt wurde diese.",
     },
     "en": {
         "title": "Quick scan: {domain}", "scanned": "Scanned", "run": "Run", "pages": "Pages",
@@ -52,6 +53,7 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
         "no_cmp": "no consent banner recognised", "summary_before_consent":
             "{n} service(s) load before any consent (TDDDG §25).",
         "consent_pass": "Pass", "result": "Result",
+        "redirected": "Note: the home page redirects to another site ({url}); that site was scanned.",
     },
 }
 
@@ -59,6 +61,18 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
 def scan_label(lang: str, key: str, **kw: object) -> str:
     text = SCAN_LABELS.get(lang, SCAN_LABELS["de"]).get(key, key)
     return text.format(**kw) if kw else text
+
+
+DPF_STATUS = {
+    "de": {"active": "aktiv", "inactive": "inaktiv", "not_listed": "nicht gelistet",
+           "not_applicable": "nicht anwendbar", "unknown": "unbekannt"},
+    "en": {"active": "active", "inactive": "inactive", "not_listed": "not listed",
+           "not_applicable": "not applicable", "unknown": "unknown"},
+}
+
+
+def dpf_label(lang: str, status: str | None) -> str:
+    return DPF_STATUS.get(lang, DPF_STATUS["de"]).get(status or "unknown", status or scan_label(lang, "unknown"))
 
 
 def band_label(lang: str, band: str | None) -> str:

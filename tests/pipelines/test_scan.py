@@ -58,7 +58,8 @@ def test_scan_finds_the_sites_services_with_verdicts(demo_scans):
         assert google and all(s["us_entity"]["id"] == "google-llc" for s in google)
         assert all(s["server_countries"] for s in google)  # located from the demo zone's addresses
         assert report["provenance"]["crawled_at"] and report["provenance"]["geoip"]
-        assert domain in res.stdout
+        for s in report["services"]:  # the terminal summary lists every service
+            assert f"{s['name']} ({s['service_id']})" in res.stdout
 
 
 def test_scan_checks_the_privacy_policy(demo_scans):

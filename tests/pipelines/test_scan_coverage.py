@@ -120,3 +120,16 @@ def test_terms_come_from_the_catalog(catalog):
     assert service_terms(catalog, "fonts-self-hosted").self_hosted
     unknown = service_terms(catalog, "tpw-not-in-catalog")
     assert unknown.service == ("tpw-not-in-catalog",) and unknown.company == ()
+
+
+def test_ordinary_words_never_name_a_service(catalog):
+    """Single-word names that are ordinary words ("Clarity", "Steady", "Faktor") are no evidence; brand spellings
+    still match in other capitalisations ("Youtube")."""
+    text = ("For clarity: our subscribers can use PayPal Käuferschutz. GPT-based texts appear at a steady pace; "
+            "the Faktor is two. Videos von Youtube.")
+    ids = ["microsoft-clarity", "subscribers", "trusted-shops", "google-ad-manager", "steady",
+           "liveramp-privacy-manager", "youtube"]
+    cov = _coverage(catalog, ids, PolicyText("u", text))
+    assert {k: v.status for k, v in cov.items() if v.status == NAMED} == {"youtube": NAMED}
+    assert _coverage(catalog, ["microsoft-clarity"], PolicyText("u", "Wir nutzen Microsoft Clarity."))[
+        "microsoft-clarity"].status == NAMED
