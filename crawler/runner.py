@@ -71,7 +71,9 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
             w.writerow([d.line_no, "" if d.rank is None else d.rank, d.domain])
     os.replace(tmp, run_dir / DOMAINS)
     info = {"path": str(dl.path), "sha256": dl.sha256, "format": dl.format, "lines": dl.lines,
-            "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES)}
+            "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES),
+            # what a resume must crawl the same way (resume_run adopts it)
+            "crawl": {"mode": opts.mode, "consent_states": list(opts.consent_states), "signals": list(opts.signals)}}
     (run_dir / INPUT_INFO).write_text(json.dumps(info), encoding="utf-8")
     return RunPlan(run_id, run_dir, run_dir / DOMAINS, info, len(dl.domains), len(dl.rejected))
 
@@ -85,7 +87,8 @@ class ResumeError(Exception):
 
 def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
     """Prepare to finish an interrupted run: drop half-written batches, and crawl only the domains that no
-    committed batch holds (into parts of a new writer). Raises ``ResumeError``."""
+    committed batch holds (into parts of a new writer). The run's recorded mode and passes are set on ``opts``
+    (a browser run resumes in browser mode whatever flags were given). Raises ``ResumeError``."""
     from crawler.ledger import clean_incomplete, done_domains
 
     layout = Layout(Path(opts.out))
@@ -108,6 +111,11 @@ def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
                 w.writerow(row)
                 kept += 1
     info = json.loads((run_dir / INPUT_INFO).read_text(encoding="utf-8"))
+    recorded = info.get("crawl")
+    if recorded:  # the rest of the run is crawled as it began (static or browser, same passes)
+        opts.mode = recorded.get("mode", opts.mode)
+        opts.consent_states = tuple(recorded.get("consent_states", ()))
+        opts.signals = tuple(recorded.get("signals", ()))
     return RunPlan(run_id, run_dir, remaining, info, kept, info.get("rejected", 0), resumed_from=len(done))
 
 

@@ -193,8 +193,16 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
         plan = resume_run(resume, opts) if resume else prepare_run(domains, opts)
     except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
+    if resume and opts.mode == "browser":  # adopted from the run: check the browser now
+        from crawler.browser import browser_unavailable
+        from crawler.settings import SR_BROWSER_EXECUTABLE
+
+        why = browser_unavailable(str(opts.extra_settings.get("SR_BROWSER_EXECUTABLE", SR_BROWSER_EXECUTABLE)))
+        if why:
+            _fail(why)
     if plan.resumed_from:
-        err.print(f"resuming {plan.run_id}: {plan.resumed_from} site(s) already committed, {plan.accepted} to go")
+        err.print(f"resuming {plan.run_id} ({opts.mode}): {plan.resumed_from} site(s) already committed, "
+                  f"{plan.accepted} to go")
     if plan.rejected:
         err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
     run_crawl(plan, opts)

@@ -81,3 +81,18 @@ def test_resume_refuses_sealed_and_unknown_runs(tmp_path):
     assert res.returncode == 2 and "sealed" in res.stderr
     res = run_cli(["crawl", "--resume", "20261101T120000Z-ffffff", "--out", str(tmp_path)])
     assert res.returncode == 2 and "no run" in res.stderr
+
+
+def test_resume_crawls_the_rest_as_the_run_began(tmp_path):
+    """A browser-mode run with consent passes resumes in browser mode with the same passes, whatever flags the
+    resume was given (a resumed run never mixes static and browser sites)."""
+    from crawler.runner import CrawlOptions, prepare_run, resume_run
+
+    domains = tmp_path / "domains.txt"
+    domains.write_text("a-site.de\nb-site.de\n", encoding="utf-8")
+    began = CrawlOptions(out=tmp_path / "out", mode="browser", consent_states=("accept",), signals=("gpc",))
+    plan = prepare_run(domains, began)
+    later = CrawlOptions(out=tmp_path / "out")  # `crawl --resume RUN_ID` without the browser flags
+    resumed = resume_run(plan.run_id, later)
+    assert (later.mode, later.consent_states, later.signals) == ("browser", ("accept",), ("gpc",))
+    assert resumed.accepted == 2 and resumed.resumed_from == 0
