@@ -6,6 +6,7 @@ mid-run. Needs Debian's chromium (skipped locally without it, failing in CI).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -236,6 +237,14 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    """A process's command line, or nothing when it has exited meanwhile (Chromium's helpers come and go)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_renderer_crash_is_browser_error_and_browser_lives_on():
     require_binary("chromium")
     import asyncio
@@ -252,12 +261,13 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
             for _ in range(100):
                 await asyncio.sleep(0.2)
                 renderers = [p for main in tagged_pids(tag) for p in _descendants(main)
-                             if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                             if b"--type=renderer" in _cmdline(p)]
                 if renderers and pool.launches:
                     break
             await asyncio.sleep(1.0)
             for pid in renderers:
-                os.kill(pid, 9)
+                with contextlib.suppress(ProcessLookupError):  # a spare renderer may have exited already
+                    os.kill(pid, 9)
             with pytest.raises(VisitFailed) as failed:
                 await asyncio.wait_for(loading, 20)
             after = await pool.visit(f"https://{DYN_LOADER_SITE}/")
