@@ -432,10 +432,13 @@ class BrowserPool:
         return found, ips
 
 
-def browser_unavailable(executable: str, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:
-    """Why browser mode cannot run with ``executable`` (a path, or a name on PATH; one line), or None when it
-    can: checked before a crawl starts, so a missing Chromium is one clear error instead of a browser_error on
-    every site. ``option`` is how the calling command takes another path."""
+def browser_unavailable(executable: str | None = None, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:
+    """Why browser mode cannot run with ``executable`` (a path, or a name on PATH; default the
+    ``SR_BROWSER_EXECUTABLE`` setting's default; one line), or None when it can: checked before a crawl starts,
+    so a missing Chromium is one clear error instead of a browser_error on every site. ``option`` is how the
+    calling command takes another path."""
+    if executable is None:
+        from crawler.settings import SR_BROWSER_EXECUTABLE as executable
     if shutil.which(executable) is None:
         return (f"browser mode needs Chromium at {executable} (Debian: apt-get install chromium; "
                 f"another path: {option})")

@@ -111,6 +111,15 @@ def _parse_consent(value: str, mode: str) -> tuple[str, ...]:
     return states
 
 
+def _require_browser(settings: dict) -> None:
+    """Exit with one line when browser mode cannot run (Chromium from ``-s SR_BROWSER_EXECUTABLE`` or the default)."""
+    from crawler.browser import browser_unavailable
+
+    why = browser_unavailable(settings.get("SR_BROWSER_EXECUTABLE"))
+    if why:
+        _fail(why)
+
+
 def _parse_sets(sets: tuple[str, ...]) -> dict:
     out_: dict = {}
     for item in sets:
@@ -134,12 +143,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
     if mode == "browser":
-        from crawler.browser import browser_unavailable
-        from crawler.settings import SR_BROWSER_EXECUTABLE
-
-        why = browser_unavailable(_parse_sets(sets).get("SR_BROWSER_EXECUTABLE", SR_BROWSER_EXECUTABLE))
-        if why:
-            _fail(why)
+        _require_browser(_parse_sets(sets))
     return CrawlOptions(
         out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
@@ -194,12 +198,7 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
     if resume and opts.mode == "browser":  # adopted from the run: check the browser now
-        from crawler.browser import browser_unavailable
-        from crawler.settings import SR_BROWSER_EXECUTABLE
-
-        why = browser_unavailable(str(opts.extra_settings.get("SR_BROWSER_EXECUTABLE", SR_BROWSER_EXECUTABLE)))
-        if why:
-            _fail(why)
+        _require_browser(opts.extra_settings)
     if plan.resumed_from:
         err.print(f"resuming {plan.run_id} ({opts.mode}): {plan.resumed_from} site(s) already committed, "
                   f"{plan.accepted} to go")

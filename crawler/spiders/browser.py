@@ -106,13 +106,7 @@ class BrowserSitesSpider(SitesSpider):
                     for url, pkind in pick_pages(dom_obs.links, response.url, self.max_pages - 1):
                         st.pending += 1
                         yield self._request(st, url, kind="subpage", page_kind=pkind, chain=[])
-        if ok:
-            st.pages_ok += 1
-        else:
-            st.pages_failed += 1
-        self.crawler.stats.inc_value(f"sr/page/status/{status // 100}xx")
-        st.rows["pages"].append(page)
-        yield from self._done(st)
+        yield from self._page_answered(st, page, status, ok)
 
     def _on_error(self, failure):
         request = failure.request

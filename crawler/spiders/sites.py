@@ -211,11 +211,16 @@ class SitesSpider(scrapy.Spider):
                 for url, pkind in pick_pages(obs.links, response.url, self.max_pages - 1):
                     st.pending += 1
                     yield self._request(st, url, kind="subpage", page_kind=pkind, chain=[])
+        if not ok:
+            page["error_class"] = f"HTTP{status}" if status >= 400 else ("NotFollowed" if status >= 300 else "")
+        yield from self._page_answered(st, page, status, ok)
+
+    def _page_answered(self, st: SiteState, page: dict, status: int, ok: bool):
+        """Count a page that got an HTTP answer, keep its row, and finish the site if it was the last page."""
         if ok:
             st.pages_ok += 1
         else:
             st.pages_failed += 1
-            page["error_class"] = f"HTTP{status}" if status >= 400 else ("NotFollowed" if status >= 300 else "")
         self.crawler.stats.inc_value(f"sr/page/status/{status // 100}xx")
         st.rows["pages"].append(page)
         yield from self._done(st)

@@ -16,6 +16,7 @@ from typing import Any
 from pipelines.catalog.load import Catalog, Cookie, Service
 from pipelines.publish.texts import BANDS, CONCLUSION, REASONS, STATIC, label
 from pipelines.risk.model import DISCLAIMER
+from pipelines.warehouse.connect import fetch_dicts
 
 METHODOLOGY_FILE = Path(__file__).resolve().parents[2] / "docs" / "methodology.md"
 _URL = re.compile(r"https?://[^\s\]\)>\"']+")
@@ -30,10 +31,7 @@ def _columns(con, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+_rows = fetch_dicts
 
 
 def _one(con, sql: str, params: list | None = None) -> dict[str, Any] | None:

@@ -67,9 +67,8 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
             _fail(f"--nameserver: {e}", 2)
     if mode == "browser":
         from crawler.browser import browser_unavailable
-        from crawler.settings import SR_BROWSER_EXECUTABLE
 
-        why = browser_unavailable(browser_executable or SR_BROWSER_EXECUTABLE, option="--browser-executable PATH")
+        why = browser_unavailable(browser_executable, option="--browser-executable PATH")
         if why:
             _fail(why, 2)
     console = Console(stderr=as_json, emoji=False, highlight=False)  # crawled ":name:" strings stay text

@@ -76,8 +76,9 @@ class Coverage:
     excerpt: str | None = None  # up to ~160 characters of policy text around the first hit
 
 
-def _usable(term: str) -> bool:
-    return len(normalise(term)) >= MIN_TERM
+def _distinct_usable(terms: Iterable[str]) -> tuple[str, ...]:
+    """``terms`` in order, without repeats, too-short ones and ordinary words."""
+    return tuple(dict.fromkeys(t for t in terms if len(normalise(t)) >= MIN_TERM and normalise(t) not in GENERIC_WORDS))
 
 
 def _company_names(name: str) -> list[str]:
@@ -90,21 +91,15 @@ def service_terms(catalog: Catalog, service_id: str, on: str | None = None) -> T
     svc = catalog.by_id.get(service_id)
     if svc is None:
         return Terms(service_id, (service_id,), ())
-    own = [svc.name, *svc.aliases]
+    own = _distinct_usable([svc.name, *svc.aliases])
     if svc.company == SITE_OPERATOR:
-        return Terms(service_id, tuple(dict.fromkeys(t for t in own if _usable(t) and normalise(t) not in GENERIC_WORDS)),
-                     (), self_hosted=True)
+        return Terms(service_id, own, (), self_hosted=True)
     company: list[str] = []
     for c in catalog.parent_chain(svc.company, on):
         company.extend(_company_names(c.name))
         company.extend(c.aliases)
     own_n = {normalise(t) for t in own}
-    return Terms(
-        service_id,
-        tuple(dict.fromkeys(t for t in own if _usable(t) and normalise(t) not in GENERIC_WORDS)),
-        tuple(dict.fromkeys(t for t in company if _usable(t) and normalise(t) not in own_n
-                            and normalise(t) not in GENERIC_WORDS)),
-    )
+    return Terms(service_id, own, _distinct_usable(t for t in company if normalise(t) not in own_n))
 
 
 _SEP = r"[\s\-_\u2010-\u2015\u00ad]+"

@@ -12,6 +12,7 @@ from typing import Any
 from pipelines.catalog.load import Catalog
 from pipelines.risk.model import DISCLAIMER
 from pipelines.scan.coverage import PolicyText, policy_coverage, service_terms
+from pipelines.warehouse.connect import fetch_dicts
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 REPORT_VERSION = 1
@@ -22,10 +23,9 @@ def _sql(name: str) -> str:
 
 
 def _rows(con, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``sql/<name>.sql`` with those of ``params`` it names bound (DuckDB refuses unused ones)."""
     sql = _sql(name)
-    cur = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return fetch_dicts(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 
 def _plain(value: Any) -> Any:

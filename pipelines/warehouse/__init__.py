@@ -1,5 +1,5 @@
 """The DuckDB warehouse: layered SQL models over sealed runs (staging → intermediate → marts → assertions)."""
 
-from pipelines.warehouse.connect import connect, quote_ident
+from pipelines.warehouse.connect import connect, fetch_dicts, quote_ident
 
-__all__ = ["connect", "quote_ident"]
+__all__ = ["connect", "fetch_dicts", "quote_ident"]
