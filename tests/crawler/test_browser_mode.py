@@ -30,6 +30,7 @@ from pipelines.localweb.browserweb import (
     GPC_HONOURED_SITE,
     NEVER_LOADS_SITE,
     POPUP_STORM_SITE,
+    STALLED_CDN,
     STATIC_EXPECTED,
     TAG_SERVICES,
 )
@@ -253,21 +254,26 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
 
     tag = f"rendertest{os.getpid()}"
 
-    async def scenario(proxy: str):
-        pool = BrowserPool(BrowserConfig(proxy=proxy, page_budget=30, tag=tag))
+    async def scenario(lw: LocalWeb):
+        pool = BrowserPool(BrowserConfig(proxy=lw.proxy_url, page_budget=30, tag=tag))
         try:
             loading = asyncio.ensure_future(pool.visit(f"https://{NEVER_LOADS_SITE}/"))
-            renderers: list[int] = []
-            for _ in range(100):
-                await asyncio.sleep(0.2)
-                renderers = [p for main in tagged_pids(tag) for p in _descendants(main)
-                             if b"--type=renderer" in _cmdline(p)]
-                if renderers and pool.launches:
+            # the page is parsing in its final renderer once it asks for the script that never arrives (a renderer
+            # listed earlier may be the about:blank one that the navigation swaps out)
+            for _ in range(150):
+                if ("CONNECT", STALLED_CDN) in lw.request_log or loading.done():
                     break
-            await asyncio.sleep(1.0)
-            for pid in renderers:
-                with contextlib.suppress(ProcessLookupError):  # a spare renderer may have exited already
-                    os.kill(pid, 9)
+                await asyncio.sleep(0.2)
+            assert ("CONNECT", STALLED_CDN) in lw.request_log, "the never-loading page did not start loading"
+            killed = 0
+            while not loading.done() and killed < 50:  # every renderer there is, until the visit ends
+                for pid in [p for main in tagged_pids(tag) for p in _descendants(main)
+                            if b"--type=renderer" in _cmdline(p)]:
+                    with contextlib.suppress(ProcessLookupError):  # a spare renderer may have exited already
+                        os.kill(pid, 9)
+                        killed += 1
+                await asyncio.wait({loading}, timeout=0.5)
+            assert killed, "no renderer found to kill"
             with pytest.raises(VisitFailed) as failed:
                 await asyncio.wait_for(loading, 20)
             after = await pool.visit(f"https://{DYN_LOADER_SITE}/")
@@ -275,8 +281,8 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
         finally:
             await pool.close()
 
-    with LocalWeb(build_web("browser")) as lw:
-        classified, status, launches = asyncio.run(scenario(lw.proxy_url))
+    with LocalWeb(build_web("browser"), log=True) as lw:
+        classified, status, launches = asyncio.run(scenario(lw))
     assert (classified.outcome, classified.error_class) == ("browser_error", "RendererCrashed")
     assert (status, launches) == (200, 1)  # the browser itself survived and served the next visit
 
