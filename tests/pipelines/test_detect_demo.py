@@ -1,15 +1,17 @@
-"""End to end on the demo web: crawl it through the local proxy (every page of every site), detect services
-from the stored run, and compare per site with the demo's ground truth (what each template embeds)."""
+"""End to end on the demo web: crawl it through the local proxy (every page of every site), build the warehouse
+(where matching runs), and compare its detections per site with the demo's ground truth (what each template
+embeds)."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.paths import Layout
-from pipelines.catalog.detect import Detector, detect_run
 from pipelines.catalog.load import load_catalog
 from pipelines.localweb.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
 from pipelines.localweb.server import LocalWeb
+from pipelines.warehouse import connect
+from pipelines.warehouse.build import build
+from pipelines.warehouse.connect import fetch_dicts
 from tests.conftest import run_cli
 
 # demo web keys -> catalog ids (written from the catalog files, not from detector output)
@@ -27,15 +29,19 @@ DEMO_TO_CATALOG = {
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, local_dns):
+def detections(tmp_path_factory, local_dns) -> list[dict]:
     tmp = tmp_path_factory.mktemp("demo")
     (tmp / "domains.txt").write_text(demo_domain_list_text(), encoding="utf-8")
     with LocalWeb(demo_web(month=1)) as web:
         res = run_cli(["crawl", str(tmp / "domains.txt"), "--out", str(tmp / "out"), "--nameserver",
                        local_dns.nameserver, "--no-progress", "--no-summary", "--max-pages", "15"], env=web.proxy_env())
     assert res.returncode == 0, res.stderr[-2000:]
-    layout = Layout(tmp / "out")
-    return layout.run_dir(layout.latest_run())
+    build(tmp / "out")
+    con = connect(tmp / "out" / "warehouse.duckdb")
+    try:
+        return fetch_dicts(con, "SELECT input_domain, service_id, kind, evidence, seen_in FROM detections")
+    finally:
+        con.close()
 
 
 def test_mapping_covers_every_demo_service():
@@ -44,10 +50,9 @@ def test_mapping_covers_every_demo_service():
         assert sid in catalog.by_id, (key, sid)
 
 
-def test_detected_services_equal_ground_truth_per_site(demo_run):
-    rows = detect_run(demo_run, Detector(load_catalog()))
+def test_detected_services_equal_ground_truth_per_site(detections):
     found: dict[str, set[str]] = {}
-    for row in rows:
+    for row in detections:
         found.setdefault(row["input_domain"], set()).add(row["service_id"])
     truth = demo_ground_truth(1)
     mismatches = {}
@@ -61,9 +66,8 @@ def test_detected_services_equal_ground_truth_per_site(demo_run):
     assert not mismatches, mismatches
 
 
-def test_every_detection_has_evidence(demo_run):
-    rows = detect_run(demo_run, Detector(load_catalog()))
-    assert rows
-    for row in rows:
+def test_every_detection_has_evidence(detections):
+    assert detections
+    for row in detections:
         assert row["kind"] in {"host", "url_pattern", "path", "signature", "cookie"}
         assert row["evidence"] and row["seen_in"] in {"html", "header", "cookie"}
