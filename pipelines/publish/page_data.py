@@ -221,6 +221,24 @@ def _prevalence_block(con, service_id: str) -> dict[str, Any]:
     }
 
 
+_POLICY_COLUMNS = ("sites", "sites_with_policy", "sites_named", "sites_company_only", "sites_not_mentioned",
+                   "sites_self_hosted", "share_named", "share_recipient_named")
+
+
+def _policy_block(con, service_id: str, run: dict) -> dict[str, Any]:
+    """How often the privacy policies of the sites embedding the service name it (``service_policy``), in the
+    newest run and the previous one; ``measured`` is false without policy texts (or in an older warehouse)."""
+    if not _columns(con, "service_policy_all"):
+        return {"measured": False}
+    sql = f"SELECT {', '.join(_POLICY_COLUMNS)} FROM service_policy_all WHERE run_id = ? AND service_id = ?"
+    cur = _one(con, sql, [run["run_id"], service_id]) if run["run_id"] else None
+    prev = _one(con, sql, [run["prev_run_id"], service_id]) if run["prev_run_id"] else None
+    if not cur or not cur["sites_with_policy"]:
+        return {"measured": False, "sites": cur["sites"] if cur else None}
+    return {"measured": True, **cur, "sites_without_policy": cur["sites"] - cur["sites_with_policy"],
+            "prev_share_named": prev["share_named"] if prev else None}
+
+
 def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
                       run: dict | None = None) -> dict[str, Any]:
     """One service page as a dict with the seed's sections (keys ``what`` … ``disclaimer``).
@@ -271,6 +289,7 @@ def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
         "location": location,
         "company": company,
         "prevalence": _prevalence_block(con, service_id),
+        "policy": _policy_block(con, service_id, run),
         "conclusion": conclusion(lang, name, risk, company, location["measured_countries"]),
         "sources": collect_sources(service, companies),
         "as_of": {"run_id": run["run_id"], "run_date": run["run_date"],

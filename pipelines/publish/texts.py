@@ -45,6 +45,14 @@ LABELS: dict[str, dict[str, str]] = {
         "movement_new": "neu", "movement_gone": "nicht mehr gesehen", "movement_up": "gestiegen",
         "movement_down": "gesunken", "movement_stable": "stabil (innerhalb des Intervalls)",
         "new_server_countries": "Neue Server-Länder", "dpf_changed": "DPF-Status geändert",
+        "policy": "In Datenschutzerklärungen genannt", "policy_named": "Dienst genannt",
+        "policy_company_only": "nur das Unternehmen genannt", "policy_not_mentioned": "nicht erwähnt",
+        "policy_self_hosted": "selbst gehostet, nicht genannt",
+        "policy_basis": "von {n} Websites mit gelesener Datenschutz- oder Cookie-Erklärung",
+        "policy_no_text": "Bei {n} Websites lag keine Datenschutzerklärung unter den gecrawlten Seiten.",
+        "policy_note": "Suche nach Name und Aliasen des Dienstes (Groß-/Kleinschreibung und Bindestriche egal) im "
+                       "Text der Datenschutzerklärung: ein Indiz für die Informationspflicht nach Art. 13 DSGVO, "
+                       "keine rechtliche Prüfung.",
     },
     "en": {
         "what": "What is {name}?", "why": "Why is {name} used?", "data": "What data is processed?",
@@ -82,6 +90,13 @@ LABELS: dict[str, dict[str, str]] = {
         "movement_new": "new", "movement_gone": "no longer seen", "movement_up": "up",
         "movement_down": "down", "movement_stable": "stable (within the interval)",
         "new_server_countries": "New server countries", "dpf_changed": "DPF status changed",
+        "policy": "Named in privacy policies", "policy_named": "service named",
+        "policy_company_only": "only the company named", "policy_not_mentioned": "not mentioned",
+        "policy_self_hosted": "self-hosted, not named",
+        "policy_basis": "of {n} sites whose privacy or cookie policy was read",
+        "policy_no_text": "For {n} sites no privacy policy was among the crawled pages.",
+        "policy_note": "A search for the service's name and aliases (ignoring case and hyphens) in the privacy "
+                       "policy text: an indicator for the Art. 13 GDPR information duty, not a legal assessment.",
     },
 }
 

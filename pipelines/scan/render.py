@@ -12,7 +12,7 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
-from pipelines.scan.coverage import NOT_MENTIONED
+from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

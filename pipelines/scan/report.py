@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipelines.catalog.coverage import NO_POLICY
 from pipelines.catalog.load import Catalog
 from pipelines.risk.model import DISCLAIMER
-from pipelines.scan.coverage import PolicyText, policy_coverage, service_terms
 from pipelines.warehouse.connect import fetch_dicts
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -88,10 +88,9 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         hosts_by_service.setdefault(h["service_id"], []).append(_plain(h))
     services = _rows(con, "services", params)
     policies = _rows(con, "policy_texts", params)
-    coverage = policy_coverage([service_terms(catalog, s["service_id"]) for s in services],
-                               [PolicyText(p["page_url"], p["text"] or "") for p in policies])
+    coverage = {c["service_id"]: c for c in _rows(con, "policy_coverage", params)}
     counts: dict[str, int] = {}
-    for svc, cov in zip(services, coverage, strict=True):
+    for svc in services:
         hosts = hosts_by_service.get(svc["service_id"], [])
         entry = _plain(svc)
         entry["hosts"] = hosts
@@ -102,8 +101,10 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         # the DPF status that matters is the US entity's (an EU subsidiary is "not applicable" itself)
         us = next((c for c in chain if c["country"] == "US"), None)
         entry["us_entity"] = us
-        entry["policy"] = {"status": cov.status, "term": cov.term, "page_url": cov.page_url, "excerpt": cov.excerpt}
-        counts[cov.status] = counts.get(cov.status, 0) + 1
+        cov = coverage.get(svc["service_id"]) or {"status": NO_POLICY}
+        entry["policy"] = {"status": cov["status"], "term": cov.get("term"), "page_url": cov.get("policy_url"),
+                           "excerpt": cov.get("excerpt")}
+        counts[cov["status"]] = counts.get(cov["status"], 0) + 1
         data["services"].append(entry)
     data["consent_passes"] = _plain(_rows(con, "consent", params))
     data["cmp"] = next((p["cmp"] for p in data["consent_passes"] if p["consent_state"] == "none"
@@ -111,7 +112,7 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
     data["third_party_hosts"] = _plain(_rows(con, "third_party_hosts", params))
     data["cloaking"] = _plain(_rows(con, "cloaking", {**params, "site": site["site"]}))
     data["policy"] = {
-        "pages": [{k: p[k] for k in ("page_url", "page_kind", "lang", "chars", "truncated")} for p in policies],
+        "pages": _plain(policies),
         "coverage_counts": counts,
         "found": bool(policies),
     }

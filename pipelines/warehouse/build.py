@@ -108,6 +108,11 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                    ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
                    manifest JSON)""")
     con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    from pipelines.warehouse.policy import POLICY_COVERAGE_SCHEMA
+
+    _from_arrow(con, "CREATE TABLE IF NOT EXISTS policy_coverage AS SELECT * FROM _arrow_in",
+                _arrow_empty(POLICY_COVERAGE_SCHEMA))
+    con.execute("CREATE TABLE IF NOT EXISTS _policy_checked (run_id VARCHAR PRIMARY KEY, terms_digest VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS _run_dpf (run_id VARCHAR, company_id VARCHAR, dpf_status VARCHAR, "
                 "dpf_checked_on VARCHAR)")
 
@@ -194,6 +199,22 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
     flush(force=True)
     con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [catalog_digest, run_id])
     con.execute("COMMIT")
+
+
+def _policy_coverage(con, run_id: str, catalog, digest: str) -> None:
+    """Check the run's sites' privacy-policy texts for the services detected on them (``policy_coverage``)."""
+    from pipelines.warehouse.policy import write_policy_coverage
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM policy_coverage WHERE run_id = ?", [run_id])
+        write_policy_coverage(con, run_id, catalog, lambda rows: _from_arrow(
+            con, "INSERT INTO policy_coverage BY NAME SELECT * FROM _arrow_in", rows))
+        con.execute("INSERT OR REPLACE INTO _policy_checked VALUES (?, ?)", [run_id, digest])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _record_dpf(con, run_id: str, catalog) -> None:
@@ -318,6 +339,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``)."""
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.warehouse.policy import terms_digest
 
     layout = Layout(Path(out))
     if catalog is None:
@@ -336,6 +358,8 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
         con.executemany("INSERT INTO _dataset_kinds VALUES (?)", [[k] for k in kinds])
         known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _runs").fetchall())
         attributed = dict(con.execute("SELECT run_id, catalog_digest FROM _runs").fetchall())
+        checked = dict(con.execute("SELECT run_id, terms_digest FROM _policy_checked").fetchall())
+        policy_digest = terms_digest(catalog)
         detector = None
         for run_id in layout.sealed_runs():
             manifest_path = layout.run_dir(run_id) / "manifest.json"
@@ -349,11 +373,14 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 _load_run(con, layout, run_id, sha)
                 _record_dpf(con, run_id, catalog)
                 report.loaded.append(run_id)
-            if changed or attributed.get(run_id) != catalog_digest:
+            detect = changed or attributed.get(run_id) != catalog_digest
+            if detect:
                 detector = detector or Detector(catalog)
                 _detect(con, run_id, detector, catalog_digest)
                 if not changed:
                     report.reattributed.append(run_id)
+            if detect or checked.get(run_id) != policy_digest:  # the services it checks, or their names, changed
+                _policy_coverage(con, run_id, catalog, policy_digest)
         _load_enriched(con, layout, report)
         con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from pipelines.catalog.load import load_catalog
 from pipelines.localweb.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
 from pipelines.localweb.server import LocalWeb
@@ -29,19 +30,28 @@ DEMO_TO_CATALOG = {
 
 
 @pytest.fixture(scope="module")
-def detections(tmp_path_factory, local_dns) -> list[dict]:
+def warehouse(tmp_path_factory, local_dns):
     tmp = tmp_path_factory.mktemp("demo")
     (tmp / "domains.txt").write_text(demo_domain_list_text(), encoding="utf-8")
     with LocalWeb(demo_web(month=1)) as web:
         res = run_cli(["crawl", str(tmp / "domains.txt"), "--out", str(tmp / "out"), "--nameserver",
                        local_dns.nameserver, "--no-progress", "--no-summary", "--max-pages", "15"], env=web.proxy_env())
     assert res.returncode == 0, res.stderr[-2000:]
-    build(tmp / "out")
-    con = connect(tmp / "out" / "warehouse.duckdb")
+    assert not build(tmp / "out").failed_assertions
+    return tmp / "out" / "warehouse.duckdb"
+
+
+def _rows(warehouse, sql: str) -> list[dict]:
+    con = connect(warehouse)
     try:
-        return fetch_dicts(con, "SELECT input_domain, service_id, kind, evidence, seen_in FROM detections")
+        return fetch_dicts(con, sql)
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def detections(warehouse) -> list[dict]:
+    return _rows(warehouse, "SELECT input_domain, service_id, kind, evidence, seen_in FROM detections")
 
 
 def test_mapping_covers_every_demo_service():
@@ -71,3 +81,27 @@ def test_every_detection_has_evidence(detections):
     for row in detections:
         assert row["kind"] in {"host", "url_pattern", "path", "signature", "cookie"}
         assert row["evidence"] and row["seen_in"] in {"html", "header", "cookie"}
+
+
+def test_policy_statuses_follow_what_each_policy_declares(warehouse):
+    """The warehouse's policy check on every demo site: a service the site's privacy policy declares (ground truth)
+    comes out named; an undeclared one never does (self hosted on the site's own servers, else company only or
+    not mentioned)."""
+    truth = demo_ground_truth(1)
+    rows = _rows(warehouse, "SELECT p.site_input, p.service_id, p.status, s.company_id FROM site_service_policy p "
+                            "LEFT JOIN _services s USING (service_id)")
+    assert {r["site_input"] for r in rows} >= {d for d in DEMO_DOMAINS if truth[d]["services"]}
+    known = set(DEMO_TO_CATALOG.values())  # not "cloudflare": the proxy in front of a site is no template service
+    wrong = []
+    for r in (r for r in rows if r["service_id"] in known):
+        declared = {DEMO_TO_CATALOG[k] for k in truth[r["site_input"]]["declared"]}
+        if r["service_id"] in declared:
+            expected = {NAMED}
+        elif r["company_id"] == "site-operator":
+            expected = {SELF_HOSTED}
+        else:
+            expected = {COMPANY_ONLY, NOT_MENTIONED}
+        if r["status"] not in expected:
+            wrong.append((r["site_input"], r["service_id"], r["status"]))
+    assert not wrong, wrong
+    assert {NAMED, COMPANY_ONLY, NOT_MENTIONED, SELF_HOSTED} <= {r["status"] for r in rows}

@@ -102,6 +102,20 @@ def test_prevalence_and_trend(con, catalog):
     assert prev["trend"]["movement"] == "new" and prev["trend"]["prev_share"] == 0
 
 
+def test_policy_coverage_and_its_change(con, catalog):
+    """From the fixture's policy texts: shop-a.de's names Google Analytics and otherwise only "Google", blog-b.de's
+    names Hotjar, clean-c.at has none. The previous run (month 2) adds Google Fonts on clean-c.at, drops Hotjar."""
+    ga = pd.service_page_data(con, catalog, "google-analytics-4", "de")["policy"]
+    assert (ga["measured"], ga["sites_named"], ga["sites_with_policy"], ga["share_named"]) == (True, 1, 1, 1.0)
+    assert ga["prev_share_named"] == 1.0
+    fonts = pd.service_page_data(con, catalog, "google-fonts", "en")["policy"]
+    assert (fonts["sites_company_only"], fonts["share_named"], fonts["share_recipient_named"]) == (1, 0.0, 1.0)
+    assert fonts["sites_without_policy"] == 0 and fonts["prev_share_named"] == 0.0
+    hotjar = pd.service_page_data(con, catalog, "hotjar", "en")["policy"]
+    assert hotjar["share_named"] == 1.0 and hotjar["prev_share_named"] is None  # not seen in the previous run
+    assert pd.service_page_data(con, catalog, "livechat", "de")["policy"] == {"measured": False, "sites": None}
+
+
 def test_conclusion_follows_the_verdict(con, catalog):
     assert pd.service_page_data(con, catalog, "hotjar", "en")["conclusion"].startswith(
         "By this assessment Hotjar requires consent (C1, C2, C3)")

@@ -73,6 +73,8 @@ def test_service_html_has_every_section(built, lang):
         assert section.find("h2").text_content() == _heading(lang, key)
     assert DISCLAIMER[lang] in doc.get_element_by_id("disclaimer").text_content()
     assert doc.xpath("//section[@id='prevalence']//svg")  # the inline chart
+    policy = doc.get_element_by_id("policy").getnext().text_content()  # blog-b.de's policy names Hotjar
+    assert policy.startswith(f"{LABELS[lang]['policy_named']}: 100.0 % (1/1)"), policy
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from pipelines.localdns import LocalDNS
 from pipelines.localdns.demo import demo_zone
 from pipelines.localweb.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_VENDOR, TAG_SERVICES
 from pipelines.localweb.demo import declared_services, demo_web, site_services
 from pipelines.localweb.faults import XSS_PAYLOADS, XSS_SITE
 from pipelines.localweb.server import LocalWeb
-from pipelines.scan.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from tests.conftest import run_cli
 from tests.pipelines.test_detect_demo import DEMO_TO_CATALOG
 

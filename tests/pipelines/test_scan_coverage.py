@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler.pagetext import page_text
-from pipelines.catalog.load import load_catalog
-from pipelines.scan.coverage import (
+from pipelines.catalog.coverage import (
     COMPANY_ONLY,
     NAMED,
     NO_POLICY,
     NOT_MENTIONED,
     SELF_HOSTED,
     PolicyText,
+    _matcher,
     normalise,
     policy_coverage,
     service_terms,
 )
+from pipelines.catalog.load import load_catalog
 
 POLICIES = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
 
@@ -133,3 +137,21 @@ def test_ordinary_words_never_name_a_service(catalog):
     assert {k: v.status for k, v in cov.items() if v.status == NAMED} == {"youtube": NAMED}
     assert _coverage(catalog, ["microsoft-clarity"], PolicyText("u", "Wir nutzen Microsoft Clarity."))[
         "microsoft-clarity"].status == NAMED
+
+
+_TERM_LISTS = [("Google Analytics", "GA4"), ("Google Tag Manager",), ("YouTube",), ("Hotjar Ltd.", "Hotjar"),
+               ("Meta Platforms, Inc.", "Meta"), ("reCAPTCHA",), ("1&1 IONOS",), ("Straße Dienste",)]
+_PIECES = ["Google", "google", "GOOGLE", "Analytics", "analytics", "Tag", "Manager", "YouTube", "youtube", "Hotjar",
+           "hotjar", "Ltd.", "Meta", "meta", "Platforms,", "Inc.", "reCAPTCHA", "RECAPTCHA", "1&1", "IONOS", "Straße",
+           "STRASSE", "strasse", "Dienste", "ẞ", "ﬁ", "Ａ", "ſ", "K", "İ", " ", "  ", "-", "_", "\u00ad", "\u2011", "\n",
+           "\t", ".", ",", "(", "/", "x", "é", "ü"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=14), terms=st.sampled_from(_TERM_LISTS))
+def test_the_pre_check_never_hides_a_match(pieces, terms):
+    """The cheap substring pre-check may only skip texts the pattern cannot match (the dataset build relies on it)."""
+    text = unicodedata.normalize("NFKC", "".join(pieces))
+    m = _matcher(terms)
+    if m.pattern is not None and m.pattern.search(text):
+        assert any(n in normalise(text) for n in m.needles), (text, terms)

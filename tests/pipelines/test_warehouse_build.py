@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.warehouse.build import build
 from tests.conftest import run_cli
-from tests.pipelines.warehouse_fixture import write_tiny_run
+from tests.pipelines.warehouse_fixture import q, write_tiny_run
 
 RUN1 = "20261101T120000Z-aaaaaa"
 RUN2 = "20261201T120000Z-bbbbbb"
@@ -22,14 +22,6 @@ def wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def q(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -55,7 +56,24 @@ def tiny_rows(run_id: str, month: int = 1) -> dict[str, list[dict]]:
                         element="link", attribute="href", rel="stylesheet"))
     sigs = [{"run_id": run_id, "input_domain": "blog-b.de", "page_url": "https://blog-b.de/",
              "signature_id": "matomo-paq", "value": "3", "gated": False, "method": "static"}]
-    return {"sites": sites, "resources": res, "signatures": sigs, "pages": [], "response_headers": [], "cookies": []}
+    return {"sites": sites, "resources": res, "signatures": sigs, "pages": [], "response_headers": [], "cookies": [],
+            "policy_texts": tiny_policies(run_id)}
+
+
+def _policy(run_id, domain, text, kind="privacy"):
+    return {"run_id": run_id, "input_domain": domain, "page_url": f"https://{domain}/{kind}", "page_kind": kind,
+            "lang": "de", "chars": len(text), "truncated": False, "text": text, "method": "static"}
+
+
+def tiny_policies(run_id: str) -> list[dict]:
+    """shop-a.de names Google Analytics and (as recipient) Google, not Tag Manager or Fonts by name; blog-b.de
+    names Hotjar only; clean-c.at has no policy page."""
+    return [
+        _policy(run_id, "shop-a.de", "Datenschutzerklärung\nWir nutzen Google-Analytics. Anbieter ist die Google "
+                                     "Ireland Limited, Gordon House, Dublin."),
+        _policy(run_id, "shop-a.de", "Cookie-Richtlinie\nNotwendige Cookies.", kind="cookies"),
+        _policy(run_id, "blog-b.de", "Datenschutz\nFür Heatmaps setzen wir Hotjar ein."),
+    ]
 
 
 def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture: str = "tiny") -> Path:
@@ -76,3 +94,12 @@ def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture:
 
 def write_tiny_run(out: Path, run_id: str = "20261101T120000Z-aaaaaa", month: int = 1) -> Path:
     return write_run_rows(out, run_id, tiny_rows(run_id, month))
+
+
+def q(db, sql, params=()):
+    """Rows of ``sql`` (bound ``params``) from the warehouse file ``db``, opened read-only."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()

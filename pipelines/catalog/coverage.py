@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from pipelines.catalog.load import Catalog
@@ -108,15 +109,15 @@ _SEP = r"[\s\-_\u2010-\u2015\u00ad]+"
 _DISTINCTIVE = re.compile(r"[a-z][A-Z]|\d|[^\w\s]")  # YouTube, reCAPTCHA, 1&1, jsDelivr: brand spellings
 
 
-def _pattern(terms: Iterable[str], *, single_words_as_written: bool = True) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for ``terms``, each word sequence allowing any separator run between words,
-    with a named group per term so the hit says which catalog term it was. ``single_words_as_written``: a
+def _pattern(ordered: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for ``ordered`` terms, each word sequence allowing any separator run between
+    words, with a group per term (``t<i>`` for ``ordered[i]``) so the hit says which catalog term it was. A
     one-word term in ordinary spelling matches only with the catalog's capitalisation ("Hotjar", "Meta"; not
     "meta"), while a distinctively spelled one ("YouTube") also matches "Youtube"."""
     alts: list[str] = []
-    for i, term in enumerate(sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True)):
+    for i, term in enumerate(ordered):
         words = normalise(term).split(" ")
-        if single_words_as_written and len(words) == 1 and not _DISTINCTIVE.search(term.strip()):
+        if len(words) == 1 and not _DISTINCTIVE.search(term.strip()):
             alts.append(f"(?P<t{i}>(?-i:{re.escape(unicodedata.normalize('NFKC', term).strip())}))")
             continue
         alts.append(f"(?P<t{i}>" + _SEP.join(re.escape(w) for w in words) + ")")
@@ -125,35 +126,62 @@ def _pattern(terms: Iterable[str], *, single_words_as_written: bool = True) -> r
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
 
 
-def _find(pattern: re.Pattern[str] | None, terms: Sequence[str], policies: Sequence[tuple[PolicyText, str]]):
-    if pattern is None:
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    pattern: re.Pattern[str] | None
+    ordered: tuple[str, ...]  # the terms, longest first (the pattern's group order)
+    needles: tuple[str, ...]  # their normalised forms: a text without any of them cannot match (cheap pre-check)
+
+
+@lru_cache(maxsize=16384)
+def _matcher(terms: tuple[str, ...]) -> _Matcher:
+    """Compiled once per term list (a dataset build asks for the same services on thousands of sites)."""
+    ordered = tuple(sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True))
+    return _Matcher(_pattern(ordered), ordered, tuple(normalise(t) for t in ordered))
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    policy: PolicyText
+    text: str  # NFKC
+    normalised: str  # normalise(text), for the pre-check
+
+
+def _find(terms: Sequence[str], texts: Sequence[_Text]):
+    m_ = _matcher(tuple(terms))
+    if m_.pattern is None:
         return None
-    ordered = sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True)
-    for policy, text in policies:
-        m = pattern.search(text)
+    for t in texts:
+        # every regex hit is a case-folded, separator-collapsed substring of the normalised text, so this skips
+        # only texts the pattern cannot match; it spares the regex (with its look-arounds) most policies
+        if not any(n in t.normalised for n in m_.needles):
+            continue
+        m = m_.pattern.search(t.text)
         if m:
-            term = ordered[int(m.lastgroup[1:])] if m.lastgroup else m.group(0)
+            term = m_.ordered[int(m.lastgroup[1:])] if m.lastgroup else m.group(0)
+            text = t.text
             lo, hi = max(0, m.start() - 70), min(len(text), m.end() + 70)
             excerpt = ("…" if lo else "") + " ".join(text[lo:hi].split()) + ("…" if hi < len(text) else "")
-            return term, policy.page_url, excerpt
+            return term, t.policy.page_url, excerpt
     return None
 
 
 def policy_coverage(terms: Sequence[Terms], policies: Sequence[PolicyText]) -> list[Coverage]:
     """One :class:`Coverage` per entry of ``terms`` (same order), looked up in every policy text given."""
-    texts = [(p, unicodedata.normalize("NFKC", p.text)) for p in policies if p.text and p.text.strip()]
+    texts = [_Text(p, nfkc, normalise(nfkc)) for p in policies if p.text and p.text.strip()
+             for nfkc in (unicodedata.normalize("NFKC", p.text),)]
     out: list[Coverage] = []
     for t in terms:
         if not texts:
             out.append(Coverage(t.service_id, NO_POLICY))
             continue
-        hit = _find(_pattern(t.service), t.service, texts)
+        hit = _find(t.service, texts)
         if hit:
             out.append(Coverage(t.service_id, NAMED, *hit))
             continue
         if t.self_hosted:
             out.append(Coverage(t.service_id, SELF_HOSTED))
             continue
-        hit = _find(_pattern(t.company), t.company, texts)
+        hit = _find(t.company, texts)
         out.append(Coverage(t.service_id, COMPANY_ONLY, *hit) if hit else Coverage(t.service_id, NOT_MENTIONED))
     return out

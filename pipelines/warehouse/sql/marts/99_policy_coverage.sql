@@ -1,0 +1,41 @@
+-- grain: one row per run, site and detected service: does the site's privacy policy name the service
+-- (named), only its company or a parent (company_only), neither (not_mentioned; self_hosted when the service
+-- runs on the site's own servers), or was no policy text fetched (no_policy)?
+CREATE OR REPLACE TABLE site_service_policy_all AS
+SELECT
+    p.run_id,
+    p.input_domain AS site_input,
+    ss.site,
+    p.service_id,
+    p.status,
+    p.term,
+    p.page_url AS policy_url,
+    p.excerpt
+FROM stg_policy_coverage p
+JOIN stg_runs USING (run_id)
+JOIN site_services_all ss ON ss.run_id = p.run_id AND ss.site_input = p.input_domain AND ss.service_id = p.service_id
+ORDER BY p.run_id, site_input, p.service_id;
+CREATE OR REPLACE VIEW site_service_policy AS
+SELECT * FROM site_service_policy_all WHERE run_id = (SELECT run_id FROM int_latest_run);
+
+-- grain: one row per run and service: on how many of the sites embedding it (whose policy text was fetched)
+-- the privacy policy names it
+CREATE OR REPLACE TABLE service_policy_all AS
+SELECT
+    run_id,
+    service_id,
+    count(*) AS sites,
+    count(*) FILTER (WHERE status <> 'no_policy') AS sites_with_policy,
+    count(*) FILTER (WHERE status = 'named') AS sites_named,
+    count(*) FILTER (WHERE status = 'company_only') AS sites_company_only,
+    count(*) FILTER (WHERE status = 'not_mentioned') AS sites_not_mentioned,
+    count(*) FILTER (WHERE status = 'self_hosted') AS sites_self_hosted,
+    count(*) FILTER (WHERE status = 'named') / nullif(count(*) FILTER (WHERE status <> 'no_policy'), 0)
+        AS share_named,
+    count(*) FILTER (WHERE status IN ('named', 'company_only'))
+        / nullif(count(*) FILTER (WHERE status <> 'no_policy'), 0) AS share_recipient_named
+FROM site_service_policy_all
+GROUP BY run_id, service_id
+ORDER BY run_id, sites DESC, service_id;
+CREATE OR REPLACE VIEW service_policy AS
+SELECT * FROM service_policy_all WHERE run_id = (SELECT run_id FROM int_latest_run);

@@ -1,0 +1,81 @@
+"""Privacy-policy coverage in the dataset warehouse: statuses per site and service from the tiny recorded run's
+policy texts (tests/pipelines/warehouse_fixture.py), shares per service, and re-checking only when needed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+
+from pipelines.catalog.load import load_catalog
+from pipelines.warehouse.build import build
+from tests.pipelines.warehouse_fixture import q, write_tiny_run
+
+RUN1 = "20261101T120000Z-aaaaaa"
+RUN2 = "20261201T120000Z-bbbbbb"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture()
+def two_runs(tmp_path, catalog):
+    write_tiny_run(tmp_path, RUN1, month=1)
+    write_tiny_run(tmp_path, RUN2, month=2)
+    report = build(tmp_path, catalog=catalog, catalog_provenance={})
+    assert not report.failed_assertions, report.failed_assertions
+    return tmp_path
+
+
+def test_site_statuses_follow_the_policy_texts(two_runs):
+    rows = q(two_runs / "warehouse.duckdb",
+             "SELECT site_input, service_id, status, term, policy_url FROM site_service_policy_all "
+             "WHERE run_id = ? ORDER BY 1, 2", [RUN1])
+    assert rows == [
+        ("blog-b.de", "hotjar", "named", "Hotjar", "https://blog-b.de/privacy"),
+        ("blog-b.de", "matomo-self-hosted", "self_hosted", None, None),  # on the site's own servers, unnamed
+        # "Google-Analytics" names it (separators ignored); the privacy page is quoted before the cookie page
+        ("shop-a.de", "google-analytics-4", "named", "Google Analytics", "https://shop-a.de/privacy"),
+        ("shop-a.de", "google-fonts", "company_only", "Google", "https://shop-a.de/privacy"),
+        ("shop-a.de", "google-tag-manager", "company_only", "Google", "https://shop-a.de/privacy"),
+    ]
+    excerpt = q(two_runs / "warehouse.duckdb", "SELECT excerpt FROM site_service_policy_all WHERE run_id = ? AND "
+                "service_id = 'hotjar'", [RUN1])[0][0]
+    assert "setzen wir Hotjar ein" in excerpt
+
+
+def test_service_shares_count_only_sites_with_a_policy(two_runs):
+    # month 2: clean-c.at adds Google Fonts but has no policy page; blog-b.de dropped Hotjar
+    rows = {r[0]: r[1:] for r in q(two_runs / "warehouse.duckdb",
+                                   "SELECT service_id, sites, sites_with_policy, sites_named, sites_company_only, "
+                                   "sites_not_mentioned, sites_self_hosted, share_named, share_recipient_named "
+                                   "FROM service_policy")}
+    assert rows["google-fonts"] == (2, 1, 0, 1, 0, 0, 0.0, 1.0)
+    assert rows["google-analytics-4"] == (1, 1, 1, 0, 0, 0, 1.0, 1.0)
+    assert rows["matomo-self-hosted"] == (1, 1, 0, 0, 0, 1, 0.0, 0.0)
+    assert "hotjar" not in rows
+    assert q(two_runs / "warehouse.duckdb", "SELECT status FROM site_service_policy WHERE site_input = "
+                                            "'clean-c.at'") == [("no_policy",)]
+
+
+def test_rebuild_rechecks_only_when_the_catalog_names_change(two_runs, catalog):
+    db = two_runs / "warehouse.duckdb"
+    checked = q(db, "SELECT * FROM _policy_checked ORDER BY run_id")
+    build(two_runs, catalog=catalog, catalog_provenance={})
+    assert q(db, "SELECT * FROM _policy_checked ORDER BY run_id") == checked
+    # the catalog renames Hotjar and drops its aliases: the stored run is checked again, and the policy's
+    # "Hotjar" is now only the company's name
+    hotjar = catalog.by_id["hotjar"]
+    renamed = replace(hotjar, name="Heatmap Suite", aliases=())
+    later = replace(catalog, services=tuple(renamed if s.id == "hotjar" else s for s in catalog.services),
+                    by_id=MappingProxyType({**catalog.by_id, "hotjar": renamed}))
+    report = build(two_runs, catalog=later, catalog_provenance={})
+    assert not report.failed_assertions
+    assert q(db, "SELECT * FROM _policy_checked ORDER BY run_id") != checked
+    # the company is "Hotjar Ltd": its name without the legal form is what the policy's "Hotjar" matches
+    assert catalog.companies[hotjar.company].name == "Hotjar Ltd"
+    assert q(db, "SELECT status, term FROM site_service_policy_all WHERE run_id = ? AND service_id = 'hotjar'",
+             [RUN1]) == [("company_only", "Hotjar")]
