@@ -1,10 +1,11 @@
 """Warehouse benchmark: build all marts from a synthetic 100,000-site run (~3 million resource rows, realistic
-service skew) and compare the prevalence computation in DuckDB with a vectorised pandas groupby on the same
-Parquet files, in the same run.
+service skew, a ~12,000-character privacy policy text for 60 % of the sites) and compare the prevalence
+computation in DuckDB with a vectorised pandas groupby on the same Parquet files, in the same run.
 
-Prints build seconds and peak RSS (the build runs in a child process) and the prevalence timings (medians).
+Prints build seconds and peak RSS (the build runs in a child process), the prevalence timings (medians), and
+the privacy-policy check alone (the build step that reads every policy text) in sites per second.
 
-    .venv/bin/python bench/warehouse.py [--sites 100000] [--refs 30] [--reps 3]
+    .venv/bin/python bench/warehouse.py [--sites 100000] [--refs 30] [--reps 3] [--policy-share 0.6]
 """
 
 from __future__ import annotations
@@ -59,7 +60,35 @@ def _table(name: str, columns: dict, n: int) -> pa.Table:
                     schema=schema)
 
 
-def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Path:
+_POLICY_SENTENCES = [
+    "Wir verarbeiten personenbezogene Daten nur, soweit dies zur Bereitstellung einer funktionsfähigen Website "
+    "erforderlich ist.",
+    "Rechtsgrundlage ist Art. 6 Abs. 1 lit. f DSGVO; unser berechtigtes Interesse liegt in der Sicherheit und "
+    "Stabilität des Angebots.",
+    "Sie haben das Recht auf Auskunft, Berichtigung, Löschung und Einschränkung der Verarbeitung (Art. 15 bis 18 "
+    "DSGVO).",
+    "Beim Aufruf der Seiten speichert unser Server die IP-Adresse, Datum und Uhrzeit, die aufgerufene Seite und "
+    "den Browser in Logdateien, die nach 14 Tagen gelöscht werden.",
+    "Soweit Sie eingewilligt haben, ist Rechtsgrundlage Art. 6 Abs. 1 lit. a DSGVO und § 25 Abs. 1 TDDDG; die "
+    "Einwilligung ist jederzeit widerrufbar.",
+    "Verantwortlicher im Sinne der Datenschutz-Grundverordnung ist der im Impressum genannte Betreiber.",
+]
+
+
+def policy_texts(rng: np.random.Generator, domains: np.ndarray, names: list[str], weights: np.ndarray) -> list[str]:
+    """A German privacy policy of ~12,000 characters per site: shared boilerplate in a site-specific order plus
+    paragraphs naming 0-6 services (skewed like their prevalence)."""
+    out = []
+    for d in domains:
+        order = rng.permutation(len(_POLICY_SENTENCES))
+        body = " ".join(_POLICY_SENTENCES[i] for i in np.tile(order, 14))
+        named = np.array(names, dtype=object)[rng.choice(len(names), int(rng.integers(0, 7)), p=weights)]
+        paras = "\n".join(f"{n}\nAuf {d} setzen wir {n} ein. Anbieter ist der jeweilige Hersteller." for n in named)
+        out.append(f"Datenschutzerklärung\n{body}\n{paras}\n{body[:2000]}")
+    return out
+
+
+def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7, policy_share: float = 0.6) -> Path:
     rng = np.random.default_rng(seed)
     layout = Layout(out)
     run_dir = layout.run_dir(RUN_ID)
@@ -69,6 +98,10 @@ def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Pat
     outcomes = rng.choice(["ok", "dns_error", "timeout", "connect_error", "http_error"], n_sites,
                           p=[0.9, 0.04, 0.02, 0.02, 0.02])
     pool, weights = third_party_pool(rng)
+    from pipelines.catalog.load import load_catalog
+
+    names = sorted({sv.name for sv in load_catalog().services})
+    name_w = 1.0 / np.arange(1, len(names) + 1) ** 1.1
     n_parts = 20
     for part, idx in enumerate(np.array_split(np.arange(n_sites), n_parts), start=1):
         d = domains[idx]
@@ -99,7 +132,16 @@ def write_run(out: Path, n_sites: int, refs_per_site: int, seed: int = 7) -> Pat
             "inline": np.zeros(k, bool), "declared": np.zeros(k, bool), "gated": np.zeros(k, bool),
             "method": ["static"] * k, "consent_state": ["none"] * k, "signal": ["none"] * k,
         }, k)
-        tables = {"sites": sites, "resources": res}
+        with_policy = ok_domains[rng.random(len(ok_domains)) < policy_share]
+        texts = policy_texts(rng, with_policy, names, name_w / name_w.sum())
+        m = len(with_policy)
+        policies = _table("policy_texts", {
+            "run_id": [RUN_ID] * m, "input_domain": with_policy,
+            "page_url": [f"https://{x}/datenschutz" for x in with_policy], "page_kind": ["privacy"] * m,
+            "lang": ["de"] * m, "chars": [len(t) for t in texts], "truncated": [False] * m, "text": texts,
+            "method": ["static"] * m,
+        }, m)
+        tables = {"sites": sites, "resources": res, "policy_texts": policies}
         for table in TABLES:
             (run_dir / table).mkdir(parents=True, exist_ok=True)
             t = tables.get(table) or pa.Table.from_pylist([], schema=SCHEMAS[table])
@@ -163,10 +205,11 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=100_000)
     ap.add_argument("--refs", type=int, default=33, help="resource rows per ok site")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--policy-share", type=float, default=0.6, help="share of ok sites with a privacy policy text")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sr-bench-wh-"))
     t = time.perf_counter()
-    run_dir = write_run(tmp, args.sites, args.refs)
+    run_dir = write_run(tmp, args.sites, args.refs, policy_share=args.policy_share)
     n_res = sum(pq.ParquetFile(p).metadata.num_rows for p in (run_dir / "resources").glob("*.parquet"))
     print(f"bench/warehouse.py: synthetic run {args.sites} sites, {n_res:,} resource rows "
           f"(generated in {time.perf_counter() - t:.0f}s), {os.cpu_count()} cores")
@@ -181,6 +224,23 @@ def main() -> None:
     _ = before
     print(f"build of all marts: {build_s:.1f} s (target < 120 s) {'PASS' if build_s < 120 else 'FAIL'}; "
           f"peak RSS {rss_gb:.2f} GB (target < 4 GB) {'PASS' if rss_gb < 4 else 'FAIL'}")
+
+    # the policy check alone, as the build runs it (its rows are discarded here)
+    check = subprocess.run([sys.executable, "-c", """if True:
+        import sys, time
+        import duckdb
+        from pipelines.catalog.refdata import catalog_with_long_tail
+        from pipelines.warehouse.policy import write_policy_coverage
+        catalog, _ = catalog_with_long_tail()
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        texts = con.execute("SELECT count(DISTINCT input_domain) FROM raw_policy_texts").fetchone()[0]
+        t = time.perf_counter()
+        sites = write_policy_coverage(con, sys.argv[2], catalog, lambda rows: None)
+        print(sites, texts, time.perf_counter() - t)
+        """, str(tmp / "warehouse.duckdb"), RUN_ID], check=True, cwd=ROOT, capture_output=True, text=True)
+    sites, texts, secs = check.stdout.split()
+    print(f"privacy-policy check: {int(sites):,} sites with services ({int(texts):,} with a policy text) in "
+          f"{float(secs):.1f} s = {int(sites) / float(secs):,.0f} sites/s (part of the build above)")
 
     hmap = host_service_map(run_dir)
     d_times, p_times = [], []

@@ -126,25 +126,43 @@ def _pattern(ordered: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
 
 
+_WORD = re.compile(r"\w+")
+
+
 @dataclass(frozen=True, slots=True)
 class _Matcher:
     pattern: re.Pattern[str] | None
     ordered: tuple[str, ...]  # the terms, longest first (the pattern's group order)
-    needles: tuple[str, ...]  # their normalised forms: a text without any of them cannot match (cheap pre-check)
+    # per term, its longest run of word characters, case-folded: a hit's text holds it verbatim (case-folded),
+    # so a text that holds none of them cannot match (the cheap pre-check)
+    needles: tuple[str, ...]
 
 
 @lru_cache(maxsize=16384)
 def _matcher(terms: tuple[str, ...]) -> _Matcher:
     """Compiled once per term list (a dataset build asks for the same services on thousands of sites)."""
     ordered = tuple(sorted(dict.fromkeys(terms), key=lambda t: len(normalise(t)), reverse=True))
-    return _Matcher(_pattern(ordered), ordered, tuple(normalise(t) for t in ordered))
+    needles = tuple(dict.fromkeys(max(_WORD.findall(normalise(t)) or [normalise(t)], key=len) for t in ordered))
+    return _Matcher(_pattern(ordered), ordered, needles)
 
 
 @dataclass(frozen=True, slots=True)
 class _Text:
     policy: PolicyText
     text: str  # NFKC
-    normalised: str  # normalise(text), for the pre-check
+    folded: str  # text.casefold(), for the pre-check
+    seen: dict[str, bool]  # pre-check answers so far (a site's services share company names)
+
+
+def _may_match(m: _Matcher, t: _Text) -> bool:
+    """False only if ``m.pattern`` cannot match ``t``: spares the regex (with its look-arounds) most policies."""
+    for n in m.needles:
+        hit = t.seen.get(n)
+        if hit is None:
+            hit = t.seen[n] = n in t.folded
+        if hit:
+            return True
+    return False
 
 
 def _find(terms: Sequence[str], texts: Sequence[_Text]):
@@ -152,9 +170,7 @@ def _find(terms: Sequence[str], texts: Sequence[_Text]):
     if m_.pattern is None:
         return None
     for t in texts:
-        # every regex hit is a case-folded, separator-collapsed substring of the normalised text, so this skips
-        # only texts the pattern cannot match; it spares the regex (with its look-arounds) most policies
-        if not any(n in t.normalised for n in m_.needles):
+        if not _may_match(m_, t):
             continue
         m = m_.pattern.search(t.text)
         if m:
@@ -166,10 +182,15 @@ def _find(terms: Sequence[str], texts: Sequence[_Text]):
     return None
 
 
+def _text(policy: PolicyText) -> _Text:
+    nfkc = unicodedata.normalize("NFKC", policy.text)
+    # the regex matches "İ" for "i" (simple case folding), casefold() makes it "i" + U+0307: drop the dot
+    return _Text(policy, nfkc, nfkc.casefold().replace("\u0307", ""), {})
+
+
 def policy_coverage(terms: Sequence[Terms], policies: Sequence[PolicyText]) -> list[Coverage]:
     """One :class:`Coverage` per entry of ``terms`` (same order), looked up in every policy text given."""
-    texts = [_Text(p, nfkc, normalise(nfkc)) for p in policies if p.text and p.text.strip()
-             for nfkc in (unicodedata.normalize("NFKC", p.text),)]
+    texts = [_text(p) for p in policies if p.text and p.text.strip()]
     out: list[Coverage] = []
     for t in terms:
         if not texts:
