@@ -25,7 +25,7 @@ from tests.conftest import ROOT, run_cli
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]-*.ipynb"))
 TOPICS = ["01-prevalence", "02-server-geography", "03-companies", "04-risk-and-consent", "05-cloaking-and-dns",
-          "06-change-over-time", "07-browser-consent"]
+          "06-change-over-time", "07-browser-consent", "08-privacy-policies"]
 DEFAULT_WAREHOUSE = 'WAREHOUSE = "out/demo/warehouse.duckdb"'
 RISK_NOTEBOOK = NOTEBOOK_DIR / "04-risk-and-consent.ipynb"
 RISK_MISSING = "risk marts not built yet"
