@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from pipelines.catalog.load import Catalog
 from pipelines.publish import page_data as pd
-from pipelines.publish.texts import BANDS, LABELS, LANGS, label
+from pipelines.publish.texts import BANDS, LABELS, LANGS, label, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -85,7 +85,8 @@ def _md_env() -> jinja2.Environment:
 
 def _globals(lang: str, root: str, disclaimer: str) -> dict[str, Any]:
     return {"lang": lang, "L": LABELS[lang], "T": lambda key, **kw: label(lang, key, **kw), "root": root,
-            "bands": BANDS[lang], "disclaimer": disclaimer, "script_hash": Markup(SCRIPT_HASH), "yn": _yes_no(lang)}
+            "bands": BANDS[lang], "disclaimer": disclaimer, "script_hash": Markup(SCRIPT_HASH), "yn": _yes_no(lang),
+            "pc": lambda v: percent(v, lang)}
 
 
 def safe_name(entity_id: str) -> str:

@@ -169,3 +169,9 @@ def label(lang: str, key: str, **kw: str) -> str:
     """The label ``key`` in ``lang`` (falls back to the key itself), formatted with ``kw``."""
     text = LABELS.get(lang, LABELS["de"]).get(key, key)
     return text.format(**kw) if kw else text
+
+
+def percent(value: float, lang: str, digits: int = 1) -> str:
+    """A share (0..1) as a percentage in ``lang``'s style: "68,2 %" in German, "68.2 %" in English."""
+    text = f"{value * 100:.{digits}f}"
+    return (text.replace(".", ",") if lang == "de" else text) + " %"

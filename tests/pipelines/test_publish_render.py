@@ -74,7 +74,8 @@ def test_service_html_has_every_section(built, lang):
     assert DISCLAIMER[lang] in doc.get_element_by_id("disclaimer").text_content()
     assert doc.xpath("//section[@id='prevalence']//svg")  # the inline chart
     policy = doc.get_element_by_id("policy").getnext().text_content()  # blog-b.de's policy names Hotjar
-    assert policy.startswith(f"{LABELS[lang]['policy_named']}: 100.0 % (1/1)"), policy
+    hundred = {"de": "100,0 %", "en": "100.0 %"}[lang]  # German writes a decimal comma
+    assert policy.startswith(f"{LABELS[lang]['policy_named']}: {hundred} (1/1)"), policy
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -176,6 +177,21 @@ def test_every_field_is_escaped(tmp_path, catalog):
     hrefs = lxml_html.fromstring(render.render_service_html(service)).xpath("//a/@href")
     assert not [h for h in hrefs if h.strip().lower().startswith("javascript:")]
     assert not [h for h in hrefs if "<" in h or '"' in h]  # internal links are URL-encoded
+
+
+def test_percent_follows_the_language():
+    from pipelines.publish.texts import percent
+
+    assert (percent(0.682, "de"), percent(0.682, "en")) == ("68,2 %", "68.2 %")
+    assert (percent(1 / 3, "de"), percent(0.0, "en"), percent(1.0, "de", 0)) == ("33,3 %", "0.0 %", "100 %")
+
+
+def test_german_pages_write_decimal_commas(built):
+    out, _ = built
+    doc_text = (out / "kb" / "de" / "site" / "services" / "hotjar.html").read_text(encoding="utf-8")
+    assert "33,3 %" in doc_text and "33.3 %" not in doc_text  # hotjar on 1 of 3 ok sites
+    assert "33.3 %" in (out / "kb" / "en" / "site" / "services" / "hotjar.html").read_text(encoding="utf-8")
+    assert "33,3 %" in (out / "kb" / "de" / "services" / "hotjar.md").read_text(encoding="utf-8")
 
 
 def test_web_url_filter():
