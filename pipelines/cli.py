@@ -416,9 +416,14 @@ def _build_and_report(out_dir: Path) -> None:
 
     if not Layout(out_dir).sealed_runs():
         _fail(f"no sealed runs under {Layout(out_dir).raw}: crawl first")
-    report = build(out_dir)
+    if sys.stderr.isatty():  # a long build says what it is doing
+        with Console(stderr=True).status("building the warehouse") as status:
+            report = build(out_dir, on_step=lambda what: status.update(f"building the warehouse: {what}"))
+    else:
+        report = build(out_dir)
     out.print(f"warehouse {Layout(out_dir).warehouse}: loaded {len(report.loaded)} run(s), "
-              f"re-attributed {len(report.reattributed)}, {len(report.models)} models; catalog {report.catalog}")
+              f"re-attributed {len(report.reattributed)}, privacy policies checked in {len(report.policy_checked)}, "
+              f"{len(report.models)} models; catalog {report.catalog}")
     if report.failed_assertions:
         _fail(f"assertions failed: {report.failed_assertions}", 1)
 

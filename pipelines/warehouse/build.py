@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -40,6 +41,7 @@ class BuildReport:
     loaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     reattributed: list[str] = field(default_factory=list)
+    policy_checked: list[str] = field(default_factory=list)  # runs whose privacy policies were (re)checked
     enriched: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     assertions: dict[str, int] = field(default_factory=dict)
@@ -332,11 +334,12 @@ def run_assertions(con) -> dict[str, int]:
 
 
 def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None,
-          kinds: tuple[str, ...] = DATASET_KINDS) -> BuildReport:
+          kinds: tuple[str, ...] = DATASET_KINDS, on_step: Callable[[str], None] | None = None) -> BuildReport:
     """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model.
 
     Only runs of ``kinds`` are loaded (a dataset's warehouse: crawl and browser runs; a scan builds its own
-    warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``)."""
+    warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``). ``on_step`` hears each step as it starts
+    ("load RUN", "match RUN", "check privacy policies RUN", …), for a progress display."""
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.refdata import catalog_with_long_tail
     from pipelines.warehouse.policy import terms_digest
@@ -349,6 +352,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                            tuple(c.name for c in s.cookies)) for s in catalog.services), default=str).encode()
     ).hexdigest()[:16]
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
+    step = on_step or (lambda _what: None)
     layout.out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(layout.warehouse))
     con.execute("SET enable_progress_bar = false")
@@ -370,24 +374,32 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
             sha = _sha256(manifest_path)
             changed = known.get(run_id) != sha
             if changed:
+                step(f"load {run_id}")
                 _load_run(con, layout, run_id, sha)
                 _record_dpf(con, run_id, catalog)
                 report.loaded.append(run_id)
             detect = changed or attributed.get(run_id) != catalog_digest
             if detect:
+                step(f"match {run_id}")
                 detector = detector or Detector(catalog)
                 _detect(con, run_id, detector, catalog_digest)
                 if not changed:
                     report.reattributed.append(run_id)
             if detect or checked.get(run_id) != policy_digest:  # the services it checks, or their names, changed
+                step(f"check privacy policies {run_id}")
                 _policy_coverage(con, run_id, catalog, policy_digest)
+                report.policy_checked.append(run_id)
+        step("load enrichment")
         _load_enriched(con, layout, report)
         con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
         _catalog_tables(con, catalog)
         _host_domains(con)
+        step("assess risk")
         _risk(con)
+        step("rebuild models")
         run_models(con, report)
+        step("run assertions")
         report.assertions = run_assertions(con)
         con.execute("CHECKPOINT")
     finally:

@@ -64,16 +64,21 @@ def test_service_shares_count_only_sites_with_a_policy(two_runs):
 def test_rebuild_rechecks_only_when_the_catalog_names_change(two_runs, catalog):
     db = two_runs / "warehouse.duckdb"
     checked = q(db, "SELECT * FROM _policy_checked ORDER BY run_id")
-    build(two_runs, catalog=catalog, catalog_provenance={})
+    steps: list[str] = []
+    report = build(two_runs, catalog=catalog, catalog_provenance={}, on_step=steps.append)
     assert q(db, "SELECT * FROM _policy_checked ORDER BY run_id") == checked
+    assert report.policy_checked == [] and not any(s.startswith(("load 2", "match", "check")) for s in steps)
+    assert steps[-3:] == ["assess risk", "rebuild models", "run assertions"]
     # the catalog renames Hotjar and drops its aliases: the stored run is checked again, and the policy's
     # "Hotjar" is now only the company's name
     hotjar = catalog.by_id["hotjar"]
     renamed = replace(hotjar, name="Heatmap Suite", aliases=())
     later = replace(catalog, services=tuple(renamed if s.id == "hotjar" else s for s in catalog.services),
                     by_id=MappingProxyType({**catalog.by_id, "hotjar": renamed}))
-    report = build(two_runs, catalog=later, catalog_provenance={})
-    assert not report.failed_assertions
+    steps.clear()
+    report = build(two_runs, catalog=later, catalog_provenance={}, on_step=steps.append)
+    assert not report.failed_assertions and report.policy_checked == [RUN1, RUN2]
+    assert f"check privacy policies {RUN1}" in steps and not any(s.startswith("match") for s in steps)
     assert q(db, "SELECT * FROM _policy_checked ORDER BY run_id") != checked
     # the company is "Hotjar Ltd": its name without the legal form is what the policy's "Hotjar" matches
     assert catalog.companies[hotjar.company].name == "Hotjar Ltd"
