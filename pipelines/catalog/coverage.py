@@ -184,8 +184,9 @@ def _find(terms: Sequence[str], texts: Sequence[_Text]):
 
 def _text(policy: PolicyText) -> _Text:
     nfkc = unicodedata.normalize("NFKC", policy.text)
-    # the regex matches "İ" for "i" (simple case folding), casefold() makes it "i" + U+0307: drop the dot
-    return _Text(policy, nfkc, nfkc.casefold().replace("\u0307", ""), {})
+    # the regex's simple case folding matches "İ" and the dotless "ı" for "i"; casefold() makes "İ" "i" + U+0307
+    # and keeps "ı": drop the dot, dot the i (the pre-check may only get more permissive)
+    return _Text(policy, nfkc, nfkc.casefold().replace("\u0307", "").replace("\u0131", "i"), {})
 
 
 def policy_coverage(terms: Sequence[Terms], policies: Sequence[PolicyText]) -> list[Coverage]:

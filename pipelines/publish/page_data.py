@@ -221,7 +221,7 @@ def _prevalence_block(con, service_id: str) -> dict[str, Any]:
     }
 
 
-_POLICY_COLUMNS = ("sites", "sites_with_policy", "sites_named", "sites_company_only", "sites_not_mentioned",
+_POLICY_COLUMNS = ("self_hosted_service", "sites", "sites_with_policy", "sites_named", "sites_company_only", "sites_not_mentioned",
                    "sites_self_hosted", "share_named", "share_recipient_named")
 
 

@@ -49,10 +49,14 @@ LABELS: dict[str, dict[str, str]] = {
         "policy_company_only": "nur das Unternehmen genannt", "policy_not_mentioned": "nicht erwähnt",
         "policy_self_hosted": "selbst gehostet, nicht genannt",
         "policy_basis": "von {n} Websites mit gelesener Datenschutz- oder Cookie-Erklärung",
+        "policy_basis_one": "von 1 Website mit gelesener Datenschutz- oder Cookie-Erklärung",
         "policy_no_text": "Bei {n} Websites lag keine Datenschutzerklärung unter den gecrawlten Seiten.",
-        "policy_note": "Suche nach Name und Aliasen des Dienstes (Groß-/Kleinschreibung und Bindestriche egal) im "
-                       "Text der Datenschutzerklärung: ein Indiz für die Informationspflicht nach Art. 13 DSGVO, "
-                       "keine rechtliche Prüfung.",
+        "policy_no_text_one": "Bei 1 Website lag keine Datenschutzerklärung unter den gecrawlten Seiten.",
+        "policy_self_hosted_service": "Läuft auf den Servern der Website selbst: kein Dritter, den die Erklärung "
+                                      "nennen müsste ({named} von {n} Erklärungen nennen ihn trotzdem).",
+        "policy_note": "Suche nach Name und Aliasen des Dienstes im Text der Datenschutzerklärung (Bindestriche "
+                       "egal, Groß-/Kleinschreibung auch, außer bei einwortigen Namen wie „Hotjar“): ein Indiz für "
+                       "die Informationspflicht nach Art. 13 DSGVO, keine rechtliche Prüfung.",
     },
     "en": {
         "what": "What is {name}?", "why": "Why is {name} used?", "data": "What data is processed?",
@@ -94,9 +98,14 @@ LABELS: dict[str, dict[str, str]] = {
         "policy_company_only": "only the company named", "policy_not_mentioned": "not mentioned",
         "policy_self_hosted": "self-hosted, not named",
         "policy_basis": "of {n} sites whose privacy or cookie policy was read",
+        "policy_basis_one": "of 1 site whose privacy or cookie policy was read",
         "policy_no_text": "For {n} sites no privacy policy was among the crawled pages.",
-        "policy_note": "A search for the service's name and aliases (ignoring case and hyphens) in the privacy "
-                       "policy text: an indicator for the Art. 13 GDPR information duty, not a legal assessment.",
+        "policy_no_text_one": "For 1 site no privacy policy was among the crawled pages.",
+        "policy_self_hosted_service": "Runs on the site's own servers: no third party the policy would have to "
+                                      "name ({named} of {n} policies name it anyway).",
+        "policy_note": "A search for the service's name and aliases in the privacy policy text (ignoring hyphens, "
+                       "and case except for one-word names such as \"Hotjar\"): an indicator for the Art. 13 GDPR "
+                       "information duty, not a legal assessment.",
     },
 }
 

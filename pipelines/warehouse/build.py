@@ -131,6 +131,8 @@ def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
             if files:
                 con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM read_parquet(?, union_by_name = true)", [files])
         con.execute("DELETE FROM _runs WHERE run_id = ?", [run_id])
+        # a reloaded run is re-checked, even if this build stops before its policy check commits
+        con.execute("DELETE FROM _policy_checked WHERE run_id = ?", [run_id])
         con.execute("INSERT INTO _runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
                     [run_id, manifest.get("kind"), manifest.get("started_at"), manifest.get("ended_at"), manifest_sha,
                      datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(manifest)])
@@ -163,6 +165,7 @@ def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_00
     out: list[tuple] = []
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM detections WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM _policy_checked WHERE run_id = ?", [run_id])  # its services may have changed
 
     def flush(force: bool = False) -> None:
         if out and (force or len(out) >= chunk):

@@ -77,7 +77,8 @@ def write_policy_coverage(con, run_id: str, catalog: Catalog, insert: Callable[[
                 if domain is not None:
                     check(domain, texts)
                 domain, texts = d, []
-            texts.append(PolicyText(page_url, text or ""))
+            if not any(t.text == (text or "") for t in texts):  # a page read statically and in the browser: once
+                texts.append(PolicyText(page_url, text or ""))
     if domain is not None:
         check(domain, texts)
     for d in sorted(services):  # sites with services but no policy text

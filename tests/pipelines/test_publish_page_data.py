@@ -114,6 +114,8 @@ def test_policy_coverage_and_its_change(con, catalog):
     hotjar = pd.service_page_data(con, catalog, "hotjar", "en")["policy"]
     assert hotjar["share_named"] == 1.0 and hotjar["prev_share_named"] is None  # not seen in the previous run
     assert pd.service_page_data(con, catalog, "livechat", "de")["policy"] == {"measured": False, "sites": None}
+    matomo = pd.service_page_data(con, catalog, "matomo-self-hosted", "de")["policy"]
+    assert matomo["self_hosted_service"] is True and matomo["share_named"] is None  # no third party to name
 
 
 def test_conclusion_follows_the_verdict(con, catalog):

@@ -179,6 +179,16 @@ def test_every_field_is_escaped(tmp_path, catalog):
     assert not [h for h in hrefs if "<" in h or '"' in h]  # internal links are URL-encoded
 
 
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_self_hosted_service_has_no_share_to_miss(built, lang):
+    out, _ = built
+    doc = lxml_html.fromstring((out / "kb" / lang / "site" / "services" / "matomo-self-hosted.html").read_bytes())
+    text = doc.get_element_by_id("policy").getnext().text_content()
+    assert text == label(lang, "policy_self_hosted_service", named="0", n="1")  # blog-b.de's policy omits it
+    assert label(lang, "policy_self_hosted_service", named="0", n="1") in (
+        out / "kb" / lang / "services" / "matomo-self-hosted.md").read_text(encoding="utf-8")
+
+
 def test_percent_follows_the_language():
     from pipelines.publish.texts import percent
 

@@ -19,23 +19,30 @@ CREATE OR REPLACE VIEW site_service_policy AS
 SELECT * FROM site_service_policy_all WHERE run_id = (SELECT run_id FROM int_latest_run);
 
 -- grain: one row per run and service: on how many of the sites embedding it (whose policy text was fetched)
--- the privacy policy names it
+-- the privacy policy names it; the shares are NULL for a service on the site's own servers (self_hosted_service:
+-- no third party the policy would have to name)
 CREATE OR REPLACE TABLE service_policy_all AS
+WITH counts AS (
+    SELECT
+        p.run_id,
+        p.service_id,
+        coalesce(any_value(s.company_id) = 'site-operator', false) AS self_hosted_service,
+        count(*) AS sites,
+        count(*) FILTER (WHERE p.status <> 'no_policy') AS sites_with_policy,
+        count(*) FILTER (WHERE p.status = 'named') AS sites_named,
+        count(*) FILTER (WHERE p.status = 'company_only') AS sites_company_only,
+        count(*) FILTER (WHERE p.status = 'not_mentioned') AS sites_not_mentioned,
+        count(*) FILTER (WHERE p.status = 'self_hosted') AS sites_self_hosted
+    FROM site_service_policy_all p
+    LEFT JOIN _services s USING (service_id)
+    GROUP BY p.run_id, p.service_id
+)
 SELECT
-    run_id,
-    service_id,
-    count(*) AS sites,
-    count(*) FILTER (WHERE status <> 'no_policy') AS sites_with_policy,
-    count(*) FILTER (WHERE status = 'named') AS sites_named,
-    count(*) FILTER (WHERE status = 'company_only') AS sites_company_only,
-    count(*) FILTER (WHERE status = 'not_mentioned') AS sites_not_mentioned,
-    count(*) FILTER (WHERE status = 'self_hosted') AS sites_self_hosted,
-    count(*) FILTER (WHERE status = 'named') / nullif(count(*) FILTER (WHERE status <> 'no_policy'), 0)
-        AS share_named,
-    count(*) FILTER (WHERE status IN ('named', 'company_only'))
-        / nullif(count(*) FILTER (WHERE status <> 'no_policy'), 0) AS share_recipient_named
-FROM site_service_policy_all
-GROUP BY run_id, service_id
+    *,
+    CASE WHEN NOT self_hosted_service THEN sites_named / nullif(sites_with_policy, 0) END AS share_named,
+    CASE WHEN NOT self_hosted_service
+         THEN (sites_named + sites_company_only) / nullif(sites_with_policy, 0) END AS share_recipient_named
+FROM counts
 ORDER BY run_id, sites DESC, service_id;
 CREATE OR REPLACE VIEW service_policy AS
 SELECT * FROM service_policy_all WHERE run_id = (SELECT run_id FROM int_latest_run);

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.catalog.load import load_catalog
 from pipelines.warehouse.build import build
-from tests.pipelines.warehouse_fixture import q, write_tiny_run
+from tests.pipelines.warehouse_fixture import q, tiny_rows, write_run_rows, write_tiny_run
 
 RUN1 = "20261101T120000Z-aaaaaa"
 RUN2 = "20261201T120000Z-bbbbbb"
@@ -50,12 +50,13 @@ def test_site_statuses_follow_the_policy_texts(two_runs):
 def test_service_shares_count_only_sites_with_a_policy(two_runs):
     # month 2: clean-c.at adds Google Fonts but has no policy page; blog-b.de dropped Hotjar
     rows = {r[0]: r[1:] for r in q(two_runs / "warehouse.duckdb",
-                                   "SELECT service_id, sites, sites_with_policy, sites_named, sites_company_only, "
-                                   "sites_not_mentioned, sites_self_hosted, share_named, share_recipient_named "
-                                   "FROM service_policy")}
-    assert rows["google-fonts"] == (2, 1, 0, 1, 0, 0, 0.0, 1.0)
-    assert rows["google-analytics-4"] == (1, 1, 1, 0, 0, 0, 1.0, 1.0)
-    assert rows["matomo-self-hosted"] == (1, 1, 0, 0, 0, 1, 0.0, 0.0)
+                                   "SELECT service_id, self_hosted_service, sites, sites_with_policy, sites_named, "
+                                   "sites_company_only, sites_not_mentioned, sites_self_hosted, share_named, "
+                                   "share_recipient_named FROM service_policy")}
+    assert rows["google-fonts"] == (False, 2, 1, 0, 1, 0, 0, 0.0, 1.0)
+    assert rows["google-analytics-4"] == (False, 1, 1, 1, 0, 0, 0, 1.0, 1.0)
+    # on the site's own servers: no third party to name, so no share that would read as a missing disclosure
+    assert rows["matomo-self-hosted"] == (True, 1, 1, 0, 0, 0, 1, None, None)
     assert "hotjar" not in rows
     assert q(two_runs / "warehouse.duckdb", "SELECT status FROM site_service_policy WHERE site_input = "
                                             "'clean-c.at'") == [("no_policy",)]
@@ -84,3 +85,23 @@ def test_rebuild_rechecks_only_when_the_catalog_names_change(two_runs, catalog):
     assert catalog.companies[hotjar.company].name == "Hotjar Ltd"
     assert q(db, "SELECT status, term FROM site_service_policy_all WHERE run_id = ? AND service_id = 'hotjar'",
              [RUN1]) == [("company_only", "Hotjar")]
+
+
+def test_an_interrupted_build_checks_the_reloaded_run_again(two_runs, catalog):
+    """A build stopped after loading and matching a changed run, before its policy check: the next build must
+    check it, not keep the statuses of the texts it had before."""
+    rows = tiny_rows(RUN1, month=1)  # re-sealed: blog-b.de's policy no longer names Hotjar
+    rows["policy_texts"] = [{**p, "text": "Datenschutz\nFür Heatmaps nutzen wir ein Werkzeug.", "chars": 48}
+                            if p["input_domain"] == "blog-b.de" else p for p in rows["policy_texts"]]
+    write_run_rows(two_runs, RUN1, rows, fixture="tiny-resealed")
+
+    def stop(what: str) -> None:
+        if what == f"check privacy policies {RUN1}":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(two_runs, catalog=catalog, catalog_provenance={}, on_step=stop)
+    report = build(two_runs, catalog=catalog, catalog_provenance={})
+    assert report.loaded == [] and report.policy_checked == [RUN1]
+    assert q(two_runs / "warehouse.duckdb", "SELECT status FROM site_service_policy_all WHERE run_id = ? AND "
+             "service_id = 'hotjar'", [RUN1]) == [("not_mentioned",)]
