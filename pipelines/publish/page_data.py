@@ -221,22 +221,25 @@ def _prevalence_block(con, service_id: str) -> dict[str, Any]:
     }
 
 
-_POLICY_COLUMNS = ("self_hosted_service", "sites", "sites_with_policy", "sites_named", "sites_company_only", "sites_not_mentioned",
-                   "sites_self_hosted", "share_named", "share_recipient_named")
+_POLICY_COLUMNS = ("self_hosted_service", "sites", "sites_with_policy", "sites_named", "sites_company_only",
+                   "sites_not_mentioned", "sites_self_hosted", "share_named", "share_named_ci_low",
+                   "share_named_ci_high", "share_recipient_named", "prev_share_named", "named_movement")
 
 
 def _policy_block(con, service_id: str, run: dict) -> dict[str, Any]:
-    """How often the privacy policies of the sites embedding the service name it (``service_policy``), in the
-    newest run and the previous one; ``measured`` is false without policy texts (or in an older warehouse)."""
-    if not _columns(con, "service_policy_all"):
+    """How often the privacy policies of the sites embedding the service name it (``service_policy``), with the
+    previous run's share and whether it moved beyond its interval; ``measured`` is false without policy texts
+    (or in a warehouse built before the policy marts)."""
+    cols = _columns(con, "service_policy_all")
+    if not cols:
         return {"measured": False}
-    sql = f"SELECT {', '.join(_POLICY_COLUMNS)} FROM service_policy_all WHERE run_id = ? AND service_id = ?"
-    cur = _one(con, sql, [run["run_id"], service_id]) if run["run_id"] else None
-    prev = _one(con, sql, [run["prev_run_id"], service_id]) if run["prev_run_id"] else None
+    wanted = [c for c in _POLICY_COLUMNS if c in cols]  # a warehouse from an earlier version lacks some
+    cur = _one(con, f"SELECT {', '.join(wanted)} FROM service_policy_all WHERE run_id = ? AND service_id = ?",
+               [run["run_id"], service_id]) if run["run_id"] else None
     if not cur or not cur["sites_with_policy"]:
         return {"measured": False, "sites": cur["sites"] if cur else None}
-    return {"measured": True, **cur, "sites_without_policy": cur["sites"] - cur["sites_with_policy"],
-            "prev_share_named": prev["share_named"] if prev else None}
+    return {**dict.fromkeys(_POLICY_COLUMNS), "measured": True, **cur,
+            "sites_without_policy": cur["sites"] - cur["sites_with_policy"]}
 
 
 def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",

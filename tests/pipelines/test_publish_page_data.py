@@ -107,12 +107,14 @@ def test_policy_coverage_and_its_change(con, catalog):
     names Hotjar, clean-c.at has none. The previous run (month 2) adds Google Fonts on clean-c.at, drops Hotjar."""
     ga = pd.service_page_data(con, catalog, "google-analytics-4", "de")["policy"]
     assert (ga["measured"], ga["sites_named"], ga["sites_with_policy"], ga["share_named"]) == (True, 1, 1, 1.0)
-    assert ga["prev_share_named"] == 1.0
+    assert ga["prev_share_named"] == 1.0 and ga["named_movement"] == "stable"
+    assert ga["share_named_ci_low"] < 1.0 == ga["share_named_ci_high"]
     fonts = pd.service_page_data(con, catalog, "google-fonts", "en")["policy"]
     assert (fonts["sites_company_only"], fonts["share_named"], fonts["share_recipient_named"]) == (1, 0.0, 1.0)
     assert fonts["sites_without_policy"] == 0 and fonts["prev_share_named"] == 0.0
     hotjar = pd.service_page_data(con, catalog, "hotjar", "en")["policy"]
     assert hotjar["share_named"] == 1.0 and hotjar["prev_share_named"] is None  # not seen in the previous run
+    assert hotjar["named_movement"] == "new"
     assert pd.service_page_data(con, catalog, "livechat", "de")["policy"] == {"measured": False, "sites": None}
     matomo = pd.service_page_data(con, catalog, "matomo-self-hosted", "de")["policy"]
     assert matomo["self_hosted_service"] is True and matomo["share_named"] is None  # no third party to name

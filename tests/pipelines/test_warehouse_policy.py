@@ -3,6 +3,7 @@ policy texts (tests/pipelines/warehouse_fixture.py), shares per service, and re-
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -58,6 +59,9 @@ def test_service_shares_count_only_sites_with_a_policy(two_runs):
     # on the site's own servers: no third party to name, so no share that would read as a missing disclosure
     assert rows["matomo-self-hosted"] == (True, 1, 1, 0, 0, 0, 1, None, None)
     assert "hotjar" not in rows
+    assert q(two_runs / "warehouse.duckdb", "SELECT named_movement, prev_share_named FROM service_policy_all "
+                                            "WHERE run_id = ? AND service_id = 'google-analytics-4'", [RUN1]) == \
+        [(None, None)]  # the first run has nothing to compare with
     assert q(two_runs / "warehouse.duckdb", "SELECT status FROM site_service_policy WHERE site_input = "
                                             "'clean-c.at'") == [("no_policy",)]
 
@@ -105,3 +109,30 @@ def test_an_interrupted_build_checks_the_reloaded_run_again(two_runs, catalog):
     assert report.loaded == [] and report.policy_checked == [RUN1]
     assert q(two_runs / "warehouse.duckdb", "SELECT status FROM site_service_policy_all WHERE run_id = ? AND "
              "service_id = 'hotjar'", [RUN1]) == [("not_mentioned",)]
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    # written apart from the SQL macros: centre ± half-width of the Wilson score interval
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def test_named_share_interval_and_movement(tmp_path, catalog):
+    """RUN1: blog-b.de's policy leaves Hotjar out (0 of 1); RUN2: it names it (1 of 1). At n = 1 the intervals are
+    wide, but 0 % and 100 % each lie outside the other's: "up". Google Analytics stays named: "stable"."""
+    rows = tiny_rows(RUN1, month=1)
+    rows["policy_texts"] = [{**p, "text": "Datenschutz\nFür Heatmaps nutzen wir ein Werkzeug."}
+                            if p["input_domain"] == "blog-b.de" else p for p in rows["policy_texts"]]
+    write_run_rows(tmp_path, RUN1, rows)
+    write_run_rows(tmp_path, RUN2, tiny_rows(RUN2, month=1))
+    assert not build(tmp_path, catalog=catalog, catalog_provenance={}).failed_assertions
+    got = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
+                                  "SELECT service_id, share_named, share_named_ci_low, share_named_ci_high, "
+                                  "prev_share_named, named_movement FROM service_policy")}
+    lo, hi = _wilson(1, 1)
+    assert got["hotjar"][0] == 1.0 and got["hotjar"][1:3] == pytest.approx((lo, hi))
+    assert got["hotjar"][3:] == (0.0, "up")
+    assert got["google-analytics-4"][3:] == (1.0, "stable")
+    assert got["matomo-self-hosted"] == (None, None, None, None, None)  # self-hosted: no share, no movement

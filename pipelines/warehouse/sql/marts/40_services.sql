@@ -1,5 +1,5 @@
 -- grain: one row per run and detected service; prevalence among successfully crawled sites (outcome ok)
--- share = sites / sites_total; share_ci_low/high = Wilson 95% score interval (z = 1.96)
+-- share = sites / sites_total; share_ci_low/high = Wilson 95% score interval (z = 1.96; int_wilson's macros)
 CREATE OR REPLACE TABLE services_all AS
 WITH totals AS (
     SELECT run_id, count(*) AS sites_total FROM sites_all WHERE outcome = 'ok' GROUP BY run_id
@@ -8,9 +8,8 @@ WITH totals AS (
     FROM site_services_all ss
     JOIN sites_all s ON s.run_id = ss.run_id AND s.site_input = ss.site_input AND s.outcome = 'ok'
     GROUP BY ALL
-), wilson AS (
-    SELECT c.*, t.sites_total, c.sites / t.sites_total AS p, 1.96 AS z
-    FROM counts c JOIN totals t USING (run_id)
+), shares AS (
+    SELECT c.*, t.sites_total FROM counts c JOIN totals t USING (run_id)
 )
 SELECT
     w.run_id,
@@ -21,14 +20,10 @@ SELECT
     sv.curated,
     w.sites,
     w.sites_total,
-    w.p AS share,
-    greatest(0.0, (w.p + w.z * w.z / (2 * w.sites_total)
-        - w.z * sqrt(w.p * (1 - w.p) / w.sites_total + w.z * w.z / (4 * w.sites_total * w.sites_total)))
-        / (1 + w.z * w.z / w.sites_total)) AS share_ci_low,
-    least(1.0, (w.p + w.z * w.z / (2 * w.sites_total)
-        + w.z * sqrt(w.p * (1 - w.p) / w.sites_total + w.z * w.z / (4 * w.sites_total * w.sites_total)))
-        / (1 + w.z * w.z / w.sites_total)) AS share_ci_high
-FROM wilson w
+    w.sites / w.sites_total AS share,
+    wilson_low(w.sites, w.sites_total) AS share_ci_low,
+    wilson_high(w.sites, w.sites_total) AS share_ci_high
+FROM shares w
 LEFT JOIN _services sv USING (service_id)
 ORDER BY run_id, sites DESC, service_id;
 CREATE OR REPLACE VIEW services AS

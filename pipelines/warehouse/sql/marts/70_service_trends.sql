@@ -22,9 +22,8 @@ SELECT
     CASE
         WHEN prev.service_id IS NULL THEN 'new'
         WHEN cur.service_id IS NULL THEN 'gone'
-        WHEN cur.share > prev.share_ci_high AND prev.share < cur.share_ci_low THEN 'up'
-        WHEN cur.share < prev.share_ci_low AND prev.share > cur.share_ci_high THEN 'down'
-        ELSE 'stable'
+        ELSE share_movement(cur.share, cur.share_ci_low, cur.share_ci_high, prev.share, prev.share_ci_low,
+                            prev.share_ci_high)
     END AS movement
 FROM pairs p
 LEFT JOIN services_all cur ON cur.run_id = p.run_id AND cur.service_id = p.service_id

@@ -36,13 +36,32 @@ WITH counts AS (
     FROM site_service_policy_all p
     LEFT JOIN _services s USING (service_id)
     GROUP BY p.run_id, p.service_id
+), shares AS (
+    SELECT
+        *,
+        CASE WHEN NOT self_hosted_service THEN sites_named / nullif(sites_with_policy, 0) END AS share_named,
+        CASE WHEN NOT self_hosted_service THEN wilson_low(sites_named, sites_with_policy) END AS share_named_ci_low,
+        CASE WHEN NOT self_hosted_service THEN wilson_high(sites_named, sites_with_policy) END AS share_named_ci_high,
+        CASE WHEN NOT self_hosted_service
+             THEN (sites_named + sites_company_only) / nullif(sites_with_policy, 0) END AS share_recipient_named
+    FROM counts
+), runs AS (
+    SELECT run_id, lag(run_id) OVER (ORDER BY run_id) AS prev_run_id FROM stg_runs
 )
+-- the change since the previous run, flagged as for prevalence (service_trends, int_shares' share_movement)
 SELECT
-    *,
-    CASE WHEN NOT self_hosted_service THEN sites_named / nullif(sites_with_policy, 0) END AS share_named,
-    CASE WHEN NOT self_hosted_service
-         THEN (sites_named + sites_company_only) / nullif(sites_with_policy, 0) END AS share_recipient_named
-FROM counts
-ORDER BY run_id, sites DESC, service_id;
+    c.*,
+    r.prev_run_id,
+    prev.share_named AS prev_share_named,
+    CASE
+        WHEN c.share_named IS NULL OR r.prev_run_id IS NULL THEN NULL
+        WHEN prev.share_named IS NULL THEN 'new'
+        ELSE share_movement(c.share_named, c.share_named_ci_low, c.share_named_ci_high, prev.share_named,
+                            prev.share_named_ci_low, prev.share_named_ci_high)
+    END AS named_movement
+FROM shares c
+JOIN runs r USING (run_id)
+LEFT JOIN shares prev ON prev.run_id = r.prev_run_id AND prev.service_id = c.service_id
+ORDER BY c.run_id, c.sites DESC, c.service_id;
 CREATE OR REPLACE VIEW service_policy AS
 SELECT * FROM service_policy_all WHERE run_id = (SELECT run_id FROM int_latest_run);
