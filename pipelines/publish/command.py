@@ -61,6 +61,9 @@ def format_changes(data: dict) -> str:
         if c["kind"] == "share":
             lines.append(f"  {c['service_id']}: share {c['movement']} "
                          f"{c['from'] * 100:.1f}% -> {c['to'] * 100:.1f}% (beyond its interval)")
+        elif c["kind"] == "policy_named":
+            lines.append(f"  {c['service_id']}: named in privacy policies {c['movement']} "
+                         f"{c['from'] * 100:.1f}% -> {c['to'] * 100:.1f}% (beyond its interval)")
         elif c["kind"] == "server_country":
             lines.append(f"  {c['service_id']}: new server countries {', '.join(c['countries'])}")
         elif c["kind"] == "dpf":

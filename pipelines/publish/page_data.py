@@ -345,8 +345,9 @@ def methodology_data(lang: str = "de", path: Path = METHODOLOGY_FILE) -> dict[st
 
 def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, Any]:
     """What changed since the previous run: share moved beyond its interval (movement new/gone/up/down),
-    new server countries, DPF status changes (all from ``service_trends``) and cookies seen for a service in this
-    run but not in the previous one. ``changes`` is empty when there is no previous run."""
+    new server countries, DPF status changes (all from ``service_trends``), the share of privacy policies naming
+    a service moved beyond its interval (``service_policy``) and cookies seen for a service in this run but not in
+    the previous one. ``changes`` is empty when there is no previous run."""
     run = run or run_info(con)
     cols = _columns(con, "service_trends_all")
     extra = [c for c in ("new_server_countries", "prev_dpf_status", "dpf_status", "dpf_changed") if c in cols]
@@ -365,6 +366,11 @@ def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, An
         if t.get("dpf_changed"):
             changes.append({"service_id": sid, "kind": "dpf", "from": t.get("prev_dpf_status"),
                             "to": t.get("dpf_status")})
+    if run["prev_run_id"] and _columns(con, "service_policy"):
+        for t in _rows(con, "SELECT service_id, prev_share_named, share_named, named_movement FROM service_policy "
+                            "WHERE named_movement IN ('up', 'down') ORDER BY service_id"):
+            changes.append({"service_id": t["service_id"], "kind": "policy_named", "movement": t["named_movement"],
+                            "from": t["prev_share_named"], "to": t["share_named"]})
     if run["prev_run_id"]:
         for sid, names in sorted(cur_c.items()):
             new = sorted(set(names) - set(prev_c.get(sid, [])))

@@ -10,6 +10,9 @@ from types import MappingProxyType
 import pytest
 
 from pipelines.catalog.load import load_catalog
+from pipelines.publish import page_data
+from pipelines.publish.command import format_changes
+from pipelines.warehouse import connect
 from pipelines.warehouse.build import build
 from tests.pipelines.warehouse_fixture import q, tiny_rows, write_run_rows, write_tiny_run
 
@@ -136,3 +139,13 @@ def test_named_share_interval_and_movement(tmp_path, catalog):
     assert got["hotjar"][3:] == (0.0, "up")
     assert got["google-analytics-4"][3:] == (1.0, "stable")
     assert got["matomo-self-hosted"] == (None, None, None, None, None)  # self-hosted: no share, no movement
+
+    con = connect(tmp_path / "warehouse.duckdb")  # the KB's change list reports the move
+    try:
+        data = page_data.changes_data(con, catalog)
+    finally:
+        con.close()
+    assert {"service_id": "hotjar", "kind": "policy_named", "movement": "up", "from": 0.0, "to": 1.0} \
+        in data["changes"]
+    assert not any(c["kind"] == "policy_named" and c["service_id"] != "hotjar" for c in data["changes"])
+    assert "hotjar: named in privacy policies up 0.0% -> 100.0% (beyond its interval)" in format_changes(data)
