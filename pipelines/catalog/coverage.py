@@ -120,7 +120,8 @@ def _pattern(ordered: Sequence[str]) -> re.Pattern[str] | None:
         if len(words) == 1 and not _DISTINCTIVE.search(term.strip()):
             alts.append(f"(?P<t{i}>(?-i:{re.escape(unicodedata.normalize('NFKC', term).strip())}))")
             continue
-        alts.append(f"(?P<t{i}>" + _SEP.join(re.escape(w) for w in words) + ")")
+        # words are case-folded ("straße" -> "strasse"): let "ss" match a written "ß" again
+        alts.append(f"(?P<t{i}>" + _SEP.join(re.escape(w).replace("ss", "(?:ss|ß)") for w in words) + ")")
     if not alts:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)

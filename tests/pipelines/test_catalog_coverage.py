@@ -16,6 +16,7 @@ from pipelines.catalog.coverage import (
     NOT_MENTIONED,
     SELF_HOSTED,
     PolicyText,
+    Terms,
     _matcher,
     _may_match,
     _text,
@@ -158,3 +159,11 @@ def test_the_pre_check_never_hides_a_match(pieces, terms):
     m = _matcher(terms)
     if m.pattern is not None and m.pattern.search(text.text):
         assert _may_match(m, text), (text.text, terms)
+
+
+def test_sharp_s_matches_either_spelling():
+    terms = [Terms("acme-strassen", ("Straßen Dienst",), ("Acme Straße GmbH",))]
+    for text in ("Wir nutzen den Straßen-Dienst.", "Wir nutzen den STRASSEN DIENST.", "wir nutzen den strassen dienst"):
+        assert policy_coverage(terms, [PolicyText("https://example.test/p", text)])[0].status == NAMED, text
+    only_company = policy_coverage(terms, [PolicyText("https://example.test/p", "Anbieter: Acme Strasse GmbH")])[0]
+    assert (only_company.status, only_company.term) == (COMPANY_ONLY, "Acme Straße GmbH")
