@@ -58,6 +58,13 @@ def observed_state(browser_pre: bool, pre_seen: bool, reject_seen: bool, accept_
     return "none", method, True, list(seen[0]), list(seen[1])
 
 
+def cookie_evidence(method: str, name: str, jar_cookies) -> str:
+    """How a cookie was seen, for the factor's evidence: a browser's cookie jar, or a static response's
+    Set-Cookie header. A static stand-in for a failed pre-consent browser load may still carry cookies the
+    browser's partial load saw (``jar_cookies``): those came from the jar."""
+    return "Set-Cookie" if method == "static" and name not in (jar_cookies or ()) else "cookie jar"
+
+
 def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
     """Assess every detected curated service (per site and per service) for every dataset run and hand the
     rows to ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are."""
@@ -89,7 +96,7 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
         if not batch:
             break
         for (run_id, domain, sid, browser_pre, pre_seen, reject_seen, accept_seen, dnt, pre_hosts, pre_cookies,
-             reject_hosts, reject_cookies, any_hosts, any_cookies) in batch:
+             pre_jar_cookies, reject_hosts, reject_cookies, any_hosts, any_cookies) in batch:
             if sid not in known:
                 continue  # long-tail entries carry no legal facts to score
             state, method, gated, hosts, cookies = observed_state(
@@ -97,7 +104,7 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
                 (reject_hosts, reject_cookies), (any_hosts, any_cookies))
             locs = tuple(locations.get((run_id, h), HostLocation(h)) for h in hosts)
             cks = tuple(ObservedCookie(n, lifetime_seconds=lifetimes.get((run_id, domain, n)),
-                                       evidence="Set-Cookie" if method == "static" else "cookie jar")
+                                       evidence=cookie_evidence(method, n, pre_jar_cookies))
                         for n in cookies)
             key = (sid, locs, cks, state, method, gated, dnt)
             a = memo.get(key)

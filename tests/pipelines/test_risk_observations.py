@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.warehouse.risk import SQL_DIR, observed_state
+from pipelines.warehouse.risk import SQL_DIR, cookie_evidence, observed_state
 
 RUN = "20261129T120000Z-abcdef"
 
@@ -57,6 +57,9 @@ def observations():
         _det("c.de", "despite-reject", c, cs="reject", host="r.example"),
         _det("d.de", "static", d, method="static"),
         _det("e.de", "pre-failed", e, method="static"),
+        # e.de: a cookie from the static Set-Cookie header, and one the failed browser load's jar still showed
+        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_static_sess", "cookie", "", "static", "none", "none"),
+        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_ga", "cookie", "", "browser", "none", "none"),
     ]
     con.executemany("INSERT INTO raw_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", pages)
     con.executemany("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dets)
@@ -98,3 +101,16 @@ def test_static_evidence(observations):
     assert _state(observations["static-only"]) == ("none", "browser", True)  # browser never fetched it: gated
     # the browser's pre-consent load failed: the static view of the document stands in
     assert _state(observations["pre-failed"]) == ("none", "static", False)
+
+
+def test_a_failed_pre_consent_load_keeps_its_cookie_source(observations):
+    row = observations["pre-failed"]
+    state, method, _gated, _hosts, cookies = observed_state(
+        row["browser_pre"], row["pre_seen"], row["reject_seen"], row["accept_seen"],
+        (row["pre_hosts"], row["pre_cookies"]), (row["reject_hosts"], row["reject_cookies"]),
+        (row["any_hosts"], row["any_cookies"]))
+    assert (state, method, sorted(cookies)) == ("none", "static", ["_ga", "_static_sess"])
+    assert row["pre_jar_cookies"] == ["_ga"]
+    assert {n: cookie_evidence(method, n, row["pre_jar_cookies"]) for n in cookies} == {
+        "_static_sess": "Set-Cookie", "_ga": "cookie jar"}
+    assert cookie_evidence("browser", "_static_sess", []) == "cookie jar"

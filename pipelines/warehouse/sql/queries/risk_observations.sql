@@ -47,6 +47,10 @@ SELECT run_id, input_domain, service_id, any_value(browser_pre) AS browser_pre,
             THEN NOT bool_or(method = 'browser' AND sig = 'gpc') END AS dnt_honoured,
        coalesce(list_sort(list_distinct(list(host) FILTER (WHERE pre AND host IS NOT NULL))), []) AS pre_hosts,
        coalesce(list_sort(list_distinct(list(evidence) FILTER (WHERE pre AND kind = 'cookie'))), []) AS pre_cookies,
+       -- of those, the ones a browser's cookie jar showed (a failed pre-consent load's partial cookies stand in
+       -- as "before consent" beside the static Set-Cookie headers; the evidence label must say which)
+       coalesce(list_sort(list_distinct(list(evidence) FILTER (WHERE pre AND kind = 'cookie' AND method = 'browser'))),
+                []) AS pre_jar_cookies,
        coalesce(list_sort(list_distinct(list(host) FILTER (WHERE rejected AND host IS NOT NULL))), [])
            AS reject_hosts,
        coalesce(list_sort(list_distinct(list(evidence) FILTER (WHERE rejected AND kind = 'cookie'))), [])
