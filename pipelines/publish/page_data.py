@@ -366,7 +366,7 @@ def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, An
         if t.get("dpf_changed"):
             changes.append({"service_id": sid, "kind": "dpf", "from": t.get("prev_dpf_status"),
                             "to": t.get("dpf_status")})
-    if run["prev_run_id"] and _columns(con, "service_policy"):
+    if run["prev_run_id"] and "named_movement" in _columns(con, "service_policy"):  # older warehouses lack it
         for t in _rows(con, "SELECT service_id, prev_share_named, share_named, named_movement FROM service_policy "
                             "WHERE named_movement IN ('up', 'down') ORDER BY service_id"):
             changes.append({"service_id": t["service_id"], "kind": "policy_named", "movement": t["named_movement"],
