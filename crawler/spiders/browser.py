@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from crawler.browser import Pass
 from crawler.browserobs import page_extras, visit_rows
-from crawler.hosts import host_of, registrable_domain
+from crawler.hosts import host_of
 from crawler.observe import observe
 from crawler.outcomes import Classified, classify_proxy_response, is_html
 from crawler.pagepick import pick_pages
@@ -70,16 +70,7 @@ class BrowserSitesSpider(SitesSpider):
         html = ok and is_html(content_type, response.body[:512])
         primary = kind == "home"
         if primary:
-            st.final_url = response.url
-            st.redirect_chain = chain
-            st.cross_site = registrable_domain(host_of(response.url)) != registrable_domain(st.domain)
-            if not ok:
-                st.outcome, st.error_class, st.detail = "http_error", f"HTTP{status}", f"home page answered HTTP {status}"
-            elif not html:
-                st.outcome, st.error_class = "not_html", "NotHTML"
-                st.detail = f"home page is {content_type.split(';')[0] or 'of unknown type'}"
-            else:
-                st.outcome = "ok"
+            self._home_answered(st, response.url, chain, status, ok, html, content_type)
         page = self._page_row(st, page_kind, chain, status, content_type, len(response.body), visit.duration_ms / 1000)
         page.update(page_extras(visit))
         if not ok:

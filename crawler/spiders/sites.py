@@ -187,19 +187,7 @@ class SitesSpider(scrapy.Spider):
         ok = 200 <= status < 300
         html = ok and is_html(content_type, response.body[:512])
         if kind == "home":
-            st.final_url = response.url
-            st.redirect_chain = chain
-            final_host = host_of(response.url)
-            st.cross_site = registrable_domain(final_host) != registrable_domain(st.domain)
-            if not ok:
-                st.outcome, st.error_class, st.detail = "http_error", f"HTTP{status}", f"home page answered HTTP {status}"
-            elif not html:
-                st.outcome, st.error_class = "not_html", "NotHTML"
-                st.detail = f"home page is {content_type.split(';')[0] or 'of unknown type'}"
-            else:
-                st.outcome = "ok"
-            if st.cross_site:
-                self.crawler.stats.inc_value("sr/site/cross_site_redirect")
+            self._home_answered(st, response.url, chain, status, ok, html, content_type)
         if html:
             obs = observe(response.body, response.url, headers, links=kind == "home" and self.max_pages > 1)
             page["title"] = obs.title
@@ -214,6 +202,22 @@ class SitesSpider(scrapy.Spider):
         if not ok:
             page["error_class"] = f"HTTP{status}" if status >= 400 else ("NotFollowed" if status >= 300 else "")
         yield from self._page_answered(st, page, status, ok)
+
+    def _home_answered(self, st: SiteState, final_url: str, chain: list, status: int, ok: bool, html: bool,
+                       content_type: str) -> None:
+        """The site's outcome from its home page's answer (static and browser spiders alike)."""
+        st.final_url = final_url
+        st.redirect_chain = chain
+        st.cross_site = registrable_domain(host_of(final_url)) != registrable_domain(st.domain)
+        if not ok:
+            st.outcome, st.error_class, st.detail = "http_error", f"HTTP{status}", f"home page answered HTTP {status}"
+        elif not html:
+            st.outcome, st.error_class = "not_html", "NotHTML"
+            st.detail = f"home page is {content_type.split(';')[0] or 'of unknown type'}"
+        else:
+            st.outcome = "ok"
+        if st.cross_site:
+            self.crawler.stats.inc_value("sr/site/cross_site_redirect")
 
     def _page_answered(self, st: SiteState, page: dict, status: int, ok: bool):
         """Count a page that got an HTTP answer, keep its row, and finish the site if it was the last page."""
