@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import duckdb
@@ -10,18 +9,10 @@ import pytest
 
 from pipelines.warehouse.build import build
 from tests.conftest import run_cli
-from tests.pipelines.warehouse_fixture import q, write_tiny_run
+from tests.pipelines.warehouse_fixture import q, wilson, write_tiny_run
 
 RUN1 = "20261101T120000Z-aaaaaa"
 RUN2 = "20261201T120000Z-bbbbbb"
-
-
-def wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    # written independently of the SQL: centre ± half-width of the Wilson score interval
-    p = x / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @pytest.fixture()

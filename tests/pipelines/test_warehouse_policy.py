@@ -3,7 +3,6 @@ policy texts (tests/pipelines/warehouse_fixture.py), shares per service, and re-
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -14,7 +13,7 @@ from pipelines.publish import page_data
 from pipelines.publish.command import format_changes
 from pipelines.warehouse import connect
 from pipelines.warehouse.build import build
-from tests.pipelines.warehouse_fixture import q, tiny_rows, write_run_rows, write_tiny_run
+from tests.pipelines.warehouse_fixture import q, tiny_rows, wilson, write_run_rows, write_tiny_run
 
 RUN1 = "20261101T120000Z-aaaaaa"
 RUN2 = "20261201T120000Z-bbbbbb"
@@ -114,14 +113,6 @@ def test_an_interrupted_build_checks_the_reloaded_run_again(two_runs, catalog):
              "service_id = 'hotjar'", [RUN1]) == [("not_mentioned",)]
 
 
-def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    # written apart from the SQL macros: centre ± half-width of the Wilson score interval
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def test_named_share_interval_and_movement(tmp_path, catalog):
     """RUN1: blog-b.de's policy leaves Hotjar out (0 of 1); RUN2: it names it (1 of 1). At n = 1 the intervals are
     wide, but 0 % and 100 % each lie outside the other's: "up". Google Analytics stays named: "stable"."""
@@ -134,7 +125,7 @@ def test_named_share_interval_and_movement(tmp_path, catalog):
     got = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
                                   "SELECT service_id, share_named, share_named_ci_low, share_named_ci_high, "
                                   "prev_share_named, named_movement FROM service_policy")}
-    lo, hi = _wilson(1, 1)
+    lo, hi = wilson(1, 1)
     assert got["hotjar"][0] == 1.0 and got["hotjar"][1:3] == pytest.approx((lo, hi))
     assert got["hotjar"][3:] == (0.0, "up")
     assert got["google-analytics-4"][3:] == (1.0, "stable")
