@@ -18,6 +18,7 @@ OUTCOMES = (
     "too_large",
     "not_html",
     "refused_private",
+    "parse_budget_exceeded",
     "browser_error",
     "page_budget_exceeded",
 )

@@ -17,6 +17,8 @@ SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
 SR_DNS_TIMEOUT = 2.0
 SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
 SR_POLICY_TEXT_CHARS = 300_000  # readable text kept per privacy/cookie policy page (policy_texts); 0 = none
+SR_OBSERVE_WORKERS = 2  # processes examining pages off the reactor thread; 0 = in the reactor thread, no budget
+SR_PARSE_BUDGET = 4.0  # seconds a page's examination may take before its worker is killed (parse_budget_exceeded)
 SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
 SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
 SR_HEADERS_OF_INTEREST = [
