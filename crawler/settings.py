@@ -19,6 +19,7 @@ SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQ
 SR_POLICY_TEXT_CHARS = 300_000  # readable text kept per privacy/cookie policy page (policy_texts); 0 = none
 SR_OBSERVE_WORKERS = 2  # processes examining pages off the reactor thread; 0 = in the reactor thread, no budget
 SR_PARSE_BUDGET = 4.0  # seconds a page's examination may take before its worker is killed (parse_budget_exceeded)
+SR_PARSE_INLINE_BYTES = 256 * 1024  # pages up to this size are examined in the reactor thread (bounded: ~0.2 s)
 SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
 SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
 SR_HEADERS_OF_INTEREST = [

@@ -39,7 +39,8 @@ class SitesSpider(scrapy.Spider):
     """Crawls the sites listed in ``SR_DOMAINS_PATH`` (``line_no,rank,domain`` CSV) for run ``SR_RUN_ID``.
 
     Settings: ``SR_MAX_PAGES``, ``SR_MAX_REDIRECTS``, ``SR_POLICY_TEXT_CHARS``, ``SR_HEADERS_OF_INTEREST``,
-    ``SR_SITES_IN_FLIGHT``, ``SR_OBSERVE_WORKERS`` and ``SR_PARSE_BUDGET`` (the observation pool)."""
+    ``SR_SITES_IN_FLIGHT``, ``SR_OBSERVE_WORKERS``, ``SR_PARSE_BUDGET`` and ``SR_PARSE_INLINE_BYTES`` (the
+    observation pool)."""
 
     name = "sites"
     method = "static"
@@ -58,7 +59,8 @@ class SitesSpider(scrapy.Spider):
         spider.sites: dict[str, SiteCrawl] = {}
         spider.outstanding: dict[str, int] = {}  # per open site: requests made whose callback has not returned
         spider.sites_in_flight = max(1, s.getint("SR_SITES_IN_FLIGHT", 0) or 4 * s.getint("CONCURRENT_REQUESTS", 32))
-        spider.pool = ObservePool(s.getint("SR_OBSERVE_WORKERS", 2), s.getfloat("SR_PARSE_BUDGET", 4.0))
+        spider.pool = ObservePool(s.getint("SR_OBSERVE_WORKERS", 2), s.getfloat("SR_PARSE_BUDGET", 4.0),
+                                  inline_bytes=s.getint("SR_PARSE_INLINE_BYTES", 256 * 1024))
         spider._room = asyncio.Event()
         spider._flush_scheduled = False
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
@@ -74,7 +76,6 @@ class SitesSpider(scrapy.Spider):
 
     def _on_opened(self, spider) -> None:
         self.pool.stats = self.crawler.stats
-        self.pool.start()
 
     def _on_closed(self, spider, reason) -> None:
         self.pool.close()

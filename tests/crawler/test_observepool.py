@@ -28,7 +28,7 @@ class Stats:
 
 def test_pages_come_back_as_examined_in_process():
     async def scenario():
-        pool = ObservePool(workers=1, budget=10)
+        pool = ObservePool(workers=1, budget=10, inline_bytes=0)
         try:
             return await asyncio.gather(*(pool.examine(PAGE) for _ in range(3)))
         finally:
@@ -46,7 +46,7 @@ def test_a_page_over_budget_is_given_up_and_the_worker_replaced():
     stats = Stats()
 
     async def scenario():
-        pool = ObservePool(workers=1, budget=1.0, stats=stats)
+        pool = ObservePool(workers=1, budget=1.0, stats=stats, inline_bytes=0)
         try:
             started = time.monotonic()
             over = await pool.examine(HOSTILE)
@@ -60,12 +60,12 @@ def test_a_page_over_budget_is_given_up_and_the_worker_replaced():
     assert isinstance(over, Classified) and (over.outcome, over.error_class) == ("parse_budget_exceeded", "ParseBudget")
     assert took < 3.0
     assert isinstance(after, PageFindings) and after.observation.title == "Hallo"
-    assert stats.values == {"sr/parse/pages": 2, "sr/parse/budget_exceeded": 1, "sr/parse/workers_started": 2}
+    assert stats.values == {"sr/parse/pooled": 2, "sr/parse/budget_exceeded": 1, "sr/parse/workers_started": 2}
 
 
 def test_a_worker_that_dies_mid_page_is_reported_and_replaced():
     async def scenario():
-        pool = ObservePool(workers=1, budget=30)
+        pool = ObservePool(workers=1, budget=30, inline_bytes=0)
         try:
             pool.start()
             (pid,) = pool.pids
@@ -84,7 +84,7 @@ def test_a_worker_that_dies_mid_page_is_reported_and_replaced():
 
 def test_other_pages_go_on_while_one_worker_is_stuck():
     async def scenario():
-        pool = ObservePool(workers=2, budget=3.0)
+        pool = ObservePool(workers=2, budget=3.0, inline_bytes=0)
         try:
             pool.start()
             stuck = asyncio.ensure_future(pool.examine(HOSTILE))
@@ -102,6 +102,10 @@ def test_other_pages_go_on_while_one_worker_is_stuck():
     assert calm_took < 2.0  # the second worker examined them while the first was busy
 
 
-def test_no_workers_examines_in_the_calling_thread():
-    result = asyncio.run(ObservePool(workers=0).examine(PAGE))
-    assert isinstance(result, PageFindings) and result.observation.title == "Hallo"
+def test_small_pages_and_no_workers_examine_in_the_calling_thread():
+    for pool in (ObservePool(workers=0, inline_bytes=0), ObservePool(workers=2)):
+        stats = Stats()
+        pool.stats = stats
+        result = asyncio.run(pool.examine(PAGE))
+        assert isinstance(result, PageFindings) and result.observation.title == "Hallo"
+        assert stats.values == {"sr/parse/inline": 1} and pool.pids == []
