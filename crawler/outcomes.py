@@ -147,13 +147,15 @@ def classify_exception(exc: BaseException) -> Classified:
     text = str(exc)
     outcome = getattr(exc, "sr_outcome", None)  # exceptions raised by our own middlewares
     if outcome:
-        return Classified(outcome, name, _short(text))
+        return Classified(outcome, getattr(exc, "sr_error_class", name), _short(text))
     if name == "TunnelError":
         return Classified(classify_tunnel_error(text), name, _short(text))
     if name == "IgnoreRequest" and "robots.txt" in text:
         return Classified("robots_denied", name, _short(text))
     if "max size" in text:
         return Classified("too_large", name, _short(text))
+    if "DOWNLOAD_MAXSIZE" in text and "decompression" in text:  # a compressed body inflating past the limit
+        return Classified("too_large", "DecompressionTooLarge", _short(text))
     if name == "DownloadCancelledError":
         # Scrapy cancels a streaming body that grows past DOWNLOAD_MAXSIZE with an empty message
         return Classified("too_large", name, _short(text) or "download cancelled: body larger than DOWNLOAD_MAXSIZE")

@@ -14,7 +14,7 @@ SR_MAX_PAGES = 5  # pages per site, home page included
 SR_MAX_REDIRECTS = 10
 SR_ALLOW_PRIVATE = False
 SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
-SR_DNS_TIMEOUT = 2.0
+SR_DNS_TIMEOUT = 2.0  # seconds per attempt of the run's own lookups (two rounds over the nameservers)
 SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
 SR_POLICY_TEXT_CHARS = 300_000  # readable text kept per privacy/cookie policy page (policy_texts); 0 = none
 SR_OBSERVE_WORKERS = 2  # processes examining pages off the reactor thread; 0 = in the reactor thread, no budget
@@ -79,6 +79,14 @@ METAREFRESH_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 DNSCACHE_ENABLED = True
+# the crawl's connections resolve with the run's resolver (the addresses the guard checked); Scrapy 2.16 renamed
+# the setting from DNS_RESOLVER to TWISTED_DNS_RESOLVER
+try:
+    from scrapy.settings.default_settings import TWISTED_DNS_RESOLVER as _renamed  # noqa: F401
+except ImportError:
+    DNS_RESOLVER = "crawler.dnsresolver.RunResolver"
+else:
+    TWISTED_DNS_RESOLVER = "crawler.dnsresolver.RunResolver"
 # Scrapy starts CONCURRENT_ITEMS asyncio workers for every callback's output; our callbacks yield a handful
 # of row batches and there are no item pipelines, so a small number avoids ~100 idle tasks per response.
 CONCURRENT_ITEMS = 4

@@ -626,7 +626,9 @@ def _demo_browser(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
-    with LocalDNS(demo_zone()) as dns, LocalWeb(build_web("demo,browser")) as web:
+    from pipelines.localdns.fixtures import web_zone
+
+    with LocalDNS(demo_zone().update(web_zone("browser"))) as dns, LocalWeb(build_web("demo,browser")) as web:
         env = {**os.environ, **web.proxy_env()}
         cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
                "--nameserver", dns.nameserver, "--allow-private", "--max-pages", "1", "--mode", "browser",

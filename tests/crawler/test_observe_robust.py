@@ -139,7 +139,7 @@ HOSTILE_SITE = "hostile-page.de"
 CALM_SITES = [f"calm-{i}.de" for i in range(6)]
 
 
-def test_a_hostile_page_cannot_stall_the_crawl(tmp_path, local_dns):
+def test_a_hostile_page_cannot_stall_the_crawl(tmp_path):
     """10 MB of nested ``<div style="...url(...)">`` keeps the parser busy for about a minute (lexbor's tree
     building is quadratic in depth for div-like elements, and ``flatten_if_deep`` keeps containers whose
     attributes hold ``url(``). The crawl examines pages in worker processes under a budget: the hostile page is
@@ -148,6 +148,8 @@ def test_a_hostile_page_cannot_stall_the_crawl(tmp_path, local_dns):
     import pyarrow.parquet as pq
 
     from crawler.paths import Layout, parts
+    from pipelines.localdns import LocalDNS, Zone
+    from pipelines.localdns.fixtures import FIXTURE_ADDRESS
     from pipelines.localweb.server import LocalWeb
     from pipelines.localweb.sites import Route, Site, Web, html_route, robots_route
     from tests.conftest import run_cli
@@ -160,9 +162,9 @@ def test_a_hostile_page_cannot_stall_the_crawl(tmp_path, local_dns):
         web.add(Site(domain, routes={"/": html_route(f'<title>{domain}</title><img src="https://img.{domain}/x.png">'),
                                      "/robots.txt": robots_route("")}))
     (tmp_path / "d.txt").write_text("\n".join([HOSTILE_SITE, *CALM_SITES]) + "\n", encoding="utf-8")
-    with LocalWeb(web) as lw:
+    with LocalWeb(web) as lw, LocalDNS(Zone.of_hosts(web.hosts(), FIXTURE_ADDRESS)) as dns:
         res = run_cli(["crawl", str(tmp_path / "d.txt"), "--out", str(tmp_path / "out"), "--max-pages", "1",
-                       "--nameserver", local_dns.nameserver, "--no-progress", "--no-summary", "--no-autothrottle"],
+                       "--nameserver", dns.nameserver, "--no-progress", "--no-summary", "--no-autothrottle"],
                       env=lw.proxy_env(), timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     layout = Layout(tmp_path / "out")
