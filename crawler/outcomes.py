@@ -23,6 +23,9 @@ OUTCOMES = (
     "page_budget_exceeded",
 )
 
+#: Outcomes of sites whose home page answered (over HTTP, whatever it said)
+ANSWERED = frozenset({"ok", "not_html", "http_error"})
+
 #: Failures after which the next start URL (http://, then the www. variant) is tried.
 FALLBACK_ON = frozenset({"dns_error", "connect_error", "tls_error"})
 

@@ -28,12 +28,11 @@ from crawler.examine import PageFindings, PageJob
 from crawler.hosts import host_of, registrable_domain
 from crawler.items import TABLES
 from crawler.observe import Observation, parse_set_cookie
-from crawler.outcomes import FALLBACK_ON, Classified, classify_proxy_response, is_html
+from crawler.outcomes import ANSWERED, FALLBACK_ON, Classified, classify_proxy_response, is_html
 from crawler.pagepick import pick_pages
 from crawler.pagetext import POLICY_KINDS
 
 PRE_CONSENT = Pass()
-ANSWERED = frozenset({"ok", "not_html", "http_error"})  # outcomes of sites whose home page answered
 
 
 def start_urls(domain: str) -> list[str]:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from crawler.domains import DomainListError
 from crawler.paths import Layout
+from pipelines import exits
 
 err = Console(stderr=True)
 out = Console()
@@ -177,11 +178,10 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if redis_url is not None:
         if domains is not None or resume is not None:
             _fail("--redis takes no DOMAINS and no --resume: `seed` enqueues the domains, workers only crawl")
-        ctx = click.get_current_context()
-        run_wide = [p.opts[0] for p in ctx.command.params
-                    if p.name in ("max_pages", "concurrency", "per_site_concurrency", "timeout", "ignore_robots",
-                                  "user_agent", "allow_private", "nameservers", "no_autothrottle")
-                    and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        from crawler.runner import RUN_OPTION_FLAGS
+
+        run_wide = [RUN_OPTION_FLAGS[f] for f in _given_run_options()
+                    if f not in ("extra_settings", "mode", "consent_states", "signals")]
         if run_wide:
             _fail(f"{', '.join(run_wide)}: a distributed run's settings come from `seed`; "
                   "use -s NAME=VALUE to change one for this worker")
@@ -194,25 +194,48 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
     try:
-        plan = resume_run(resume, opts) if resume else prepare_run(domains, opts)
+        plan = resume_run(resume, opts, _given_run_options()) if resume else prepare_run(domains, opts)
     except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
     if resume and opts.mode == "browser":  # adopted from the run: check the browser now
         _require_browser(opts.extra_settings)
-    if plan.resumed_from:
-        err.print(f"resuming {plan.run_id} ({opts.mode}): {plan.resumed_from} site(s) already committed, "
+    if resume:
+        err.print(f"resuming {plan.run_id} with its own settings ({opts.mode}, --max-pages {opts.max_pages}, "
+                  f"--concurrency {opts.concurrency}): {plan.resumed_from} site(s) already committed, "
                   f"{plan.accepted} to go")
     if plan.rejected:
         err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
-    run_crawl(plan, opts)
-    layout = Layout(out_dir)
-    if (plan.run_dir / "manifest.json").is_file():
-        if summary:
-            _print_summary(plan.run_dir)
-        out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
-    else:
-        err.print(f"[red]run {plan.run_id} did not finish; it is not sealed[/red] ({layout.raw})")
-        sys.exit(1)
+    stats = {}
+    try:
+        stats = run_crawl(plan, opts)
+    finally:
+        if not (plan.run_dir / "manifest.json").is_file():
+            reason = stats.get("finish_reason") or "stopped"
+            err.print(f"[red]run {plan.run_id} did not finish ({reason}); it is not sealed.[/red] Finish it with:",
+                      soft_wrap=True)
+            click.echo(f"  {_self_command()} crawl --resume {plan.run_id} --out {out_dir}", err=True)
+    if not (plan.run_dir / "manifest.json").is_file():
+        sys.exit(exits.INTERRUPTED if stats.get("finish_reason") == "shutdown" else exits.FAILED)
+    if summary:
+        _print_summary(plan.run_dir)
+    out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
+    from pipelines.summary import answered_warning
+
+    warning = answered_warning(Layout(out_dir).read_manifest(plan.run_id))
+    if warning:
+        err.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
+        sys.exit(exits.FEW_ANSWERED)
+
+
+def _given_run_options() -> set[str]:
+    """The run-shaping options (``crawler.runner.RUN_OPTION_FLAGS``) set on this command line."""
+    from crawler.runner import RUN_OPTION_FLAGS
+
+    ctx = click.get_current_context()
+    flags = {p.name: p.opts for p in ctx.command.params}
+    return {field for field, flag in RUN_OPTION_FLAGS.items()
+            for name, opts in flags.items()
+            if flag in opts and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
 
 
 def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
@@ -384,13 +407,18 @@ def refdata(ctx, cache_dir):
 @click.pass_context
 def run(ctx, domains, **kwargs):
     """The main job: crawl DOMAINS, enrich the run (DNS, server location, network, cloaking), build the warehouse."""
+    few_answered = False
     try:
         ctx.invoke(crawl, domains=domains, **kwargs)
     except SystemExit as e:
-        if e.code not in (0, None):
+        if e.code == exits.FEW_ANSWERED:  # sealed all the same: enrich and build it, then say so again
+            few_answered = True
+        elif e.code not in (0, None):
             raise
     _enrich_latest(kwargs["out_dir"], kwargs.get("nameservers") or ())
     _build_and_report(kwargs["out_dir"])
+    if few_answered:
+        _fail("the crawl ran, but fewer than 10 % of its sites answered (see the warning above)", exits.FEW_ANSWERED)
 
 
 def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:

@@ -19,7 +19,7 @@ class ManifestExtension:
     """On ``engine_stopped`` (after feeds are stored) writes ``manifest.json`` if the spider finished.
 
     An interrupted crawl (close reason other than ``finished``) stays unsealed so it can be resumed.
-    Settings: ``SR_RUN_DIR``, ``SR_RUN_ID``, ``SR_RUN_KIND``, ``SR_INPUT``, ``SR_REFERENCE_DATA``,
+    Settings: ``SR_RUN_DIR``, ``SR_RUN_ID``, ``SR_RUN_KIND``, ``SR_STARTED_AT``, ``SR_INPUT``, ``SR_REFERENCE_DATA``,
     ``SR_WRITER_ID``, ``SR_SEAL`` (default True; distributed workers leave sealing to ``seal``).
     """
 
@@ -27,7 +27,8 @@ class ManifestExtension:
         self.crawler = crawler
         s = crawler.settings
         self.run_dir = Path(s.get("SR_RUN_DIR"))
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # when the run began: kept across resumes (SR_STARTED_AT), else when this process started
+        self.started_at = s.get("SR_STARTED_AT") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.reason = None
 
     @classmethod
