@@ -488,18 +488,20 @@ def check(out_dir):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="Rows printed at most (table/CSV/JSON).")
 def query(out_dir, sql, as_csv, as_json, limit):
-    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result."""
+    """Run SQL that only reads (SELECT, DESCRIBE, EXPLAIN …) on a read-only connection to OUT/warehouse.duckdb
+    without access to files, the network or extensions, and print the result."""
     import csv as csvmod
     import json
 
     import duckdb
 
-    from pipelines.warehouse.connect import connect
+    from pipelines.warehouse.querysafety import UnsafeQuery, check_query, connect_for_queries
 
     try:
-        con = connect(Layout(out_dir).warehouse, read_only=True)
+        check_query(sql)
+        con = connect_for_queries(Layout(out_dir).warehouse)
         cur = con.execute(sql)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, UnsafeQuery) as e:
         _fail(str(e))
     except duckdb.Error as e:
         _fail(f"query failed: {str(e).splitlines()[0]}")
