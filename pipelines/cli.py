@@ -570,20 +570,31 @@ def _sql_path(path: Path) -> str:
     return str(path.resolve()).replace("'", "''")
 
 
-@main.command(epilog=_epilog("demo"))
+@main.command(epilog=_epilog("demo") + "\n  servicerisk demo --serve --out out/demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Output folder for the demo dataset.")
 @click.option("--mode", type=click.Choice(["static", "browser"]), default="static", show_default=True,
               help="browser: one crawl of the demo web plus the browser fixture sites in headless Chromium "
                    "(pre-consent, accept, reject, GPC), then the consent marts; needs /usr/bin/chromium.")
-def demo(out_dir, mode="static"):
+@click.option("--serve", is_flag=True,
+              help="Run no pipeline: keep the demo web (month 2, plus the browser fixture sites) and its DNS up until "
+                   "Ctrl-C, and print the environment to set in another shell to crawl or scan demo sites.")
+@click.option("--proxy-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="With --serve: the demo web's proxy port on 127.0.0.1 (0: any free port).")
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="With --serve: the demo DNS server's port on 127.0.0.1 (0: any free port).")
+def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
-    two monthly crawls (some sites change their embeds in month 2), then the warehouse."""
+    two monthly crawls (some sites change their embeds in month 2), then the warehouse. With --serve, only keep
+    the demo web and DNS up for your own crawls and scans."""
     from pipelines.localdns import LocalDNS
     from pipelines.localdns.demo import demo_zone
     from pipelines.localweb.demo import demo_domain_list_text, demo_web
     from pipelines.localweb.server import LocalWeb
 
+    if serve:
+        _demo_serve(out_dir, proxy_port, dns_port)
+        return
     if mode == "browser":
         _demo_browser(out_dir)
         return
@@ -620,8 +631,8 @@ def demo(out_dir, mode="static"):
     out.print(f"\nKnowledge base: {(out_dir / 'kb').resolve()} — open "
               f"{(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()} (English: {kb_result.index_html.resolve()})",
               soft_wrap=True)
-    out.print(f"\n[bold]Quickscan of one demo site[/bold] (`servicerisk scan {DEMO_SCAN_SITE}`; kept in "
-              f"{layout.scans}/, not in the dataset)")
+    out.print(f"\n[bold]Quickscan of one demo site[/bold] ({DEMO_SCAN_SITE}; kept in {layout.scans}/, not in the "
+              "dataset)")
     with LocalDNS(demo_zone()) as dns, LocalWeb(demo_web(month=2)) as web:
         rc = subprocess.call([sys.executable, "-m", "pipelines.cli", "scan", DEMO_SCAN_SITE, "--out", str(out_dir),
                               "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
@@ -639,9 +650,47 @@ def demo(out_dir, mode="static"):
         "SELECT site, third_party_hosts, services FROM sites WHERE outcome = 'ok' ORDER BY services DESC LIMIT 10",
     ):
         out.print(f"  {_self_command()} query --out {out_dir} \"{q}\"", soft_wrap=True)
+    out.print(f"To crawl or scan demo sites yourself, keep the demo web up with `{_self_command()} demo --serve` "
+              "(it prints what to set in another shell).", soft_wrap=True)
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
+
+
+def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
+    """Serve the demo web (month 2 and the browser fixture sites) and its DNS until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from pipelines.localdns import LocalDNS
+    from pipelines.localdns.demo import demo_zone
+    from pipelines.localdns.fixtures import web_zone
+    from pipelines.localweb import BROWSER_DOMAINS, build_web
+    from pipelines.localweb.demo import demo_domain_list_text
+    from pipelines.localweb.server import LocalWeb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    domains = out_dir / "demo-domains.txt"
+    domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    web = build_web("demo,browser", month=2)
+    with LocalDNS(demo_zone().update(web_zone("browser")), port=dns_port) as dns, \
+            LocalWeb(web, port=proxy_port) as lw:
+        me = _self_command()
+        out.print(f"demo web on {lw.proxy_url} (an HTTP(S) proxy serving {len(web)} hosts), demo DNS on "
+                  f"{dns.nameserver}; Ctrl-C stops both.", soft_wrap=True)
+        out.print("In another shell, set:", soft_wrap=True)
+        click.echo(f"  export https_proxy={lw.proxy_url} http_proxy={lw.proxy_url} no_proxy=")
+        out.print("then, for example:", soft_wrap=True)
+        click.echo(f"  {me} scan {DEMO_SCAN_SITE} --out {out_dir} --nameserver {dns.nameserver}")
+        click.echo(f"  {me} crawl {domains} --out {out_dir / 'mine'} --nameserver {dns.nameserver}")
+        click.echo(f"  {me} scan {BROWSER_DOMAINS[1]} --mode browser --out {out_dir} --nameserver {dns.nameserver}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    out.print("demo web and DNS stopped")
 
 
 def _demo_browser(out_dir: Path) -> None:

@@ -86,7 +86,7 @@ def fault_server():
         yield web
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -104,7 +104,7 @@ def redis_server(tmp_path_factory):
     binary = require_binary("redis-server")
     workdir = tmp_path_factory.mktemp("redis")
     for _ in range(5):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
                                  "--appendonly", "no", "--dir", str(workdir)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -38,10 +38,15 @@ def before_consent(data: dict[str, Any]) -> int:
 
 def render_html(data: dict[str, Any], lang: str) -> str:
     return _ENV.get_template("scan.html").render(
-        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data),
+        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data), dns=dns_outcomes(data),
         L=lambda key, **kw: scan_label(lang, key, **kw),
         yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b), dpf=lambda v: dpf_label(lang, v),
     )
+
+
+def dns_outcomes(data: dict[str, Any]) -> str:
+    """``timeout 3, servfail 1``: how the scan's DNS lookups ended."""
+    return ", ".join(f"{o} {n}" for o, n in data["dns"]["outcomes"].items())
 
 
 def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
@@ -55,6 +60,8 @@ def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path,
 def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
     """A terminal summary: the services table, cloaked subdomains and the policy coverage."""
     L = lambda key, **kw: scan_label(lang, key, **kw)  # noqa: E731
+    if data["dns"]["no_resolver"]:
+        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data)))}[/red]")
     if not data["reachable"]:
         f = data["failure"]
         console.print(f"[red]{escape(L('unreachable', domain=data['domain'], outcome=f['outcome'], error_class=f['error_class'] or L('unknown')))}[/red]")

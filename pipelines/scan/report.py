@@ -16,6 +16,8 @@ from pipelines.warehouse.connect import fetch_dicts
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 REPORT_VERSION = 1
+#: DNS outcome classes that are answers (the resolver works; the name may not exist); the others say it does not
+DNS_ANSWERS = frozenset({"ok", "nxdomain", "no_answer", "loop"})
 
 
 def _sql(name: str) -> str:
@@ -72,6 +74,7 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         "mode": provenance.get("mode", "static"),
         "consent_passes": [],
         "cmp": None,
+        "dns": _dns(con, params),
     }
     if site is None or site["outcome"] != "ok":
         detail = _rows(con, "detail", params)
@@ -117,6 +120,15 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         "found": bool(policies),
     }
     return data
+
+
+def _dns(con, params: dict[str, Any]) -> dict[str, Any]:
+    """How the scan's DNS lookups ended; ``no_resolver``: every lookup went unanswered (timeouts, SERVFAIL,
+    REFUSED), so server locations are unknown for want of a working resolver, not for the hosts' sake."""
+    outcomes = {r["dns_outcome"]: r["hosts"] for r in _rows(con, "dns", params)}
+    total = sum(outcomes.values())
+    answered = sum(n for o, n in outcomes.items() if o in DNS_ANSWERS)
+    return {"hosts": total, "outcomes": outcomes, "no_resolver": total > 0 and answered == 0}
 
 
 def _company(catalog: Catalog, company_id: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
     "de": {
         "title": "Quickscan: {domain}", "scanned": "Gescannt", "run": "Lauf", "pages": "Seiten",
         "unreachable": "{domain} war nicht erreichbar: {outcome} ({error_class}).",
+        "no_resolver": "Keine DNS-Abfrage wurde beantwortet ({outcomes}): Der Resolver funktioniert nicht, "
+                       "Serverstandorte sind deshalb unbekannt. Resolver mit --nameserver IP angeben.",
         "attempts": "Versuche", "services": "Eingebundene Dienste", "service": "Dienst", "category": "Kategorie",
         "consent": "Einwilligung nötig", "band": "Risikostufe", "countries": "Server-Länder",
         "company": "Unternehmen", "us": "US-Recht", "dpf": "US-Stelle: DPF", "policy": "In Datenschutzerklärung",
@@ -33,6 +35,8 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Quick scan: {domain}", "scanned": "Scanned", "run": "Run", "pages": "Pages",
         "unreachable": "{domain} could not be reached: {outcome} ({error_class}).",
+        "no_resolver": "No DNS lookup was answered ({outcomes}): the resolver is not working, so server "
+                       "locations are unknown. Name a resolver with --nameserver IP.",
         "attempts": "Attempts", "services": "Embedded services", "service": "Service", "category": "Category",
         "consent": "Consent needed", "band": "Risk band", "countries": "Server countries",
         "company": "Company", "us": "US law", "dpf": "US entity: DPF", "policy": "In privacy policy",
