@@ -38,6 +38,7 @@ class CrawlOptions:
     mode: str = "static"  # static | browser (headless Chromium)
     consent_states: tuple[str, ...] = ()  # browser mode: extra passes besides pre-consent (accept, reject)
     signals: tuple[str, ...] = ()  # browser mode: extra signal passes (gpc)
+    panel: str | None = None  # runs compared with each other (trends); default: those of the same input list
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,7 +48,7 @@ RUN_OPTION_FLAGS: dict[str, str] = {
     "max_pages": "--max-pages", "concurrency": "--concurrency", "per_site_concurrency": "--per-site-concurrency",
     "timeout": "--timeout", "ignore_robots": "--ignore-robots", "user_agent": "--user-agent",
     "allow_private": "--allow-private", "nameservers": "--nameserver", "autothrottle": "--no-autothrottle",
-    "extra_settings": "--set", "mode": "--mode", "consent_states": "--consent", "signals": "--gpc",
+    "extra_settings": "--set", "mode": "--mode", "consent_states": "--consent", "signals": "--gpc", "panel": "--panel",
 }
 RUN_OPTIONS: tuple[str, ...] = tuple(RUN_OPTION_FLAGS)
 _TUPLES = ("nameservers", "consent_states", "signals")
@@ -234,6 +235,7 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
             "SR_RUN_DIR": str(plan.run_dir),
             "SR_RUN_KIND": opts.kind,
             "SR_STARTED_AT": plan.started_at,
+            "SR_PANEL": opts.panel or "",
             "SR_DOMAINS_PATH": str(plan.domains_path),
             "SR_TOTAL_SITES": plan.accepted,
             "SR_WRITER_ID": writer,
@@ -399,7 +401,7 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
         run_id=record.run_id, kind="crawl", started_at=record.started_at, run_dir=run_dir,
         settings=record.recorded, stats=summed_stats(client, record.run_id),
         input_info=record.input_info, reference_data=record.reference_data, writers=writers(run_dir),
-        close_reason="finished",
+        close_reason="finished", panel=record.options.get("panel"),
     )
     write_manifest(run_dir, manifest)
     client.hset(meta, "sealed_at", manifest["ended_at"])

@@ -53,6 +53,14 @@ def main() -> None:
     and how risky they are under GDPR and TDDDG §25."""
 
 
+def _check_panel(ctx, param, value):
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise click.BadParameter(f"{value!r}: letters, digits, '.', '_' and '-', at most 64", param_hint="--panel")
+    return value
+
+
 def _crawl_options(f):
     opts = [
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -73,6 +81,9 @@ def _crawl_options(f):
                      help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's)."),
         click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
         click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+        click.option("--panel", default=None, metavar="NAME", callback=_check_panel,
+                     help="Name the panel this run belongs to: trends and `kb --changes` compare runs of one panel "
+                          "only (default: runs of the same domain list, by its checksum)."),
         click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
         click.option("--summary/--no-summary", default=True, help="Print the run summary table at the end."),
         click.option("-s", "--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -133,7 +144,7 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
 
 def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
              allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode="static", consent="",
-             gpc=False):
+             gpc=False, panel=None):
     """CrawlOptions from the shared crawl flags (``--nameserver`` values checked)."""
     from crawler.resolver import parse_nameserver
     from crawler.runner import CrawlOptions
@@ -150,7 +161,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
         progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
-        mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (),
+        mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (), panel=panel,
     )
 
 
@@ -168,8 +179,8 @@ _REDIS_HELP = "Redis server of a distributed run, e.g. redis://127.0.0.1:6379/0.
               help="Work on the distributed run seeded in this Redis (see `seed`): its settings come from Redis; "
                    "--run-id picks a run other than the newest, -s overrides settings for this worker only.")
 def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, mode="static", consent="",
-          gpc=False, resume=None, redis_url=None):
+          allow_private, nameservers, no_autothrottle, run_id, panel, progress, summary, sets, mode="static",
+          consent="", gpc=False, resume=None, redis_url=None):
     """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
     finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill), or join a distributed run as one
     of its workers with --redis URL (any number of workers on any number of machines sharing OUT)."""
@@ -190,7 +201,7 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if gpc and mode != "browser":
         _fail("--gpc needs --mode browser")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc)
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc, panel)
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
     try:
@@ -263,7 +274,8 @@ def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
               help="Re-enqueue every accepted domain of the run (newest, or --run-id) that has no committed row "
                    "and is not queued, e.g. after a worker died; needs every worker stopped.")
 def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-         allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, redis_url, requeue_missing):
+         allow_private, nameservers, no_autothrottle, run_id, panel, progress, summary, sets, redis_url,
+         requeue_missing):
     """Create a distributed run from DOMAINS: the run folder under OUT/raw/, its settings in Redis (so workers
     started with `crawl --redis URL` join it) and one queue entry per accepted domain. The crawl flags given
     here apply to every worker."""
@@ -282,7 +294,7 @@ def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout
     if domains is None:
         _fail("give DOMAINS (a new distributed run) or --requeue-missing")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-                    allow_private, nameservers, no_autothrottle, run_id, progress, sets)
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, panel=panel)
     try:
         plan, n = seed_run(domains, opts, redis_url)
     except (DistributedError, DomainListError, FileExistsError, ValueError) as e:

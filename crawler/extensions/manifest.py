@@ -20,7 +20,7 @@ class ManifestExtension:
 
     An interrupted crawl (close reason other than ``finished``) stays unsealed so it can be resumed.
     Settings: ``SR_RUN_DIR``, ``SR_RUN_ID``, ``SR_RUN_KIND``, ``SR_STARTED_AT``, ``SR_INPUT``, ``SR_REFERENCE_DATA``,
-    ``SR_WRITER_ID``, ``SR_SEAL`` (default True; distributed workers leave sealing to ``seal``).
+    ``SR_WRITER_ID``, ``SR_PANEL``, ``SR_SEAL`` (default True; distributed workers leave sealing to ``seal``).
     """
 
     def __init__(self, crawler):
@@ -60,5 +60,6 @@ class ManifestExtension:
             reference_data=s.getdict("SR_REFERENCE_DATA"),
             writers=sorted(set(writers(self.run_dir)) | {s.get("SR_WRITER_ID")}),
             close_reason=self.reason,
+            panel=s.get("SR_PANEL") or None,
         )
         write_manifest(self.run_dir, manifest)

@@ -35,7 +35,7 @@ def crawl_run(tmp_path_factory, fault_server, local_dns):
     out = tmp / "out"
     res = run_cli(
         ["crawl", str(tmp / "domains.txt"), "--out", str(out), "--nameserver", local_dns.nameserver,
-         "--timeout", "3", "--max-pages", "5", "--no-progress"],
+         "--timeout", "3", "--max-pages", "5", "--no-progress", "--panel", "fault-web"],
         env=fault_server.proxy_env(),
     )
     assert res.returncode == 0, res.stderr[-3000:]
@@ -110,6 +110,7 @@ def test_rejected_lines_recorded_with_line_numbers(crawl_run):
 def test_manifest_seals_run_with_counts(crawl_run):
     manifest = json.loads((crawl_run["dir"] / "manifest.json").read_text())
     assert manifest["kind"] == "crawl" and manifest["close_reason"] == "finished"
+    assert manifest["panel"] == "fault-web"
     assert manifest["counts"]["sites"] == len(FAULT_EXPECTED) + 1
     expected_counts: dict[str, int] = {}
     for outcome in list(FAULT_EXPECTED.values()) + ["refused_private"]:

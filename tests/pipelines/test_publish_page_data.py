@@ -31,7 +31,8 @@ SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location
 
 def test_run_info(con):
     assert pd.run_info(con) == {"run_id": RUN, "run_date": "2026-11-01", "prev_run_id": PREV_RUN,
-                                "prev_run_date": "2026-11-01"}
+                                "prev_run_date": "2026-11-01",
+                                "panel": {"name": None, "list_checksum": "000000000000"}}
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
