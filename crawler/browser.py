@@ -51,6 +51,7 @@ CHROMIUM_ARGS = (
     "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
     "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4",
     "--proxy-bypass-list=<-loopback>",  # loopback goes through the proxy too (Chromium bypasses it by default)
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # WebRTC may not go around the proxy over UDP
 )
 
 GPC_HEADERS = {"Sec-GPC": "1", "DNT": "1"}
@@ -149,12 +150,16 @@ class BrowserConfig:
 
 
 class BrowserPool:
-    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits."""
+    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits. With ``guard_proxy``
+    (``crawler.browserguard.GuardProxy``) every request of Chromium goes through it (``config.proxy`` is then
+    its upstream); requests it turned away are marked in the visit (``RequestRecord.failure``)."""
 
-    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None):
+    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None,
+                 guard_proxy=None):
         self.config = config
         self.autoconsent = autoconsent
         self.stats = stats
+        self.guard_proxy = guard_proxy
         self._pw = None
         self._browser = None
         self._lock = asyncio.Lock()
@@ -182,7 +187,9 @@ class BrowserPool:
             kwargs: dict[str, Any] = {"executable_path": self.config.executable, "headless": True,
                                       "args": [*CHROMIUM_ARGS, *self.config.extra_args, TAG_SWITCH + self.tag],
                                       "timeout": 30_000, "handle_sigint": False, "handle_sigterm": False}
-            if self.config.proxy:
+            if self.guard_proxy is not None:
+                kwargs["proxy"] = {"server": await self.guard_proxy.start()}
+            elif self.config.proxy:
                 kwargs["proxy"] = {"server": self.config.proxy}
             self._browser = await self._pw.chromium.launch(**kwargs)
             self.launches += 1
@@ -242,17 +249,45 @@ class BrowserPool:
                     raise VisitFailed(c, visit)
                 exc = task.exception()
                 if exc is None:
+                    landed = visit.final_url or url
+                    away = self.guard_proxy.turned_away(landed) if self.guard_proxy is not None else None
+                    if away:  # redirected to where the guard let nothing through (it answered in the site's place)
+                        raise VisitFailed(Classified(away[0], "BrowserGuard",
+                                                     f"the browser guard turned {landed} away: {away[1]}"), visit)
                     return visit
                 c = classify_browser_error(str(exc), type(exc).__name__)
                 if not browser.is_connected():
                     c = Classified("browser_error", "BrowserGone", f"browser died during the visit: {c.detail}")
+                else:
+                    c = self._guarded_navigation(holder) or c
                 self._inc(f"failed/{c.outcome}")
                 raise VisitFailed(c, visit) from exc
             finally:
                 visit.duration_ms = round((time.monotonic() - started) * 1000.0, 1)
                 if not visit.requests:  # a partial visit keeps what was seen
                     visit.requests = list(holder.get("records", {}).values())
+                self._mark_guarded(visit.requests)
                 await self._close_context(holder.get("context"))
+
+    def _mark_guarded(self, records) -> None:
+        """Say in the record of each request the guard proxy turned away (a plain-http one shows the proxy's 403 as
+        its answer, an https one fails its tunnel) that it never reached its destination, and why."""
+        if self.guard_proxy is None:
+            return
+        for rec in records:
+            away = self.guard_proxy.turned_away(rec.url)
+            if away:
+                rec.failure = f"{away[0]} (browser guard): {away[1]}"[:200]
+
+    def _guarded_navigation(self, holder: dict[str, Any]) -> Classified | None:
+        """The outcome of a navigation that failed because the guard proxy turned its host away, if it did."""
+        if self.guard_proxy is None:
+            return None
+        for rec in reversed(list(holder.get("records", {}).values())):
+            away = self.guard_proxy.turned_away(rec.url) if rec.navigation else None
+            if away:
+                return Classified(away[0], "BrowserGuard", f"the browser guard turned {rec.url} away: {away[1]}")
+        return None
 
     async def _close_context(self, context) -> None:
         if context is None:

@@ -67,7 +67,9 @@ class BrowserDownloadHandler:
     The request's ``sr_pass`` meta (a ``Pass``: consent state and signal) says how; the response carries the
     document Chromium received (status, headers, raw body) and ``request.meta["sr_visit"]`` the whole visit
     (every request, cookies, storage, CMP). A failed visit raises ``VisitFailed`` whose ``sr_outcome`` the
-    spider records. Settings: ``SR_BROWSER_EXECUTABLE``, ``SR_BROWSER_PROXY``, ``SR_BROWSER_CONTEXTS``,
+    spider records. Chromium's traffic goes through ``crawler.browserguard.GuardProxy`` (the run's private-address
+    guard and resolver), which forwards to ``SR_BROWSER_PROXY`` when set. Settings: ``SR_BROWSER_EXECUTABLE``,
+    ``SR_BROWSER_PROXY``, ``SR_BROWSER_CONTEXTS``,
     ``SR_BROWSER_PAGE_BUDGET``, ``SR_BROWSER_NAV_TIMEOUT``, ``SR_BROWSER_LOAD_TIMEOUT``, ``SR_BROWSER_IDLE_TIMEOUT``,
     ``SR_BROWSER_CONSENT_WAIT``, ``SR_BROWSER_MAX_POPUPS``, ``SR_BROWSER_AUTOCONSENT``, ``SR_BROWSER_TAG``.
     Stats: ``sr/browser/*``.
@@ -77,7 +79,9 @@ class BrowserDownloadHandler:
 
     def __init__(self, crawler):
         from crawler.browser import BrowserConfig, BrowserPool
+        from crawler.browserguard import GuardProxy
         from crawler.consent import load_bundle
+        from crawler.netguard import guard_from_settings
 
         s = crawler.settings
         config = BrowserConfig(
@@ -95,7 +99,9 @@ class BrowserDownloadHandler:
         )
         bundle = load_bundle() if s.getbool("SR_BROWSER_AUTOCONSENT", True) else None
         crawler.stats.set_value("sr/browser/autoconsent", 1 if bundle else 0)
-        self.pool = BrowserPool(config, bundle, crawler.stats)
+        # every request of Chromium goes through the run's guard first; SR_BROWSER_PROXY is its upstream
+        guard = GuardProxy(guard_from_settings(s), upstream=config.proxy, stats=crawler.stats)
+        self.pool = BrowserPool(config, bundle, crawler.stats, guard_proxy=guard)
         self.http = SiteCrawlDownloadHandler(crawler)  # robots.txt and anything that is not a site's page
 
     @classmethod
@@ -118,4 +124,6 @@ class BrowserDownloadHandler:
 
     async def close(self):
         await self.pool.close()
+        if self.pool.guard_proxy is not None:
+            await self.pool.guard_proxy.close()
         await self.http.close()
