@@ -158,19 +158,23 @@ class GuardProxy:
         else:
             await self._forward(reader, writer, lines, host, port, verdict)
 
-    async def _open(self, host: str, port: int, verdict: Verdict):
-        """A connection to the upstream proxy, or to the checked address itself."""
-        if self.upstream is not None:
-            return await asyncio.open_connection(self.upstream.host, self.upstream.port)
-        v4 = [a for a in verdict.addresses if ipaddress.ip_address(a).version == 4]
-        return await asyncio.open_connection((v4 or list(verdict.addresses))[0], port)
-
-    async def _tunnel(self, reader, writer, host: str, port: int, verdict: Verdict) -> None:
+    async def _open_or_answer(self, writer, host: str, port: int, verdict: Verdict):
+        """A connection to the upstream proxy, or to the checked address itself; None after answering the client
+        with ``502`` when it cannot be opened."""
         try:
-            up_reader, up_writer = await self._open(host, port, verdict)
+            if self.upstream is not None:
+                return await asyncio.open_connection(self.upstream.host, self.upstream.port)
+            v4 = [a for a in verdict.addresses if ipaddress.ip_address(a).version == 4]
+            return await asyncio.open_connection((v4 or list(verdict.addresses))[0], port)
         except OSError as exc:
             writer.write(_answer(502, "Bad Gateway", "destination_unavailable", f"{host}:{port}: {exc}\n"))
+            return None
+
+    async def _tunnel(self, reader, writer, host: str, port: int, verdict: Verdict) -> None:
+        up = await self._open_or_answer(writer, host, port, verdict)
+        if up is None:
             return
+        up_reader, up_writer = up
         try:
             if self.upstream is not None:
                 authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -198,11 +202,10 @@ class GuardProxy:
             headers.append(f"Proxy-Authorization: {self.upstream.authorization}")
         headers.append("Connection: close")  # one request per connection: the next one is checked afresh
         body = await _request_body(reader, lines)
-        try:
-            up_reader, up_writer = await self._open(host, port, verdict)
-        except OSError as exc:
-            writer.write(_answer(502, "Bad Gateway", "destination_unavailable", f"{host}:{port}: {exc}\n"))
+        up = await self._open_or_answer(writer, host, port, verdict)
+        if up is None:
             return
+        up_reader, up_writer = up
         try:
             up_writer.write((f"{method} {target} {version}\r\n" + "\r\n".join(headers) + "\r\n\r\n").encode("latin-1")
                             + body)

@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,30 @@ def run_in_netns(script: Path, *args: str, timeout: float = 600) -> dict:
                           timeout=timeout, cwd=ROOT)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-5000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+class CountingListener:
+    """A TCP listener on (``ip``, ``port``; 0: any free port) that counts the connections it accepts and answers
+    each with ``answer`` (nothing when None) before closing it."""
+
+    def __init__(self, ip: str = "127.0.0.1", port: int = 0, answer: bytes | None = None):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((ip, port))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.connections = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.answer is not None:
+                conn.recv(4096)
+                conn.sendall(self.answer)
+            conn.close()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +21,7 @@ from pipelines.localdns import LocalDNS, Zone  # noqa: E402
 from pipelines.localdns.fixtures import FIXTURE_ADDRESS  # noqa: E402
 from pipelines.localweb.server import LocalWeb  # noqa: E402
 from pipelines.localweb.sites import Route, Site, Web, html_route, redirect, robots_route  # noqa: E402
-from tests.netns import add_loopback_address, loopback_up  # noqa: E402
+from tests.netns import CountingListener, add_loopback_address, loopback_up  # noqa: E402
 
 PROBE_SITE = "guard-probe.de"
 REDIRECT_SITE = "guard-redirect.de"  # its home page redirects to the loopback listener
@@ -32,31 +30,12 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
-class Counter:
-    """Accepts connections on (ip, port) and counts them (answers nothing)."""
-
-    def __init__(self, ip: str, port: int = 0):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((ip, port))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            conn, _ = self.sock.accept()
-            self.connections += 1
-            conn.close()
-
-
 def main() -> None:
     loopback_up()
     add_loopback_address("169.254.169.254", 1)
     out = Path(sys.argv[1])
-    loopback = Counter("127.0.0.1")
-    metadata = Counter("169.254.169.254", 80)
+    loopback = CountingListener("127.0.0.1")
+    metadata = CountingListener("169.254.169.254", 80)
     page = (f'<!doctype html><html><head><title>Probe</title></head><body><h1>Probe</h1>'
             f'<img src="http://{CDN}/ok.png" alt="">'
             f'<iframe src="http://127.0.0.1:{loopback.port}/frame"></iframe>'

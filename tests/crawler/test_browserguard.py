@@ -5,8 +5,6 @@ request past the check."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 
 import pytest
 
@@ -17,29 +15,12 @@ from pipelines.localdns import LocalDNS, Zone
 from pipelines.localdns.fixtures import FIXTURE_ADDRESS
 from pipelines.localweb.server import LocalWeb
 from pipelines.localweb.sites import Site, Web, html_route
+from tests.netns import CountingListener
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts connections and answers each with a tiny HTTP response."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.recv(4096)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nloopbak")
-            conn.close()
+def http_listener() -> CountingListener:
+    """A loopback listener that counts connections and answers each with a tiny HTTP response."""
+    return CountingListener(answer=b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nloopbak")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +67,7 @@ def run(proxy: GuardProxy, *requests: bytes) -> list[bytes]:
 
 def test_private_and_metadata_destinations_are_refused_before_any_connection(world):
     dns, lw = world
-    loopback = Listener()
+    loopback = http_listener()
     proxy = GuardProxy(_guard(dns), upstream=lw.proxy_url)
     answers = run(proxy,
                   f"GET http://127.0.0.1:{loopback.port}/admin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode(),
@@ -132,7 +113,7 @@ def test_with_allow_private_and_no_upstream_it_connects_to_the_checked_address(w
     """The control: the same request reaches a loopback listener when private destinations are allowed (so the
     zero above is the guard's doing, not a listener that could not count)."""
     dns, _ = world
-    loopback = Listener()
+    loopback = http_listener()
     proxy = GuardProxy(_guard(dns, allow_private=True), upstream=None)
     (answer,) = run(proxy, f"GET http://127.0.0.1:{loopback.port}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"loopbak")
