@@ -220,8 +220,9 @@ class BrowserPool:
                 self._pw = None
 
     # --- one visit ---------------------------------------------------------------------------------------
-    async def visit(self, url: str, pass_: Pass = Pass()) -> Visit:
-        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure."""
+    async def visit(self, url: str, pass_: Pass = Pass(), patience: float = 1) -> Visit:
+        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure.
+        ``patience`` multiplies the waits for the page to settle and the consent tool to act (and the budget)."""
         async with self._slots:
             try:
                 browser = await self._ensure()
@@ -232,16 +233,17 @@ class BrowserPool:
             visit = Visit(url=url, pass_=pass_)
             started = time.monotonic()
             holder: dict[str, Any] = {}
-            task = asyncio.ensure_future(self._run(browser, visit, holder))
+            task = asyncio.ensure_future(self._run(browser, visit, holder, patience))
             holder["task"] = task
+            budget = self.config.page_budget * patience
             try:
-                done, _ = await asyncio.wait({task}, timeout=self.config.page_budget)
+                done, _ = await asyncio.wait({task}, timeout=budget)
                 if not done:
                     task.cancel()
                     await asyncio.wait({task}, timeout=2.0)
                     self._inc("budget_exceeded")
                     raise VisitFailed(Classified("page_budget_exceeded", "PageBudget",
-                                                 f"page not finished within the {self.config.page_budget:g} s budget "
+                                                 f"page not finished within the {budget:g} s budget "
                                                  f"(reached: {visit.load_state})"), visit)
                 if task.cancelled():  # only the watchdogs cancel a visit
                     c = holder.get("abort") or Classified("browser_error", "Cancelled", "visit cancelled")
@@ -307,7 +309,7 @@ class BrowserPool:
             async with self._lock:
                 await self._drop_browser()
 
-    async def _run(self, browser, visit: Visit, holder: dict[str, Any]) -> None:
+    async def _run(self, browser, visit: Visit, holder: dict[str, Any], patience: float = 1) -> None:
         cfg, p = self.config, visit.pass_
         gpc = p.signal == "gpc"
         context = await browser.new_context(
@@ -346,17 +348,16 @@ class BrowserPool:
         visit.load_state = "domcontentloaded"
         await page.wait_for_load_state("load", timeout=cfg.load_timeout * 1000)
         visit.load_state = "load"
-        if await net.idle(cfg.idle_timeout):
+        if await net.idle(cfg.idle_timeout * patience):
             visit.load_state = "networkidle"
-        # detection runs while the page loads: a short wait names the CMP; only a click found something to
-        # click gets the rest of the consent wait
-        first = min(cfg.consent_wait, 1.5)
-        if p.consent_state != "none" or not tracker.cmps:
+        # detection runs while the page loads: before consent a short wait names the CMP; a consent pass waits
+        # until autoconsent has clicked or given up (a banner that is late under load is still found)
+        if p.consent_state != "none":
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), first)
-        if p.consent_state != "none" and not tracker.settled.is_set() and (tracker.cmps or tracker.popup):
+                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait * patience)
+        elif not tracker.cmps:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait - first)
+                await asyncio.wait_for(tracker.settled.wait(), min(cfg.consent_wait, 1.5) * patience)
         if p.consent_state != "none" and tracker.result is not None:
             await asyncio.sleep(0.2)
             await net.idle(cfg.idle_timeout)  # what the click made load

@@ -115,7 +115,8 @@ class BrowserDownloadHandler:
 
         if "sr_site" not in request.meta:
             return await self.http.download_request(request)
-        visit = await self.pool.visit(request.url, request.meta.get("sr_pass") or Pass())
+        visit = await self.pool.visit(request.url, request.meta.get("sr_pass") or Pass(),
+                                      patience=request.meta.get("sr_patience", 1))
         request.meta["sr_visit"] = visit
         headers = {k: v for k, v in visit.headers.items() if k not in ("content-encoding", "content-length",
                                                                      "transfer-encoding")}

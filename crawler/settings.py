@@ -50,6 +50,7 @@ SR_BROWSER_PAGE_BUDGET = 30.0  # seconds per visit, consent steps included (page
 SR_BROWSER_LOAD_TIMEOUT = 15.0
 SR_BROWSER_IDLE_TIMEOUT = 4.0
 SR_BROWSER_CONSENT_WAIT = 6.0
+SR_BROWSER_CONSENT_RETRIES = 2  # tries more of a consent pass that found no banner the pre-consent load had seen
 SR_BROWSER_MAX_POPUPS = 10
 SR_BROWSER_AUTOCONSENT = True
 SR_BROWSER_TAG = ""  # marks this crawl's Chromium processes on their command line; random when empty

@@ -62,13 +62,15 @@ class CrawlConfig:
     policy_text_chars: int = 300_000
     headers_of_interest: tuple[str, ...] = ()  # lower-case names
     passes: tuple[Pass, ...] = ()  # browser mode: the extra passes of the home page
+    consent_retries: int = 2  # browser mode: more tries of a consent pass that found no banner the CMP had shown
 
 
 @dataclass(frozen=True, slots=True)
 class Fetch:
     """One request to make: ``kind`` is ``home`` (a start URL or a hop of its redirects), ``subpage`` or
     ``pass`` (browser: the home page again, in another consent state or with a signal). ``chain`` holds the
-    URLs already fetched for this page (earlier redirect hops); ``id`` ties the answer back to the fetch."""
+    URLs already fetched for this page (earlier redirect hops); ``id`` ties the answer back to the fetch;
+    ``attempt`` counts the retries of a consent pass (a retry waits ``1 + attempt`` times as long to settle)."""
 
     id: int
     url: str
@@ -77,6 +79,7 @@ class Fetch:
     chain: tuple[str, ...] = ()
     latency: float = 0.0
     pass_: Pass = PRE_CONSENT
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +136,15 @@ class SiteCrawl:
         self.pages_ok = 0
         self.pages_failed = 0
         self.finished = False
+        self.cmps_seen: set[str] = set()  # browser mode: consent tools the site's home page loads detected
         self.rows: dict[str, list[dict]] = {t: [] for t in TABLES if t != "sites"}
         self._ids = itertools.count(1)
         self._examining: dict[int, tuple[dict, Answer | None, Visit | None]] = {}
 
     # --- fetches ----------------------------------------------------------------------------------------
     def _fetch(self, url: str, kind: str, page_kind: str, chain: Sequence[str] = (), latency: float = 0.0,
-               pass_: Pass = PRE_CONSENT) -> Fetch:
-        return Fetch(next(self._ids), url, kind, page_kind, tuple(chain), latency, pass_)
+               pass_: Pass = PRE_CONSENT, attempt: int = 0) -> Fetch:
+        return Fetch(next(self._ids), url, kind, page_kind, tuple(chain), latency, pass_, attempt)
 
     def start(self) -> Fetch:
         """The first request: the site's first start URL."""
@@ -197,6 +201,17 @@ class SiteCrawl:
         primary = fetch.kind == "home"
         if primary:
             self._home_answered(answer.url, chain, answer.status, ok, html, content_type, step)
+        if fetch.page_kind == "home":
+            self.cmps_seen.add(visit.cmp)
+        if not primary and self._consent_missed(fetch, visit):
+            if fetch.attempt < self.config.consent_retries:  # again in a fresh context, settling longer
+                step.counts["browser/consent_retry"] += 1
+                step.fetches.append(self._fetch(fetch.url, fetch.kind, fetch.page_kind, pass_=fetch.pass_,
+                                                attempt=fetch.attempt + 1))
+                return step  # this try is not recorded: the retry stands in for it
+            if visit.consent_result == "no_banner" and fetch.attempt > 0:
+                visit.consent_result = "no_banner_after_retry"  # never "no banner" where the CMP had shown one
+            step.counts[f"browser/consent_after_retry/{visit.consent_result}"] += 1
         page = self._page_row(fetch.page_kind, chain, answer.status, content_type, len(answer.body),
                               visit.duration_ms / 1000)
         page.update(page_extras(visit))
@@ -212,6 +227,14 @@ class SiteCrawl:
                           policy_chars=policy, dom=visit.dom.encode("utf-8") if visit.dom else None)
             return self._examine(fetch, page, answer, visit, job, step)
         return self._page_answered(page, ok, answer.status, step)
+
+    def _consent_missed(self, fetch: Fetch, visit: Visit) -> bool:
+        """A consent pass that clicked nothing (no banner found, or no click result in time) on a site where a
+        consent tool was seen (its pre-consent load, or another pass, detected one): under load the banner can be
+        late, so it is tried again."""
+        return (fetch.pass_.consent_state in ("accept", "reject")
+                and visit.consent_result in ("no_banner", "pending")
+                and bool(self.cmps_seen - {"", "none", "unknown"}))
 
     def _examine(self, fetch: Fetch, page: dict, answer: Answer, visit: Visit | None, job: PageJob,
                  step: Step) -> Step:

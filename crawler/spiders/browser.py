@@ -15,7 +15,8 @@ from crawler.spiders.sites import SitesSpider, answer_of
 
 
 class BrowserSitesSpider(SitesSpider):
-    """``SitesSpider`` whose pages are browser visits. Settings: ``SR_CONSENT_STATES``, ``SR_SIGNALS``."""
+    """``SitesSpider`` whose pages are browser visits. Settings: ``SR_CONSENT_STATES``, ``SR_SIGNALS``,
+    ``SR_BROWSER_CONSENT_RETRIES``."""
 
     name = "sites_browser"
     method = "browser"
@@ -27,6 +28,7 @@ class BrowserSitesSpider(SitesSpider):
     def _request(self, sc: SiteCrawl, fetch: Fetch):
         req = super()._request(sc, fetch)
         req.meta["sr_pass"] = fetch.pass_  # how BrowserDownloadHandler loads the page
+        req.meta["sr_patience"] = 1 + fetch.attempt  # a retried consent pass waits longer to settle
         return req
 
     def _answered(self, sc: SiteCrawl, fetch: Fetch, response) -> Step:

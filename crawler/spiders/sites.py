@@ -55,7 +55,7 @@ class SitesSpider(scrapy.Spider):
             run_id=spider.run_id, method=cls.method, max_pages=max(1, s.getint("SR_MAX_PAGES", 5)),
             max_redirects=s.getint("SR_MAX_REDIRECTS", 10), policy_text_chars=s.getint("SR_POLICY_TEXT_CHARS", 300_000),
             headers_of_interest=tuple(h.lower() for h in s.getlist("SR_HEADERS_OF_INTEREST")),
-            passes=cls.passes_of(s))
+            passes=cls.passes_of(s), consent_retries=s.getint("SR_BROWSER_CONSENT_RETRIES", 2))
         spider.sites: dict[str, SiteCrawl] = {}
         spider.outstanding: dict[str, int] = {}  # per open site: requests made whose callback has not returned
         spider.sites_in_flight = max(1, s.getint("SR_SITES_IN_FLIGHT", 0) or 4 * s.getint("CONCURRENT_REQUESTS", 32))

@@ -337,3 +337,70 @@ def test_browser_failed_pass_is_tagged_with_its_pass():
     failed = step.bundle["pages"][-1]
     assert (failed["consent_state"], failed["error_class"]) == ("accept", "browser_error")
     assert site_row(step)["outcome"] == "ok"
+
+
+def _pass_visit(url, pass_, result):
+    v = visit(url, pass_)
+    v.consent_result = result
+    v.cmp = "acris" if result in ("clicked", "pending") else "none"  # what autoconsent names when it saw no banner
+    return v
+
+
+def test_a_consent_pass_that_misses_the_banner_the_site_showed_is_retried_then_named_so():
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
+    home = sc.start()
+    (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), visit(home.url, dom=HOME.decode()))).fetches
+    tries = [acc]
+    for attempt in (1, 2):
+        step = sc.on_visit(tries[-1], html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
+        (retry,) = step.fetches
+        assert (retry.kind, retry.pass_, retry.attempt) == ("pass", Pass("accept"), attempt)
+        assert step.counts["browser/consent_retry"] == 1 and step.bundle is None
+        tries.append(retry)
+    step = sc.on_visit(tries[-1], html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
+    assert not step.fetches and step.counts["browser/consent_after_retry/no_banner_after_retry"] == 1
+    pages = step.bundle["pages"]
+    assert [p["consent_result"] for p in pages if p["consent_state"] == "accept"] == ["no_banner_after_retry"]
+    assert len(pages) == 2  # the tries in vain are not rows: the last one stands for the pass
+    assert site_row(step)["pages_ok"] == 2
+
+
+def test_a_retried_pass_that_clicks_is_clicked():
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("reject"),))
+    home = sc.start()
+    (rej,) = run_job(sc, home, sc.on_visit(home, html(home.url), visit(home.url, dom=HOME.decode()))).fetches
+    (retry,) = sc.on_visit(rej, html(rej.url), _pass_visit(rej.url, rej.pass_, "pending")).fetches
+    step = sc.on_visit(retry, html(rej.url), _pass_visit(rej.url, rej.pass_, "clicked"))
+    assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "reject"] == ["clicked"]
+
+
+def test_no_banner_is_believed_where_the_site_showed_none():
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
+    home = sc.start()
+    shown = visit(home.url, dom=HOME.decode())
+    shown.cmp = "none"
+    (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), shown)).fetches
+    step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
+    assert not step.fetches
+    assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == ["no_banner"]
+
+
+def test_another_pass_that_saw_the_banner_is_evidence_enough():
+    """The pre-consent load missed the banner (a slow page), the accept pass clicked it: a reject pass that then
+    finds no banner is retried."""
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"), Pass("reject")))
+    home = sc.start()
+    missed = visit(home.url, dom=HOME.decode())
+    missed.cmp = "none"
+    acc, rej = run_job(sc, home, sc.on_visit(home, html(home.url), missed)).fetches
+    sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "clicked"))
+    (retry,) = sc.on_visit(rej, html(rej.url), _pass_visit(rej.url, rej.pass_, "no_banner")).fetches
+    assert (retry.pass_, retry.attempt) == (Pass("reject"), 1)
+
+
+def test_without_retries_no_banner_stays_no_banner():
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),), consent_retries=0)
+    home = sc.start()
+    (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), visit(home.url, dom=HOME.decode()))).fetches
+    step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
+    assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == ["no_banner"]
