@@ -14,6 +14,7 @@ from crawler import settings as default_settings
 from crawler.domains import read_domain_list, write_rejected_csv
 from crawler.hosts import psl_version
 from crawler.items import TABLES, SiteBundle
+from crawler.manifest import settings_digest
 from crawler.paths import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 
 
@@ -102,8 +103,6 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions, *, distribu
             "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES)}
     started = _now_iso()
     # what a resume must crawl the same way (resume_run adopts it); kept apart from the manifest's "input"
-    from crawler.manifest import settings_digest
-
     run = {"started_at": started, "options": run_options(opts), "proxy": None if distributed else bool(_proxy()),
            "settings_digest": settings_digest(recorded_settings(opts))}
     (run_dir / INPUT_INFO).write_text(json.dumps({**info, "run": run}), encoding="utf-8")
