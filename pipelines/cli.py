@@ -132,6 +132,16 @@ def _require_browser(settings: dict) -> None:
         _fail(why)
 
 
+def _require_resolver(nameservers) -> None:
+    """Exit with one line when there is no resolver to look sites up with (the crawl resolves every name itself)."""
+    from crawler.dnslookup import HostResolver
+
+    try:
+        HostResolver(tuple(nameservers))
+    except ValueError as e:
+        _fail(f"{e}: the crawler looks every site up itself")
+
+
 def _parse_sets(sets: tuple[str, ...]) -> dict:
     out_: dict = {}
     for item in sets:
@@ -204,10 +214,14 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
                     allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc, panel)
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
+    if not resume:
+        _require_resolver(opts.nameservers)
     try:
         plan = resume_run(resume, opts, _given_run_options()) if resume else prepare_run(domains, opts)
     except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
+    if resume:
+        _require_resolver(opts.nameservers)  # the run's own
     if resume and opts.mode == "browser":  # adopted from the run: check the browser now
         _require_browser(opts.extra_settings)
     if resume:
@@ -295,6 +309,7 @@ def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout
         _fail("give DOMAINS (a new distributed run) or --requeue-missing")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
                     allow_private, nameservers, no_autothrottle, run_id, progress, sets, panel=panel)
+    _require_resolver(opts.nameservers)
     try:
         plan, n = seed_run(domains, opts, redis_url)
     except (DistributedError, DomainListError, FileExistsError, ValueError) as e:
