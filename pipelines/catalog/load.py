@@ -219,6 +219,8 @@ class Dpf:
     source: str = ""
     confidence: str = "M"
     note: str = ""
+    frameworks: tuple[str, ...] = ()  # EU / UK / CH as the statement names them; () = not recorded
+    coverage: tuple[str, ...] = ()  # HR / non-HR; () = not recorded
 
 
 @dataclass(frozen=True)
@@ -527,7 +529,8 @@ def _service(raw: dict, problems: list[str], where: str) -> Service:
 def _company(raw: dict, problems: list[str], where: str) -> Company:
     _check_keys(raw, COMPANY_KEYS, problems, where)
     dpf_raw = _mapping(raw.get("dpf"), problems, where, "dpf")
-    _check_keys(dpf_raw, frozenset({"participant_id", "status", "checked_on", "source", "confidence", "note"}),
+    _check_keys(dpf_raw, frozenset({"participant_id", "status", "checked_on", "source", "confidence", "note",
+                                     "frameworks", "coverage"}),
                 problems, f"{where} dpf")
     acquisitions = []
     for i, item in enumerate(_tuple(raw.get("acquisitions"), problems, where, "acquisitions")):
@@ -563,7 +566,9 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
                 checked_on=_opt_text(dpf_raw.get("checked_on")),
                 source=_text(dpf_raw.get("source")),
                 confidence=_text(dpf_raw.get("confidence", "M")),
-                note=_text(dpf_raw.get("note"))),
+                note=_text(dpf_raw.get("note")),
+                frameworks=tuple(_text(x) for x in _tuple(dpf_raw.get("frameworks"), problems, where, "frameworks")),
+                coverage=tuple(_text(x) for x in _tuple(dpf_raw.get("coverage"), problems, where, "coverage"))),
         acquisitions=tuple(acquisitions),
         valid_from=_opt_text(raw.get("valid_from")),
         valid_to=_opt_text(raw.get("valid_to")),

@@ -220,6 +220,8 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: dpf.status '{dpf.status}' not in the closed set")
     if dpf.participant_id is not None and not vocab.DPF_ID_RE.match(dpf.participant_id):
         problems.append(f"{where}: dpf.participant_id '{dpf.participant_id}' is not an 18-char a2z… id")
+    if not set(dpf.frameworks) <= {"EU", "UK", "CH"} or not set(dpf.coverage) <= {"HR", "non-HR"}:
+        problems.append(f"{where}: dpf.frameworks must be a subset of EU/UK/CH and dpf.coverage of HR/non-HR")
     if dpf.checked_on is not None and not _iso_date_ok(dpf.checked_on):
         problems.append(f"{where}: dpf.checked_on '{dpf.checked_on}' is not an ISO date")
     if dpf.confidence not in vocab.CONFIDENCE:

@@ -364,7 +364,8 @@ def resolve_status(company, snapshot: DpfSnapshot, on: date, *, max_age_months: 
     else:
         origin = "company file" if (dpf.status != "unknown" or pid or dpf.source) else "none"
         base = DpfStatus(company.id, company.name, dpf.status, dpf.status, origin, pid, dpf.checked_on,
-                         source=dpf.source, confidence=dpf.confidence, snapshot_date=snapshot.date)
+                         tuple(dpf.frameworks), tuple(dpf.coverage), source=dpf.source, confidence=dpf.confidence,
+                         snapshot_date=snapshot.date)
         if pid and snapshot.date:
             base = replace(base, reason=f"participant id not in the DPF snapshot {snapshot.date}")
     if base.recorded == "not_applicable":
