@@ -571,13 +571,16 @@ def demo(out_dir, mode="static"):
                 rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
-            enriched = _enrich_latest(out_dir, [dns.nameserver])
+            _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
     service_ids = _print_demo_services(out_dir)
-    from pipelines.risk.demo import demo_verdicts
+    from pipelines.risk.demo import warehouse_verdicts
+    from pipelines.warehouse.connect import connect
 
-    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (catalog + measured locations)")
-    demo_verdicts(service_ids, enriched_dir=enriched, console=out)
+    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (the warehouse's service_risk)")
+    con = connect(layout.warehouse, read_only=True)
+    warehouse_verdicts(con, service_ids, out)
+    con.close()
     from pipelines.catalog.load import load_catalog
     from pipelines.publish.render import build_kb
     from pipelines.warehouse.connect import connect

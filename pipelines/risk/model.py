@@ -121,10 +121,30 @@ class RiskContext:
     rubric: Rubric
     dpf: DpfSnapshot
     as_of: date
+    version: str = ""  # catalog version: digest of every data file the model reads (see catalog_version)
 
     @property
     def day(self) -> str:
         return self.as_of.isoformat()
+
+
+MODEL_VERSION = 1  # bump when the assessment code changes on purpose: stored runs are then re-assessed
+VERSIONED_DATA = ("services", "companies", "reference", "risk")
+
+
+def catalog_version(data_dir: str | Path = DEFAULT_DATA_DIR) -> str:
+    """The catalog version a run's assessment is recorded with: a digest of the model version and every file
+    under ``services/``, ``companies/``, ``reference/`` and ``risk/`` of ``data_dir`` (catalog, cookie overrides,
+    country tables, DPF snapshots, rubric). It moves only when those files (or the model) change."""
+    import hashlib
+
+    data_dir = Path(data_dir)
+    digest = hashlib.sha256(f"model {MODEL_VERSION}".encode())
+    for folder in VERSIONED_DATA:
+        for path in sorted((data_dir / folder).rglob("*")):
+            if path.is_file() and "cache" not in path.relative_to(data_dir).parts:
+                digest.update(str(path.relative_to(data_dir)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None = None) -> RiskContext:
@@ -144,6 +164,7 @@ def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None 
         rubric=load_rubric(data_dir / "risk" / "rubric.yml"),
         dpf=load_snapshot(data_dir / "reference" / "dpf"),
         as_of=as_of or date.today(),
+        version=catalog_version(data_dir),
     )
 
 
