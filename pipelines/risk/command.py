@@ -110,10 +110,20 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
                 pid = f" [{r.participant_id}]" if r.participant_id else ""
                 console.print(f"  {r.company_id or r.name}{pid}: {r.problem}: {r.detail or r.recorded}",
                               soft_wrap=True, markup=False)
+        from pipelines.catalog.facts_check import check_facts, top_services
+
+        issues = check_facts(catalog, top_services(data_dir), day)
+        counts = {k: sum(1 for i in issues if i.kind == k) for k in ("unknown_seat", "no_public_source", "stale")}
+        console.print(f"facts: {counts['unknown_seat']} compan(ies) behind the top services with unknown seat, "
+                      f"{counts['no_public_source']} legal fact(s) without a public source, {counts['stale']} legal "
+                      "fact(s) older than 12 months", soft_wrap=True)
+        for i in issues:
+            if i.kind != "stale":
+                console.print(f"  {i.kind}: {i.owner} {i.field}: {i.detail}", soft_wrap=True, markup=False)
         bad = [r for r in rows if r.problem in ("missing", "stale", "scope")]
         console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
-        if strict and bad:
+        if strict and (bad or counts["unknown_seat"] or counts["no_public_source"]):
             sys.exit(1)
     elif import_csv is None:
         users: dict[str, list[str]] = {}
