@@ -107,6 +107,9 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
     for value in s.purposes:
         if value not in vocab.PURPOSES:
             problems.append(f"{where}: purpose '{value}' not in the closed set")
+    if any(f.field == "dpf" for f in s.facts):
+        problems.append(f"{where}: a DPF status belongs to the company (its dpf block or the DPF snapshot), not to the "
+                        "service's facts (one owner)")
     if s.consent.basis not in vocab.CONSENT_BASES:
         problems.append(f"{where}: consent.basis '{s.consent.basis}' not in {sorted(vocab.CONSENT_BASES)}")
     elif s.consent.basis != "catalog":
@@ -222,6 +225,11 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: dpf.participant_id '{dpf.participant_id}' is not an 18-char a2z… id")
     if not set(dpf.frameworks) <= {"EU", "UK", "CH"} or not set(dpf.coverage) <= {"HR", "non-HR"}:
         problems.append(f"{where}: dpf.frameworks must be a subset of EU/UK/CH and dpf.coverage of HR/non-HR")
+    if dpf.participant_id and (dpf.status != "unknown" or dpf.checked_on or dpf.frameworks or dpf.coverage):
+        problems.append(f"{where}: dpf with a participant_id records no status, checked_on, frameworks or coverage: "
+                        "the DPF snapshot (reference/dpf/) holds them (one owner)")
+    if any(f.field == "dpf" for f in c.facts):
+        problems.append(f"{where}: the DPF statement belongs in the dpf block (or the DPF snapshot), not in facts")
     if dpf.checked_on is not None and not _iso_date_ok(dpf.checked_on):
         problems.append(f"{where}: dpf.checked_on '{dpf.checked_on}' is not an ISO date")
     if dpf.confidence not in vocab.CONFIDENCE:

@@ -1,6 +1,6 @@
 """The risk & consent model: from what a crawl saw of a service (per site, or across sites) plus the catalog,
 the DPF snapshot and the country tables, compute ``consent_required`` (yes / no / likely, with reason codes
-C1–C4) and ``risk_score`` 0–100 with its band, one evidence line and a confidence label per factor, and the
+C1–C5) and ``risk_score`` 0–100 with its band, one evidence line and a confidence label per factor, and the
 conditions a crawl cannot check ("to check"). Every number comes from ``data/risk/rubric.yml``.
 
 Two grains, both pure (no I/O; everything arrives in a :class:`RiskContext`):
@@ -223,7 +223,7 @@ class Assessment:
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
-        """The reason codes that hold (C1–C4)."""
+        """The reason codes that hold (C1–C5)."""
         return tuple(r.code for r in self.reasons if r.state == "holds")
 
     def factor(self, code: str) -> FactorResult:

@@ -31,7 +31,7 @@ SITE_SCHEMA = pa.schema([("run_id", pa.string()), ("site_input", pa.string()), (
 
 COMPANY_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()),
-    ("city", pa.string()), ("recipient_id", pa.string()), ("dpf_status", pa.string()), ("dpf_recorded", pa.string()),
+    ("city", pa.string()), ("recipient_id", pa.string()), ("dpf_status", pa.string()),
     ("dpf_checked_on", pa.string()), ("dpf_source", pa.string()), ("dpf_reason", pa.string()), ("as_of", pa.string()),
     ("catalog_version", pa.string())])
 
@@ -45,9 +45,8 @@ def company_rows(run_id: str, ctx) -> pa.Table:
     rows = []
     for c in ctx.catalog.companies.values():
         st = resolve_status(c, ctx.dpf, ctx.as_of)
-        effective = st.effective if c.country in ("US", "unknown") or c.dpf.participant_id else "not_applicable"
         rows.append({"run_id": run_id, "company_id": c.id, "name": c.name, "country": c.country, "city": c.city or None,
-                     "recipient_id": ctx.catalog.recipient(c.id), "dpf_status": effective, "dpf_recorded": st.recorded,
+                     "recipient_id": ctx.catalog.recipient(c.id), "dpf_status": st.effective,
                      "dpf_checked_on": st.checked_on, "dpf_source": st.source or None, "dpf_reason": st.reason or None,
                      "as_of": ctx.day, "catalog_version": ctx.version})
     return pa.Table.from_pylist(rows, schema=COMPANY_SCHEMA)

@@ -72,6 +72,7 @@ def test_every_factor_maps_to_conditions_and_law():
     used = {k for f in RUBRIC.factors.values() for k in f.legal} | {k for m in RUBRIC.mitigations.values() for k in
                                                                      m.legal} | {k for _t, ls in RUBRIC.reasons.values()
                                                                                  for k in ls}
+    used |= {k for item in RUBRIC.security.values() for k in item.legal}
     assert used == set(RUBRIC.sources), set(RUBRIC.sources) - used
 
 
