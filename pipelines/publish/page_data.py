@@ -356,11 +356,29 @@ def methodology_data(lang: str = "de", path: Path = METHODOLOGY_FILE) -> dict[st
             "disclaimer": DISCLAIMER[lang]}
 
 
+def assessment_changes(con, run_id: str | None) -> list[dict[str, Any]]:
+    """Verdicts, bands or scores that moved because the catalog version moved (``risk_changes_all``): every run
+    re-assessed with the catalog version the newest run ``run_id`` is assessed with, old runs included (a rebuild
+    alone never moves a stored verdict). Empty for a warehouse built before assessments were versioned."""
+    if not run_id or "catalog_version" not in _columns(con, "risk_changes_all"):
+        return []
+    version = _one(con, "SELECT catalog_version FROM _risk_runs WHERE run_id = ?", [run_id])
+    if not version:
+        return []
+    return [{"service_id": r["service_id"], "kind": "assessment", "run_id": r["run_id"],
+             "versions": [r["prev_version"], r["catalog_version"]],
+             "from": {"consent_required": r["prev_consent"], "band": r["prev_band"], "score": r["prev_score"]},
+             "to": {"consent_required": r["consent_required"], "band": r["band"], "score": r["risk_score"]}}
+            for r in _rows(con, "SELECT * FROM risk_changes_all WHERE catalog_version = ? "
+                                "ORDER BY run_id DESC, service_id", [version["catalog_version"]])]
+
+
 def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, Any]:
     """What changed since the previous run: share moved beyond its interval (movement new/gone/up/down),
     new server countries, DPF status changes (all from ``service_trends``), the share of privacy policies naming
     a service moved beyond its interval (``service_policy``) and cookies seen for a service in this run but not in
-    the previous one. ``changes`` is empty when there is no previous run."""
+    the previous one; plus the verdicts that moved when the catalog version moved (:func:`assessment_changes`,
+    any run). Without a previous run only the last kind can appear."""
     run = run or run_info(con)
     cols = _columns(con, "service_trends_all")
     extra = [c for c in ("new_server_countries", "prev_dpf_status", "dpf_status", "dpf_changed") if c in cols]
@@ -384,6 +402,7 @@ def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, An
                             "WHERE named_movement IN ('up', 'down') ORDER BY service_id"):
             changes.append({"service_id": t["service_id"], "kind": "policy_named", "movement": t["named_movement"],
                             "from": t["prev_share_named"], "to": t["share_named"]})
+    changes += assessment_changes(con, run["run_id"])
     if run["prev_run_id"]:
         for sid, names in sorted(cur_c.items()):
             new = sorted(set(names) - set(prev_c.get(sid, [])))

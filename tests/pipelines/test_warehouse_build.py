@@ -181,22 +181,23 @@ def test_risk_marts_cover_every_detected_service(one_run):
 
 
 def test_trends_record_dpf_changes_between_runs(tmp_path):
+    """The DPF status trends show is the effective status of the service's data recipient on each run's date: a
+    listing checked on 2025-11-15 counts for the November run and is stale (older than 12 months) in December."""
     from dataclasses import replace
     from types import MappingProxyType
 
-    from pipelines.catalog.load import load_catalog
+    from pipelines.risk.model import load_context
 
-    catalog = load_catalog()
+    ctx = load_context()
+    google = ctx.dpf.entries["a2zt000000001L5AAI"]
+    snapshot = replace(ctx.dpf, entries=MappingProxyType({**ctx.dpf.entries,
+                                                           google.participant_id: replace(google, checked_on="2025-11-15")}))
+    ctx = replace(ctx, dpf=snapshot, version="test-stale-google")
     write_tiny_run(tmp_path, RUN1, 1)
-    build(tmp_path, catalog=catalog, catalog_provenance={})
-    company = catalog.by_id["hotjar"].company
-    changed = dict(catalog.companies)
-    changed[company] = replace(changed[company], dpf=replace(changed[company].dpf, status="inactive",
-                                                             checked_on="2026-12-01"))
-    later = replace(catalog, companies=MappingProxyType(changed))
     write_tiny_run(tmp_path, RUN2, 2)
-    build(tmp_path, catalog=later, catalog_provenance={})
+    build(tmp_path, risk_context=ctx)
     rows = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
                                    "SELECT service_id, prev_dpf_status, dpf_status, dpf_changed FROM service_trends")}
-    assert rows["hotjar"][1:] == ("inactive", True)
-    assert rows["google-tag-manager"][2] is False
+    # Google Tag Manager: Google Ireland is the contracting entity, Google LLC the recipient whose status is shown
+    assert rows["google-tag-manager"] == ("active", "unknown", True)
+    assert rows["hotjar"][2] is False  # an EEA recipient: not_applicable in both runs

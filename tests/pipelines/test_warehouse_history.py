@@ -8,7 +8,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from datetime import date, timedelta
+from types import MappingProxyType
 
+import duckdb
+
+from pipelines.publish.command import format_changes
+from pipelines.publish.page_data import changes_data
 from pipelines.risk.model import load_context
 from pipelines.warehouse.build import build
 from tests.pipelines.warehouse_fixture import q, write_tiny_run
@@ -58,13 +63,19 @@ def test_catalog_version_move_reassesses_and_reports_changes(tmp_path):
     google = ctx.catalog.companies["google-llc"]
     companies = dict(ctx.catalog.companies)
     companies["google-llc"] = replace(google, dpf=replace(google.dpf, participant_id=None, status="unknown"))
-    from types import MappingProxyType
-
     moved = replace(ctx, version="test-moved", catalog=replace(ctx.catalog, companies=MappingProxyType(companies)))
     report = build(tmp_path, risk_context=moved)
     assert report.assessed == [RUN1]
-    changes = q(db, "SELECT service_id, prev_version, catalog_version, prev_score, risk_score FROM risk_changes "
+    changes = q(db, "SELECT service_id, prev_version, catalog_version, prev_score, risk_score FROM risk_changes_all "
                     "WHERE service_id = 'google-fonts'")
     assert changes and changes[0][1] == ctx.version and changes[0][2] == "test-moved"
     assert changes[0][4] > changes[0][3]  # us_dpf -> us_dpf_unknown scores higher
     assert q(db, "SELECT DISTINCT catalog_version FROM service_risk_all") == [("test-moved",)]
+    # kb --changes says so: the moved verdicts of the current catalog version, for every run re-assessed
+    con = duckdb.connect(str(db), read_only=True)
+    data = changes_data(con, moved.catalog)
+    con.close()
+    fonts = [c for c in data["changes"] if c["kind"] == "assessment" and c["service_id"] == "google-fonts"]
+    assert fonts and fonts[0]["run_id"] == RUN1 and fonts[0]["versions"] == [ctx.version, "test-moved"]
+    assert fonts[0]["to"]["score"] > fonts[0]["from"]["score"]
+    assert f"google-fonts: re-assessed run {RUN1} (catalog version {ctx.version} -> test-moved)" in format_changes(data)

@@ -11,10 +11,12 @@ CREATE OR REPLACE TABLE site_service_risk_all AS
 SELECT * FROM _site_service_risk ORDER BY run_id, site_input, service_id;
 CREATE OR REPLACE VIEW site_service_risk AS
 SELECT * FROM site_service_risk_all WHERE run_id = (SELECT run_id FROM int_latest_run);
--- grain (risk_changes): one row per run and service whose verdict, band or score moved when the catalog
--- version moved (the run was re-assessed with the new version)
-CREATE OR REPLACE TABLE risk_changes AS
+-- grain (risk_changes): one row per run, service and catalog-version move that changed its verdict, band or
+-- score (the run was re-assessed with the new version; old runs included)
+CREATE OR REPLACE TABLE risk_changes_all AS
 SELECT * FROM _risk_changes ORDER BY changed_at, run_id, service_id;
+CREATE OR REPLACE VIEW risk_changes AS
+SELECT * FROM risk_changes_all WHERE run_id = (SELECT run_id FROM int_latest_run);
 -- sites gain their worst band
 CREATE OR REPLACE TABLE sites_all AS
 SELECT s.*, r.max_risk_band, coalesce(r.high_risk_services, 0) AS high_risk_services
