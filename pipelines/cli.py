@@ -357,7 +357,8 @@ def observe(file, url, content_type):
 @click.pass_context
 def refdata(ctx, cache_dir):
     """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates.
-    `refdata dpf` manages the EU-US Data Privacy Framework snapshot."""
+    `refdata dpf` manages the EU-US Data Privacy Framework snapshot; `refdata top-services` recomputes the ranking
+    of the most prevalent services."""
     if ctx.invoked_subcommand is not None:
         return
     from pipelines.catalog import refdata as rd
@@ -677,6 +678,7 @@ def _print_demo_services(out_dir: Path) -> None:
 
 
 def _register() -> None:
+    from pipelines.catalog.command import top_services
     from pipelines.enrich.command import enrich
     from pipelines.publish.command import kb
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
@@ -691,6 +693,7 @@ def _register() -> None:
     main.add_command(risk)
     main.add_command(dpf)
     refdata.add_command(dpf)
+    refdata.add_command(top_services)
     EXAMPLES.update({k: v for k, v in RISK_EXAMPLES.items() if " " not in k})
 
 

@@ -283,10 +283,16 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
 
     Never overrides the curated catalog: host patterns that a curated service already covers are dropped
     (as are IP-address "domains"), entities left without hosts are skipped, and ids never collide with curated ids. Long-tail companies
-    get ids ``tpw-co-<slug>``, country and DPF ``unknown``.
+    get ids ``tpw-co-<slug>``, country and DPF ``unknown``, unless the curated catalog has a company of that name
+    or alias (then the service belongs to it).
     """
     curated_hosts = [h for s in catalog.services for h in s.hosts]
     taken = set(catalog.by_id) | set(catalog.companies)
+    # a company the curated catalog knows by this name or alias is that company (one record per company)
+    curated_names: dict[str, str] = {}
+    for c in catalog.companies.values():
+        for name in (c.name, *c.aliases):
+            curated_names.setdefault(name.strip().lower(), c.id)
     services: list[Service] = []
     companies: dict[str, Company] = {}
     for entity in entities:
@@ -304,8 +310,8 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
             sid += "-x"
         taken.add(sid)
         company_name = entity.get("company") or entity["name"]
-        cid = f"tpw-co-{slugify(company_name)}"
-        if cid not in companies:
+        cid = curated_names.get(company_name.strip().lower()) or f"tpw-co-{slugify(company_name)}"
+        if cid not in companies and cid not in catalog.companies:
             if cid in taken:
                 cid += "-x"
             companies[cid] = Company(
