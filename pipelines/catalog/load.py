@@ -592,7 +592,8 @@ def _read_yaml(path: Path, problems: list[str], where: str) -> Any:
 @dataclass(frozen=True)
 class CookieOverride:
     """One row of ``reference/cookie_purposes.csv``: the vendor-documented purpose of a cookie, which wins over
-    the imported Open Cookie Database category; ``status: retired`` drops a cookie the vendor no longer sets."""
+    the imported Open Cookie Database category; ``status: retired`` drops a cookie the vendor no longer sets,
+    ``vendor_site`` one that only the vendor's own website sets (the embedded product does not)."""
 
     service: str
     name: str
@@ -625,7 +626,7 @@ def read_cookie_overrides(data_dir: str | Path, problems: list[str]) -> tuple[Co
 
 
 def apply_cookie_overrides(services: list[Service], overrides: tuple[CookieOverride, ...]) -> list[Service]:
-    """Services with their cookie purposes set (and retired cookies dropped) by ``overrides``; a cookie named
+    """Services with their cookie purposes set (retired and vendor-site cookies dropped) by ``overrides``; a cookie named
     in the table but missing from the service is added with the table's source."""
     from dataclasses import replace
 

@@ -56,9 +56,10 @@ LEGAL_FACT_FIELDS = frozenset({
 # consent.basis: what the baseline rests on; a court ruling or an authority decision makes reason C5 hold
 CONSENT_BASES = frozenset({"catalog", "court_ruling", "authority_decision"})
 SECURITY_FINDINGS = frozenset({"compromised_domain"})
-# cookie-purpose override table (data/reference/cookie_purposes.csv): active rows set the purpose, retired rows
-# drop a cookie the vendor no longer sets
-COOKIE_OVERRIDE_STATUS = frozenset({"active", "retired"})
+# cookie-purpose override table (data/reference/cookie_purposes.csv): active rows set the purpose; retired rows
+# drop a cookie the vendor no longer sets, vendor_site rows one it sets only on its own website (not by the
+# embedded product, e.g. the analytics cookies of trustpilot.com itself)
+COOKIE_OVERRIDE_STATUS = frozenset({"active", "retired", "vendor_site"})
 
 SITE_OPERATOR = "site-operator"  # company id meaning "the website itself" (self-hosted services)
 

@@ -299,11 +299,6 @@ def _lifetime(seconds: int | None) -> str:
     return f"{seconds} s"
 
 
-def _persistent(lifetime: str) -> bool:
-    text = lifetime.lower()
-    return bool(text) and "session" not in text and "unknown" not in text
-
-
 def _strictly_necessary(service: Service) -> bool:
     """The catalog marks the service strictly necessary for the requested service (§25(2) no. 2 TDDDG)."""
     return service.consent.baseline == "not_required"
@@ -390,12 +385,20 @@ def _prior_identifier(service: Service, ctx: RiskContext) -> _Level:
         return _Level("present", f"catalog: the script reads device properties for the provider"
                       f"{_cite(device_fact)}", _label(mark))
     ids = "identifiers" in service.data_categories
-    tracking = [c for c in service.cookies if c.purpose in ctx.rubric.tracking_purposes and _persistent(c.lifetime)]
+    mark = cookie_fact.confidence if cookie_fact else "M"
+    if ids and service.sets_cookies == "yes" and not service.cookies:
+        return _Level("unknown", "catalog: the provider receives identifiers and sets cookies, but which cookies (and "
+                      f"whether any persists) is not recorded{_cite(cookie_fact)}", "catalog-unverified")
     if ids and service.sets_cookies == "yes":
-        detail = f"; persistent cookies {_cookie_list(tracking)}" if tracking else ""
-        mark = cookie_fact.confidence if cookie_fact else "M"
-        return _Level("present", f"catalog: the provider receives identifiers{detail}{_cite(cookie_fact)}",
-                      _label(mark))
+        # a persistent identifier is a cookie that outlives the session (an unknown lifetime counts) and serves no
+        # essential purpose: session-only or security/consent cookies identify no visitor across sites and visits
+        lasting = [c for c in service.cookies if "session" not in c.lifetime.lower()
+                   and not _essential(c.purpose, service, ctx.rubric)]
+        if not lasting:
+            return _Level("absent", f"catalog: only session or essential cookies ({_cookie_list(service.cookies)}): no "
+                          f"persistent identifier{_cite(cookie_fact)}", _label(mark))
+        return _Level("present", f"catalog: the provider receives identifiers; persistent cookies "
+                      f"{_cookie_list(lasting)}{_cite(cookie_fact)}", _label(mark))
     if ids:
         return _Level("unknown", "catalog lists identifiers among the data received, but no cookie or device "
                       f"access (sets_cookies {service.sets_cookies})", "catalog-unverified")

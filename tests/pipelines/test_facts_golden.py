@@ -16,15 +16,6 @@ from pipelines.risk.model import assess_service, load_context
 GOLDEN = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "facts_golden.yml").read_text("utf-8"))
 BANDS = ("low", "medium", "high", "very_high")
 SITE_OPERATOR = "the site operator"
-# Rows where the rubric's band disagrees with the band range written from the sources: open, reported, not
-# hidden (strict: the test fails once the model matches, so the mark must then be removed).
-OPEN = {
-    "VG Wort METIS counting pixel": "cookies of the counting pixel not established (F1/F3 unknown) and controller (F5)",
-    "Trustpilot TrustBox": "analytics cookies (Open Cookie Database) and controller role score the widget very high",
-    "Trusted Shops trustbadge": "cookies unknown (F1/F3 unknown levels) and controller role",
-    "Stripe": "controller for fraud prevention (F5) on top of identifiers scores very high",
-    "Gravatar": "persistent identifiers and own purposes score very high",
-}
 
 
 def _norm(text: str) -> str:
@@ -58,9 +49,7 @@ def test_table_has_at_least_40_rows_each_with_public_sources():
         assert row["sources"] and all(vocab.is_public_url(u) for u in row["sources"]), row["service"]
 
 
-@pytest.mark.parametrize("row", [pytest.param(r, marks=pytest.mark.xfail(reason=OPEN[r["service"]], strict=True))
-                                 if r["service"] in OPEN else r for r in GOLDEN["rows"]],
-                         ids=[r["service"] for r in GOLDEN["rows"]])
+@pytest.mark.parametrize("row", GOLDEN["rows"], ids=[r["service"] for r in GOLDEN["rows"]])
 def test_model_matches_golden_row(row, ctx):
     service = service_for(ctx.catalog, row["service"])
     assert service is not None, f"no catalog service named like {row['service']!r}"

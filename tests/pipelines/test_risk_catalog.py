@@ -135,6 +135,8 @@ def test_flags_only_where_legal_facts_support_them(catalog):
         ("cookiebot", "ip_anonymisation"): "eu_edge",  # consent log zeroes the last digits [V]
         ("linkedin-insight", "ip_anonymisation"): "after_receipt",  # truncated/hashed by LinkedIn [V]
         ("google-recaptcha", "device_access"): "yes",  # hardware and software information [V]
+        ("vg-wort", "device_access"): "no",  # signature from what the browser transmits anyway [S]
+        ("vg-wort", "ip_anonymisation"): "eu_edge",  # IP processed only anonymised (SZM, Germany) [S]
     }
     # GA4: only the IP lookup is documented to run in the EU, so EU-only hosting is not established
     assert catalog.by_id["google-analytics-4"].eu_hosting.value == "unknown"
