@@ -1,7 +1,7 @@
 """The facts check: is the company data behind the most prevalent services complete (seat country and city,
-parent chain, the service's role, a DPF statement for US entities; "unknown" only with its reason), does every
-legal fact carry a public source, and which legal facts are older than 12 months. ``servicerisk refdata dpf
---check`` prints it; the test suite fails on every kind but ``stale``."""
+parent chain, the service's role, a DPF statement for US entities; "unknown" only with its reason, never for the
+seat country), does every legal fact carry a public source, and which legal facts are older than 12 months.
+``servicerisk refdata dpf --check`` prints it; the test suite fails on every kind but ``stale``."""
 
 from __future__ import annotations
 
@@ -48,14 +48,17 @@ def _reasoned(facts, field: str) -> bool:
 def _company_issues(c, sid: str) -> list[FactIssue]:
     owner, why = f"companies/{c.id}.yml", f"behind top service {sid}"
     issues = []
-    if c.country == "unknown" or not c.city:
-        issues.append(FactIssue("unknown_seat", owner, "country" if c.country == "unknown" else "city", why))
+    if c.country == "unknown":
+        issues.append(FactIssue("unknown_seat", owner, "country", why))
+    elif not c.city and not _reasoned(c.facts, "seat"):
+        issues.append(FactIssue("unknown_seat", owner, "city", f"seat city not recorded, no 'seat' fact saying why "
+                                f"({why})"))
     if c.parent_status == "unknown" and not _reasoned(c.facts, "parent"):
         issues.append(FactIssue("unexplained_unknown", owner, "parent", f"parent chain not established, no "
                                 f"'parent' fact saying why ({why})"))
     dpf = c.dpf
-    if c.country == "US" and not dpf.participant_id and not (
-            dpf.checked_on and vocab.is_public_url(dpf.source) and (dpf.status != "unknown" or dpf.note)):
+    stated = dpf.status != "unknown" and dpf.checked_on  # a status with the day it was read
+    if c.country == "US" and not dpf.participant_id and not (vocab.is_public_url(dpf.source) and (stated or dpf.note)):
         issues.append(FactIssue("unexplained_unknown", owner, "dpf", f"US entity without a DPF statement (status, "
                                 f"public source, date read; or the reason it is unknown) ({why})"))
     return issues

@@ -431,8 +431,8 @@ def check(catalog, snapshot: DpfSnapshot, on: date, *, max_age_months: int = MAX
         if status.effective == "unknown" and status.checked_on and age is not None and \
                 status.checked_on < months_before(on, max_age_months).isoformat():
             problem = "stale"
-        elif status.effective == "unknown" and status.checked_on:
-            problem = "scope"
+        elif status.effective == "unknown" and status.checked_on and status.recorded != "unknown":
+            problem = "scope"  # a status was read, but the framework / data coverage is not recorded
         elif status.effective == "unknown":
             problem = "missing"
         elif not pid:
