@@ -170,3 +170,15 @@ def demo_out(tmp_path_factory) -> Path:
             built.write_text("ok\n", encoding="utf-8")
     assert (out / "warehouse.duckdb").is_file()
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory) -> Path:
+    """The warehouse of the tiny recorded run (tests/pipelines/warehouse_fixture.py), built once per session."""
+    from pipelines.warehouse.build import build
+    from tests.pipelines.warehouse_fixture import write_tiny_run
+
+    out = tmp_path_factory.mktemp("tiny-warehouse")
+    write_tiny_run(out)
+    build(out)
+    return out / "warehouse.duckdb"

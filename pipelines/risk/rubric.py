@@ -190,17 +190,24 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
         factors[code] = Factor(code, str(raw.get("title", "")), str(raw.get("evidence", "")), conditions,
                                legal_keys(raw.get("legal"), at), MappingProxyType(levels), MappingProxyType(buckets))
 
+    def point_items(items: dict, expected, listed_as: str, prefix: str, positive: bool) -> dict[str, Mitigation]:
+        """Mitigations (non-positive points) and security findings (positive points): title, points, evidence,
+        legal source keys."""
+        out = {}
+        if set(items) != set(expected):
+            problems.append(f"{where}: {listed_as} must be exactly {sorted(expected)}")
+        for code, raw in items.items():
+            at = f"{where}: {prefix}.{code}"
+            points = raw.get("points") if isinstance(raw, dict) else None
+            if not isinstance(points, int) or (points <= 0 if positive else points > 0):
+                problems.append(f"{at}: needs {'positive' if positive else 'non-positive'} integer points")
+                continue
+            out[code] = Mitigation(code, str(raw.get("title", "")), points, str(raw.get("evidence", "")),
+                                   legal_keys(raw.get("legal"), at))
+        return out
+
     mit_raw = data.get("mitigations") or {}
-    mitigations = {}
-    if set((mit_raw.get("items") or {})) != set(MITIGATIONS):
-        problems.append(f"{where}: mitigations.items must be exactly {sorted(MITIGATIONS)}")
-    for code, raw in (mit_raw.get("items") or {}).items():
-        at = f"{where}: mitigations.{code}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("points"), int) or raw["points"] > 0:
-            problems.append(f"{at}: needs non-positive integer points")
-            continue
-        mitigations[code] = Mitigation(code, str(raw.get("title", "")), raw["points"], str(raw.get("evidence", "")),
-                                       legal_keys(raw.get("legal"), at))
+    mitigations = point_items(mit_raw.get("items") or {}, MITIGATIONS, "mitigations.items", "mitigations", False)
     cap = mit_raw.get("cap")
     if not isinstance(cap, int) or cap > 0:
         problems.append(f"{where}: mitigations.cap must be a non-positive integer")
@@ -246,17 +253,8 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
             if c in conditions and code not in conditions[c].factors:
                 problems.append(f"{where}: {code} names condition {c}, but conditions.{c}.factors lacks it")
 
-    security = {}
-    sec_raw = data.get("security_findings") or {}
-    if set(sec_raw) != set(SECURITY_FINDINGS):
-        problems.append(f"{where}: security_findings must be exactly {list(SECURITY_FINDINGS)}")
-    for code, raw in sec_raw.items():
-        at = f"{where}: security_findings.{code}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("points"), int) or raw["points"] <= 0:
-            problems.append(f"{at}: needs positive integer points")
-            continue
-        security[code] = Mitigation(code, str(raw.get("title", "")), raw["points"], str(raw.get("evidence", "")),
-                                    legal_keys(raw.get("legal"), at))
+    security = point_items(data.get("security_findings") or {}, SECURITY_FINDINGS, "security_findings",
+                           "security_findings", True)
     confidence = str(data.get("confidence") or "")
     if not confidence:
         problems.append(f"{where}: confidence (the definition of the confidence label) is missing")

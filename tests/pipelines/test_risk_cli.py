@@ -54,17 +54,6 @@ def test_risk_table_explain_and_errors():
     assert bad.exit_code == 2 and "not in the catalog: no-such-service" in bad.output
 
 
-@pytest.fixture(scope="module")
-def tiny_warehouse(tmp_path_factory):
-    from pipelines.warehouse.build import build
-    from tests.pipelines.warehouse_fixture import write_tiny_run
-
-    out = tmp_path_factory.mktemp("wh")
-    write_tiny_run(out)
-    build(out)
-    return out / "warehouse.duckdb"
-
-
 def test_demo_console_prints_the_service_risk_mart(tiny_warehouse):
     """make demo prints the warehouse's service_risk rows (the table analysts, the KB and the scan read), so its
     score, band and confidence are the mart's; unknown ids are skipped, duplicates printed once."""
