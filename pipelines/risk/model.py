@@ -129,20 +129,23 @@ class RiskContext:
 
 
 MODEL_VERSION = 1  # bump when the assessment code changes on purpose: stored runs are then re-assessed
-VERSIONED_DATA = ("services", "companies", "reference", "risk")
+# what the assessment reads (load_context): catalog, cookie overrides, country tables, DPF snapshots, rubric
+VERSIONED_DATA = ("services", "companies", "reference/cookie_purposes.csv", "reference/countries", "reference/dpf",
+                  "risk")
 
 
 def catalog_version(data_dir: str | Path = DEFAULT_DATA_DIR) -> str:
-    """The catalog version a run's assessment is recorded with: a digest of the model version and every file
-    under ``services/``, ``companies/``, ``reference/`` and ``risk/`` of ``data_dir`` (catalog, cookie overrides,
-    country tables, DPF snapshots, rubric). It moves only when those files (or the model) change."""
+    """The catalog version a run's assessment is recorded with: a digest of the model version and every file of
+    ``VERSIONED_DATA`` under ``data_dir``. It moves only when those files (or the model) change, not when data
+    the assessment does not read changes (e.g. the prevalence ranking)."""
     import hashlib
 
     data_dir = Path(data_dir)
     digest = hashlib.sha256(f"model {MODEL_VERSION}".encode())
-    for folder in VERSIONED_DATA:
-        for path in sorted((data_dir / folder).rglob("*")):
-            if path.is_file() and "cache" not in path.relative_to(data_dir).parts:
+    for entry in VERSIONED_DATA:
+        top = data_dir / entry
+        for path in ([top] if top.is_file() else sorted(top.rglob("*"))):
+            if path.is_file():
                 digest.update(str(path.relative_to(data_dir)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 

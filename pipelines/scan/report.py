@@ -87,7 +87,7 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
     for h in _rows(con, "service_hosts", params):
         hosts_by_service.setdefault(h["service_id"], []).append(_plain(h))
     services = _rows(con, "services", params)
-    run_companies = _rows(con, "run_companies", {"run_id": params["run_id"]})
+    companies = {c["company_id"]: c for c in _rows(con, "run_companies", {"run_id": params["run_id"]})}
     policies = _rows(con, "policy_texts", params)
     coverage = {c["service_id"]: c for c in _rows(con, "policy_coverage", params)}
     counts: dict[str, int] = {}
@@ -97,7 +97,6 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         entry["hosts"] = hosts
         entry["server_countries"] = _countries(hosts)
         entry["location_confidence"] = sorted({h["location_confidence"] for h in hosts if h["location_confidence"]})
-        companies = {c["company_id"]: c for c in run_companies}
         chain = [_company(companies, cid) for cid in (svc["parent_chain"] or [])]
         entry["parents"] = chain[1:]
         # the recipient of the data (its jurisdiction and DPF status are scored; the EEA contracting entity is

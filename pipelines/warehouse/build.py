@@ -294,8 +294,9 @@ def _run_day(run_id: str, started_at: str | None):
 def _risk(con, report: BuildReport, ctx=None) -> None:
     """The risk & consent assessments (pipelines/risk) and the company facts of every dataset run, kept per
     run: a run is assessed with its own date and the catalog version current when it is first assessed, and
-    re-assessed only when that version moves (a data or model change); the verdicts that moved then are
-    recorded in ``_risk_changes`` (``kb --changes``). A rebuild on another day changes nothing."""
+    re-assessed only when that version moves (a data or model change; the verdicts that moved are then recorded
+    in ``_risk_changes`` for ``kb --changes``) or when this build loaded new inputs of the run (its raw data or
+    enrichment). A rebuild on another day changes nothing."""
     from dataclasses import replace
 
     import pipelines.warehouse.risk as wr
@@ -325,8 +326,12 @@ def _risk(con, report: BuildReport, ctx=None) -> None:
             _from_arrow(con, f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _arrow_in", rows)
 
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # a run's inputs are its sealed raw data, its enrichment and the catalog version: re-assess when the version
+    # moved, or when this build (re)loaded the run or its enrichment (e.g. `enrich` ran after the first build) or
+    # re-ran its detection
+    refreshed = set(report.loaded) | set(report.enriched) | set(report.reattributed)
     for run_id, started_at in runs:
-        if done.get(run_id) == ctx.version:
+        if done.get(run_id) == ctx.version and run_id not in refreshed:
             continue
         run_ctx = replace(ctx, as_of=_run_day(run_id, started_at))
         old = {r[0]: r[1:] for r in con.execute(
@@ -338,7 +343,7 @@ def _risk(con, report: BuildReport, ctx=None) -> None:
                 con.execute(f"DELETE FROM {quote_ident(table)} WHERE run_id = ?", [run_id])
             wr.write_risk_tables(con, insert, run_ctx, run_id)
             insert("_run_companies", wr.company_rows(run_id, run_ctx))
-            if run_id in done:
+            if run_id in done and done[run_id] != ctx.version:  # the verdicts a catalog-version move changed
                 for sid, consent, band, score in con.execute(
                         "SELECT service_id, consent_required, band, risk_score FROM _service_risk WHERE run_id = ?",
                         [run_id]).fetchall():

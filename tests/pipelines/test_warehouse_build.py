@@ -153,18 +153,25 @@ def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
             {"network": "85.13.128.0/18", "country": "DE", "asn": 34788, "org": "Neue Medien Muennich GmbH"}]
     geo = write_country_mmdb(tmp_path / "geo.mmdb", nets, flavour="geoip2")
     asn = write_asn_mmdb(tmp_path / "asn.mmdb", nets)
+    db = tmp_path / "warehouse.duckdb"
+    assert build(tmp_path).assessed == [RUN1]  # built before the enrichment: no server location yet
+    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("not_measured",)]
     with LocalDNS(zone) as dns:
         enrich_run(tmp_path, RUN1, nameservers=[dns.nameserver], geoip_db=geo, asn_db=asn, fetch_refdata=False)
     report = build(tmp_path)
     assert report.enriched == [RUN1] and not report.failed_assertions
-    db = tmp_path / "warehouse.duckdb"
+    # the new input re-assesses the run (same catalog version: not a catalog move, so no risk_changes row)
+    assert report.assessed == [RUN1]
+    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("eea",)]
+    assert q(db, "SELECT count(*) FROM risk_changes_all") == [(0,)]
     hosts = dict(q(db, "SELECT host, countries FROM hosts WHERE host IN ('static.hotjar.com', 'fonts.googleapis.com')"))
     assert hosts == {"static.hotjar.com": ["IE"], "fonts.googleapis.com": ["US"]}
     locs = q(db, "SELECT service_id, country, hosts, sites FROM service_locations WHERE service_id = 'hotjar'")
     assert locs == [("hotjar", "IE", 1, 1)]
     # a service seen only through an inline signature has no host to locate
     assert q(db, "SELECT count(*) FROM service_locations WHERE service_id = 'matomo-self-hosted'") == [(0,)]
-    assert build(tmp_path).enriched == []  # unchanged enrichment is not reloaded
+    again = build(tmp_path)
+    assert again.enriched == [] and again.assessed == []  # unchanged enrichment is not reloaded nor re-assessed
 
 
 def test_risk_marts_cover_every_detected_service(one_run):

@@ -79,3 +79,17 @@ def test_catalog_version_move_reassesses_and_reports_changes(tmp_path):
     assert fonts and fonts[0]["run_id"] == RUN1 and fonts[0]["versions"] == [ctx.version, "test-moved"]
     assert fonts[0]["to"]["score"] > fonts[0]["from"]["score"]
     assert f"google-fonts: re-assessed run {RUN1} (catalog version {ctx.version} -> test-moved)" in format_changes(data)
+
+
+def test_catalog_version_moves_only_with_what_the_assessment_reads(tmp_path):
+    from pipelines.catalog.load import DEFAULT_DATA_DIR
+    from pipelines.risk.model import catalog_version
+
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data, ignore=shutil.ignore_patterns("cache"))
+    version = catalog_version(data)
+    (data / "reference" / "top_services.csv").write_text("# recomputed ranking\n", encoding="utf-8")
+    assert catalog_version(data) == version  # the prevalence ranking is not an input of the assessment
+    company = data / "companies" / "google-llc.yml"
+    company.write_text(company.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert catalog_version(data) != version
