@@ -276,6 +276,9 @@ def _covered(pattern: str, curated: Sequence[str]) -> bool:
     return False
 
 
+TPW_HOME = "https://github.com/patrickhulce/third-party-web"  # the long tail's public source
+
+
 def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalog, *,
                              source: str = "third-party-web@0.30.0", as_of: str = "2026-09-14",
                              ) -> tuple[list[Service], list[Company]]:
@@ -323,7 +326,9 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
         services.append(Service(
             id=sid, name=entity["name"], category=category, company=cid, hosts=tuple(patterns),
             facts=(Fact("company", company_name, source, as_of, "S"),
-                   Fact("category", f"third-party-web category '{entity.get('category')}'", source, as_of, "S")),
+                   Fact("category", f"third-party-web category '{entity.get('category')}'", source, as_of, "S"),
+                   Fact("role", "unknown: a long-tail entry generated from third-party-web; its role towards the site "
+                        "is not curated", TPW_HOME, as_of, "S")),
             sources=(source,), as_of=as_of, notes="Long-tail entry generated from third-party-web."))
         curated_hosts.extend(patterns)
     return services, list(companies.values())

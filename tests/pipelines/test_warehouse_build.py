@@ -154,8 +154,8 @@ def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
     geo = write_country_mmdb(tmp_path / "geo.mmdb", nets, flavour="geoip2")
     asn = write_asn_mmdb(tmp_path / "asn.mmdb", nets)
     db = tmp_path / "warehouse.duckdb"
-    assert build(tmp_path).assessed == [RUN1]  # built before the enrichment: no server location yet
-    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("not_measured",)]
+    assert build(tmp_path).assessed == [RUN1]  # built before the enrichment: the host seen, its location unknown
+    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("anycast_or_unknown",)]
     with LocalDNS(zone) as dns:
         enrich_run(tmp_path, RUN1, nameservers=[dns.nameserver], geoip_db=geo, asn_db=asn, fetch_refdata=False)
     report = build(tmp_path)
