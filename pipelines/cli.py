@@ -357,7 +357,8 @@ def observe(file, url, content_type):
 @click.pass_context
 def refdata(ctx, cache_dir):
     """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates.
-    `refdata dpf` manages the EU-US Data Privacy Framework snapshot."""
+    `refdata dpf` manages the EU-US Data Privacy Framework snapshot; `refdata top-services` recomputes the ranking
+    of the most prevalent services."""
     if ctx.invoked_subcommand is not None:
         return
     from pipelines.catalog import refdata as rd
@@ -571,13 +572,16 @@ def demo(out_dir, mode="static"):
                 rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
-            enriched = _enrich_latest(out_dir, [dns.nameserver])
+            _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
     service_ids = _print_demo_services(out_dir)
-    from pipelines.risk.demo import demo_verdicts
+    from pipelines.risk.demo import warehouse_verdicts
+    from pipelines.warehouse.connect import connect
 
-    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (catalog + measured locations)")
-    demo_verdicts(service_ids, enriched_dir=enriched, console=out)
+    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (the warehouse's service_risk)")
+    con = connect(layout.warehouse, read_only=True)
+    warehouse_verdicts(con, service_ids, out)
+    con.close()
     from pipelines.catalog.load import load_catalog
     from pipelines.publish.render import build_kb
     from pipelines.warehouse.connect import connect
@@ -674,6 +678,7 @@ def _print_demo_services(out_dir: Path) -> None:
 
 
 def _register() -> None:
+    from pipelines.catalog.command import top_services
     from pipelines.enrich.command import enrich
     from pipelines.publish.command import kb
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
@@ -688,6 +693,7 @@ def _register() -> None:
     main.add_command(risk)
     main.add_command(dpf)
     refdata.add_command(dpf)
+    refdata.add_command(top_services)
     EXAMPLES.update({k: v for k, v in RISK_EXAMPLES.items() if " " not in k})
 
 

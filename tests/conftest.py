@@ -149,3 +149,36 @@ def realpages() -> Path:
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # another worker won the race
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory) -> Path:
+    """The output folder of ``servicerisk demo`` (warehouse, knowledge base, the demo scan), built once per
+    session and shared across xdist workers through a file lock in the session's common temp folder."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's temp root, common to all workers
+    out = base / "demo"
+    built = out / ".built"
+    with FileLock(str(base / "demo.lock")):
+        if not built.is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            res = run_cli(["demo", "--out", str(out)], timeout=900)
+            assert res.returncode == 0, f"servicerisk demo failed:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+            built.write_text("ok\n", encoding="utf-8")
+    assert (out / "warehouse.duckdb").is_file()
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory) -> Path:
+    """The warehouse of the tiny recorded run (tests/pipelines/warehouse_fixture.py), built once per session."""
+    from pipelines.warehouse.build import build
+    from tests.pipelines.warehouse_fixture import write_tiny_run
+
+    out = tmp_path_factory.mktemp("tiny-warehouse")
+    write_tiny_run(out)
+    build(out)
+    return out / "warehouse.duckdb"
