@@ -496,48 +496,37 @@ def query(out_dir, sql, as_csv, as_json, limit):
 @main.command(epilog=_epilog("docs"))
 def docs():
     """Print the warehouse data dictionary (every mart's grain and columns, every metric's formula) as Markdown."""
-    import yaml
+    from pipelines.warehouse import dictionary
 
-    from pipelines.warehouse.build import SQL_DIR
-
-    schema = yaml.safe_load((SQL_DIR.parent / "schema.yml").read_text(encoding="utf-8"))
-    lines = ["# servicerisk warehouse data dictionary", "",
-             "Each mart `X_all` keeps every run; the view `X` shows the newest crawl run.", ""]
-    for mart, spec in schema["marts"].items():
-        lines += [f"## {mart}", "", f"Grain: {spec['grain']}.", "", "| column | meaning |", "|---|---|"]
-        lines += [f"| `{col}` | {text} |" for col, text in spec["columns"].items()]
-        lines.append("")
-    lines += ["## Metrics", ""]
-    for name, m in schema["metrics"].items():
-        lines += [f"### {name}", "", f"- formula: {m['formula']}", f"- range: {m['range']}", f"- caveat: {m['caveat']}", ""]
-    click.echo("\n".join(lines))
+    click.echo(dictionary.markdown())
 
 
-@main.command(epilog=_epilog("export"))
+@main.command(epilog=_epilog("export") + "\n  servicerisk export --out out/demo --csv out/demo-csv")
 @_out_option
-@click.option("--parquet", "target", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write one Parquet file per mart into.")
-def export(out_dir, target):
-    """Write every mart (the *_all tables, all runs) as Parquet files into TARGET."""
-    from pipelines.warehouse.connect import connect, quote_ident
+@click.option("--parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the marts into as Parquet (descriptions, units, formulas, run id and catalog "
+                   "version as Parquet metadata).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the marts into as CSV with a header row (for spreadsheets).")
+def export(out_dir, parquet_dir, csv_dir):
+    """Write every mart twice, X (the newest run, as the view X) and X_all (every run), plus dictionary.md and
+    dictionary.json with every column's meaning, into the --parquet and/or --csv folder."""
+    from pipelines.warehouse.connect import connect
+    from pipelines.warehouse.export import export as export_marts
 
+    if parquet_dir is None and csv_dir is None:
+        _fail("give --parquet DIR and/or --csv DIR")
     try:
         con = connect(Layout(out_dir).warehouse, read_only=True)
     except FileNotFoundError as e:
         _fail(str(e))
-    target.mkdir(parents=True, exist_ok=True)
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%\\_all' ESCAPE '\\' "
-        "ORDER BY 1").fetchall()]
-    for name in names:
-        path = target / f"{name.removesuffix('_all')}.parquet"
-        con.execute(f"COPY (SELECT * FROM {quote_ident(name)}) TO '{_sql_path(path)}' (FORMAT parquet)")
-    out.print(f"{len(names)} marts written to {target}")
-
-
-def _sql_path(path: Path) -> str:
-    """A file path as an SQL string literal body (COPY takes no bound parameter for its target)."""
-    return str(path.resolve()).replace("'", "''")
+    try:
+        for fmt, target in (("parquet", parquet_dir), ("csv", csv_dir)):
+            if target is not None:
+                result = export_marts(con, target, fmt)
+                out.print(f"{len(result.files)} files ({fmt}) and dictionary.md/.json written to {target}")
+    finally:
+        con.close()
 
 
 @main.command(epilog=_epilog("demo"))

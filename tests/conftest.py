@@ -31,6 +31,15 @@ def require_binary(name: str) -> str:
     pytest.skip(f"{name} is not installed")
 
 
+def require_tool(name: str) -> str:
+    """Path of a command-line tool the test extras install into the virtualenv (``duckdb``, ``mkdocs``,
+    ``linkchecker``), else from PATH; skip locally when missing, fail in CI (``make venv`` installs them)."""
+    local = Path(sys.executable).parent / name
+    if local.is_file():
+        return str(local)
+    return require_binary(name)
+
+
 def require_refdata(package: str) -> Path:
     """The cached tarball of a pinned reference-data package; skip the test locally when it is not fetched
     (`servicerisk refdata` needs npm), fail it in CI (where `make test` runs `make refdata` first)."""
@@ -43,6 +52,27 @@ def require_refdata(package: str) -> Path:
     if CI:
         pytest.fail(msg)
     pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory) -> Path:
+    """The output folder of one ``servicerisk demo`` run (runs, warehouse, KB in both languages, a scan), built
+    once per test session (~40 s on the local web and DNS at 127.0.0.1). Under pytest-xdist the first worker
+    builds it under a file lock in the session's common temp folder; the others wait and reuse it. Read-only."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's temp root, common to all workers
+    out = base / "demo-out"
+    built = out / ".built"
+    with FileLock(str(base / "demo-out.lock")):
+        if not built.is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            res = run_cli(["demo", "--out", str(out)], timeout=900)
+            assert res.returncode == 0, f"servicerisk demo failed:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+            built.write_text("ok\n", encoding="utf-8")
+    return out
 
 
 @dataclass

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipelines.warehouse.build import iso_date
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
@@ -20,7 +22,7 @@ FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
           ("confidence", pa.string()), ("reasons", pa.list_(pa.string())), ("factors", pa.list_(FACTOR)),
           ("server_class", pa.string()), ("jurisdiction_class", pa.string()), ("us_jurisdiction", pa.bool_()),
-          ("as_of", pa.string())]
+          ("as_of", pa.date32())]
 SERVICE_SCHEMA = pa.schema([("run_id", pa.string()), ("service_id", pa.string()), ("name", pa.string()),
                             ("sites", pa.int64()), *COMMON, ("to_check", pa.list_(pa.string()))])
 SITE_SCHEMA = pa.schema([("run_id", pa.string()), ("site_input", pa.string()), ("service_id", pa.string()), *COMMON])
@@ -33,7 +35,7 @@ def _common(a) -> dict:
         "factors": [{"code": f.code, "level": f.level, "points": f.points, "evidence": f.evidence,
                      "confidence": f.confidence} for f in a.factors],
         "server_class": a.server.cls, "jurisdiction_class": a.jurisdiction.cls,
-        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": a.as_of,
+        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": iso_date(a.as_of),
     }
 
 

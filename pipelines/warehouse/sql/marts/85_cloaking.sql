@@ -11,7 +11,7 @@ SELECT
     depth AS cname_depth,
     matched_by,
     source,
-    as_of
+    TRY_CAST(as_of AS DATE) AS as_of  -- the rule's as-of date (text in the run table)
 FROM enr_cloaking
 ORDER BY run_id, site, host;
 CREATE OR REPLACE VIEW cloaking AS
