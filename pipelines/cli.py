@@ -456,14 +456,13 @@ def check(out_dir):
 @main.command(epilog=_epilog("query"))
 @_out_option
 @click.argument("sql")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print CSV (the default when stdout is not a terminal: piped or redirected output keeps full values).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="Rows printed at most (table/CSV/JSON).")
 def query(out_dir, sql, as_csv, as_json, limit):
-    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result."""
-    import csv as csvmod
-    import json
-
+    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result: a table on a terminal,
+    CSV when piped or redirected, JSON lines with --json."""
     import duckdb
 
     from pipelines.warehouse.connect import connect
@@ -477,17 +476,26 @@ def query(out_dir, sql, as_csv, as_json, limit):
         _fail(f"query failed: {str(e).splitlines()[0]}")
     cols = [d[0] for d in cur.description or []]
     rows = cur.fetchmany(limit)
-    if as_csv:
+    fmt = "json" if as_json else "csv" if as_csv or not sys.stdout.isatty() else "table"
+    _print_rows(cols, rows, fmt)
+
+
+def _print_rows(cols: list[str], rows: list[tuple], fmt: str) -> None:
+    """Query results as CSV, JSON lines or (on a terminal) a table; CSV and JSON never shorten a value."""
+    import csv as csvmod
+    import json
+
+    if fmt == "csv":
         w = csvmod.writer(sys.stdout)
         w.writerow(cols)
         w.writerows(rows)
-    elif as_json:
+    elif fmt == "json":
         for row in rows:
             click.echo(json.dumps(dict(zip(cols, row, strict=True)), default=str, ensure_ascii=False))
     else:
         t = Table(show_header=True)
         for c in cols:
-            t.add_column(c)
+            t.add_column(c, overflow="fold")
         for row in rows:
             t.add_row(*["" if v is None else str(v) for v in row])
         out.print(t)
