@@ -13,6 +13,7 @@ from rich.table import Table
 
 from crawler.domains import DomainListError
 from crawler.paths import Layout
+from crawler.progresslines import progress_mode, step_lines
 
 err = Console(stderr=True)
 out = Console()
@@ -72,7 +73,9 @@ def _crawl_options(f):
                      help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's)."),
         click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
         click.option("--run-id", default=None, help="Use this run id instead of a new one."),
-        click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bar (default: a bar when stderr is a terminal, else a progress line per N sites "
+                          "or per minute on stderr)."),
         click.option("--summary/--no-summary", default=True, help="Print the run summary table at the end."),
         click.option("-s", "--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a Scrapy/SR_* setting (repeatable)."),
@@ -148,7 +151,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
-        progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
+        progress=progress_mode(progress), extra_settings=_parse_sets(sets),
         mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (),
     )
 
@@ -220,7 +223,8 @@ def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
     from crawler.runner import join_run, run_crawl
 
     try:
-        plan, opts = join_run(redis_url, out_dir, run_id, progress=bool(progress), extra_settings=_parse_sets(sets))
+        plan, opts = join_run(redis_url, out_dir, run_id, progress=progress_mode(progress),
+                              extra_settings=_parse_sets(sets))
     except (DistributedError, ValueError) as e:
         _fail(str(e))
     err.print(f"worker {opts.writer_id} joined run {plan.run_id}")
@@ -399,7 +403,7 @@ def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
     from pipelines.enrich.run import EnrichError, enrich_run
 
     try:
-        result = enrich_run(out_dir, nameservers=list(nameservers), progress=sys.stderr.isatty(), **kwargs)
+        result = enrich_run(out_dir, nameservers=list(nameservers), progress=progress_mode(None), **kwargs)
     except EnrichError as e:
         _fail(str(e), 1)
     print_summary(result.path, out)
@@ -416,11 +420,11 @@ def _build_and_report(out_dir: Path) -> None:
 
     if not Layout(out_dir).sealed_runs():
         _fail(f"no sealed runs under {Layout(out_dir).raw}: crawl first")
-    if sys.stderr.isatty():  # a long build says what it is doing
+    if progress_mode(None) is True:  # a long build says what it is doing
         with Console(stderr=True).status("building the warehouse") as status:
             report = build(out_dir, on_step=lambda what: status.update(f"building the warehouse: {what}"))
     else:
-        report = build(out_dir)
+        report = build(out_dir, on_step=step_lines("build"))
     out.print(f"warehouse {Layout(out_dir).warehouse}: loaded {len(report.loaded)} run(s), "
               f"re-attributed {len(report.reattributed)}, privacy policies checked in {len(report.policy_checked)}, "
               f"{len(report.models)} models; catalog {report.catalog}")
