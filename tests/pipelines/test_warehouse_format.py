@@ -87,3 +87,27 @@ def test_a_warehouse_in_another_storage_format_is_rewritten_in_the_pinned_one(tm
         con.close()
     assert _cli(path, "SELECT y FROM v") == [{"y": 43}]
     assert not list(tmp_path.glob(".*migrate*"))
+
+
+def test_dates_kept_as_text_by_an_earlier_warehouse_get_their_type(tmp_path):
+    from pipelines.warehouse.build import build
+    from tests.pipelines.warehouse_fixture import write_tiny_run
+
+    write_tiny_run(tmp_path)
+    build(tmp_path)
+    wh = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(wh))
+    for table, col in (("_runs", "started_at"), ("_runs", "loaded_at"), ("_run_dpf", "dpf_checked_on")):
+        con.execute(f'ALTER TABLE {table} ALTER {col} TYPE VARCHAR')  # as the warehouse was before
+    con.close()
+    build(tmp_path)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        types = dict(con.execute("SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name IN ('_runs', '_run_dpf', 'companies_all')").fetchall())
+        started = con.execute("SELECT started_at FROM _runs").fetchall()[0][0]
+    finally:
+        con.close()
+    assert types["_runs.started_at"] == types["_runs.loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["_run_dpf.dpf_checked_on"] == types["companies_all.dpf_checked_on"] == "DATE"
+    assert started.year == 2026  # the text was converted, not emptied
