@@ -1,6 +1,6 @@
-"""The file contract of what servicerisk publishes (``kb/json/<id>.json``, a scan's ``report.json``): a
-``schema_version``, "unknown" spelled one way for every tri-state, and the JSON Schemas in
-``pipelines/schemas/`` that describe the files (tests validate every demo output against them).
+"""The file contract of what servicerisk publishes (``kb/json/<id>.json``, a scan's ``report.json``, the KB's
+Markdown front matter): a ``schema_version``, "unknown" spelled one way for every tri-state, and the JSON Schemas
+in ``pipelines/schemas/`` that describe the files (tests validate every demo output against them).
 
 Page data keeps ``None`` for "not known" (templates render it in the reader's language); only the files written
 for other programs spell it ``"unknown"``, so a consumer never reads ``null`` as false.
@@ -22,6 +22,8 @@ SCAN_REPORT_TRI_STATES = (
     "services[].fires_before_consent", "services[].fires_after_accept", "services[].fires_after_reject",
     "services[].fires_with_gpc", "services[].static_seen", "services[].browser_only",
 )
+# the Markdown pages' front matter (service and company pages)
+FRONT_MATTER_TRI_STATES = ("consent_required", "band", "us_jurisdiction", "dpf_status")
 SCHEMA_FILES = {"kb-service": "kb-service.schema.json", "scan-report": "scan-report.schema.json"}
 
 

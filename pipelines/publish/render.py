@@ -191,10 +191,6 @@ def render_methodology_html(page: dict) -> str:
                                                                **_page_globals(page, "", "methodology.html"))
 
 
-# tri-states of the front matter: true / false / "unknown" (contract.UNKNOWN), never null
-FRONT_MATTER_TRI_STATES = ("consent_required", "band", "us_jurisdiction", "dpf_status")
-
-
 def _common_front_matter(page: dict, key: str, title: str, rel: str) -> dict[str, Any]:
     """Keys every Markdown page has: title, description, lang, date (the run's), the translation key that pairs
     the page with its other-language versions (Hugo's ``translationKey``) and their relative paths (``rel`` is
@@ -218,7 +214,7 @@ def front_matter(page: dict) -> dict[str, Any]:
           "share_ci": [prev["ci_low"], prev["ci_high"]] if prev["share"] is not None else None,
           "run_id": page["as_of"]["run_id"], "run_date": page["as_of"]["run_date"],
           "schema_version": contract.SCHEMA_VERSION}
-    return {k: (contract.UNKNOWN if k in FRONT_MATTER_TRI_STATES and v is None else v) for k, v in fm.items()}
+    return contract.spell_unknown(fm, contract.FRONT_MATTER_TRI_STATES)
 
 
 def _with_front_matter(fm: dict[str, Any], body: str) -> str:
@@ -233,10 +229,8 @@ def render_service_md(page: dict) -> str:
 def render_company_md(page: dict) -> str:
     body = _md_env().get_template("company.md").render(p=page, **_globals(page["lang"], "../", page["disclaimer"]))
     fm = {**_common_front_matter(page, f"company-{page['id']}", page["name"], f"companies/{safe_name(page['id'])}.md"),
-          "id": page["id"],
-          "us_jurisdiction": contract.UNKNOWN if page["us_jurisdiction"] is None else page["us_jurisdiction"],
-          "dpf_status": page["dpf"]["status"] or contract.UNKNOWN}
-    return _with_front_matter(fm, body)
+          "id": page["id"], "us_jurisdiction": page["us_jurisdiction"], "dpf_status": page["dpf"]["status"]}
+    return _with_front_matter(contract.spell_unknown(fm, contract.FRONT_MATTER_TRI_STATES), body)
 
 
 def render_index_md(page: dict) -> str:
