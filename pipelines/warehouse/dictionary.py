@@ -102,17 +102,23 @@ def apply_comments(con) -> dict[str, int]:
                                      "WHERE table_schema = 'main'").fetchall():
         present.setdefault(table, set()).add(column)
     n_tables = n_cols = 0
-    for name, doc in table_docs().items():
-        if name not in kinds:
-            continue
-        kind = "VIEW" if kinds[name] == "VIEW" else "TABLE"
-        con.execute(f"COMMENT ON {kind} {quote_ident(name)} IS {quote_literal(doc.comment)}")
-        n_tables += 1
-        for col in doc.columns.values():
-            if col.name in present.get(name, ()):
-                con.execute(f"COMMENT ON COLUMN {quote_ident(name)}.{quote_ident(col.name)} IS "
-                            f"{quote_literal(column_comment(col))}")
-                n_cols += 1
+    con.execute("BEGIN TRANSACTION")  # one commit for ~700 statements, not one each (6x faster)
+    try:
+        for name, doc in table_docs().items():
+            if name not in kinds:
+                continue
+            kind = "VIEW" if kinds[name] == "VIEW" else "TABLE"
+            con.execute(f"COMMENT ON {kind} {quote_ident(name)} IS {quote_literal(doc.comment)}")
+            n_tables += 1
+            for col in doc.columns.values():
+                if col.name in present.get(name, ()):
+                    con.execute(f"COMMENT ON COLUMN {quote_ident(name)}.{quote_ident(col.name)} IS "
+                                f"{quote_literal(column_comment(col))}")
+                    n_cols += 1
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
     return {"tables": n_tables, "columns": n_cols}
 
 
