@@ -182,7 +182,7 @@ def methodology_html_body(markdown: str) -> str:
         if tok.type == "heading_open":
             tok.attrSet("id", slug(tokens[i + 1].content, seen))
     html = md.renderer.render(tokens, md.options, {})
-    return html.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
+    return html.replace("<table>", '<div class="table-wrap" tabindex="0"><table>').replace("</table>", "</table></div>")
 
 
 def render_methodology_html(page: dict) -> str:
