@@ -72,6 +72,7 @@ def test_html_validator_finds_no_error(demo_out):
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
 
 
+@pytest.mark.xdist_group("chromium-heavy")  # not beside the browser-mode crawl, whose page budgets are wall-clock
 @pytest.mark.parametrize("lang", LANGS)
 def test_axe_finds_no_serious_violation_and_nothing_overflows(kb_browser, demo_out, lang):
     axe = require_node_tool("axe-core/axe.min.js").read_text(encoding="utf-8")
