@@ -1,7 +1,6 @@
 """The analysis notebooks in ``notebooks/``: committed without outputs, parameterised by a papermill ``parameters``
-cell, every figure followed by its caption, and each one executing end to end (nbclient) against a demo warehouse
-that ``servicerisk demo`` builds once per test session (local web and DNS on 127.0.0.1; the ``demo_out`` fixture of
-tests/conftest.py, shared by the xdist workers).
+cell, every figure followed by its caption, and each one executing end to end (nbclient) against the demo warehouse
+that ``servicerisk demo`` builds once per test session (fixture ``demo_out`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -76,8 +75,10 @@ def has_image(cell) -> bool:
 
 @pytest.fixture(scope="session")
 def demo_warehouse(demo_out) -> Path:
-    """The demo warehouse (``servicerisk demo``, built once per session by the ``demo_out`` fixture)."""
-    return demo_out / "warehouse.duckdb"
+    """The demo warehouse (tests/conftest.py builds the demo once per session)."""
+    warehouse = demo_out / "warehouse.duckdb"
+    assert warehouse.is_file()
+    return warehouse
 
 
 def test_every_topic_has_its_notebook():

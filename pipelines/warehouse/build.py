@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,8 @@ import pyarrow as pa
 from crawler.hosts import registrable_domain
 from crawler.items import SCHEMAS, TABLES
 from crawler.paths import Layout, parts
-from pipelines.warehouse.connect import quote_ident
+from pipelines.warehouse import dictionary
+from pipelines.warehouse.connect import engine_version, open_writable, quote_ident, storage_version
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -47,6 +48,7 @@ class BuildReport:
     models: list[str] = field(default_factory=list)
     assertions: dict[str, int] = field(default_factory=dict)
     catalog: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)  # {"tables": n, "columns": n} given COMMENT ON
 
     @property
     def failed_assertions(self) -> dict[str, int]:
@@ -107,15 +109,36 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident(ENRICHED_PREFIX + table)} AS SELECT * FROM _arrow_in",
                     _arrow_empty(schema))
     con.execute("CREATE TABLE IF NOT EXISTS _enriched (run_id VARCHAR PRIMARY KEY, manifest_sha256 VARCHAR)")
-    con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at VARCHAR,
-                   ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
+    con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at TIMESTAMPTZ,
+                   ended_at TIMESTAMPTZ, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at TIMESTAMPTZ,
                    manifest JSON)""")
+    _type_columns(con, "_runs", ("started_at", "ended_at", "loaded_at"), "TIMESTAMPTZ")
     con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     from pipelines.warehouse.policy import POLICY_COVERAGE_SCHEMA
 
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS policy_coverage AS SELECT * FROM _arrow_in",
                 _arrow_empty(POLICY_COVERAGE_SCHEMA))
     con.execute("CREATE TABLE IF NOT EXISTS _policy_checked (run_id VARCHAR PRIMARY KEY, terms_digest VARCHAR)")
+
+
+def _type_columns(con, table: str, columns: tuple[str, ...], sql_type: str) -> None:
+    """Give columns that warehouses before typed dates kept as text (ISO strings) their type, in place."""
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                             [table]).fetchall())
+    for col in columns:
+        if types.get(col) == "VARCHAR":
+            con.execute(f"ALTER TABLE {quote_ident(table)} ALTER {quote_ident(col)} TYPE {sql_type} "
+                        f"USING TRY_CAST({quote_ident(col)} AS {sql_type})")
+
+
+def iso_date(value) -> date | None:
+    """A catalog date (``YYYY-MM-DD`` text or a date) as a date; anything else is unknown (None)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
@@ -134,7 +157,7 @@ def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
         con.execute("DELETE FROM _policy_checked WHERE run_id = ?", [run_id])
         con.execute("INSERT INTO _runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
                     [run_id, manifest.get("kind"), manifest.get("started_at"), manifest.get("ended_at"), manifest_sha,
-                     datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(manifest)])
+                     datetime.now(timezone.utc), json.dumps(manifest)])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -256,10 +279,10 @@ def _catalog_tables(con, catalog) -> None:
     services = pa.Table.from_pylist(
         [{"service_id": s.id, "name": s.name, "category": s.category, "company_id": s.company,
           "curated": not s.id.startswith("tpw-"), "consent_baseline": s.consent.baseline, "role": s.role,
-          "as_of": s.as_of} for s in catalog.services],
+          "as_of": iso_date(s.as_of)} for s in catalog.services],
         schema=pa.schema([("service_id", pa.string()), ("name", pa.string()), ("category", pa.string()),
                           ("company_id", pa.string()), ("curated", pa.bool_()), ("consent_baseline", pa.string()),
-                          ("role", pa.string()), ("as_of", pa.string())]))
+                          ("role", pa.string()), ("as_of", pa.date32())]))
     _from_arrow(con, "CREATE OR REPLACE TABLE _services AS SELECT * FROM _arrow_in", services)
     rows = []
     for c in catalog.companies.values():
@@ -269,21 +292,21 @@ def _catalog_tables(con, catalog) -> None:
         rows.append({"company_id": c.id, "name": c.name, "country": c.country, "parent_id": c.parent,
                      "us_jurisdiction": us,
                      "ultimate_parent_id": ultimate.id, "ultimate_parent_country": ultimate.country,
-                     "parent_chain": [x.id for x in chain], "as_of": c.as_of})
+                     "parent_chain": [x.id for x in chain], "as_of": iso_date(c.as_of)})
     companies = pa.Table.from_pylist(rows, schema=pa.schema([
         ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()), ("parent_id", pa.string()),
         ("us_jurisdiction", pa.bool_()), ("ultimate_parent_id", pa.string()), ("ultimate_parent_country", pa.string()),
-        ("parent_chain", pa.list_(pa.string())), ("as_of", pa.string())]))
+        ("parent_chain", pa.list_(pa.string())), ("as_of", pa.date32())]))
     _from_arrow(con, "CREATE OR REPLACE TABLE _companies AS SELECT * FROM _arrow_in", companies)
 
 
 RISK_STORES = {"_service_risk": "SERVICE_SCHEMA", "_site_service_risk": "SITE_SCHEMA", "_run_companies": "COMPANY_SCHEMA"}
 
 
-def _run_day(run_id: str, started_at: str | None):
-    """The day a run's assessment is made on: its start date (manifest), else the date in its id."""
-    from datetime import date
-
+def _run_day(run_id: str, started_at: datetime | str | None):
+    """The day a run's assessment is made on: its start date (UTC, from the manifest), else the date in its id."""
+    if isinstance(started_at, datetime):
+        return started_at.astimezone(timezone.utc).date()
     text = (started_at or "")[:10]
     try:
         return date.fromisoformat(text)
@@ -442,7 +465,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
     step = on_step or (lambda _what: None)
     layout.out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(layout.warehouse))
+    con = open_writable(layout.warehouse)
     con.execute("SET enable_progress_bar = false")
     try:
         _ensure_tables(con)
@@ -478,8 +501,10 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 report.policy_checked.append(run_id)
         step("load enrichment")
         _load_enriched(con, layout, report)
-        con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
-                    [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+        con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?), ('engine_version', ?), "
+                    "('storage_version', ?), ('dictionary_version', ?)",
+                    [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds"), engine_version(),
+                     storage_version(con), str(dictionary.version())])
         _catalog_tables(con, catalog)
         _host_domains(con)
         _host_services(con, catalog)
@@ -487,6 +512,8 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
         _risk(con, report, risk_context)
         step("rebuild models")
         run_models(con, report)
+        step("describe tables")
+        report.comments = dictionary.apply_comments(con)
         step("run assertions")
         report.assertions = run_assertions(con)
         con.execute("CHECKPOINT")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipelines.warehouse.build import iso_date
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
@@ -20,7 +22,7 @@ FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
           ("confidence", pa.string()), ("reasons", pa.list_(pa.string())), ("factors", pa.list_(FACTOR)),
           ("server_class", pa.string()), ("jurisdiction_class", pa.string()), ("us_jurisdiction", pa.bool_()),
-          ("as_of", pa.string()), ("recipient_id", pa.string()), ("recipient_name", pa.string()),
+          ("as_of", pa.date32()), ("recipient_id", pa.string()), ("recipient_name", pa.string()),
           ("recipient_country", pa.string()), ("recipient_dpf_status", pa.string()),
           ("contracting_id", pa.string()), ("contracting_name", pa.string()), ("contracting_country", pa.string()),
           ("security_findings", pa.list_(pa.string())), ("catalog_version", pa.string())]
@@ -32,7 +34,7 @@ SITE_SCHEMA = pa.schema([("run_id", pa.string()), ("site_input", pa.string()), (
 COMPANY_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()),
     ("city", pa.string()), ("recipient_id", pa.string()), ("dpf_status", pa.string()),
-    ("dpf_checked_on", pa.string()), ("dpf_source", pa.string()), ("dpf_reason", pa.string()), ("as_of", pa.string()),
+    ("dpf_checked_on", pa.date32()), ("dpf_source", pa.string()), ("dpf_reason", pa.string()), ("as_of", pa.date32()),
     ("catalog_version", pa.string())])
 
 
@@ -47,8 +49,8 @@ def company_rows(run_id: str, ctx) -> pa.Table:
         st = resolve_status(c, ctx.dpf, ctx.as_of)
         rows.append({"run_id": run_id, "company_id": c.id, "name": c.name, "country": c.country, "city": c.city or None,
                      "recipient_id": ctx.catalog.recipient(c.id), "dpf_status": st.effective,
-                     "dpf_checked_on": st.checked_on, "dpf_source": st.source or None, "dpf_reason": st.reason or None,
-                     "as_of": ctx.day, "catalog_version": ctx.version})
+                     "dpf_checked_on": iso_date(st.checked_on), "dpf_source": st.source or None, "dpf_reason": st.reason or None,
+                     "as_of": iso_date(ctx.day), "catalog_version": ctx.version})
     return pa.Table.from_pylist(rows, schema=COMPANY_SCHEMA)
 
 
@@ -68,7 +70,7 @@ def _common(a, version: str = "") -> dict:
         "factors": [{"code": f.code, "level": f.level, "points": f.points, "evidence": f.evidence,
                      "confidence": f.confidence} for f in a.factors],
         "server_class": a.server.cls, "jurisdiction_class": a.jurisdiction.cls,
-        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": a.as_of,
+        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": iso_date(a.as_of),
     }
 
 

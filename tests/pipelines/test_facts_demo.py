@@ -96,7 +96,7 @@ def test_scan_report_agrees(demo_out, facts):
 
 def test_dpf_check_agrees(facts):
     """``refdata dpf --check`` counts each US company as the warehouse does (same day, same resolver)."""
-    day = date.fromisoformat(facts["risk"][0]["as_of"])
+    day = date.fromisoformat(str(facts["risk"][0]["as_of"]))
     rows = {r.company_id: r for r in d.check(load_catalog(), d.load_snapshot(), day) if r.company_id}
     shown = [c for c in facts["owner"].values() if c["company_id"] in rows]
     assert {"google-llc", "cloudflare-inc", "meta-platforms-inc"} <= {c["company_id"] for c in shown}

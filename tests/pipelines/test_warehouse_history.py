@@ -38,7 +38,7 @@ def test_rebuild_a_year_later_changes_no_old_verdict(tmp_path):
     assert report.assessed == [RUN1] and not report.failed_assertions
     db = out / "warehouse.duckdb"
     before = _state(db)
-    assert before[0] and all(r[8] == "2026-11-01" for r in before[0])  # assessed on the run's date
+    assert before[0] and all(str(r[8]) == "2026-11-01" for r in before[0])  # assessed on the run's date
     assert ("google-fonts",) in {(r[1],) for r in before[0]}
 
     year_later = replace(today, as_of=today.as_of + timedelta(days=366))

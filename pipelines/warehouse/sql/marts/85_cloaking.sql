@@ -11,7 +11,7 @@ SELECT
     depth AS cname_depth,
     matched_by,
     source,
-    as_of
+    TRY_CAST(c.as_of AS DATE) AS as_of  -- the rule's as-of date (text in the run table)
 FROM enr_cloaking c
 LEFT JOIN _host_services hs ON hs.run_id = c.run_id AND hs.host = c.target
 ORDER BY run_id, site, host;
