@@ -37,6 +37,9 @@ from pipelines.localweb.browserweb import (
 from tests.conftest import ROOT, require_binary, require_refdata, run_cli
 
 BUDGET = 15.0
+# the crawl's page budgets are wall-clock: it never shares the machine with the other Chromium-heavy test (axe over
+# the demo KB, tests/pipelines/test_kb_checkers.py); pytest-xdist runs one group on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("chromium-heavy")
 
 
 @pytest.fixture
