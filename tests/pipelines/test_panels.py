@@ -10,7 +10,7 @@ from pipelines.warehouse.build import build
 from tests.conftest import run_cli
 from tests.pipelines.warehouse_fixture import q, write_tiny_run
 
-RUN1, RUN2, RUN3, RUN4 = (f"20261{m}01T120000Z-aaaaa{m}" for m in range(1, 5))
+RUN1, RUN2, RUN3, RUN4 = (f"2026{m:02d}01T120000Z-aaaaa{m}" for m in range(1, 5))
 LIST_A, LIST_B = "a" * 64, "b" * 64
 
 
