@@ -17,7 +17,8 @@ def watch_tunnels() -> bool:
     Scrapy's tunnel endpoint (``_TunnelingTCP4ClientEndpoint``, Scrapy 2.13-2.19) only reads the proxy's answer;
     a connection lost before it leaves the download waiting for ``DOWNLOAD_TIMEOUT`` and ending as a timeout
     (a proxy resetting at CONNECT took 20 s and was recorded as ``timeout``). The subclass installed here
-    errbacks the tunnel with a ``TunnelError`` (``connect_error``) when the connection is lost first. Returns
+    errbacks the tunnel with a ``TunnelError`` (``connect_error``) when the connection is lost first; it
+    overrides the endpoint's two methods (``connect``, ``requestTunnel``) and reads none of its attributes. Returns
     False, changing nothing, when this Scrapy's endpoint does not have the expected shape (then
     ``tests/crawler/test_crawl_faults.py`` fails on its reset fixture)."""
     base = getattr(http11, "_TunnelingTCP4ClientEndpoint", None)
@@ -27,16 +28,22 @@ def watch_tunnels() -> bool:
     class WatchedTunnelEndpoint(base):
         sr_watched = True
 
+        def connect(self, protocolFactory):
+            # what connect() returns is the tunnel's Deferred (fired once the proxy answered the CONNECT); the TCP
+            # connection, and so requestTunnel, comes later
+            self.sr_ready = super().connect(protocolFactory)
+            return self.sr_ready
+
         def requestTunnel(self, protocol):
             protocol = super().requestTunnel(protocol)
-            ready = self._tunnelReadyDeferred
+            ready = self.sr_ready
             lost = protocol.connectionLost
 
             def connection_lost(reason):
                 if not ready.called:
                     ready.errback(http11.TunnelError(
-                        f"Could not open CONNECT tunnel with proxy {self._host}:{self._port} [the proxy closed the "
-                        f"connection before answering: {reason.getErrorMessage()}]"))
+                        "Could not open CONNECT tunnel with proxy [the proxy closed the connection before "
+                        f"answering: {reason.getErrorMessage()}]"))
                 lost(reason)
 
             protocol.connectionLost = connection_lost
