@@ -47,7 +47,11 @@ def _epilog(name: str) -> str:
     return f"\b\nExample:\n  {EXAMPLES[name]}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_codes() -> str:
+    return "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in exits.MEANINGS.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_exit_codes())
 @click.version_option(package_name="servicerisk")
 def main() -> None:
     """Measure which third-party services websites embed, where their servers are, who runs them,

@@ -1,17 +1,17 @@
-"""The command line's exit codes, each with its meaning (README and docs/crawl-tables.md list them; a test
-checks that both do)."""
+"""The command line's exit codes, each with its meaning (`servicerisk --help` prints them; README and
+docs/crawl-tables.md list them; tests check all three)."""
 
 from __future__ import annotations
 
 OK = 0
-FAILED = 1  # the command could not do its job: a run that did not finish, failed assertions, a broken pipeline
-USAGE = 2  # bad input: flags, domain lists, domains, SQL; also a resume that would change the run's settings
-UNREACHABLE = 3  # scan: the site could not be reached (the report says why)
-FEW_ANSWERED = 4  # crawl/run: the run is sealed, but fewer than 10 % of its sites answered (none, often)
-NO_DNS = 5  # scan: every DNS lookup of the scan failed (no working resolver): server locations are unknown
-INTERRUPTED = 130  # crawl/run: stopped by Ctrl-C (SIGINT) before the end; the message gives the resume command
+FAILED = 1
+USAGE = 2
+UNREACHABLE = 3
+FEW_ANSWERED = 4
+NO_DNS = 5
+INTERRUPTED = 130
 
-#: code -> what it means, for the docs
+#: code -> what it means (the one statement of it; the README and docs/crawl-tables.md tables follow it)
 MEANINGS: dict[int, str] = {
     OK: "success",
     FAILED: "the command could not do its job (a run did not finish, assertions failed, a stage broke)",

@@ -73,3 +73,13 @@ def test_every_outcome_and_exit_code_is_documented():
         assert not missing, (doc, missing)
         codes = {int(c) for c in re.findall(r"^\| `(\d+)` \|", text, flags=re.M)}
         assert codes == set(MEANINGS), (doc, codes ^ set(MEANINGS))
+
+
+def test_help_lists_the_exit_codes():
+    from pipelines.exits import MEANINGS
+    from tests.conftest import run_cli
+
+    res = run_cli(["--help"])
+    assert res.returncode == 0, res.stderr
+    for code, text in MEANINGS.items():
+        assert f"{code:>3}  {text}" in res.stdout, (code, res.stdout)
