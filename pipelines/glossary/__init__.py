@@ -246,9 +246,10 @@ class _Formatter(string.Formatter):
         if not spec:
             return "" if value is None else str(value)
         kind = _SPECS.get(spec)
-        if kind is None:
-            return format(value, spec)
-        return kind(lang, value)
+        try:
+            return kind(lang, value) if kind is not None else format(value, spec)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return str(value)  # a malformed parameter is shown as it is, never crashes a page
 
 
 def _join(lang: str, parts: Sequence[str]) -> str:
