@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines import glossary
 from pipelines.catalog.load import load_catalog
 from pipelines.publish import page_data as pd
-from pipelines import glossary
 from pipelines.risk.model import DISCLAIMER
 from pipelines.warehouse import connect
 from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, PREV_RUN, RUN, write_publish_runs
