@@ -134,8 +134,8 @@ def collect_sources(service: Service | None, companies: list, legal: tuple[str, 
         if transfer and transfer.source:
             add(transfer.source, transfer.as_of, "transfers_to")
     if service:
-        for c in service.cookies:
-            add(c.source, None, "cookies")
+        for c in service.cookies:  # cookie rows carry no date of their own: the entry's review date stands
+            add(c.source, service.as_of, "cookies")
         if service.consent.source:
             add(service.consent.source, service.consent.as_of, "consent")
     sources = rubric().sources
@@ -176,7 +176,8 @@ def _company_block(con, catalog: Catalog, company_id: str | None, lang: str) -> 
     comp = catalog.companies.get(company_id)
     note = glossary.text(lang, "company_text")
     if comp is None and not mart:
-        return {"id": company_id, "name": company_id, "country": None, "parent": None, "ultimate_parent": None,
+        name = glossary.label(lang, "jurisdiction", "site_operator") if company_id == vocab.SITE_OPERATOR else company_id
+        return {"id": company_id, "name": name, "country": None, "parent": None, "ultimate_parent": None,
                 "chain": [], "us_jurisdiction": None, "in_catalog": False,
                 "dpf": {"status": None, "checked_on": None, "source": None, "participant_id": None}, "note": note}
     chain = catalog.parent_chain(company_id) if comp else ()
@@ -350,6 +351,12 @@ CLICK_CATEGORIES = frozenset({"chat", "customer-support", "video", "maps", "soci
                               "captcha"})
 
 
+def service_name(lang: str, service_id: str, name: str | None) -> str:
+    """A service's name in ``lang``: the glossary's, where the catalog's name carries an English description,
+    else the catalog's (a proper name)."""
+    return glossary.label(lang, "service_name", service_id, default=name or service_id)
+
+
 def conclusion(lang: str, name: str, risk: dict | None, countries: list[str]) -> str:
     """The conclusion in ``lang``: verdict and band, the recipient of the data with its DPF status, the measured
     server countries."""
@@ -444,7 +451,7 @@ def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
     mart = _one(con, "SELECT name, category, company_id, curated FROM services WHERE service_id = ?", [service_id])
     if service is None and mart is None:
         raise KeyError(service_id)
-    name = (service.name if service else None) or mart["name"] or service_id
+    name = service_name(lang, service_id, (service.name if service else None) or mart["name"])
     company_id = (service.company if service else None) or (mart or {}).get("company_id")
     category = (service.category if service else None) or (mart or {}).get("category")
     ed = service.editorial if service else None
@@ -511,6 +518,15 @@ def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
     }
 
 
+def _with_names(value: str, catalog: Catalog) -> str:
+    """A catalog fact's text with the company ids it mentions (``parent: google-llc``) replaced by their names."""
+    ids = sorted(catalog.companies, key=len, reverse=True)
+    if not ids:
+        return value
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+    return pattern.sub(lambda m: catalog.companies[m.group(1)].name, value)
+
+
 def company_page_data(con, catalog: Catalog, company_id: str, lang: str = "de",
                       run: dict | None = None) -> dict[str, Any]:
     """One company page: seat, chain, US jurisdiction, DPF with dates, reach and its services in the run."""
@@ -520,14 +536,16 @@ def company_page_data(con, catalog: Catalog, company_id: str, lang: str = "de",
     services = _rows(con, "SELECT s.service_id, s.name, s.sites, s.sites_total, s.share, r.consent_required, r.band "
                           "FROM services s LEFT JOIN service_risk r USING (service_id) WHERE s.company_id = ? "
                           "ORDER BY s.share DESC, s.service_id", [company_id])
+    for s in services:
+        s["name"] = service_name(lang, s["service_id"], s["name"])
     comp = catalog.companies.get(company_id)
     return {
         "kind": "company", "lang": lang, **block,
         "note": glossary.text(lang, "company_note"),
         "reach": mart.get("reach"), "sites": mart.get("sites"), "sites_total": mart.get("sites_total"),
         "services": services,
-        "facts": [{"field": f.field, "value": str(f.value), "source": f.source, "as_of": f.as_of}
-                  for f in comp.facts] if comp else [],
+        "facts": [{"field": f.field, "value": _with_names(str(f.value), catalog), "source": f.source,
+                   "as_of": f.as_of} for f in comp.facts] if comp else [],
         "sources": collect_sources(None, [comp] if comp else []),
         "as_of": {"run_id": run["run_id"], "run_date": run["run_date"],
                   "catalog": (comp.as_of or None) if comp else None},
@@ -554,6 +572,9 @@ def index_data(con, catalog: Catalog, lang: str = "de", run: dict | None = None)
                       "LEFT JOIN companies c ON c.company_id = s.company_id "
                       "ORDER BY s.share DESC, s.service_id")
     for r in rows:
+        r["name"] = service_name(lang, r["service_id"], r["name"])
+        if r["company_id"] == vocab.SITE_OPERATOR:
+            r["company_name"] = glossary.label(lang, "jurisdiction", "site_operator")
         r["recipient_country"] = _known(r["recipient_country"])
         r["recipient_dpf_status"] = _known(r["recipient_dpf_status"])
     return {"kind": "index", "lang": lang, "rows": rows, "as_of": {"run_id": run["run_id"], "run_date": run["run_date"]},

@@ -33,7 +33,6 @@ def test_metrics_have_formula_range_caveat():
 def test_columns_added_to_an_older_warehouse_keep_their_types():
     """Schema evolution: a risk store created before structured evidence gains evidence_items/checks as lists of
     structs (not strings), so the pages can read them after the re-assessment."""
-    import pyarrow as pa
 
     from pipelines.warehouse import risk as wr
     from pipelines.warehouse.build import _add_missing_columns
