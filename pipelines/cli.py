@@ -602,6 +602,7 @@ def demo(out_dir, mode="static"):
                               "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
     if rc != 0:
         _fail(f"demo scan of {DEMO_SCAN_SITE} failed (exit {rc})", rc)
+    _demo_screenshots(out_dir, DEMO_SCREENSHOTS)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}, scans in {layout.scans.resolve()}/")
     out.print(f"Knowledge base: open {(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()}", soft_wrap=True)
@@ -617,6 +618,23 @@ def demo(out_dir, mode="static"):
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
+# pages of the demo's output shown as screenshots (path under --out, file name stem), at 1280 and 390 px
+DEMO_SCREENSHOTS = (("kb/de/site/services/livechat.html", "kb-livechat-de"),
+                    ("kb/en/site/services/livechat.html", "kb-livechat-en"),
+                    ("kb/de/site/index.html", "kb-index-de"), ("kb/en/site/index.html", "kb-index-en"))
+
+
+def _demo_screenshots(out_dir: Path, pages: tuple[tuple[str, str], ...]) -> None:
+    """Screenshots of the demo's pages into OUT/screenshots/ when Chromium is installed (a message otherwise)."""
+    from pipelines.screenshots import BrowserUnavailable, capture
+
+    target = out_dir / "screenshots"
+    try:
+        files = capture([(out_dir / rel, name) for rel, name in pages], target)
+    except BrowserUnavailable as exc:
+        out.print(f"\nScreenshots skipped: {exc}")
+        return
+    out.print(f"\nScreenshots: {len(files)} files in {target.resolve()}/", soft_wrap=True)
 
 
 def _demo_browser(out_dir: Path) -> None:
