@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: kb/json gained consent.conditions, consent.checks, factors[].items, sources[].dataset
 UNKNOWN = "unknown"
 
 # tri-states (true / false / unknown, or a vocabulary with "unknown") by path; "[]" walks a list, "*" every key

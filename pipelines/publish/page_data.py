@@ -245,7 +245,7 @@ def conditions(factors: list[dict[str, Any]], checks: list[dict[str, Any]]) -> l
     return out
 
 
-def _risk_block(con, service_id: str) -> dict[str, Any] | None:
+def _risk_block(con, service_id: str, lang: str) -> dict[str, Any] | None:
     row = _one(con, "SELECT * FROM service_risk WHERE service_id = ?", [service_id])
     if not row:
         return None
@@ -257,7 +257,7 @@ def _risk_block(con, service_id: str) -> dict[str, Any] | None:
     checks = _checks(row.get("checks"))
     return {
         "consent_required": row.get("consent_required"),
-        "reasons": [{"code": c} for c in (row.get("reasons") or [])],
+        "reasons": [{"code": c, "text": glossary.label(lang, "reason", c)} for c in (row.get("reasons") or [])],
         "score": row.get("risk_score"),
         "band": row.get("band"),
         "confidence": row.get("confidence"),
@@ -456,7 +456,7 @@ def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
     category = (service.category if service else None) or (mart or {}).get("category")
     ed = service.editorial if service else None
     company = _company_block(con, catalog, company_id, lang)
-    risk = _risk_block(con, service_id)
+    risk = _risk_block(con, service_id, lang)
     location = _location_block(con, service_id, lang)
     recipient = None
     if risk and risk["recipient"]:
