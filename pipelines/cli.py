@@ -681,6 +681,8 @@ def _print_demo_services(out_dir: Path) -> None:
 def _register() -> None:
     from pipelines.catalog.command import top_services
     from pipelines.enrich.command import enrich
+    from pipelines.policy.command import EXAMPLE as POLICY_EXAMPLE
+    from pipelines.policy.command import policy
     from pipelines.publish.command import kb
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
     from pipelines.risk.command import dpf, risk
@@ -690,6 +692,8 @@ def _register() -> None:
     main.add_command(kb)
     main.add_command(scan)
     EXAMPLES["scan"] = SCAN_EXAMPLE
+    main.add_command(policy)
+    EXAMPLES["policy"] = POLICY_EXAMPLE
     main.add_command(enrich)
     main.add_command(risk)
     main.add_command(dpf)

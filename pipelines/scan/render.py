@@ -4,7 +4,6 @@ terminal summary. Crawled strings are escaped by Jinja's autoescape (HTML) and b
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
+from crawler.paths import write_text_atomic as _write
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
 from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
@@ -19,12 +19,6 @@ from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
                           keep_trailing_newline=True)
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def unmentioned(data: dict[str, Any]) -> int:
