@@ -162,7 +162,10 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
         parts.append(_p(_todo(T["recipient"])))
     else:
         parts.append(_p(_text(S["transfer"][kind].format(country=country, checked_on=checked)),
-                        _todo(T["parent"]) if transfer.get("parent_unknown") else None))
+                        _todo(T["parent"]) if transfer["parent_unknown"] else None))
+    if transfer["parent_country"]:
+        parts.append(_p(_text(S["transfer"]["parent"].format(
+            country=_label(lang, "countries", transfer["parent_country"])))))
     if kind == "scc":
         dpf_line = S["transfer"]["scc_dpf"].format(status=_label(lang, "dpf_status", dpf.get("status")),
                                                    checked_on=checked) if dpf else None

@@ -21,7 +21,7 @@ LEGAL_BASES = ("consent", "legitimate_interest", "unknown")
 # jurisdiction class (pipelines.risk.transfer) -> the transfer basis a block states
 TRANSFER_BASIS = {
     "site_operator": "site_operator", "eea": "eea", "eea_parent_unknown": "eea", "adequate": "adequacy",
-    "non_eea_parent": "parent", "us_dpf": "dpf", "us_dpf_unknown": "scc", "us_no_dpf": "scc",
+    "non_eea_parent": "eea", "us_dpf": "dpf", "us_dpf_unknown": "scc", "us_no_dpf": "scc",
     "third_country": "scc", "unknown": "unknown",
 }
 # the purpose a legitimate interest is worded from, most specific first
@@ -89,7 +89,8 @@ def block_facts(service: Service, catalog: Catalog, ctx: RiskContext, *, consent
     self_hosted = service.company == vocab.SITE_OPERATOR
     provider = None if self_hosted else _company(catalog, service.company)
     chain_companies = list(catalog.parent_chain(service.company)) if service.company in catalog.companies else []
-    transfer: dict[str, Any] = {"basis": "unknown", "class": "unknown", "country": None, "dpf": None}
+    transfer: dict[str, Any] = {"basis": "unknown", "class": "unknown", "country": None, "dpf": None,
+                                "parent_country": None, "parent_unknown": False}
     recipient = None
     if self_hosted:
         transfer.update(basis="site_operator", **{"class": "site_operator"})
@@ -104,9 +105,9 @@ def block_facts(service: Service, catalog: Catalog, ctx: RiskContext, *, consent
             transfer["country"] = None if rec.country == "unknown" else rec.country
             if rec.dpf is not None:
                 transfer["dpf"] = {"status": rec.dpf.effective, "checked_on": rec.dpf.checked_on}
-        if cls == "non_eea_parent":
-            transfer["country"] = next((e.country for e in chain.entities[1:]
-                                        if ctx.countries.region(e.country, day) != EEA), None)
+        if cls == "non_eea_parent":  # processed in the EEA, but a parent outside it can reach the data
+            transfer["parent_country"] = next((e.country for e in chain.entities[1:]
+                                               if ctx.countries.region(e.country, day) != EEA), None)
         chain_companies += [ctx.catalog.companies[e.id] for e in chain.entities if e.id in ctx.catalog.companies]
         transfer["parent_unknown"] = cls == "eea_parent_unknown"
     top = chain_companies[-1] if len(chain_companies) > 1 and chain_companies[-1].id != service.company else None
