@@ -28,11 +28,16 @@ def to_html(block: dict[str, Any]) -> str:
     return _ENV.get_template("block.html").render(b=block)
 
 
+def block_path(lang: str, service_id: str, ext: str) -> str:
+    """A block's path below the blocks folder: ``<lang>/<service_id>.<ext>`` (ids are kebab-case slugs)."""
+    return f"{lang}/{service_id}.{ext}"
+
+
 def write_block(block: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """``folder/<lang>/<service_id>.md`` and ``.html`` (each written under a temporary name, then renamed)."""
-    target = folder / block["lang"]
-    target.mkdir(parents=True, exist_ok=True)
-    md, html = target / f"{block['service_id']}.md", target / f"{block['service_id']}.html"
+    (folder / block["lang"]).mkdir(parents=True, exist_ok=True)
+    md = folder / block_path(block["lang"], block["service_id"], "md")
+    html = folder / block_path(block["lang"], block["service_id"], "html")
     _write(md, to_markdown(block))
     _write(html, to_html(block))
     return md, html
