@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.consent import AutoconsentBundle, ConsentTracker
-from crawler.paths import write_text_atomic
 from crawler.outcomes import Classified, classify_browser_error
+from crawler.paths import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
