@@ -330,13 +330,15 @@ class BrowserPool:
         visit.load_state = "load"
         if await net.idle(cfg.idle_timeout):
             visit.load_state = "networkidle"
-        # detection runs while the page loads: a short wait names the CMP; only a click found something to
-        # click gets the rest of the consent wait
+        # detection runs while the page loads: a short wait names the CMP; a consent pass whose autoconsent is
+        # still detecting (it reported a lifecycle but not "nothing detected", which settles it) or found something
+        # to click gets the rest of the consent wait (a slow page, e.g. one recording a HAR, is still detecting)
         first = min(cfg.consent_wait, 1.5)
         if p.consent_state != "none" or not tracker.cmps:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(tracker.settled.wait(), first)
-        if p.consent_state != "none" and not tracker.settled.is_set() and (tracker.cmps or tracker.popup):
+        if p.consent_state != "none" and not tracker.settled.is_set() and (tracker.cmps or tracker.popup
+                                                                           or tracker.lifecycle):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait - first)
         if p.consent_state != "none" and tracker.result is not None:
