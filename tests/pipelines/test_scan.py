@@ -229,7 +229,7 @@ def test_scan_links_policy_blocks_for_services_the_policy_does_not_name(demo_sca
             if s["policy"]["status"] in (NOT_MENTIONED, COMPANY_ONLY):
                 blocks = s["policy"]["blocks"]
                 assert blocks["en"] in hrefs  # the English report links the English block
-                for lang, path in blocks.items():
+                for path in blocks.values():
                     text = (scan / path).read_text("utf-8")
                     assert s["name"] in text and (scan / path).with_suffix(".md").is_file()
             else:
