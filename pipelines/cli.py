@@ -602,6 +602,7 @@ def demo(out_dir, mode="static"):
                               "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
     if rc != 0:
         _fail(f"demo scan of {DEMO_SCAN_SITE} failed (exit {rc})", rc)
+    _scan_screenshots(layout)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}, scans in {layout.scans.resolve()}/")
     out.print(f"Knowledge base: open {(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()}", soft_wrap=True)
@@ -617,6 +618,22 @@ def demo(out_dir, mode="static"):
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
+SCREENSHOT_WIDTHS = (1280, 390)
+
+
+def _scan_screenshots(layout: Layout) -> None:
+    """The demo scan's report at desktop and phone width into OUT/screenshots/ (needs Debian's chromium)."""
+    from pipelines.screenshots import screenshot
+
+    reports = sorted(layout.scans.glob("*/report.html"))
+    if not reports:
+        return
+    shots = [screenshot(reports[-1], "scan-report", width, out_dir=layout.out / "screenshots")
+             for width in SCREENSHOT_WIDTHS]
+    if None in shots:
+        out.print("screenshots skipped: chromium is not installed (apt-get install chromium)")
+    else:
+        out.print(f"Screenshots of the scan report: {', '.join(str(p.resolve()) for p in shots)}", soft_wrap=True)
 
 
 def _demo_browser(out_dir: Path) -> None:

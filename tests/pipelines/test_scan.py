@@ -337,3 +337,18 @@ def test_scan_report_and_evidence_fit_screens_and_a4(kb_browser, browser_demo_sc
     finally:
         ctx.close()
     assert not overflow, overflow
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_demo_writes_scan_report_screenshots(demo_out):
+    from tests.conftest import require_binary
+
+    require_binary("chromium")
+    for width in (1280, 390):
+        w, h = _png_size(demo_out / "screenshots" / f"scan-report-{width}.png")
+        assert w == width and h > 600  # the whole page, not just the first screen
