@@ -2,8 +2,9 @@
 a reader uses (1280 px desktop, 390 px phone).
 
 Debian's ``chromium`` is driven by Playwright (``executable_path``; nothing is downloaded) with every request sent
-to a closed loopback proxy, so a page can only load what sits beside it on disk. Used by ``servicerisk demo``; any
-caller hands in ``(html path, name)`` pairs and gets ``<out>/<name>-<width>.png`` back.
+to a closed loopback proxy, so a page can only load what sits beside it on disk. Used by ``servicerisk demo`` for
+the KB pages and the scan report; any caller hands in ``(html path, name)`` pairs and widths and gets
+``<out>/<name>-<width>.png`` back.
 """
 
 from __future__ import annotations
@@ -13,39 +14,39 @@ import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from crawler.browser import CHROMIUM_ARGS
+from crawler.browser import CHROMIUM_ARGS, browser_unavailable
 
 WIDTHS = (1280, 390)
-DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+HEIGHT = 844  # the viewport's height (a phone's); the screenshot covers the whole page
 
 
 class BrowserUnavailable(RuntimeError):
     """Chromium or Playwright is not installed: no screenshot can be taken (the message says which)."""
 
 
-def browser_executable(executable: str = DEFAULT_EXECUTABLE) -> str:
-    """The Chromium to use, or :class:`BrowserUnavailable` when it (or Playwright) is missing."""
-    path = executable if Path(executable).is_file() else shutil.which(Path(executable).name)
-    if not path:
-        raise BrowserUnavailable(f"{executable} is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        raise BrowserUnavailable("the Python package playwright is not installed") from None
-    return path
+def browser_executable(executable: str | None = None) -> str:
+    """The Chromium to use (default: the crawler's ``SR_BROWSER_EXECUTABLE``), or :class:`BrowserUnavailable` when it
+    (or Playwright) is missing."""
+    why = browser_unavailable(executable, option="executable=PATH")
+    if why:
+        raise BrowserUnavailable(why)
+    if executable is None:
+        from crawler.settings import SR_BROWSER_EXECUTABLE as executable
+    return shutil.which(executable)
 
 
 def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def capture(pages: Iterable[tuple[Path, str]], out_dir: Path, widths: Sequence[int] = WIDTHS,
-            executable: str = DEFAULT_EXECUTABLE) -> list[Path]:
-    """Screenshot each ``(html path, name)`` at each width (full page, 844 px viewport height) into
-    ``out_dir/<name>-<width>.png``; returns the files written. Raises :class:`BrowserUnavailable` without a browser
-    and ``FileNotFoundError`` for a page that does not exist."""
+            executable: str | None = None) -> list[Path]:
+    """Screenshot each ``(html path, name)`` at each width (full page) into ``out_dir/<name>-<width>.png``; returns
+    the files written. Raises :class:`BrowserUnavailable` without a browser and ``FileNotFoundError`` for a page that
+    does not exist (a page that cannot be rendered raises Playwright's error)."""
     pages = [(Path(p), name) for p, name in pages]
     for path, _ in pages:
         if not path.is_file():
@@ -61,7 +62,7 @@ def capture(pages: Iterable[tuple[Path, str]], out_dir: Path, widths: Sequence[i
                                     args=[*CHROMIUM_ARGS, f"--proxy-server=http://127.0.0.1:{_closed_port()}"])
         try:
             for width in widths:
-                ctx = browser.new_context(viewport={"width": width, "height": 844}, service_workers="block")
+                ctx = browser.new_context(viewport={"width": width, "height": HEIGHT}, service_workers="block")
                 page = ctx.new_page()
                 for path, name in pages:
                     page.goto(path.resolve().as_uri(), wait_until="load")

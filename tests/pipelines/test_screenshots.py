@@ -1,5 +1,5 @@
 """Screenshots of local pages in headless Chromium (pipelines/screenshots.py), and the ones ``servicerisk demo``
-writes: the LiveChat page (de, en) and the index at 1280 and 390 px."""
+writes: the LiveChat page (de, en), the index (de, en) and the scan report at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -34,15 +34,16 @@ def test_capture_writes_one_png_per_page_and_width(tmp_path):
 def test_missing_page_or_browser_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         capture([(tmp_path / "nowhere.html", "x")], tmp_path)
-    with pytest.raises(BrowserUnavailable, match="not installed"):
+    with pytest.raises(BrowserUnavailable, match="needs Chromium"):
         browser_executable(str(tmp_path / "no-such-chromium"))
 
 
 def test_demo_writes_the_screenshots(demo_out):
     require_binary("chromium")
     shots = demo_out / "screenshots"
-    expected = {f"{name}-{w}.png" for _, name in DEMO_SCREENSHOTS for w in WIDTHS}
-    assert {"kb-livechat-de-1280.png", "kb-livechat-en-390.png", "kb-index-de-390.png"} <= expected
+    expected = {f"{name}-{w}.png" for _, name in [*DEMO_SCREENSHOTS, (None, "scan-report")] for w in WIDTHS}
+    assert {"kb-livechat-de-1280.png", "kb-livechat-en-390.png", "kb-index-de-390.png", "kb-index-en-1280.png",
+            "scan-report-1280.png", "scan-report-390.png"} <= expected
     assert expected <= {p.name for p in shots.glob("*.png")}
     for name in expected:
         width, height = _png_size(shots / name)
