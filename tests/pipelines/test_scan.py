@@ -168,6 +168,8 @@ def browser_scans(tmp_path_factory, local_dns):
     return reports
 
 
+# browser-mode scans have wall-clock page budgets: `make test` runs these tests after the parallel phase, alone
+@pytest.mark.wallclock
 def test_browser_scan_answers_the_consent_question(browser_scans):
     """The banner gates the tags on one site and is ignored by the other: the scan tells them apart."""
     gated, _ = browser_scans[CMP_GATED_SITE]
@@ -254,6 +256,7 @@ def browser_demo_scan(tmp_path_factory):
     return _scan_dir(out), res
 
 
+@pytest.mark.wallclock
 def test_browser_scan_writes_a_har_per_visit_without_cookie_values(browser_demo_scan):
     from haralyzer import HarParser
 
@@ -278,6 +281,7 @@ def test_browser_scan_writes_a_har_per_visit_without_cookie_values(browser_demo_
     assert any("set-cookie" in path.read_text("utf-8").lower() for path in hars)  # there were cookies to strip
 
 
+@pytest.mark.wallclock
 def test_browser_scan_rows_link_evidence_with_request_times_and_hars(browser_demo_scan):
     scan, _ = browser_demo_scan
     report, rows = _report_rows(scan)
@@ -295,6 +299,7 @@ def test_browser_scan_rows_link_evidence_with_request_times_and_hars(browser_dem
     assert answered  # requests that got an answer carry its status and the address that answered
 
 
+@pytest.mark.wallclock
 def test_browser_headline_counts_the_tables_rows(browser_demo_scan):
     scan, res = browser_demo_scan
     report = json.loads((scan / "report.json").read_text("utf-8"))
@@ -314,6 +319,7 @@ def test_browser_headline_counts_the_tables_rows(browser_demo_scan):
     assert head.group(0) in res.stdout.replace("\n", " ")
 
 
+@pytest.mark.wallclock
 @pytest.mark.xdist_group("chromium-heavy")
 def test_scan_report_and_evidence_fit_screens_and_a4(kb_browser, browser_demo_scan):
     """No horizontal overflow at 1280 and 390 px, nor in print at A4 width (the evidence column and long URLs
