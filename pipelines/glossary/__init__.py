@@ -13,6 +13,8 @@ privacy-policy blocks):
 - :func:`count` ``(lang, n, unit)``: "1 Host", "3 Hosts", "1 Website", "2 Websites" (no "1 Hosts").
 - :func:`lifetime` / :func:`duration`: a cookie lifetime from the catalog's text or from seconds.
 - :func:`country`: an ISO 3166-1 code's name; :func:`source_label`: a source as a reader sees it.
+- :func:`section` ``(lang, key)``: a whole section, e.g. ``policy`` (sentences of ``servicerisk policy``'s blocks)
+  or ``scan`` (labels of the scan report).
 
 Raises :class:`GlossaryError` when a data file is missing or malformed.
 """
@@ -83,6 +85,12 @@ def _section(lang: str, kind: str) -> Mapping[str, Any]:
     for part in kind.split("."):
         node = node.get(part) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else {}
+
+
+def section(lang: str, key: str) -> Mapping[str, Any]:
+    """The glossary section ``key`` of ``lang`` (dotted for nested ones; empty when absent), e.g. ``policy`` (the
+    privacy-policy blocks' sentences) or ``scan`` (the scan report's labels)."""
+    return _section(lang, key)
 
 
 def codes(kind: str, lang: str = "en") -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """Word one service's privacy-policy block: the facts of :mod:`pipelines.policy.facts` in the reader's language,
-with the sentences of ``sentences.<lang>.yml`` and the code labels of ``labels.<lang>.yml`` (never in code).
+with the sentences of the glossary's ``policy`` section and its code labels (``pipelines/glossary/<lang>.yml``; never
+in code).
 
 A block is plain data for the renderers: ``{"lang", "service_id", "title", "draft", "sections"}``; a section is
 ``{"key", "heading", "parts"}``, a part ``{"p": runs}`` or ``{"ul": [runs, ...]}``, and a run ``["text", s]``,
@@ -9,58 +10,29 @@ or check, shown in square brackets).
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
+from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from pipelines.publish.texts import LANGS
+from pipelines import glossary
 
 Run = list[str]
 
 
-@cache
-def _texts(kind: str, lang: str) -> dict[str, Any]:
-    if lang not in LANGS:
-        raise ValueError(f"language {lang!r} not in {LANGS}")
-    text = resources.files("pipelines.policy").joinpath(f"{kind}.{lang}.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+def sentences(lang: str) -> Mapping[str, Any]:
+    """The block sentences of ``lang`` (the glossary's ``policy`` section)."""
+    return glossary.section(lang, "policy")
 
 
-def labels(lang: str) -> dict[str, Any]:
-    """The code -> label maps of ``lang`` (purposes, data categories, roles, DPF statuses, countries …)."""
-    return _texts("labels", lang)
-
-
-def sentences(lang: str) -> dict[str, Any]:
-    return _texts("sentences", lang)
-
-
-def _label(lang: str, kind: str, code: str | None) -> str:
-    table = labels(lang)[kind]
-    return table.get(code or "unknown") or table.get("unknown") or sentences(lang)["unknown"]
-
-
-def lifetime_text(lang: str, lifetime: dict[str, Any]) -> str:
-    """A parsed cookie lifetime (:func:`pipelines.policy.facts.parse_lifetime`) in ``lang``."""
-    lab = labels(lang)
-    if lifetime["kind"] != "duration":
-        return lab["lifetimes"].get(lifetime["kind"], lab["lifetimes"]["unknown"])
-    one, many = lab["lifetime_units"][lifetime["unit"]]
-    text = f"{lifetime['n']} {one if lifetime['n'] == 1 else many}"
-    suffix = lifetime.get("suffix") or ""
-    if suffix:  # "after last activity" and the like; a condition the glossary does not know leaves it unknown
-        known = lab["lifetime_suffixes"].get(suffix)
-        text = f"{text} {known}" if known else lab["lifetimes"]["unknown"]
-    return text
+def lifetime_text(lang: str, lifetime: str | None) -> str:
+    """A catalog cookie lifetime ("2 years", "Session", …) in ``lang``; "unknown" when the glossary cannot word it."""
+    return glossary.lifetime(lang, lifetime) or glossary.text(lang, "unknown")
 
 
 def company_text(lang: str, company: dict[str, Any] | None) -> str:
     """``Name, Street, City, Country`` with what the catalog has."""
     if company is None:
-        return sentences(lang)["unknown"]
-    country = _label(lang, "countries", company["country"]) if company.get("country") else None
+        return glossary.text(lang, "unknown")
+    country = glossary.country(lang, company["country"]) if company.get("country") else None
     return ", ".join(x for x in (company["name"], company.get("street"), company.get("city"), country) if x)
 
 
@@ -105,7 +77,7 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
     section("provider", parts)
 
     # purpose
-    purposes = [_label(lang, "purposes", p) for p in facts["purposes"]]
+    purposes = [glossary.label(lang, "purpose_phrase", p) for p in facts["purposes"]]
     section("purpose", [_p(_text(S["purpose"].format(name=name, purposes=", ".join(purposes))) if purposes
                            else _todo(T["purpose"]))])
 
@@ -125,7 +97,7 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
     cats = list(facts["data_categories"])
     if facts["ip_always_sent"] and "ip_address" not in cats:
         cats.insert(0, "ip_address")
-    parts = [_p(_text(S["data"])), {"ul": [[_text(_label(lang, "data_categories", c))] for c in cats]}] if cats \
+    parts = [_p(_text(S["data"])), {"ul": [[_text(glossary.label(lang, "data_category", c))] for c in cats]}] if cats \
         else [_p(_todo(T["data"]))]
     if facts["ip_always_sent"]:
         parts.append(_p(_text(S["data_ip"])))
@@ -135,7 +107,7 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
     if facts["cookies"]:
         items = []
         for c in facts["cookies"]:
-            line = S["cookie"].format(purpose=_label(lang, "purposes", c["purpose"]),
+            line = S["cookie"].format(purpose=glossary.label(lang, "purpose_phrase", c["purpose"]),
                                       lifetime=lifetime_text(lang, c["lifetime"]))
             items.append([["code", c["name"]], _text(S["cookie_prefix"]) if c["match"] == "prefix" else None,
                           _text("– " + line)])
@@ -155,9 +127,9 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
     elif provider is not None:
         parts.append(_p(_text(S["recipient"].format(recipient=provider["name"]))))
     kind = transfer["basis"]
-    country = _label(lang, "countries", transfer.get("country"))
+    country = glossary.country(lang, transfer.get("country"))
     dpf = transfer.get("dpf") or {}
-    checked = dpf.get("checked_on") or S["unknown"]
+    checked = dpf.get("checked_on") or glossary.text(lang, "unknown")
     if kind == "unknown":
         parts.append(_p(_todo(T["recipient"])))
     else:
@@ -165,9 +137,9 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
                         _todo(T["parent"]) if transfer["parent_unknown"] else None))
     if transfer["parent_country"]:
         parts.append(_p(_text(S["transfer"]["parent"].format(
-            country=_label(lang, "countries", transfer["parent_country"])))))
+            country=glossary.country(lang, transfer["parent_country"])))))
     if kind == "scc":
-        dpf_line = S["transfer"]["scc_dpf"].format(status=_label(lang, "dpf_status", dpf.get("status")),
+        dpf_line = S["transfer"]["scc_dpf"].format(status=glossary.label(lang, "dpf_status", dpf.get("status")),
                                                    checked_on=checked) if dpf else None
         parts.append(_p(_text(dpf_line) if dpf_line else None, _todo(T["scc"])))
     section("recipients", parts)
@@ -193,7 +165,7 @@ def compose(facts: dict[str, Any], lang: str) -> dict[str, Any]:
 
     # sources
     if facts["sources"]:
-        section("sources", [_p(_text(S["sources"].format(as_of=facts["as_of"] or S["unknown"]))),
+        section("sources", [_p(_text(S["sources"].format(as_of=facts["as_of"] or glossary.text(lang, "unknown")))),
                             {"ul": [[["link", s["url"]], _text(S["source"].format(as_of=s["as_of"]))]
                                     for s in facts["sources"]]}])
     return {"lang": lang, "service_id": facts["service_id"], "title": S["title"].format(name=name),

@@ -8,7 +8,6 @@ catalog-grain assessment (:func:`pipelines.risk.model.assess_service`) of the da
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pipelines.catalog import vocab
@@ -27,25 +26,6 @@ TRANSFER_BASIS = {
 # the purpose a legitimate interest is worded from, most specific first
 INTEREST_PURPOSES = ("security", "consent_management", "necessary", "content_delivery", "functional",
                      "communication", "analytics")
-_LIFETIME = re.compile(r"^(\d+)\s*(second|minute|hour|day|week|month|year)s?\b\s*(.*)$")
-_SESSION = re.compile(r"^(session( cookie)?|seesion|end of session.*)$")
-_FOREVER = ("forever", "persistent")
-
-
-def parse_lifetime(text: str) -> dict[str, Any]:
-    """A catalog cookie lifetime as data: ``{"kind": "duration", "n", "unit", "suffix"}``, ``{"kind": "session"}``,
-    ``{"kind": "forever"}`` or ``{"kind": "unknown", "raw"}`` (``suffix`` is the rest of the text, e.g. "after
-    last activity"; the wording is the glossary's)."""
-    raw = (text or "").strip()
-    low = raw.lower()
-    if _SESSION.match(low):
-        return {"kind": "session"}
-    if low in _FOREVER:
-        return {"kind": "forever"}
-    m = _LIFETIME.match(low)
-    if m:
-        return {"kind": "duration", "n": int(m.group(1)), "unit": m.group(2), "suffix": m.group(3).strip()}
-    return {"kind": "unknown", "raw": raw}
 
 
 def _company(catalog: Catalog, company_id: str | None) -> dict[str, Any] | None:
@@ -144,7 +124,7 @@ def block_facts(service: Service, catalog: Catalog, ctx: RiskContext, *, consent
         "interest": interest,
         "stores_on_device": service.sets_cookies == "yes" or bool(service.cookies),
         "sets_cookies": service.sets_cookies,
-        "cookies": [{"name": c.name, "match": c.match, "purpose": c.purpose, "lifetime": parse_lifetime(c.lifetime)}
+        "cookies": [{"name": c.name, "match": c.match, "purpose": c.purpose, "lifetime": c.lifetime}
                     for c in service.cookies],
         "transfer": transfer,
         "retention": retention,
