@@ -75,6 +75,7 @@ def _from_arrow(con, sql: str, table: pa.Table) -> None:
 
 
 def _sql_type(typ: pa.DataType) -> str:
+    """The DuckDB type of an Arrow column type (lists and structs keep their element types)."""
     if pa.types.is_boolean(typ):
         return "BOOLEAN"
     if pa.types.is_integer(typ):
@@ -83,8 +84,13 @@ def _sql_type(typ: pa.DataType) -> str:
         return "DOUBLE"
     if pa.types.is_timestamp(typ):
         return "TIMESTAMPTZ"
+    if pa.types.is_date(typ):
+        return "DATE"
     if pa.types.is_list(typ):
-        return "VARCHAR[]"
+        return f"{_sql_type(typ.value_type)}[]"
+    if pa.types.is_struct(typ):
+        return "STRUCT(" + ", ".join(f"{quote_ident(typ.field(i).name)} {_sql_type(typ.field(i).type)}"
+                                     for i in range(typ.num_fields)) + ")"
     return "VARCHAR"
 
 
