@@ -13,12 +13,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from common.paths import docs_file
 from pipelines.catalog.load import Catalog, Cookie, Service
 from pipelines.publish.texts import BANDS, CONCLUSION, REASONS, STATIC, label
 from pipelines.risk.model import DISCLAIMER
 from pipelines.warehouse.connect import fetch_dicts
 
-METHODOLOGY_FILE = Path(__file__).resolve().parents[2] / "docs" / "methodology.md"
+METHODOLOGY_FILE = docs_file("methodology.md")
 _URL = re.compile(r"https?://[^\s\]\)>\"']+")
 
 
