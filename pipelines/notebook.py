@@ -88,11 +88,11 @@ class Notebook:
         return low, high
 
     def share_text(self, k: int, n: int, digits: int = 0) -> str:
-        """``k ÷ n`` as a percentage with its interval, e.g. ``"12% (Wilson 95% interval 8%–17%)"``."""
+        """``k ÷ n`` as a percentage with its interval, e.g. ``"12%, Wilson 95% interval 8%–17%"``."""
         if not n:
-            return "no sites to share over"
+            return "no share: 0 sites"
         low, high = self.wilson(k, n)
-        return f"{k / n:.{digits}%} ({INTERVAL} {float(low):.{digits}%}–{float(high):.{digits}%})"
+        return f"{k / n:.{digits}%}, {INTERVAL} {float(low):.{digits}%}–{float(high):.{digits}%}"
 
     def summary(self) -> str:
         """One Markdown line: which warehouse, which run, how many of its sites were crawled successfully."""
@@ -146,9 +146,12 @@ def short(label, width: int = 40) -> str:
 
 
 def error_bars(value, low, high) -> list:
-    """Matplotlib's ``xerr``/``yerr`` for an interval around ``value``: the distances down and up."""
-    return [np.asarray(value, dtype=float) - np.asarray(low, dtype=float),
-            np.asarray(high, dtype=float) - np.asarray(value, dtype=float)]
+    """Matplotlib's ``xerr``/``yerr`` for an interval around ``value``: the distances down and up, never below 0
+    (at a share of 0 or 1 the macros' floating-point bound can lie a rounding error beyond the share, e.g. 4.6e-17
+    for 0 of 1, which matplotlib rejects as a negative error)."""
+    value = np.asarray(value, dtype=float)
+    return [np.maximum(value - np.asarray(low, dtype=float), 0.0),
+            np.maximum(np.asarray(high, dtype=float) - value, 0.0)]
 
 
 def percent_axis(axis) -> None:

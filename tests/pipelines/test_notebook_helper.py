@@ -145,9 +145,9 @@ def test_wilson_agrees_with_the_services_mart(nb):
 
 def test_share_text(nb):
     lo, hi = wilson(1, 3)
-    assert nb.share_text(1, 3) == f"33% (Wilson 95% interval {lo:.0%}–{hi:.0%})"
-    assert nb.share_text(1, 3, digits=1).startswith("33.3% (Wilson 95% interval ")
-    assert nb.share_text(0, 0) == "no sites to share over"
+    assert nb.share_text(1, 3) == f"33%, Wilson 95% interval {lo:.0%}–{hi:.0%}"
+    assert nb.share_text(1, 3, digits=1) == f"33.3%, Wilson 95% interval {lo:.1%}–{hi:.1%}"
+    assert nb.share_text(0, 0) == "no share: 0 sites"
 
 
 # --- figures and labels -------------------------------------------------------------------------------------------
@@ -193,3 +193,12 @@ def test_short_cuts_long_labels_with_an_ellipsis():
 def test_error_bars_are_the_distances_to_the_bounds():
     down, up = error_bars([0.5, 0.2], [0.4, 0.0], [0.7, 0.3])
     assert np.allclose(down, [0.1, 0.2]) and np.allclose(up, [0.2, 0.1])
+
+
+def test_error_bars_at_the_bounds_are_never_negative(nb):
+    """0 of n and n of n: the macros' bounds may sit a rounding error beyond the share; matplotlib needs >= 0."""
+    k, n = np.array([0, 0, 1, 2, 12]), np.array([1, 2, 1, 2, 12])
+    low, high = nb.wilson(k, n)
+    down, up = error_bars(k / n, low, high)
+    assert (down >= 0).all() and (up >= 0).all()
+    assert np.allclose(down[:2], 0) and np.allclose(up[2:], 0)
