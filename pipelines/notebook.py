@@ -25,7 +25,6 @@ from pipelines.warehouse import connect
 # the colours the figures share (seaborn's "deep" palette and greys); a notebook's own mappings build on them
 BLUE, ORANGE, GREEN, RED, PURPLE = "#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B2"
 BROWN, SAND, GREY, LIGHT_GREY, INK = "#937860", "#CCB974", "#8C8C8C", "#BBBBBB", "#333333"
-INTERVAL = "Wilson 95% interval"  # how axis labels and texts name the intervals nb.wilson returns
 
 _WILSON_SQL = """
     SELECT wilson_low(k, n), wilson_high(k, n)
@@ -92,7 +91,7 @@ class Notebook:
         if not n:
             return "no share: 0 sites"
         low, high = self.wilson(k, n)
-        return f"{k / n:.{digits}%}, {INTERVAL} {float(low):.{digits}%}–{float(high):.{digits}%}"
+        return f"{k / n:.{digits}%}, Wilson 95% interval {float(low):.{digits}%}–{float(high):.{digits}%}"
 
     def summary(self) -> str:
         """One Markdown line: which warehouse, which run, how many of its sites were crawled successfully."""
