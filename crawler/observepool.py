@@ -5,9 +5,10 @@ thread that would stall every site of the crawl. Here the page waits for a free 
 not answered within ``budget`` seconds is killed (and replaced on demand): the page is recorded as
 ``parse_budget_exceeded`` and the crawl goes on. Pages up to ``inline_bytes`` are examined in the calling
 thread: measured on 2 cores, 256 KB built to be slow (nested styled divs) take 0.2 s, a real page of that size a
-few milliseconds, while a round trip through a worker costs about a millisecond per page on a busy core. A worker is a plain ``python -m crawler.observepool`` child that
-reads pickled ``PageJob``s from one pipe and writes ``PageFindings`` to another (it starts in about 0.2 s; no
-multiprocessing start method re-imports the crawler's main module). ``workers=0`` examines in the calling
+few milliseconds, while a round trip through a worker costs about a millisecond per page on a busy core. A worker
+is a plain ``python -m crawler.observepool`` child that reads pickled ``PageJob``s from one pipe and writes
+``PageFindings`` to another (it starts in about 0.2 s; no multiprocessing start method re-imports the crawler's
+main module). ``workers=0`` examines in the calling
 thread (no budget; tools and tests).
 """
 

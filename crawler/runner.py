@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ def resume_conflicts(recorded: dict[str, Any], opts: CrawlOptions, given: set[st
     return out
 
 
-def resume_run(run_id: str, opts: CrawlOptions, given: set[str] = frozenset()) -> RunPlan:
+def resume_run(run_id: str, opts: CrawlOptions, given: Collection[str] = ()) -> RunPlan:
     """Prepare to finish an interrupted run: drop half-written batches, and crawl only the domains that no
     committed batch holds (into parts of a new writer), exactly as the run began: every run-shaping option of
     its start is set on ``opts``, and ``started_at`` is kept. Raises ``ResumeError`` when an option in ``given``

@@ -259,15 +259,16 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
         sys.exit(exits.FEW_ANSWERED)
 
 
-def _given_run_options() -> set[str]:
-    """The run-shaping options (``crawler.runner.RUN_OPTION_FLAGS``) set on this command line."""
+def _given_run_options() -> list[str]:
+    """The run-shaping options (``crawler.runner.RUN_OPTION_FLAGS``) set on this command line, in that table's
+    order (messages name them in a stable order)."""
     from crawler.runner import RUN_OPTION_FLAGS
 
     ctx = click.get_current_context()
-    flags = {p.name: p.opts for p in ctx.command.params}
-    return {field for field, flag in RUN_OPTION_FLAGS.items()
-            for name, opts in flags.items()
-            if flag in opts and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    given = {p.name for p in ctx.command.params
+             if ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE}
+    return [field for field, flag in RUN_OPTION_FLAGS.items()
+            if any(flag in p.opts for p in ctx.command.params if p.name in given)]
 
 
 def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
