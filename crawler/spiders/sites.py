@@ -319,18 +319,19 @@ class SitesSpider(scrapy.Spider):
 
     def _record_observation(self, st: SiteState, page_url: str, obs, method: str | None = None) -> None:
         run_id, domain, method = self.run_id, st.domain, method or self.method
+        self.crawler.stats.inc_value(f"sr/observe/walk/{obs.walk}")
         st.rows["resources"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "url": r.url, "host": r.host,
              "element": r.element, "attribute": r.attribute, "rel": r.rel, "inline": r.inline,
-             "declared": r.declared, "gated": r.gated, "method": method, "consent_state": "none",
-             "signal": "none"}
+             "declared": r.declared, "gated": r.gated, "embedding": r.embedding, "method": method,
+             "consent_state": "none", "signal": "none"}
             for r in obs.references
         )
         st.rows["signatures"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "signature_id": sid, "value": value,
-             "gated": gated, "method": method, "consent_state": "none", "signal": "none"}
-            for gated, pairs in ((False, obs.signatures), (True, obs.gated_signatures))
-            for sid, value in pairs
+             "gated": embedding == "gated", "embedding": embedding, "method": method, "consent_state": "none",
+             "signal": "none"}
+            for sid, value, embedding in obs.signature_evidence()
         )
 
     def _done(self, st: SiteState):
