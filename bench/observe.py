@@ -60,7 +60,7 @@ def main() -> None:
     def observe_and_match() -> None:
         for body, url in pages:
             obs = observe(body, url, links=False)
-            detector.detect(site_host=host_of(url), references=obs.references, signatures=obs.signatures)
+            detector.detect(site_host=host_of(url), references=obs.references, signatures=obs.signature_evidence())
 
     observe_and_match()  # warm the memo and caches once, as a long crawl would be
     base, full = [], []
