@@ -29,6 +29,9 @@ class Detection:
     seen_in: str  # html | header | cookie | browser
     host: str = ""  # the host the page contacts for this evidence ("" for signatures and cookies)
     embedding: str = "direct"  # direct | gated | encoded | config | hint
+    # the evidence shows the service loading on page load without a consent gate: a direct reference, or a
+    # script that runs on load and holds the vendor's loadable URL or its loader snippet (Signature.loader)
+    loads_without_gate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,7 @@ class Detector:
         self.owners = owners
         self.matcher = catalog.matcher
         self.by_signature: dict[str, list[str]] = {}
+        self._loaders = frozenset(sid for sid, sig in catalog.signatures.items() if sig.loader)
         for service in catalog.services:
             for sid in service.signatures:
                 self.by_signature.setdefault(sid, []).append(service.id)
@@ -124,7 +128,7 @@ class Detector:
         # per first_party flag: url -> match, for hosts whose match depends on the path
         self._url_memo: dict[bool, dict[str, tuple[Service, str] | None]] = {True: {}, False: {}}
         self._path_memo: dict[str, bool] = {}
-        self._detections: dict[tuple[str, str, str, str, str, str], Detection] = {}
+        self._detections: dict[tuple[str, str, str, str, str, str, bool], Detection] = {}
         self._star_needles = _star_needles(self.matcher._star_paths)
         self._star_lower = any(low for _, low in self._star_needles or ())
 
@@ -162,14 +166,14 @@ class Detector:
         return hit
 
     def _detection(self, service_id: str, kind: str, evidence: str, seen_in: str, host: str,
-                   embedding: str) -> Detection:
+                   embedding: str, loads: bool) -> Detection:
         """A Detection, shared between pages (it is immutable) to spare building the same one again."""
-        key = (service_id, kind, evidence, seen_in, host, embedding)
+        key = (service_id, kind, evidence, seen_in, host, embedding, loads)
         det = self._detections.get(key)
         if det is None:
             if len(self._detections) >= 100_000:
                 self._detections.clear()
-            det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host, embedding)
+            det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host, embedding, loads)
         return det
 
     def _may_match_star(self, url: str) -> bool:
@@ -264,7 +268,8 @@ class Detector:
                     if service_id is not None:  # a first-party name CNAMEd to a tracker (cloaking)
                         key = (service_id, "cname", host, embedding)
                         if key not in out:
-                            out[key] = self._detection(service_id, "cname", host, seen_in, host, embedding)
+                            out[key] = self._detection(service_id, "cname", host, seen_in, host, embedding,
+                                                       _loads(embedding, ref.url))
                 elif unclaimed is not None and (host, embedding) not in unclaimed_seen:
                     unclaimed_seen.add((host, embedding))
                     if not (ref.inline and ref.element == "script" and not _looks_loadable(ref.url)) \
@@ -287,7 +292,8 @@ class Detector:
             evidence = host if rule == "host" else ref.url[:300]
             key = (service.id, rule, evidence, embedding)
             if key not in out:
-                out[key] = self._detection(service.id, rule, evidence, seen_in, host, embedding)
+                out[key] = self._detection(service.id, rule, evidence, seen_in, host, embedding,
+                                           _loads(embedding, ref.url))
             if rule == "host" and known[1] is not _PER_URL and known[1] is not _STAR_ONLY:  # (only with shortcuts)
                 # the host's detection is recorded and no path rule applies to it: any further reference to
                 # it with this embedding adds nothing
@@ -300,15 +306,23 @@ class Detector:
                                Detection(service.id, "host", host, where, host, "hint"))
         url_found = {k[0] for k in out}
         for sid, value, embedding in signatures:
+            loads = embedding == "config" and sid in self._loaders  # the vendor's loader snippet runs on load
             for service_id in self._signature_owners(sid, url_found):
                 ev = f"{sid}:{value}"
                 out.setdefault((service_id, "signature", ev, embedding),
-                               Detection(service_id, "signature", ev, seen_in, "", embedding))
+                               Detection(service_id, "signature", ev, seen_in, "", embedding, loads))
         for name in cookies:
             service_id = self.match_cookie(name)
             if service_id:
-                out.setdefault((service_id, "cookie", name, "direct"), Detection(service_id, "cookie", name, "cookie"))
+                out.setdefault((service_id, "cookie", name, "direct"),
+                               Detection(service_id, "cookie", name, "cookie", "", "direct", True))
         return list(out.values())
+
+
+def _loads(embedding: str, url: str) -> bool:
+    """Does a reference with this embedding show its service loading without a consent gate? Direct ones do;
+    in inline code (config), a loadable URL (a script, pixel or widget endpoint, not a link) does."""
+    return embedding == "direct" or (embedding == "config" and _looks_loadable(url))
 
 
 def services_of(detections: Iterable[Detection]) -> set[str]:

@@ -197,9 +197,16 @@ def _location_block(con, service_id: str, lang: str) -> dict[str, Any]:
     }
 
 
+_WITHOUT_GATE = ("sites_without_gate", "share_without_gate", "share_without_gate_ci_low",
+                 "share_without_gate_ci_high")
+
+
 def _prevalence_block(con, service_id: str) -> dict[str, Any]:
-    row = _one(con, "SELECT sites, sites_total, share, share_ci_low, share_ci_high FROM services "
-                    "WHERE service_id = ?", [service_id])
+    """Prevalence: the share of sites embedding the service (every embedding counts) and, of those, the share
+    loading it without a consent gate (None in a warehouse built before that column), slices and trend."""
+    wg = [c for c in _WITHOUT_GATE if c in _columns(con, "services_all")]
+    row = _one(con, "SELECT sites, sites_total, share, share_ci_low, share_ci_high"
+                    + "".join(f", {c}" for c in wg) + " FROM services WHERE service_id = ?", [service_id])
     slices = _rows(con, "SELECT slice_kind, slice, sites, sites_total, share FROM service_slices "
                         "WHERE service_id = ? ORDER BY slice_kind DESC, slice", [service_id])
     cols = _columns(con, "service_trends_all")
@@ -213,6 +220,10 @@ def _prevalence_block(con, service_id: str) -> dict[str, Any]:
         "share": row["share"] if row else None,
         "ci_low": row["share_ci_low"] if row else None,
         "ci_high": row["share_ci_high"] if row else None,
+        "sites_without_gate": (row or {}).get("sites_without_gate"),
+        "share_without_gate": (row or {}).get("share_without_gate"),
+        "ci_low_without_gate": (row or {}).get("share_without_gate_ci_low"),
+        "ci_high_without_gate": (row or {}).get("share_without_gate_ci_high"),
         "rank_buckets": [s for s in slices if s["slice_kind"] == "rank_bucket"],
         "cctlds": [s for s in slices if s["slice_kind"] == "cctld"],
         # columns an older warehouse lacks come out as None ("not measured"), never as "no change"
@@ -326,15 +337,23 @@ def company_page_data(con, catalog: Catalog, company_id: str, lang: str = "de",
     }
 
 
+UNCLAIMED_LISTED = 25  # the long-tail domains the index lists for the content team
+
+
 def index_data(con, catalog: Catalog, lang: str = "de", run: dict | None = None) -> dict[str, Any]:
-    """The index: one row per service of the newest run (service, category, share, consent, band)."""
+    """The index: one row per service of the newest run (service, category, share, consent, band), and the
+    most widespread third-party domains no catalog entry claims yet (``domains`` mart; empty in a warehouse
+    built before it), for the content team to curate next."""
     run = run or run_info(con)
     rows = _rows(con, "SELECT s.service_id, s.name, s.category, s.company_id, s.curated, s.sites, s.share, "
                       "s.share_ci_low, s.share_ci_high, r.consent_required, r.band, r.risk_score "
                       "FROM services s LEFT JOIN service_risk r USING (service_id) "
                       "ORDER BY s.share DESC, s.service_id")
-    return {"kind": "index", "lang": lang, "rows": rows, "as_of": {"run_id": run["run_id"], "run_date": run["run_date"]},
-            "disclaimer": DISCLAIMER[lang]}
+    unclaimed = _rows(con, "SELECT registrable_domain, sites, sites_total, share, share_ci_low, share_ci_high, hosts, "
+                           "countries, company_id FROM domains ORDER BY sites DESC, registrable_domain LIMIT ?",
+                      [UNCLAIMED_LISTED]) if _columns(con, "domains") else []
+    return {"kind": "index", "lang": lang, "rows": rows, "unclaimed": unclaimed,
+            "as_of": {"run_id": run["run_id"], "run_date": run["run_date"]}, "disclaimer": DISCLAIMER[lang]}
 
 
 def methodology_data(lang: str = "de", path: Path = METHODOLOGY_FILE) -> dict[str, Any]:

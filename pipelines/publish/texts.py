@@ -34,6 +34,16 @@ LABELS: dict[str, dict[str, str]] = {
         "ultimate_parent": "Oberste Muttergesellschaft", "chain": "Konzernkette",
         "us_jurisdiction": "US-Rechtsordnung", "dpf": "EU-US Data Privacy Framework", "checked_on": "geprüft am",
         "share": "Anteil der Websites", "interval": "95-%-Intervall", "slices": "Nach Rang und Länderendung",
+        "embedded_share": "eingebunden auf {share} der Websites, davon ohne Einwilligungssperre geladen auf "
+                          "{without}",
+        "embedded_note": "Eingebunden zählt jede Einbindung: direkt geladen, hinter einer Einwilligungssperre, "
+                         "kodiert abgelegter Einbettungscode, Konfiguration im Seitenskript oder nur ein "
+                         "Verbindungshinweis. Ohne Einwilligungssperre geladen: die Seite lädt den Dienst direkt "
+                         "oder über ein Skript, das beim Laden läuft.",
+        "unclaimed_title": "Noch nicht erfasste Drittanbieter-Domains",
+        "unclaimed_note": "Domains fremder Anbieter, die Websites einbinden, die aber noch kein Katalogeintrag "
+                          "einem Dienst zuordnet (Domains der Website selbst oder ihres Verlags ausgenommen).",
+        "domain": "Domain", "company_known": "Unternehmen",
         "slice": "Segment", "trend": "Entwicklung seit dem vorigen Lauf", "no_trend": "kein vorheriger Lauf",
         "run": "Lauf", "run_date": "Datum des Laufs", "dpf_snapshot": "Stand DPF-Liste", "as_of": "Stand",
         "catalog_as_of": "Stand Katalogeintrag", "services": "Dienste", "category": "Kategorie",
@@ -83,6 +93,15 @@ LABELS: dict[str, dict[str, str]] = {
         "ultimate_parent": "Ultimate parent", "chain": "Ownership chain",
         "us_jurisdiction": "US jurisdiction", "dpf": "EU-US Data Privacy Framework", "checked_on": "checked on",
         "share": "Share of sites", "interval": "95% interval", "slices": "By rank and country domain",
+        "embedded_share": "embedded on {share} of sites, of which loaded without a consent gate on {without}",
+        "embedded_note": "Embedded counts every way a page embeds it: loaded directly, behind a consent gate, "
+                         "as encoded embed code, configured in the page's script, or only a connection hint. "
+                         "Loaded without a consent gate: the page loads the service directly or through a script "
+                         "that runs on load.",
+        "unclaimed_title": "Third-party domains not yet in the catalog",
+        "unclaimed_note": "Other companies' domains that sites embed but no catalog entry attributes to a service "
+                          "yet (the site's own and its publisher's domains left out).",
+        "domain": "Domain", "company_known": "Company",
         "slice": "Slice", "trend": "Trend since the previous run", "no_trend": "no previous run",
         "run": "Run", "run_date": "Run date", "dpf_snapshot": "DPF list as of", "as_of": "As of",
         "catalog_as_of": "Catalog entry as of", "services": "Services", "category": "Category",

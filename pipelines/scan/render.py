@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipelines.catalog.coverage import NOT_MENTIONED
-from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
+from pipelines.scan.texts import band_label, dpf_label, embedding_labels, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
@@ -36,10 +36,15 @@ def before_consent(data: dict[str, Any]) -> int:
                if s.get("fires_before_consent") and s.get("consent_required") in ("yes", "likely"))
 
 
+def without_gate(data: dict[str, Any]) -> int:
+    """Services the site loads without a consent gate (site_services.loads_without_gate)."""
+    return sum(1 for s in data["services"] if s.get("loads_without_gate"))
+
+
 def render_html(data: dict[str, Any], lang: str) -> str:
     return _ENV.get_template("scan.html").render(
-        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data),
-        L=lambda key, **kw: scan_label(lang, key, **kw),
+        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data), without=without_gate(data),
+        L=lambda key, **kw: scan_label(lang, key, **kw), emb=lambda e: embedding_labels(lang, e),
         yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b), dpf=lambda v: dpf_label(lang, v),
     )
 
@@ -79,6 +84,8 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         us = s.get("us_entity")
         us_text = (f"{L('dpf')} {us['name']}: {dpf_label(lang, us.get('dpf_status'))}" if us
                    else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
+        console.print(f"  {L('embedding')}: {embedding_labels(lang, s.get('embeddings'))} · {L('without_gate')}: "
+                      f"{yes_no(lang, s.get('loads_without_gate'))}")
         console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
         console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")
         if data.get("mode") == "browser" and s.get("fires_before_consent") is not None:
@@ -95,6 +102,8 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         console.print(f"  {L('policy')}: [{style}]{L(pol['status'])}[/]{term}")
     n = unmentioned(data)
     console.print()
+    if data["services"]:
+        console.print(L("summary_embedded", n=len(data["services"]), without=without_gate(data)))
     if data.get("mode") == "browser":
         console.print(f"{L('cmp')}: {escape(data.get('cmp') or L('no_cmp'))}")
         b = before_consent(data)

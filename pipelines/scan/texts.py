@@ -29,6 +29,8 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
             "{n} Dienst(e) laden vor jeder Einwilligung (§ 25 TDDDG).",
         "consent_pass": "Durchgang", "result": "Ergebnis",
         "redirected": "Achtung: Die Startseite leitet auf eine andere Website um ({url}); gescannt wurde diese.",
+        "embedding": "Einbindung", "without_gate": "Ohne Einwilligungssperre geladen",
+        "summary_embedded": "{n} Dienst(e) eingebunden, davon {without} ohne Einwilligungssperre geladen.",
     },
     "en": {
         "title": "Quick scan: {domain}", "scanned": "Scanned", "run": "Run", "pages": "Pages",
@@ -54,8 +56,24 @@ SCAN_LABELS: dict[str, dict[str, str]] = {
             "{n} service(s) load before any consent (TDDDG §25).",
         "consent_pass": "Pass", "result": "Result",
         "redirected": "Note: the home page redirects to another site ({url}); that site was scanned.",
+        "embedding": "Embedded as", "without_gate": "Loaded without a consent gate",
+        "summary_embedded": "{n} service(s) embedded, of which {without} loaded without a consent gate.",
     },
 }
+
+
+EMBEDDING_LABELS = {
+    "de": {"direct": "direkt", "gated": "hinter Einwilligungssperre", "encoded": "kodierter Einbettungscode",
+           "config": "Skript-Konfiguration", "hint": "nur Verbindungshinweis"},
+    "en": {"direct": "direct", "gated": "behind a consent gate", "encoded": "encoded embed code",
+           "config": "script configuration", "hint": "connection hint only"},
+}
+
+
+def embedding_labels(lang: str, embeddings: list[str] | None) -> str:
+    """How the site embeds a service, in ``lang`` (``crawler.observe.EMBEDDINGS`` codes translated)."""
+    names = EMBEDDING_LABELS.get(lang, EMBEDDING_LABELS["de"])
+    return ", ".join(names.get(e, e) for e in embeddings or []) or scan_label(lang, "unknown")
 
 
 def scan_label(lang: str, key: str, **kw: object) -> str:

@@ -31,7 +31,7 @@ DETECTIONS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
     ("service_id", pa.string()), ("kind", pa.string()), ("evidence", pa.string()), ("seen_in", pa.string()),
     ("host", pa.string()), ("method", pa.string()), ("consent_state", pa.string()), ("signal", pa.string()),
-    ("embedding", pa.string()),
+    ("embedding", pa.string()), ("loads_without_gate", pa.bool_()),
 ])
 # third-party hosts the run's pages embed that no catalog entry claims (the domains mart's long tail)
 UNCLAIMED_SCHEMA = pa.schema([
@@ -188,8 +188,9 @@ def _detect(con, run_id: str, detector, digest: str, chunk: int = 100_000) -> No
         for rows, table, schema in ((out, "detections", DETECTIONS_SCHEMA), (left_over, "unclaimed", UNCLAIMED_SCHEMA)):
             if rows and (force or len(rows) >= chunk):
                 cols = list(zip(*rows, strict=True))
-                _from_arrow(con, f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _arrow_in", pa.table(
-                    {name: pa.array(col, pa.string()) for name, col in zip(schema.names, cols, strict=True)}))
+                _from_arrow(con, f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _arrow_in",
+                            pa.table([pa.array(col, typ) for col, typ in zip(cols, schema.types, strict=True)],
+                                     schema=schema))
                 rows.clear()
 
     def page_done(key: tuple, refs: list) -> None:
@@ -199,7 +200,7 @@ def _detect(con, run_id: str, detector, digest: str, chunk: int = 100_000) -> No
         for det in detector.detect(site_host=site_host, references=refs, signatures=sigs.pop(key, ()),
                                    cookies=cookies.pop(key, ()), cnames=cnames, unclaimed=unclaimed):
             out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in, det.host,
-                        method, consent, signal, det.embedding))
+                        method, consent, signal, det.embedding, det.loads_without_gate))
         for u in unclaimed:
             left_over.append((run_id, domain, site, page, u.host, registrable_domain(u.host), u.embedding, method,
                               consent, signal))

@@ -46,9 +46,9 @@ def test_services_mart_golden(one_run):
         assert (sites, total) == (1, 3)
         assert share == pytest.approx(1 / 3, abs=1e-12)
         assert ci_low == pytest.approx(lo, abs=1e-12) and ci_high == pytest.approx(hi, abs=1e-12)
-        # the pixel only sits in a text/plain script: embedded, but nowhere loaded without the gate;
-        # Matomo's _paq call runs on load but names no URL (an id only), so it does not prove a load either
-        k = 0 if sid in ("meta-pixel", "matomo-self-hosted") else 1
+        # the pixel only sits in a text/plain script: embedded, but nowhere loaded without the gate (Matomo's
+        # _paq snippet is its loader and runs on load)
+        k = 0 if sid == "meta-pixel" else 1
         assert without_gate == k and share_wg == pytest.approx(k / 3, abs=1e-12)
         assert (wg_low, wg_high) == pytest.approx(wilson(k, 3), abs=1e-12)
 
@@ -58,7 +58,7 @@ def test_site_services_evidence(one_run):
                       "ORDER BY 1, 2")
     assert rows == [
         ("blog-b.de", "hotjar", ["host"], ["direct"], True),
-        ("blog-b.de", "matomo-self-hosted", ["signature"], ["config"], False),
+        ("blog-b.de", "matomo-self-hosted", ["signature"], ["config"], True),
         ("blog-b.de", "meta-pixel", ["url_pattern"], ["gated"], False),
         ("shop-a.de", "google-analytics-4", ["url_pattern"], ["direct"], True),
         ("shop-a.de", "google-fonts", ["host"], ["direct"], True),

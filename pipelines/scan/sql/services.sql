@@ -2,7 +2,7 @@
 -- have a verdict; long-tail services from third-party-web come with name, category and company); the consent
 -- columns are filled for a browser-mode scan only
 SELECT ss.service_id, coalesce(s.name, ss.service_id) AS name, s.category, s.curated, s.company_id,
-       ss.evidence_kinds, ss.evidence_count, ss.pages, ss.example_evidence,
+       ss.evidence_kinds, ss.evidence_count, ss.pages, ss.example_evidence, ss.embeddings, ss.loads_without_gate,
        r.consent_required, r.band, r.risk_score, r.confidence, r.reasons, r.server_class, r.jurisdiction_class,
        r.us_jurisdiction, r.as_of,
        c.name AS company_name, c.country AS company_country, c.parent_chain, c.ultimate_parent_id,

@@ -11,7 +11,7 @@ SELECT
     min(d.evidence) AS example_evidence,
     list_sort(list_distinct(list(d.embedding))) AS embeddings,
     coalesce(bool_or(d.loads_without_gate), false) AS loads_without_gate
-FROM int_detections d
+FROM stg_detections d
 JOIN stg_runs USING (run_id)
 GROUP BY d.run_id, d.input_domain, d.service_id
 ORDER BY run_id, site_input, service_id;
