@@ -4,9 +4,9 @@ embeds)."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
+
+import pytest
 
 from crawler.observe import _native
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
