@@ -2049,14 +2049,31 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
         }                                                                                                    \
     } while (0)
 #ifdef __SSE2__
-    __m128i sets[8];
-    for (int k = 0; k < na; k++) sets[k] = _mm_set1_epi8((char)anchors[k]);
-    for (; left && na && i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), acc = _mm_cmpeq_epi8(v, sets[0]);
-        for (int k = 1; k < na; k++) acc = _mm_or_si128(acc, _mm_cmpeq_epi8(v, sets[k]));
-        for (unsigned mask = (unsigned)_mm_movemask_epi8(acc); mask && left; mask &= mask - 1) {
-            size_t pos = i + __builtin_ctz(mask);
-            AT(pos);
+    if (na && na <= 4) {
+        /* straight-line: four compares (unused ones repeat the first anchor), two 16-byte blocks a round */
+        __m128i a0 = _mm_set1_epi8((char)anchors[0]), a1 = _mm_set1_epi8((char)anchors[na > 1 ? 1 : 0]),
+                a2 = _mm_set1_epi8((char)anchors[na > 2 ? 2 : 0]), a3 = _mm_set1_epi8((char)anchors[na > 3 ? 3 : 0]);
+#define HITS(v) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, a0), _mm_cmpeq_epi8(v, a1)), \
+                                               _mm_or_si128(_mm_cmpeq_epi8(v, a2), _mm_cmpeq_epi8(v, a3))))
+        for (; left && i + 32 <= n; i += 32) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), w = _mm_loadu_si128((const __m128i *)(s + i + 16));
+            unsigned mask = (unsigned)HITS(v) | ((unsigned)HITS(w) << 16);
+            for (; mask && left; mask &= mask - 1) {
+                size_t pos = i + __builtin_ctz(mask);
+                AT(pos);
+            }
+        }
+#undef HITS
+    } else {
+        __m128i sets[8];
+        for (int k = 0; k < na; k++) sets[k] = _mm_set1_epi8((char)anchors[k]);
+        for (; left && na && i + 16 <= n; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), acc = _mm_cmpeq_epi8(v, sets[0]);
+            for (int k = 1; k < na; k++) acc = _mm_or_si128(acc, _mm_cmpeq_epi8(v, sets[k]));
+            for (unsigned mask = (unsigned)_mm_movemask_epi8(acc); mask && left; mask &= mask - 1) {
+                size_t pos = i + __builtin_ctz(mask);
+                AT(pos);
+            }
         }
     }
 #endif

@@ -381,7 +381,7 @@ _ENCODED_MARKERS: tuple[tuple[bytes, str], ...] = (
     *((b"&lt;" + t, "html") for t in (b"iframe", b"script", b"img", b"embed", b"object", b"video", b"audio")),
     *((e + t, "js") for e in (b"\\u003c", b"\\u003C", b"\\x3c", b"\\x3C") for t in (b"iframe", b"script", b"img", b"embed")),
     # markup with escaped quotes in a JS string: <iframe src=\"… (not <img: article images in app state)
-    (b'=\\"', "js"), (b"=\\'", "js"),
+    (b'src=\\"', "js"), (b"src=\\'", "js"),
     *((e + t, "url") for e in (b"%3C", b"%3c") for t in (b"iframe", b"script", b"img", b"embed")),
     # base64 of <script, <iframe, <img, <div, <blockquote, <embed, <object
     *((t, "b64") for t in (b"PHNjcmlwd", b"PGlmcmFtZ", b"PGltZ", b"PGRpd", b"PGJsb2NrcXVvdGU", b"PGVtYmVk",
@@ -430,9 +430,7 @@ def _blob(data: bytes, start: int, kind: str) -> tuple[int, bytes] | None:
         end = data.find(data[quote + 1 : quote + 2], start)
         return start, data[start : end if end > 0 else len(data)]
     if kind == "js":
-        if data[start : start + 1] == b"=":  # src=\": the markup starts at its tag, a little before
-            if data[start - 3 : start] != b"src":
-                return None
+        if data[start : start + 1] == b"s":  # src=\": the markup starts at its tag, a little before
             m = _JS_MARKUP.search(data, max(0, start - 400), start)
             if m is None:
                 return None
