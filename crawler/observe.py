@@ -811,7 +811,8 @@ def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[
 def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
     for sig in hits:
         for m in sig.finditer(text):
-            pair = (sig.id, m.group(1) if sig.regex.groups else m.group(0))
+            value = m.group(1) if sig.regex.groups else None  # an optional id group may not take part
+            pair = (sig.id, m.group(0) if value is None else value)
             if pair not in found:
                 found.append(pair)
 
