@@ -231,7 +231,9 @@ def test_anchors(regex, anchors):
 
 def test_further_required_literals():
     sig = compile_signature("ua", r"""(?:ga\(\s*['"]create['"]\s*,\s*|['"]config['"]\s*,\s*)['"]?(UA-\d{4,10}-\d{1,4})""")
-    assert sig.also == (("UA-",),)
+    # "UA-" is the more distinct literal set ("config" is in every other inline script): it is the needle
+    assert sig.needles == ("UA-",)
+    assert sig.also == (("config", "ga("),)
     assert sig.findall("ga('create', 'UA-1234-5')") == ["UA-1234-5"]
     assert sig.findall("ga('create', 'X')") == []
 
