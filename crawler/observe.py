@@ -540,9 +540,7 @@ class _Walk:
         self.templates = False  # the walk passed a <template>
         self.self_link = None  # where a link "#…" leads: the page itself (for the native walk)
         if links:
-            here = _absolute(obs.base_url, "#")
-            if here and here.startswith(("http://", "https://")):
-                self.self_link = here.split("#", 1)[0]
+            self.self_link = _self_link(obs.base_url)
         # for the native walk: relative URLs without dot segments resolve by concatenation
         self.rel_root, self.rel_dir, self.rel_host = _relative_prefixes(obs.base_url)
 
@@ -705,6 +703,15 @@ def _fetches_nothing(src: str | None) -> bool:
     return not src or src[:11].lower().startswith(_SKIP_SCHEMES)
 
 
+def _self_link(base: str) -> str | None:
+    """Where a link ``#…`` leads from ``base``: the page itself, without its fragment (None: no http(s) URL)."""
+    if _PLAIN_BASE.fullmatch(base):  # what urljoin gives, without it: an empty query is dropped too
+        head, sep, query = base.split("#", 1)[0].partition("?")
+        return head if sep and not query else head + sep + query
+    here = _absolute(base, "#")
+    return here.split("#", 1)[0] if here and here.startswith(("http://", "https://")) else None
+
+
 def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
     """(root, dir, host) such that a relative URL without dot segments, colons, semicolons, backslashes or
     whitespace resolves against ``base`` to ``root + url`` (``/path``) or ``dir + url`` (``path``, empty
@@ -712,7 +719,11 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
     hit = _PREFIXES.get(base)
     if hit is None:
         hit = (None, "", "")
-        if _PLAIN_ABSOLUTE.fullmatch(base):
+        plain = _PLAIN_BASE.fullmatch(base)
+        if plain:  # what urljoin gives, without it: no dot segments, empty segments or parameters to resolve
+            root, path = plain.group(1), plain.group(2)
+            hit = (root, root + path[: path.rfind("/") + 1] if path else root + "/", _host(root))
+        elif _PLAIN_ABSOLUTE.fullmatch(base):
             root, directory = _absolute(base, "/x"), _absolute(base, "x")
             if root and directory and root.endswith("/x") and directory.endswith("/x") \
                     and root.startswith(("http://", "https://")) and directory.startswith(root[:-1]):
@@ -724,6 +735,9 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
 
 
 _PREFIXES: dict[str, tuple[str | None, str, str]] = {}
+# a plain base whose path (group 2) has no empty, "." or ".." segments and no ";" (urljoin would resolve them)
+_PLAIN_BASE = re.compile(r"(https?://[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,4})?)"
+                         r"((?:/(?!\.\.?(?:[/?#]|$))[^/?#;\s\\]+)*/?)(?:[?#][^\s\\]*)?")
 
 
 def _plain_encoding(body: bytes, content_type: str) -> str | None:

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.observe import _SELF_CHECK, _native, _observation_tuple, observe
+from crawler.observe import (
+    _PLAIN_BASE,
+    _SELF_CHECK,
+    _host,
+    _native,
+    _observation_tuple,
+    _relative_prefixes,
+    _self_link,
+    observe,
+)
 from crawler.signatures import compile_signature, load_signatures
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
@@ -251,6 +260,32 @@ def _slow_path_of(url: str) -> str:
                          fullmatch=True) | st.text(max_size=30))
 def test_fast_path_of_matches_urlsplit(url):
     assert _path_of(url) == _slow_path_of(url)
+
+
+def _joined_prefixes(base: str) -> tuple[str, str, str]:
+    """(root, dir, host) as urljoin gives them: what "/x" and "x" resolve to, less the "x"."""
+    root, directory = urljoin(base, "/x"), urljoin(base, "x")
+    assert root.endswith("/x") and directory.endswith("/x")
+    return root[:-2], directory[:-1], _host(root)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(base=st.from_regex(re.compile(r"https?://[a-z0-9]([a-z0-9.-]{0,6}[a-z0-9])?(:[0-9]{1,4})?"
+                                     r"(/[a-zA-Z0-9.;%~é-]{0,4}){0,4}/?([?#][a-z0-9/.?#=&]{0,6})?"), fullmatch=True))
+@example(base="https://a.de/b/./c?x=/y/z")
+@example(base="https://a.de/b//c")
+@example(base="https://a.de/..")
+@example(base="https://a.de/b;p/c")
+@example(base="https://a.de?q=/a/b")
+@example(base="https://a.de/b/...")
+@example(base="https://a.de/b?#f")
+@example(base="https://a.de/b??")
+def test_relative_prefixes_are_what_urljoin_gives(base):
+    """The plain-base shortcut of _relative_prefixes agrees with urljoin wherever it applies."""
+    _relative_prefixes.__globals__["_PREFIXES"].clear()
+    if _PLAIN_BASE.fullmatch(base):
+        assert _relative_prefixes(base) == _joined_prefixes(base)
+        assert _self_link(base) == urljoin(base, "#").split("#", 1)[0]
 
 
 def _decodes(data: bytes) -> bool:
