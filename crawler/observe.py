@@ -341,8 +341,8 @@ def observe(
                 resolved = _absolute(url, href)
                 obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
     sigs = load_signatures() if signatures is None else tuple(signatures)
-    walk = _Walk(obs, sigs, links, max_links)
     fast = _native() if native is not False else None
+    walk = _Walk(obs, sigs, links, max_links, fast=fast)
     if fast is not None:
         obs.walk = "native"
         root = tree.root
@@ -353,9 +353,9 @@ def observe(
         _visit_all(walk, tree)
     if walk.templates:
         for node in tree.css("template"):
-            _walk_fragment(obs, sigs, walk.seen, _template_content(node.html or ""), gated=True)
+            _walk_fragment(obs, sigs, walk.seen, _template_content(node.html or ""), gated=True, fast=fast)
     for fragment in _encoded_fragments(body if text is None else text.encode("utf-8", "replace")):
-        _walk_fragment(obs, sigs, walk.seen, fragment, encoded=True)
+        _walk_fragment(obs, sigs, walk.seen, fragment, encoded=True, fast=fast)
     csp = headers.get("content-security-policy")
     if csp:
         for directive, host in csp_hosts(csp):
@@ -501,20 +501,25 @@ def _template_content(html: str) -> str:
 
 
 def _walk_fragment(obs: Observation, sigs: tuple[CompiledSignature, ...], seen: set, html: str, *,
-                   gated: bool = False, encoded: bool = False, depth: int = 0) -> None:
+                   gated: bool = False, encoded: bool = False, depth: int = 0, fast=None) -> None:
     """Observe a piece of markup the tree walk did not reach (a template's content, decoded embed code) into
     ``obs``: its references are gated or encoded; in encoded code only absolute URLs count (relative ones there
-    are fragments of script-built strings)."""
+    are fragments of script-built strings). ``fast``: the native walk, when observe() uses it."""
     if not html or depth > 1:
         return
     tree = LexborHTMLParser(html)
-    _visit_all(_Walk(obs, sigs, False, 0, gated=gated, encoded=encoded, seen=seen), tree)
+    walk = _Walk(obs, sigs, False, 0, gated=gated, encoded=encoded, seen=seen, fast=fast)
+    root = tree.root
+    if fast is not None and root is not None:
+        fast.walk(root.mem_id, walk, Reference, _native_needles(fast, walk.table, walk.sigs))
+    else:
+        _visit_all(walk, tree)
     for node in tree.css("template"):
         _walk_fragment(obs, sigs, seen, _template_content(node.html or ""), gated=True, encoded=encoded,
-                       depth=depth + 1)
+                       depth=depth + 1, fast=fast)
     if encoded:
         for fragment in _encoded_fragments(html.encode("utf-8", "replace")):
-            _walk_fragment(obs, sigs, seen, fragment, gated=gated, encoded=True, depth=depth + 1)
+            _walk_fragment(obs, sigs, seen, fragment, gated=gated, encoded=True, depth=depth + 1, fast=fast)
 
 
 class _Walk:
@@ -524,11 +529,12 @@ class _Walk:
     A walk over a template's content or decoded embed code marks what it adds ``gated`` or ``encoded``."""
 
     __slots__ = ("obs", "refs", "seen", "sigs", "table", "links", "max_links", "rel_root", "rel_dir", "rel_host",
-                 "gated", "encoded", "templates", "self_link")
+                 "gated", "encoded", "templates", "self_link", "fast")
 
     def __init__(self, obs: Observation, sigs: tuple[CompiledSignature, ...], links: bool, max_links: int,
-                 gated: bool = False, encoded: bool = False, seen: set | None = None):
+                 gated: bool = False, encoded: bool = False, seen: set | None = None, fast=None):
         self.obs = obs
+        self.fast = fast  # the native module when the native walk runs (it also searches the needles)
         self.refs = obs.references
         self.seen: set[tuple[str, str, str, bool, bool]] = set() if seen is None else seen
         self.sigs = sigs
@@ -592,10 +598,10 @@ class _Walk:
         """Signatures in a ``<script>`` element's attributes (ids in ``data-*`` attributes: Cookiebot,
         Usercentrics, etracker …)."""
         text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v and not (skip_src and k == "src"))
-        _match_signatures(text, self.sigs, self.target(gated))
+        _match_signatures(text, self.sigs, self.target(gated), self.fast)
 
     def scan_script(self, code: str, gated: bool) -> None:
-        _scan_script(code, self.add, self.target(gated), self.sigs, gated)
+        _scan_script(code, self.add, self.target(gated), self.sigs, gated, self.fast)
 
     def signature_hits(self, text: str, hits: Sequence[int], gated: bool) -> None:
         """Run the signatures at ``hits`` (indexes into ``sigs``, in order) on ``text``: the native walk
@@ -797,10 +803,19 @@ def _script_kind(script_type: str) -> str:
     return "gated"
 
 
-def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
+def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]],
+                      fast=None) -> None:
     """Run the signatures whose needles occur in ``text``; a tight loop of substring tests over a flat
-    (needle, signature) table, since most texts contain none of them."""
-    table = _needle_table(tuple(sigs))
+    (needle, signature) table, since most texts contain none of them. ``fast``: the native module, whose one
+    pass finds the same needles and further literals (the pure-Python walk, the reference, passes None)."""
+    sigs = tuple(sigs)
+    table = _needle_table(sigs)
+    if fast is not None and sigs:
+        found_at = fast.needle_hits(_native_needles(fast, table, sigs), text.encode("utf-8", "surrogatepass"))
+        if found_at is not None:  # the native needle search (the same needles and further literals)
+            if found_at:
+                _run_signatures(text, [sigs[i] for i in found_at], found)
+            return
     hits: list[CompiledSignature] = []
     for needle, sig in table.plain:
         if needle in text and sig not in hits:
@@ -911,7 +926,7 @@ def _srcset_slow(value: str) -> list[str]:
 
 
 def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature],
-                 gated: bool = False) -> None:
+                 gated: bool = False, fast=None) -> None:
     if "//" in code or "\\/\\/" in code:
         if "\\/" in code:
             code = code.replace("\\/", "/")
@@ -924,7 +939,7 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[Co
             add(scheme + m.group(0), "script", "inline", inline=True, gated=gated)
     if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
         code = code[: _SIG_SCAN_LIMIT - _SIG_TAIL] + "\n" + code[-_SIG_TAIL:]
-    _match_signatures(code, sigs, found)
+    _match_signatures(code, sigs, found, fast)
 
 
 _SIG_SCAN_LIMIT = 24576

@@ -19,7 +19,9 @@ from crawler.observe import (
     _PLAIN_BASE,
     _SELF_CHECK,
     _host,
+    _match_signatures,
     _native,
+    _needle_table,
     _observation_tuple,
     _relative_prefixes,
     _self_link,
@@ -224,6 +226,21 @@ def test_anchored_signature_search_finds_what_finditer_finds(parts):
     for sig in load_signatures():
         assert [(m.span(), m.groups()) for m in sig.finditer(text)] == \
                [(m.span(), m.groups()) for m in sig.regex.finditer(text)], sig.id
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PIECES + ["a" * 61, "\u00e4" * 33, "\x00", "\ud800"]) | st.text(max_size=3),
+                      max_size=30))
+def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
+    """The native one-pass needle search (64 positions per step, then the tail; further literals too) picks
+    the signatures the pure-Python substring tests pick, so both run the same regexes."""
+    text = "".join(parts)
+    sigs = load_signatures()
+    assert _needle_table(sigs).plain and not _needle_table(sigs).always  # else the native search hands back
+    by_python, by_native = [], []
+    _match_signatures(text, sigs, by_python)
+    _match_signatures(text, sigs, by_native, native)
+    assert by_native == by_python
 
 
 @pytest.mark.parametrize("regex,anchors", [
