@@ -311,7 +311,7 @@ def observe(
     ``signatures`` default to the catalog's (``data/services/_signatures.yml``); they run on inline scripts
     and on the attributes of ``<script>`` elements. ``links=False`` skips ``<a href>`` links (only the home
     page needs them to pick pages). ``native`` picks the tree walk: the C one (``crawler/_fastwalk.c``,
-    used by default when it is built and ``links`` is off) or the pure-Python reference walk (``False``);
+    used by default when it is built, with or without links) or the pure-Python reference walk (``False``);
     both give the same observation.
     """
     headers = headers or {}
