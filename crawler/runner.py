@@ -31,7 +31,7 @@ class CrawlOptions:
     allow_private: bool = False
     nameservers: tuple[str, ...] = ()
     autothrottle: bool = True
-    progress: bool = False
+    progress: bool | str = False  # True: a bar, "lines": progress lines on stderr, False: none
     run_id: str | None = None
     writer_id: str | None = None
     kind: str = "crawl"
@@ -263,7 +263,7 @@ def _options_from_record(record, out: Path, **worker) -> CrawlOptions:
     return CrawlOptions(out=out, run_id=record.run_id, **{**o, **worker})
 
 
-def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: bool = False,
+def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: bool | str = False,
              extra_settings: dict[str, Any] | None = None) -> tuple[RunPlan, CrawlOptions]:
     """Set up this process as a worker of a seeded run (default: the newest): the run's options from Redis,
     a new writer id, ``extra_settings`` on top for this worker only. Raises ``DistributedError``."""

@@ -29,7 +29,7 @@ SR_HEADERS_OF_INTEREST = [
     "permissions-policy",
     "referrer-policy",
 ]
-SR_PROGRESS = False
+SR_PROGRESS = False  # True: a live bar (a terminal); "lines": plain progress lines on stderr (logs); False: none
 # distributed runs (crawl --redis): a worker's heartbeat, and how long an idle worker waits for more sites
 SR_REDIS_URL = ""  # empty: a single-process crawl
 SR_REDIS_HEARTBEAT_INTERVAL = 5.0

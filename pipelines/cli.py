@@ -13,6 +13,7 @@ from rich.table import Table
 
 from crawler.domains import DomainListError
 from crawler.paths import Layout
+from crawler.progresslines import progress_mode, step_lines
 
 err = Console(stderr=True)
 out = Console()
@@ -72,7 +73,9 @@ def _crawl_options(f):
                      help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's)."),
         click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
         click.option("--run-id", default=None, help="Use this run id instead of a new one."),
-        click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bar (default: a bar when stderr is a terminal, else a progress line per N sites "
+                          "or per minute on stderr)."),
         click.option("--summary/--no-summary", default=True, help="Print the run summary table at the end."),
         click.option("-s", "--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a Scrapy/SR_* setting (repeatable)."),
@@ -148,7 +151,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         out=out_dir, max_pages=max_pages, concurrency=concurrency, per_site_concurrency=per_site_concurrency,
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
-        progress=sys.stderr.isatty() if progress is None else progress, extra_settings=_parse_sets(sets),
+        progress=progress_mode(progress), extra_settings=_parse_sets(sets),
         mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (),
     )
 
@@ -220,7 +223,8 @@ def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
     from crawler.runner import join_run, run_crawl
 
     try:
-        plan, opts = join_run(redis_url, out_dir, run_id, progress=bool(progress), extra_settings=_parse_sets(sets))
+        plan, opts = join_run(redis_url, out_dir, run_id, progress=progress_mode(progress),
+                              extra_settings=_parse_sets(sets))
     except (DistributedError, ValueError) as e:
         _fail(str(e))
     err.print(f"worker {opts.writer_id} joined run {plan.run_id}")
@@ -360,7 +364,8 @@ def observe(file, url, content_type):
 @click.pass_context
 def refdata(ctx, cache_dir):
     """Fetch the pinned reference data (npm pack NAME@VERSION), verify SHA-256, and list versions and dates.
-    `refdata dpf` manages the EU-US Data Privacy Framework snapshot."""
+    `refdata dpf` manages the EU-US Data Privacy Framework snapshot; `refdata top-services` recomputes the ranking
+    of the most prevalent services."""
     if ctx.invoked_subcommand is not None:
         return
     from pipelines.catalog import refdata as rd
@@ -402,7 +407,7 @@ def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
     from pipelines.enrich.run import EnrichError, enrich_run
 
     try:
-        result = enrich_run(out_dir, nameservers=list(nameservers), progress=sys.stderr.isatty(), **kwargs)
+        result = enrich_run(out_dir, nameservers=list(nameservers), progress=progress_mode(None), **kwargs)
     except EnrichError as e:
         _fail(str(e), 1)
     print_summary(result.path, out)
@@ -419,11 +424,11 @@ def _build_and_report(out_dir: Path) -> None:
 
     if not Layout(out_dir).sealed_runs():
         _fail(f"no sealed runs under {Layout(out_dir).raw}: crawl first")
-    if sys.stderr.isatty():  # a long build says what it is doing
+    if progress_mode(None) is True:  # a long build says what it is doing
         with Console(stderr=True).status("building the warehouse") as status:
             report = build(out_dir, on_step=lambda what: status.update(f"building the warehouse: {what}"))
     else:
-        report = build(out_dir)
+        report = build(out_dir, on_step=step_lines("build"))
     out.print(f"warehouse {Layout(out_dir).warehouse}: loaded {len(report.loaded)} run(s), "
               f"re-attributed {len(report.reattributed)}, privacy policies checked in {len(report.policy_checked)}, "
               f"{len(report.models)} models; catalog {report.catalog}")
@@ -459,14 +464,13 @@ def check(out_dir):
 @main.command(epilog=_epilog("query"))
 @_out_option
 @click.argument("sql")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print CSV (the default when stdout is not a terminal: piped or redirected output keeps full values).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="Rows printed at most (table/CSV/JSON).")
 def query(out_dir, sql, as_csv, as_json, limit):
-    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result."""
-    import csv as csvmod
-    import json
-
+    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result: a table on a terminal,
+    CSV when piped or redirected, JSON lines with --json."""
     import duckdb
 
     from pipelines.warehouse.connect import connect
@@ -480,17 +484,26 @@ def query(out_dir, sql, as_csv, as_json, limit):
         _fail(f"query failed: {str(e).splitlines()[0]}")
     cols = [d[0] for d in cur.description or []]
     rows = cur.fetchmany(limit)
-    if as_csv:
+    fmt = "json" if as_json else "csv" if as_csv or not sys.stdout.isatty() else "table"
+    _print_rows(cols, rows, fmt)
+
+
+def _print_rows(cols: list[str], rows: list[tuple], fmt: str) -> None:
+    """Query results as CSV, JSON lines or (on a terminal) a table; CSV and JSON never shorten a value."""
+    import csv as csvmod
+    import json
+
+    if fmt == "csv":
         w = csvmod.writer(sys.stdout)
         w.writerow(cols)
         w.writerows(rows)
-    elif as_json:
+    elif fmt == "json":
         for row in rows:
             click.echo(json.dumps(dict(zip(cols, row, strict=True)), default=str, ensure_ascii=False))
     else:
         t = Table(show_header=True)
         for c in cols:
-            t.add_column(c)
+            t.add_column(c, overflow="fold")
         for row in rows:
             t.add_row(*["" if v is None else str(v) for v in row])
         out.print(t)
@@ -499,48 +512,37 @@ def query(out_dir, sql, as_csv, as_json, limit):
 @main.command(epilog=_epilog("docs"))
 def docs():
     """Print the warehouse data dictionary (every mart's grain and columns, every metric's formula) as Markdown."""
-    import yaml
+    from pipelines.warehouse import dictionary
 
-    from pipelines.warehouse.build import SQL_DIR
-
-    schema = yaml.safe_load((SQL_DIR.parent / "schema.yml").read_text(encoding="utf-8"))
-    lines = ["# servicerisk warehouse data dictionary", "",
-             "Each mart `X_all` keeps every run; the view `X` shows the newest crawl run.", ""]
-    for mart, spec in schema["marts"].items():
-        lines += [f"## {mart}", "", f"Grain: {spec['grain']}.", "", "| column | meaning |", "|---|---|"]
-        lines += [f"| `{col}` | {text} |" for col, text in spec["columns"].items()]
-        lines.append("")
-    lines += ["## Metrics", ""]
-    for name, m in schema["metrics"].items():
-        lines += [f"### {name}", "", f"- formula: {m['formula']}", f"- range: {m['range']}", f"- caveat: {m['caveat']}", ""]
-    click.echo("\n".join(lines))
+    click.echo(dictionary.markdown())
 
 
-@main.command(epilog=_epilog("export"))
+@main.command(epilog=_epilog("export") + "\n  servicerisk export --out out/demo --csv out/demo-csv")
 @_out_option
-@click.option("--parquet", "target", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write one Parquet file per mart into.")
-def export(out_dir, target):
-    """Write every mart (the *_all tables, all runs) as Parquet files into TARGET."""
-    from pipelines.warehouse.connect import connect, quote_ident
+@click.option("--parquet", "parquet_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the marts into as Parquet (descriptions, units, formulas, run id and catalog "
+                   "version as Parquet metadata).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the marts into as CSV with a header row (for spreadsheets).")
+def export(out_dir, parquet_dir, csv_dir):
+    """Write every mart twice, X (the newest run, as the view X) and X_all (every run), plus dictionary.md and
+    dictionary.json with every column's meaning, into the --parquet and/or --csv folder."""
+    from pipelines.warehouse.connect import connect
+    from pipelines.warehouse.export import export as export_marts
 
+    if parquet_dir is None and csv_dir is None:
+        _fail("give --parquet DIR and/or --csv DIR")
     try:
         con = connect(Layout(out_dir).warehouse, read_only=True)
     except FileNotFoundError as e:
         _fail(str(e))
-    target.mkdir(parents=True, exist_ok=True)
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%\\_all' ESCAPE '\\' "
-        "ORDER BY 1").fetchall()]
-    for name in names:
-        path = target / f"{name.removesuffix('_all')}.parquet"
-        con.execute(f"COPY (SELECT * FROM {quote_ident(name)}) TO '{_sql_path(path)}' (FORMAT parquet)")
-    out.print(f"{len(names)} marts written to {target}")
-
-
-def _sql_path(path: Path) -> str:
-    """A file path as an SQL string literal body (COPY takes no bound parameter for its target)."""
-    return str(path.resolve()).replace("'", "''")
+    try:
+        for fmt, target in (("parquet", parquet_dir), ("csv", csv_dir)):
+            if target is not None:
+                result = export_marts(con, target, fmt)
+                out.print(f"{len(result.files)} files ({fmt}) and dictionary.md/.json written to {target}")
+    finally:
+        con.close()
 
 
 @main.command(epilog=_epilog("demo"))
@@ -574,13 +576,16 @@ def demo(out_dir, mode="static"):
                 rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 _fail(f"demo crawl of month {month} failed (exit {rc})", rc)
-            enriched = _enrich_latest(out_dir, [dns.nameserver])
+            _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
     service_ids = _print_demo_services(out_dir)
-    from pipelines.risk.demo import demo_verdicts
+    from pipelines.risk.demo import warehouse_verdicts
+    from pipelines.warehouse.connect import connect
 
-    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (catalog + measured locations)")
-    demo_verdicts(service_ids, enriched_dir=enriched, console=out)
+    out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (the warehouse's service_risk)")
+    con = connect(layout.warehouse, read_only=True)
+    warehouse_verdicts(con, service_ids, out)
+    con.close()
     from pipelines.catalog.load import load_catalog
     from pipelines.publish.render import build_kb
     from pipelines.warehouse.connect import connect
@@ -677,6 +682,7 @@ def _print_demo_services(out_dir: Path) -> None:
 
 
 def _register() -> None:
+    from pipelines.catalog.command import top_services
     from pipelines.enrich.command import enrich
     from pipelines.publish.command import kb
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
@@ -691,6 +697,7 @@ def _register() -> None:
     main.add_command(risk)
     main.add_command(dpf)
     refdata.add_command(dpf)
+    refdata.add_command(top_services)
     EXAMPLES.update({k: v for k, v in RISK_EXAMPLES.items() if " " not in k})
 
 

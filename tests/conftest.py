@@ -21,14 +21,68 @@ SHARED = ROOT.parent / "shared"
 CI = os.environ.get("CI", "").lower() == "true"
 
 
+def missing(why: str):
+    """A test's requirement is not there: skip locally with the reason, fail in CI (which must install it)."""
+    if CI:
+        pytest.fail(why)
+    pytest.skip(why)
+
+
 def require_binary(name: str) -> str:
     """Path of a system binary; skip the test locally when it is missing, fail it in CI."""
     path = shutil.which(name)
     if path:
         return path
-    if CI:
-        pytest.fail(f"{name} is not installed (CI must install it in .ci/run)")
-    pytest.skip(f"{name} is not installed")
+    missing(f"{name} is not installed (CI must install it in .ci/run)")
+
+
+def require_tool(name: str) -> str:
+    """Path of a command-line tool the test extras install into the virtualenv (``duckdb``, ``mkdocs``,
+    ``linkchecker``), else from PATH; skip locally when missing, fail in CI (``make venv`` installs them)."""
+    local = Path(sys.executable).parent / name
+    if local.is_file():
+        return str(local)
+    return require_binary(name)
+
+
+TOOLS = ROOT / "tests" / "tools" / "node_modules"
+
+
+def require_node_tool(relative: str) -> Path:
+    """A file of the pinned npm test tools (``tests/tools``, installed by ``make tools``: html-validate,
+    axe-core); skip locally when missing, fail in CI."""
+    path = TOOLS / relative
+    if path.is_file():
+        return path
+    missing(f"{path} is missing: run `make tools` (npm ci in tests/tools)")
+
+
+# root in a container, closed network: no sandbox, no background services that would phone home
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
+                 "--disable-domain-reliability", "--no-pings", "--disable-features=MediaRouter,OptimizationHints"]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: the proxy every non-file request would have to use (and fail at)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def kb_browser():
+    """Debian's headless Chromium for pages opened from files (the knowledge base), every other request sent to
+    a closed loopback proxy."""
+    executable = require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True,
+                              args=CHROMIUM_ARGS + [f"--proxy-server=http://127.0.0.1:{closed_port()}"])
+        yield b
+        b.close()
 
 
 def require_refdata(package: str) -> Path:
@@ -39,10 +93,28 @@ def require_refdata(package: str) -> Path:
     path = refdata.cached_tarball(refdata.read_lock()[package])
     if path.is_file():
         return path
-    msg = f"{package} is not cached ({path}); fetch it with `servicerisk refdata` (needs npm)"
-    if CI:
-        pytest.fail(msg)
-    pytest.skip(msg)
+    missing(f"{package} is not cached ({path}); fetch it with `servicerisk refdata` (needs npm)")
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory) -> Path:
+    """The output folder of one ``servicerisk demo`` run (runs, warehouse, KB in both languages, a scan), built
+    once per test session (~40 s on the local web and DNS at 127.0.0.1). Under pytest-xdist the first worker
+    builds it under a file lock in the session's common temp folder; the others wait and reuse it. Read-only."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's temp root, common to all workers
+    out = base / "demo-out"
+    built = out / ".built"
+    with FileLock(str(base / "demo-out.lock")):
+        if not built.is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            res = run_cli(["demo", "--out", str(out)], timeout=900)
+            assert res.returncode == 0, f"servicerisk demo failed:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+            built.write_text("ok\n", encoding="utf-8")
+    return out
 
 
 @dataclass
@@ -149,3 +221,15 @@ def realpages() -> Path:
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # another worker won the race
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory) -> Path:
+    """The warehouse of the tiny recorded run (tests/pipelines/warehouse_fixture.py), built once per session."""
+    from pipelines.warehouse.build import build
+    from tests.pipelines.warehouse_fixture import write_tiny_run
+
+    out = tmp_path_factory.mktemp("tiny-warehouse")
+    write_tiny_run(out)
+    build(out)
+    return out / "warehouse.duckdb"

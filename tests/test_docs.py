@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from crawler.items import SCHEMAS
 from pipelines.cli import EXAMPLES, main
+from pipelines.enrich.run import SCHEMAS as ENRICHED_SCHEMAS
+from pipelines.warehouse import dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +28,19 @@ def test_every_crawl_column_is_documented():
         assert table in sections, f"docs/crawl-tables.md has no section for {table}"
         documented = set(re.findall(r"^\| `(\w+)` \|", sections[table], flags=re.M))
         assert documented == set(schema.names), (table, set(schema.names) ^ documented)
+
+
+@pytest.mark.parametrize("doc,prefix,schemas", [("crawl-tables.md", "raw_", SCHEMAS),
+                                                ("enrichment.md", "enr_", ENRICHED_SCHEMAS)])
+def test_run_table_docs_show_the_dictionarys_texts(doc, prefix, schemas):
+    """The warehouse comments (schema.yml ``tables``) and the docs describe each run-table column in the same
+    words: schema.yml owns them, the docs show them."""
+    sections = _sections((ROOT / "docs" / doc).read_text(encoding="utf-8"))
+    tables = dictionary.schema()["tables"]
+    for table, schema in schemas.items():
+        rows = dict(re.findall(r"^\| `(\w+)` \| (.*) \|\s*$", sections[table], flags=re.M))
+        assert rows == tables[prefix + table]["columns"], f"docs/{doc} § {table} differs from schema.yml"
+        assert set(rows) == set(schema.names)
 
 
 @pytest.mark.parametrize("name", sorted(main.commands))

@@ -1,9 +1,6 @@
 """The analysis notebooks in ``notebooks/``: committed without outputs, parameterised by a papermill ``parameters``
-cell, every figure followed by its caption, and each one executing end to end (nbclient) against a demo warehouse
-that ``servicerisk demo`` builds once per test session (local web and DNS on 127.0.0.1, ~20 s).
-
-Under pytest-xdist the workers share that one warehouse: the first worker builds it under a file lock in the
-session's common temp folder, the others wait and reuse it.
+cell, every figure followed by its caption, and each one executing end to end (nbclient) against the demo warehouse
+that ``servicerisk demo`` builds once per test session (fixture ``demo_out`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,11 +13,10 @@ from pathlib import Path
 import duckdb
 import nbformat
 import pytest
-from filelock import FileLock
 from nbclient import NotebookClient
 
 from pipelines.warehouse import quote_ident
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]-*.ipynb"))
@@ -78,20 +74,9 @@ def has_image(cell) -> bool:
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Path:
-    """The demo warehouse, built once per session (shared across xdist workers through a file lock)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the session's temp root, common to all workers
-    out = base / "notebooks-demo"
-    built = out / ".built"
-    with FileLock(str(base / "notebooks-demo.lock")):
-        if not built.is_file():
-            shutil.rmtree(out, ignore_errors=True)
-            res = run_cli(["demo", "--out", str(out)], timeout=900)
-            assert res.returncode == 0, f"servicerisk demo failed:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
-            built.write_text("ok\n", encoding="utf-8")
-    warehouse = out / "warehouse.duckdb"
+def demo_warehouse(demo_out) -> Path:
+    """The demo warehouse (tests/conftest.py builds the demo once per session)."""
+    warehouse = demo_out / "warehouse.duckdb"
     assert warehouse.is_file()
     return warehouse
 

@@ -1,4 +1,5 @@
-"""Scrapy extension that shows a progress bar of finished sites (only when ``SR_PROGRESS`` is on)."""
+"""Scrapy extension that shows the progress of finished sites: a live bar (``SR_PROGRESS = True``, on a terminal)
+or plain lines for logs (``SR_PROGRESS = "lines"``, see ``crawler/progresslines.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import SiteBundle
+from crawler.progresslines import ProgressLines
 
 
 class ProgressExtension:
@@ -30,9 +32,13 @@ class ProgressExtension:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("SR_PROGRESS"):
+        mode = crawler.settings.get("SR_PROGRESS")
+        if mode == "lines":
+            ext = ProgressLinesExtension(crawler.settings.getint("SR_TOTAL_SITES"))
+        elif mode in (True, "True", "true", "1", 1):
+            ext = cls(crawler.settings.getint("SR_TOTAL_SITES"))
+        else:
             raise NotConfigured("SR_PROGRESS is off")
-        ext = cls(crawler.settings.getint("SR_TOTAL_SITES"))
         crawler.signals.connect(ext.opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.closed, signal=signals.spider_closed)
@@ -51,3 +57,21 @@ class ProgressExtension:
 
     def closed(self, spider, reason):
         self.progress.stop()
+
+
+class ProgressLinesExtension:
+    """The same progress as lines on stderr: every N sites or per minute, done/total, rate, ETA, outcomes."""
+
+    def __init__(self, total: int):
+        self.lines = ProgressLines("crawl", total, "sites")
+
+    def opened(self, spider):
+        pass
+
+    def scraped(self, item, response, spider):
+        if isinstance(item, SiteBundle):
+            for row in item.site_rows:
+                self.lines.advance(1, row["outcome"])
+
+    def closed(self, spider, reason):
+        self.lines.close()

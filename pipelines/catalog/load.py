@@ -26,12 +26,17 @@ SERVICE_KEYS = frozenset({
     "data_categories", "purposes", "consent", "role", "eu_hosting", "self_host_alternative", "sets_cookies",
     "editorial", "facts", "sources", "as_of", "notes",
     # risk-model inputs (see data/README.md): dated roles and structured privacy properties
-    "roles", "own_purposes", "ip_anonymisation", "honours_dnt", "device_access",
+    "roles", "own_purposes", "ip_anonymisation", "honours_dnt", "device_access", "security_finding",
 })
 COMPANY_KEYS = frozenset({
     "id", "name", "country", "parent", "parent_status", "role_note", "dpf", "acquisitions", "valid_from",
-    "valid_to", "facts", "sources", "as_of", "aliases", "notes",
+    "valid_to", "facts", "sources", "as_of", "aliases", "notes", "city", "transfers_to",
 })
+CONSENT_KEYS = frozenset({"baseline", "reason", "basis", "source", "as_of", "note"})
+FINDING_KEYS = frozenset({"kind", "since", "note", "source", "as_of", "confidence"})
+TRANSFER_KEYS = frozenset({"company", "source", "as_of", "confidence", "note"})
+COOKIE_OVERRIDES_FILE = Path("reference") / "cookie_purposes.csv"
+COOKIE_OVERRIDE_COLUMNS = ("service", "name", "match", "purpose", "status", "source", "as_of", "note")
 ROLE_KEYS = frozenset({"role", "valid_from", "valid_to", "source", "as_of", "confidence", "note"})
 SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services", "loader", "page"})
 FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
@@ -76,8 +81,41 @@ class Cookie:
 
 @dataclass(frozen=True)
 class Consent:
+    """The catalog's consent baseline. ``basis`` says what it rests on: ``catalog`` (the curators' reading of the
+    sources), ``court_ruling`` or ``authority_decision`` (a decision held that this service needs consent; the
+    rubric's reason C5), with the decision's public ``source`` and ``as_of`` date; ``note`` e.g. a pending appeal."""
+
     baseline: str
     reason: str
+    basis: str = "catalog"
+    source: str = ""
+    as_of: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SecurityFinding:
+    """A security problem of the service itself (e.g. a hijacked domain serving malicious code), reported apart
+    from the privacy verdict. ``kind`` from ``vocab.SECURITY_FINDINGS``; ``since`` a (partial) ISO date."""
+
+    kind: str
+    since: str = ""
+    note: str = ""
+    source: str = ""
+    as_of: str = ""
+    confidence: str = "M"
+
+
+@dataclass(frozen=True)
+class TransfersTo:
+    """The entity outside the EEA to which an EEA contracting entity passes the visitors' data (the recipient
+    the DSK application notes on the DPF look at), with its public source."""
+
+    company: str
+    source: str = ""
+    as_of: str = ""
+    confidence: str = "M"
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +196,7 @@ class Service:
     ip_anonymisation: Flagged = Flagged("unknown")  # browser / eu_edge / after_receipt / none / unknown
     honours_dnt: Flagged = Flagged("unknown")  # yes / no / unknown (documented by the provider)
     device_access: Flagged = Flagged("unknown")  # yes / no / unknown: script reads device properties for the provider
+    security_finding: SecurityFinding | None = None
 
     def role_on(self, day: str) -> tuple[str, DatedRole | None]:
         """The provider's role on ISO ``day``: the dated ``roles`` entry valid then, else ``role``.
@@ -180,6 +219,8 @@ class Dpf:
     source: str = ""
     confidence: str = "M"
     note: str = ""
+    frameworks: tuple[str, ...] = ()  # EU / UK / CH as the statement names them; () = not recorded
+    coverage: tuple[str, ...] = ()  # HR / non-HR; () = not recorded
 
 
 @dataclass(frozen=True)
@@ -213,6 +254,8 @@ class Company:
     path: str = ""
     # known: ``parent`` is set; none: a source says this is the ultimate parent; unknown: not established
     parent_status: str = "unknown"
+    city: str = ""  # seat city (backed by the seat fact), "" = not recorded
+    transfers_to: TransfersTo | None = None
 
     def parent_on(self, day: str | None) -> str | None:
         """The parent company id on ISO ``day`` (None = today's record).
@@ -266,6 +309,7 @@ class Catalog:
     signatures: Mapping[str, Signature]
     by_id: Mapping[str, Service]
     load_problems: tuple[str, ...] = ()
+    cookie_overrides: tuple = ()  # CookieOverride rows, validated against the services
     duplicate_companies: tuple[Company, ...] = ()
     duplicate_signatures: tuple[Signature, ...] = ()
 
@@ -286,6 +330,19 @@ class Catalog:
             chain.append(company)
             current = company.parent_on(on)
         return tuple(chain)
+
+    def recipient(self, company_id: str) -> str:
+        """The company that receives the visitors' data when ``company_id`` is the contracting entity: the
+        entity its ``transfers_to`` names (followed until none is named), else the company itself."""
+        seen: set[str] = set()
+        current = company_id
+        while current in self.companies and current not in seen:
+            seen.add(current)
+            target = self.companies[current].transfers_to
+            if target is None or target.company not in self.companies:
+                return current
+            current = target.company
+        return current
 
     def chain_complete(self, company_id: str, on: str | None = None) -> bool:
         """True if the chain of ``company_id`` is known up to an entity a source names as ultimate parent."""
@@ -413,6 +470,14 @@ def _service(raw: dict, problems: list[str], where: str) -> Service:
         cookies.append(Cookie(_text(item.get("name")), _text(item.get("match") or "exact"),
                               _text(item.get("purpose")), _text(item.get("lifetime")), _text(item.get("source"))))
     consent = _mapping(raw.get("consent"), problems, where, "consent")
+    _check_keys(consent, CONSENT_KEYS, problems, f"{where} consent")
+    finding_raw = raw.get("security_finding")
+    finding = None
+    if finding_raw is not None:
+        finding_map = _mapping(finding_raw, problems, where, "security_finding")
+        _check_keys(finding_map, FINDING_KEYS, problems, f"{where} security_finding")
+        finding = SecurityFinding(**{k: _text(finding_map.get(k)) for k in ("kind", "since", "note", "source",
+                                                                            "as_of", "confidence")})
     eu = _mapping(raw.get("eu_hosting"), problems, where, "eu_hosting")
     selfhost = _mapping(raw.get("self_host_alternative"), problems, where, "self_host_alternative")
     editorial = _mapping(raw.get("editorial"), problems, where, "editorial")
@@ -451,7 +516,10 @@ def _service(raw: dict, problems: list[str], where: str) -> Service:
         data_categories=tuple(_text(d) for d in _tuple(raw.get("data_categories"), problems, where,
                                                        "data_categories")),
         purposes=tuple(_text(p) for p in _tuple(raw.get("purposes"), problems, where, "purposes")),
-        consent=Consent(_text(consent.get("baseline", "unknown")), _text(consent.get("reason"))),
+        consent=Consent(_text(consent.get("baseline", "unknown")), _text(consent.get("reason")),
+                        _text(consent.get("basis") or "catalog"), _text(consent.get("source")),
+                        _text(consent.get("as_of")), _text(consent.get("note"))),
+        security_finding=finding,
         role=_text(raw.get("role", "unknown")),
         eu_hosting=Flagged(_flag(eu.get("value", "unknown")), _text(eu.get("note"))),
         self_host_alternative=SelfHost(selfhost_value, _text(selfhost.get("note"))),
@@ -468,7 +536,8 @@ def _service(raw: dict, problems: list[str], where: str) -> Service:
 def _company(raw: dict, problems: list[str], where: str) -> Company:
     _check_keys(raw, COMPANY_KEYS, problems, where)
     dpf_raw = _mapping(raw.get("dpf"), problems, where, "dpf")
-    _check_keys(dpf_raw, frozenset({"participant_id", "status", "checked_on", "source", "confidence", "note"}),
+    _check_keys(dpf_raw, frozenset({"participant_id", "status", "checked_on", "source", "confidence", "note",
+                                     "frameworks", "coverage"}),
                 problems, f"{where} dpf")
     acquisitions = []
     for i, item in enumerate(_tuple(raw.get("acquisitions"), problems, where, "acquisitions")):
@@ -484,8 +553,16 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
             confidence=_text(item.get("confidence")), note=_text(item.get("note"))))
     parent = raw.get("parent")
     parent_status = _text(raw.get("parent_status")) or ("known" if parent is not None else "unknown")
+    transfers = None
+    if raw.get("transfers_to") is not None:
+        t_raw = _mapping(raw.get("transfers_to"), problems, where, "transfers_to")
+        _check_keys(t_raw, TRANSFER_KEYS, problems, f"{where} transfers_to")
+        transfers = TransfersTo(**{k: _text(t_raw.get(k)) for k in ("company", "source", "as_of", "confidence",
+                                                                     "note")})
     return Company(
         parent_status=parent_status,
+        city=_text(raw.get("city")),
+        transfers_to=transfers,
         id=_text(raw.get("id")),
         name=_text(raw.get("name")),
         country=_text(raw.get("country", "unknown")),
@@ -496,7 +573,9 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
                 checked_on=_opt_text(dpf_raw.get("checked_on")),
                 source=_text(dpf_raw.get("source")),
                 confidence=_text(dpf_raw.get("confidence", "M")),
-                note=_text(dpf_raw.get("note"))),
+                note=_text(dpf_raw.get("note")),
+                frameworks=tuple(_text(x) for x in _tuple(dpf_raw.get("frameworks"), problems, where, "frameworks")),
+                coverage=tuple(_text(x) for x in _tuple(dpf_raw.get("coverage"), problems, where, "coverage"))),
         acquisitions=tuple(acquisitions),
         valid_from=_opt_text(raw.get("valid_from")),
         valid_to=_opt_text(raw.get("valid_to")),
@@ -515,6 +594,71 @@ def _read_yaml(path: Path, problems: list[str], where: str) -> Any:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(f"{where}: cannot parse YAML: {exc}".splitlines()[0])
         return None
+
+
+@dataclass(frozen=True)
+class CookieOverride:
+    """One row of ``reference/cookie_purposes.csv``: the vendor-documented purpose of a cookie, which wins over
+    the imported Open Cookie Database category; ``status: retired`` drops a cookie the vendor no longer sets,
+    ``vendor_site`` one that only the vendor's own website sets (the embedded product does not)."""
+
+    service: str
+    name: str
+    match: str
+    purpose: str
+    status: str
+    source: str
+    as_of: str
+    note: str = ""
+    line: int = 0
+
+
+def read_cookie_overrides(data_dir: str | Path, problems: list[str]) -> tuple[CookieOverride, ...]:
+    """The override rows (none when the file is missing); structural problems go to ``problems``."""
+    import csv
+
+    path = Path(data_dir) / COOKIE_OVERRIDES_FILE
+    if not path.exists():
+        return ()
+    where = str(COOKIE_OVERRIDES_FILE)
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(line for line in fh if not line.startswith("#"))
+        if tuple(reader.fieldnames or ()) != COOKIE_OVERRIDE_COLUMNS:
+            problems.append(f"{where}: header must be {','.join(COOKIE_OVERRIDE_COLUMNS)}")
+            return ()
+        for i, row in enumerate(reader, start=2):
+            rows.append(CookieOverride(**{k: (row.get(k) or "").strip() for k in COOKIE_OVERRIDE_COLUMNS}, line=i))
+    return tuple(rows)
+
+
+def apply_cookie_overrides(services: list[Service], overrides: tuple[CookieOverride, ...]) -> list[Service]:
+    """Services with their cookie purposes set (retired and vendor-site cookies dropped) by ``overrides``; a cookie named
+    in the table but missing from the service is added with the table's source."""
+    from dataclasses import replace
+
+    by_service: dict[str, dict[str, CookieOverride]] = {}
+    for o in overrides:
+        by_service.setdefault(o.service, {})[o.name] = o
+    out = []
+    for s in services:
+        table = by_service.get(s.id)
+        if not table:
+            out.append(s)
+            continue
+        cookies, seen = [], set()
+        for c in s.cookies:
+            o = table.get(c.name)
+            seen.add(c.name)
+            if o is None:
+                cookies.append(c)
+            elif o.status == "active":
+                cookies.append(Cookie(c.name, o.match or c.match, o.purpose, c.lifetime, o.source))
+        for name, o in table.items():
+            if name not in seen and o.status == "active":
+                cookies.append(Cookie(name, o.match or "exact", o.purpose, "unknown", o.source))
+        out.append(replace(s, cookies=tuple(cookies)))
+    return out
 
 
 def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
@@ -586,6 +730,8 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
         else:
             companies[company.id] = company
 
+    overrides = read_cookie_overrides(data_dir, problems)
+    services = apply_cookie_overrides(services, overrides)
     by_id: dict[str, Service] = {}
     for service in services:
         by_id.setdefault(service.id, service)
@@ -595,6 +741,7 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
         signatures=MappingProxyType(signatures),
         by_id=MappingProxyType(by_id),
         load_problems=tuple(problems),
+        cookie_overrides=overrides,
         duplicate_companies=tuple(duplicate_companies),
         duplicate_signatures=tuple(duplicate_signatures),
     )

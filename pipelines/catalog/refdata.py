@@ -276,6 +276,9 @@ def _covered(pattern: str, curated: Sequence[str]) -> bool:
     return False
 
 
+TPW_HOME = "https://github.com/patrickhulce/third-party-web"  # the long tail's public source
+
+
 def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalog, *,
                              source: str = "third-party-web@0.30.0", as_of: str = "2026-09-14",
                              ) -> tuple[list[Service], list[Company]]:
@@ -283,10 +286,16 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
 
     Never overrides the curated catalog: host patterns that a curated service already covers are dropped
     (as are IP-address "domains"), entities left without hosts are skipped, and ids never collide with curated ids. Long-tail companies
-    get ids ``tpw-co-<slug>``, country and DPF ``unknown``.
+    get ids ``tpw-co-<slug>``, country and DPF ``unknown``, unless the curated catalog has a company of that name
+    or alias (then the service belongs to it).
     """
     curated_hosts = [h for s in catalog.services for h in s.hosts]
     taken = set(catalog.by_id) | set(catalog.companies)
+    # a company the curated catalog knows by this name or alias is that company (one record per company)
+    curated_names: dict[str, str] = {}
+    for c in catalog.companies.values():
+        for name in (c.name, *c.aliases):
+            curated_names.setdefault(name.strip().lower(), c.id)
     services: list[Service] = []
     companies: dict[str, Company] = {}
     for entity in entities:
@@ -304,8 +313,8 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
             sid += "-x"
         taken.add(sid)
         company_name = entity.get("company") or entity["name"]
-        cid = f"tpw-co-{slugify(company_name)}"
-        if cid not in companies:
+        cid = curated_names.get(company_name.strip().lower()) or f"tpw-co-{slugify(company_name)}"
+        if cid not in companies and cid not in catalog.companies:
             if cid in taken:
                 cid += "-x"
             companies[cid] = Company(
@@ -317,7 +326,9 @@ def third_party_web_services(entities: Iterable[dict[str, Any]], catalog: Catalo
         services.append(Service(
             id=sid, name=entity["name"], category=category, company=cid, hosts=tuple(patterns),
             facts=(Fact("company", company_name, source, as_of, "S"),
-                   Fact("category", f"third-party-web category '{entity.get('category')}'", source, as_of, "S")),
+                   Fact("category", f"third-party-web category '{entity.get('category')}'", source, as_of, "S"),
+                   Fact("role", "unknown: a long-tail entry generated from third-party-web; its role towards the site "
+                        "is not curated", TPW_HOME, as_of, "S")),
             sources=(source,), as_of=as_of, notes="Long-tail entry generated from third-party-web."))
         curated_hosts.extend(patterns)
     return services, list(companies.values())

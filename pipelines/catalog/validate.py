@@ -36,7 +36,9 @@ def _check_facts(facts: tuple[Fact, ...], where: str, problems: list[str]) -> No
         if not fact.source:
             problems.append(f"{at}: fact without source")
         elif not vocab.is_valid_source(fact.source):
-            problems.append(f"{at}: source '{fact.source}' is not a URL, name@version or doc: reference")
+            problems.append(f"{at}: source '{fact.source}' is not a public URL or name@version package")
+        elif fact.field in vocab.LEGAL_FACT_FIELDS - {"cookies"} and not vocab.is_public_url(fact.source):
+            problems.append(f"{at}: legal fact needs a public URL as source (got '{fact.source}')")
         if not fact.as_of:
             problems.append(f"{at}: fact without as_of")
         elif not _iso_date_ok(fact.as_of):
@@ -105,6 +107,26 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
     for value in s.purposes:
         if value not in vocab.PURPOSES:
             problems.append(f"{where}: purpose '{value}' not in the closed set")
+    if any(f.field == "dpf" for f in s.facts):
+        problems.append(f"{where}: a DPF status belongs to the company (its dpf block or the DPF snapshot), not to the "
+                        "service's facts (one owner)")
+    if s.consent.basis not in vocab.CONSENT_BASES:
+        problems.append(f"{where}: consent.basis '{s.consent.basis}' not in {sorted(vocab.CONSENT_BASES)}")
+    elif s.consent.basis != "catalog":
+        if s.consent.baseline != "required":
+            problems.append(f"{where}: consent.basis '{s.consent.basis}' needs baseline 'required'")
+        if not vocab.is_public_url(s.consent.source) or not _iso_date_ok(s.consent.as_of):
+            problems.append(f"{where}: consent.basis '{s.consent.basis}' needs a public source URL and an ISO as_of")
+    finding = s.security_finding
+    if finding is not None:
+        if finding.kind not in vocab.SECURITY_FINDINGS:
+            problems.append(f"{where}: security_finding.kind '{finding.kind}' not in {sorted(vocab.SECURITY_FINDINGS)}")
+        if not vocab.is_public_url(finding.source) or not _iso_date_ok(finding.as_of):
+            problems.append(f"{where}: security_finding needs a public source URL and an ISO as_of")
+        if finding.since and not _iso_date_ok(finding.since, partial=True):
+            problems.append(f"{where}: security_finding.since '{finding.since}' is not an ISO date")
+        if finding.confidence not in vocab.CONFIDENCE:
+            problems.append(f"{where}: security_finding.confidence '{finding.confidence}' not in V/S/M")
     if s.consent.baseline not in vocab.CONSENT_BASELINES:
         problems.append(f"{where}: consent.baseline '{s.consent.baseline}' not in the closed set")
     elif s.consent.baseline != "unknown" and not s.consent.reason:
@@ -133,7 +155,7 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
         problems.append(f"{where}: sets_cookies '{s.sets_cookies}' has no backing fact (field: cookies)")
     for source in s.sources:
         if not vocab.is_valid_source(source):
-            problems.append(f"{where}: source '{source}' is not a URL, name@version or doc: reference")
+            problems.append(f"{where}: source '{source}' is not a public URL or name@version package")
     if not _iso_date_ok(s.as_of):
         problems.append(f"{where}: as_of '{s.as_of}' is not an ISO date")
     texts = [s.editorial.what_de, s.editorial.what_en, s.editorial.why_de, s.editorial.why_en]
@@ -188,11 +210,26 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
             problems.append(f"{where}: company is its own parent")
         elif c.parent not in catalog.companies:
             problems.append(f"{where}: parent '{c.parent}' does not exist")
+    if c.city and c.country == "unknown":
+        problems.append(f"{where}: city '{c.city}' without a seat country")
+    if c.transfers_to is not None:
+        t = c.transfers_to
+        if t.company not in catalog.companies or t.company == c.id:
+            problems.append(f"{where}: transfers_to '{t.company}' is not another company in the catalog")
+        if not vocab.is_public_url(t.source) or not _iso_date_ok(t.as_of) or t.confidence not in vocab.CONFIDENCE:
+            problems.append(f"{where}: transfers_to needs a public source URL, an ISO as_of and a V/S/M confidence")
     dpf = c.dpf
     if dpf.status not in vocab.DPF_STATUS:
         problems.append(f"{where}: dpf.status '{dpf.status}' not in the closed set")
     if dpf.participant_id is not None and not vocab.DPF_ID_RE.match(dpf.participant_id):
         problems.append(f"{where}: dpf.participant_id '{dpf.participant_id}' is not an 18-char a2z… id")
+    if not set(dpf.frameworks) <= {"EU", "UK", "CH"} or not set(dpf.coverage) <= {"HR", "non-HR"}:
+        problems.append(f"{where}: dpf.frameworks must be a subset of EU/UK/CH and dpf.coverage of HR/non-HR")
+    if dpf.participant_id and (dpf.status != "unknown" or dpf.checked_on or dpf.frameworks or dpf.coverage):
+        problems.append(f"{where}: dpf with a participant_id records no status, checked_on, frameworks or coverage: "
+                        "the DPF snapshot (reference/dpf/) holds them (one owner)")
+    if any(f.field == "dpf" for f in c.facts):
+        problems.append(f"{where}: the DPF statement belongs in the dpf block (or the DPF snapshot), not in facts")
     if dpf.checked_on is not None and not _iso_date_ok(dpf.checked_on):
         problems.append(f"{where}: dpf.checked_on '{dpf.checked_on}' is not an ISO date")
     if dpf.confidence not in vocab.CONFIDENCE:
@@ -231,7 +268,7 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
             problems.append(f"{where}: country '{c.country}' has no backing fact (field: seat)")
     for source in c.sources:
         if not vocab.is_valid_source(source):
-            problems.append(f"{where}: source '{source}' is not a URL, name@version or doc: reference")
+            problems.append(f"{where}: source '{source}' is not a public URL or name@version package")
     if not _iso_date_ok(c.as_of):
         problems.append(f"{where}: as_of '{c.as_of}' is not an ISO date")
 
@@ -252,6 +289,31 @@ def _parent_cycles(catalog: Catalog) -> list[str]:
                 break
             path.append(current)
             current = catalog.companies[current].parent
+    return problems
+
+
+def _check_cookie_overrides(catalog: Catalog) -> list[str]:
+    problems = []
+    seen: set[tuple[str, str]] = set()
+    for o in catalog.cookie_overrides:
+        at = f"reference/cookie_purposes.csv: line {o.line}"
+        if o.service not in catalog.by_id:
+            problems.append(f"{at}: service '{o.service}' is not in the catalog")
+        if (o.service, o.name) in seen:
+            problems.append(f"{at}: cookie '{o.name}' of '{o.service}' listed twice")
+        seen.add((o.service, o.name))
+        if not o.name:
+            problems.append(f"{at}: name is empty")
+        if o.status not in vocab.COOKIE_OVERRIDE_STATUS:
+            problems.append(f"{at}: status '{o.status}' not in {sorted(vocab.COOKIE_OVERRIDE_STATUS)}")
+        if o.status == "active" and o.purpose not in vocab.PURPOSES:
+            problems.append(f"{at}: purpose '{o.purpose}' not in the closed set")
+        if o.match and o.match not in vocab.COOKIE_MATCH:
+            problems.append(f"{at}: match '{o.match}' not in {sorted(vocab.COOKIE_MATCH)}")
+        if not vocab.is_public_url(o.source):
+            problems.append(f"{at}: source must be the vendor's public documentation URL")
+        if not _iso_date_ok(o.as_of):
+            problems.append(f"{at}: as_of '{o.as_of}' is not an ISO date")
     return problems
 
 
@@ -283,6 +345,7 @@ def validate(catalog: Catalog) -> list[str]:
         _check_company(c, catalog, problems)
     problems.extend(_parent_cycles(catalog))
 
+    problems.extend(_check_cookie_overrides(catalog))
     used = {sig for s in catalog.services for sig in s.signatures}
     for sig in catalog.signatures.values():
         where = f"{sig.path or 'signatures'} [{sig.id}]"

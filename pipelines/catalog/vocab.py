@@ -53,6 +53,14 @@ LEGAL_FACT_FIELDS = frozenset({
     "device_access",
 })
 
+# consent.basis: what the baseline rests on; a court ruling or an authority decision makes reason C5 hold
+CONSENT_BASES = frozenset({"catalog", "court_ruling", "authority_decision"})
+SECURITY_FINDINGS = frozenset({"compromised_domain"})
+# cookie-purpose override table (data/reference/cookie_purposes.csv): active rows set the purpose; retired rows
+# drop a cookie the vendor no longer sets, vendor_site rows one it sets only on its own website (not by the
+# embedded product, e.g. the analytics cookies of trustpilot.com itself)
+COOKIE_OVERRIDE_STATUS = frozenset({"active", "retired", "vendor_site"})
+
 SITE_OPERATOR = "site-operator"  # company id meaning "the website itself" (self-hosted services)
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -62,17 +70,22 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 DPF_ID_RE = re.compile(r"^a2z[0-9A-Za-z]{15}$")
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
-# A source is a web address, a pinned package reference (name@version[#part]) or a research note (doc:...).
+# A source is a public web address or a pinned public package reference (name@version[#part]). References to
+# internal notes (``doc:...``) are rejected: every fact must be checkable by a reader from a public source.
 URL_SOURCE_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 PACKAGE_SOURCE_RE = re.compile(r"^(?:@[a-z0-9._-]+/)?[a-z0-9._-]+@\d[0-9A-Za-z.+-]*(?:#\S+)?$")
-DOC_SOURCE_RE = re.compile(r"^doc:\S.*$")
 
 
 def is_valid_source(source: object) -> bool:
-    """True if ``source`` is an http(s) URL, a ``name@version`` package reference or a ``doc:`` note."""
+    """True if ``source`` is an http(s) URL or a pinned ``name@version`` package reference (both public)."""
     if not isinstance(source, str) or not source.strip():
         return False
-    return bool(URL_SOURCE_RE.match(source) or PACKAGE_SOURCE_RE.match(source) or DOC_SOURCE_RE.match(source))
+    return bool(URL_SOURCE_RE.match(source) or PACKAGE_SOURCE_RE.match(source))
+
+
+def is_public_url(source: object) -> bool:
+    """True if ``source`` is an http(s) URL (legal facts other than imported cookie data need one)."""
+    return isinstance(source, str) and bool(URL_SOURCE_RE.match(source))
 
 
 def is_valid_host_pattern(pattern: object, *, allow_any: bool = False) -> bool:

@@ -103,12 +103,14 @@ def print_summary(enriched_dir: Path, console: Console | None = None) -> None:
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Hosts resolved at the same time.")
 @click.option("--force", is_flag=True, help="Replace an existing enrichment of the run.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: a bar when stderr is a terminal, else progress lines on stderr).")
 @click.option("--summary/--no-summary", default=True, help="Print the summary tables at the end.")
 def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries, concurrency, force, progress,
            summary):
     """Resolve every host of a sealed crawl run (CNAME chain, A/AAAA), locate its servers (country, network)
     and flag CNAME-cloaked first-party subdomains; writes Parquet tables to OUT/enriched/<run_id>/."""
+    from crawler.progresslines import progress_mode
     from crawler.resolver import parse_nameserver
     from pipelines.enrich.dns import parse_ecs
     from pipelines.enrich.geoip import GeoIPError
@@ -124,7 +126,7 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
             parse_ecs(ecs)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--ecs") from None
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_mode(progress)
     try:
         result = enrich_run(out_dir, run_id, tuple(nameservers), ecs, timeout=timeout, retries=retries,
                             concurrency=concurrency, geoip_db=geoip_db, asn_db=asn_db, force=force, progress=show)

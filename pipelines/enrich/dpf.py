@@ -364,7 +364,8 @@ def resolve_status(company, snapshot: DpfSnapshot, on: date, *, max_age_months: 
     else:
         origin = "company file" if (dpf.status != "unknown" or pid or dpf.source) else "none"
         base = DpfStatus(company.id, company.name, dpf.status, dpf.status, origin, pid, dpf.checked_on,
-                         source=dpf.source, confidence=dpf.confidence, snapshot_date=snapshot.date)
+                         tuple(dpf.frameworks), tuple(dpf.coverage), source=dpf.source, confidence=dpf.confidence,
+                         snapshot_date=snapshot.date)
         if pid and snapshot.date:
             base = replace(base, reason=f"participant id not in the DPF snapshot {snapshot.date}")
     if base.recorded == "not_applicable":
@@ -430,8 +431,8 @@ def check(catalog, snapshot: DpfSnapshot, on: date, *, max_age_months: int = MAX
         if status.effective == "unknown" and status.checked_on and age is not None and \
                 status.checked_on < months_before(on, max_age_months).isoformat():
             problem = "stale"
-        elif status.effective == "unknown" and status.checked_on:
-            problem = "scope"
+        elif status.effective == "unknown" and status.checked_on and status.recorded != "unknown":
+            problem = "scope"  # a status was read, but the framework / data coverage is not recorded
         elif status.effective == "unknown":
             problem = "missing"
         elif not pid:

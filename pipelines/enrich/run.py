@@ -183,7 +183,15 @@ def _host_location(answer: HostAnswer, locs: list[Location], geo: GeoIP) -> tupl
     return "measured", ""
 
 
-def _resolve_all(resolver: HostResolver, hosts: list[str], progress: bool) -> dict[str, HostAnswer]:
+def _resolve_all(resolver: HostResolver, hosts: list[str], progress: bool | str) -> dict[str, HostAnswer]:
+    if progress == "lines":
+        from crawler.progresslines import ProgressLines
+
+        lines = ProgressLines("resolve", len(hosts), "hosts")
+        try:
+            return asyncio.run(resolver.resolve_many(hosts, lambda a: lines.advance(1, a.outcome)))
+        finally:
+            lines.close()
     if not progress:
         return asyncio.run(resolver.resolve_many(hosts))
     from rich.console import Console
@@ -200,7 +208,7 @@ def enrich_run(out: str | Path, run_id: str | None = None, nameservers: tuple[st
                max_depth: int = 8, geoip_db: str | Path | None = None, asn_db: str | Path | None = None,
                geoip: GeoIP | None = None, catalog: Any = None, detector: CloakingDetector | None = None,
                fetch_refdata: bool = True, cache_dir: str | Path | None = None, force: bool = False,
-               progress: bool = False) -> EnrichResult:
+               progress: bool | str = False) -> EnrichResult:
     """Enrich the sealed raw run ``run_id`` (default: the newest) of output folder ``out``.
 
     ``nameservers`` (``IP[:PORT]``, default the system's), ``timeout``/``retries``/``concurrency``/``max_depth``

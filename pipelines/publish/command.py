@@ -20,7 +20,8 @@ EXAMPLE = "servicerisk kb --out out/demo"
               help="Language of the pages (German by default).")
 @click.option("--changes", is_flag=True,
               help="List what changed since the previous run (share beyond its interval, new server country, "
-                   "DPF status, new cookies) instead of rendering.")
+                   "DPF status, new cookies) and the verdicts that moved when the catalog version moved, instead of "
+                   "rendering.")
 @click.option("--json", "as_json", is_flag=True, help="With --changes: print JSON instead of text.")
 def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
     """Render the knowledge base from the warehouse marts and the catalog into OUT/kb/: Markdown with YAML
@@ -54,9 +55,10 @@ def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
 
 def format_changes(data: dict) -> str:
     """The change list as plain text lines, one change per line."""
-    if not data["prev_run_id"]:
-        return f"run {data['run_id']}: no previous run to compare with"
-    lines = [f"changes from {data['prev_run_id']} to {data['run_id']}:"]
+    if data["prev_run_id"]:
+        lines = [f"changes from {data['prev_run_id']} to {data['run_id']}:"]
+    else:
+        lines = [f"run {data['run_id']}: no previous run to compare with"]
     for c in data["changes"]:
         if c["kind"] == "share":
             lines.append(f"  {c['service_id']}: share {c['movement']} "
@@ -70,8 +72,13 @@ def format_changes(data: dict) -> str:
             lines.append(f"  {c['service_id']}: DPF status {c['from']} -> {c['to']}")
         elif c["kind"] == "cookies":
             lines.append(f"  {c['service_id']}: new cookies {', '.join(c['cookies'])}")
-    if not data["changes"]:
+        elif c["kind"] == "assessment":
+            was, now = c["from"], c["to"]
+            lines.append(f"  {c['service_id']}: re-assessed run {c['run_id']} (catalog version {c['versions'][0]} -> "
+                         f"{c['versions'][1]}): consent {was['consent_required']} -> {now['consent_required']}, "
+                         f"{was['band']} {was['score']} -> {now['band']} {now['score']}")
+    if not data["changes"] and data["prev_run_id"]:
         lines.append("  no changes")
-    if not data["server_countries_tracked"] or not data["dpf_tracked"]:
+    if data["prev_run_id"] and (not data["server_countries_tracked"] or not data["dpf_tracked"]):
         lines.append("  (server-country and DPF changes not measured: rebuild the warehouse)")
     return "\n".join(lines)

@@ -107,7 +107,10 @@ def conclusion(lang: str, name: str, risk: dict | None, company: dict | None, co
         reasons = ", ".join(r["code"] for r in risk["reasons"]) or label(lang, "unknown")
         band = BANDS[lang].get(risk.get("band") or "", label(lang, "unknown"))
         text = t.get(risk["consent_required"], t["none"]).format(name=name, reasons=reasons, band=band)
-    if company and company.get("us_jurisdiction"):
+    recipient = (risk or {}).get("recipient") or {}
+    if recipient.get("country") == "US":  # the recipient's DPF status is the one scored and shown
+        text += t["us"].format(dpf=recipient.get("dpf_status") or label(lang, "unknown"))
+    elif company and company.get("us_jurisdiction"):
         text += t["us"].format(dpf=company["dpf"]["status"] or label(lang, "unknown"))
     if countries:
         text += t["where"].format(countries=", ".join(countries))
@@ -126,7 +129,10 @@ def _known(value: Any) -> Any:
 def _company_block(con, catalog: Catalog, company_id: str | None, lang: str) -> dict[str, Any] | None:
     if not company_id:
         return None
-    mart = _one(con, "SELECT * FROM companies WHERE company_id = ?", [company_id]) or {}
+    # seat and DPF status have one owner: the run's company facts (_run_companies, via the companies mart)
+    mart = _one(con, "SELECT * FROM companies WHERE company_id = ?", [company_id]) or _one(
+        con, "SELECT * FROM _run_companies WHERE company_id = ? AND run_id = (SELECT run_id FROM int_latest_run)",
+        [company_id]) or {}
     comp = catalog.companies.get(company_id)
     if comp is None and not mart:
         return {"id": company_id, "name": company_id, "country": None, "parent": None, "ultimate_parent": None,
@@ -150,9 +156,10 @@ def _company_block(con, catalog: Catalog, company_id: str | None, lang: str) -> 
                   for c in chain],
         "us_jurisdiction": us,
         "in_catalog": comp is not None,
-        "dpf": {"status": _known(mart.get("dpf_status") or (comp.dpf.status if comp else None)),
-                "checked_on": str(mart.get("dpf_checked_on") or (comp.dpf.checked_on if comp else "") or "") or None,
-                "source": (comp.dpf.source or None) if comp else None,
+        "city": mart.get("city") or None,
+        "dpf": {"status": _known(mart.get("dpf_status")),
+                "checked_on": str(mart.get("dpf_checked_on") or "") or None,
+                "source": mart.get("dpf_source") or None,
                 "participant_id": comp.dpf.participant_id if comp else None},
         "note": STATIC[lang]["company"],
     }
@@ -171,6 +178,12 @@ def _risk_block(con, service_id: str, lang: str) -> dict[str, Any] | None:
         "confidence": row.get("confidence"),
         "server_class": row.get("server_class"),
         "jurisdiction_class": row.get("jurisdiction_class"),
+        "recipient": ({"id": row.get("recipient_id"), "name": row.get("recipient_name"),
+                       "country": row.get("recipient_country"), "dpf_status": row.get("recipient_dpf_status")}
+                      if row.get("recipient_id") else None),
+        "contracting": ({"id": row.get("contracting_id"), "name": row.get("contracting_name"),
+                         "country": row.get("contracting_country")} if row.get("contracting_id") else None),
+        "security_findings": list(row.get("security_findings") or []),
         "factors": [{"code": f.get("code"), "level": f.get("level"), "points": f.get("points"),
                      "evidence": f.get("evidence"), "confidence": f.get("confidence")}
                     for f in (row.get("factors") or [])],
@@ -362,11 +375,29 @@ def methodology_data(lang: str = "de", path: Path = METHODOLOGY_FILE) -> dict[st
             "disclaimer": DISCLAIMER[lang]}
 
 
+def assessment_changes(con, run_id: str | None) -> list[dict[str, Any]]:
+    """Verdicts, bands or scores that moved because the catalog version moved (``risk_changes_all``): every run
+    re-assessed with the catalog version the newest run ``run_id`` is assessed with, old runs included (a rebuild
+    alone never moves a stored verdict). Empty for a warehouse built before assessments were versioned."""
+    if not run_id or "catalog_version" not in _columns(con, "risk_changes_all"):
+        return []
+    version = _one(con, "SELECT catalog_version FROM _risk_runs WHERE run_id = ?", [run_id])
+    if not version:
+        return []
+    return [{"service_id": r["service_id"], "kind": "assessment", "run_id": r["run_id"],
+             "versions": [r["prev_version"], r["catalog_version"]],
+             "from": {"consent_required": r["prev_consent"], "band": r["prev_band"], "score": r["prev_score"]},
+             "to": {"consent_required": r["consent_required"], "band": r["band"], "score": r["risk_score"]}}
+            for r in _rows(con, "SELECT * FROM risk_changes_all WHERE catalog_version = ? "
+                                "ORDER BY run_id DESC, service_id", [version["catalog_version"]])]
+
+
 def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, Any]:
     """What changed since the previous run: share moved beyond its interval (movement new/gone/up/down),
     new server countries, DPF status changes (all from ``service_trends``), the share of privacy policies naming
     a service moved beyond its interval (``service_policy``) and cookies seen for a service in this run but not in
-    the previous one. ``changes`` is empty when there is no previous run."""
+    the previous one; plus the verdicts that moved when the catalog version moved (:func:`assessment_changes`,
+    any run). Without a previous run only the last kind can appear."""
     run = run or run_info(con)
     cols = _columns(con, "service_trends_all")
     extra = [c for c in ("new_server_countries", "prev_dpf_status", "dpf_status", "dpf_changed") if c in cols]
@@ -390,6 +421,7 @@ def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, An
                             "WHERE named_movement IN ('up', 'down') ORDER BY service_id"):
             changes.append({"service_id": t["service_id"], "kind": "policy_named", "movement": t["named_movement"],
                             "from": t["prev_share_named"], "to": t["share_named"]})
+    changes += assessment_changes(con, run["run_id"])
     if run["prev_run_id"]:
         for sid, names in sorted(cur_c.items()):
             new = sorted(set(names) - set(prev_c.get(sid, [])))

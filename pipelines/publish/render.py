@@ -18,22 +18,27 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import yaml
 from markupsafe import Markup
 
+from pipelines import contract
 from pipelines.catalog.load import Catalog
 from pipelines.publish import page_data as pd
-from pipelines.publish.texts import BANDS, LABELS, LANGS, label, percent
+from pipelines.publish.texts import BANDS, DESCRIPTIONS, LABELS, LANG_NAMES, LANGS, label, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# The only script on the site: sorts the index table by the clicked column (numbers by data-value).
+# The only script on the site: sorts a table by a column when its header button is pressed (mouse or keyboard:
+# Enter/Space on the focused button), numbers by data-value; aria-sort tells assistive technology the order.
 SORTER_JS = (
-    "document.querySelectorAll('th[data-sort]').forEach(function(th,i){th.addEventListener('click',function(){"
-    "var tb=th.closest('table').tBodies[0],num=th.dataset.sort==='num',asc=th.dataset.dir!=='asc';"
-    "th.dataset.dir=asc?'asc':'desc';var rows=Array.prototype.slice.call(tb.rows);"
+    "document.querySelectorAll('th[data-sort] button').forEach(function(b){b.addEventListener('click',function(){"
+    "var th=b.closest('th'),i=th.cellIndex,tb=th.closest('table').tBodies[0],num=th.dataset.sort==='num',"
+    "asc=th.getAttribute('aria-sort')!=='ascending';"
+    "th.closest('tr').querySelectorAll('th[aria-sort]').forEach(function(o){o.removeAttribute('aria-sort');});"
+    "th.setAttribute('aria-sort',asc?'ascending':'descending');var rows=Array.prototype.slice.call(tb.rows);"
     "rows.sort(function(a,b){var x=a.cells[i],y=b.cells[i];"
     "var u=num?parseFloat(x.dataset.value):x.textContent.trim().toLowerCase(),"
     "v=num?parseFloat(y.dataset.value):y.textContent.trim().toLowerCase();"
@@ -41,19 +46,35 @@ SORTER_JS = (
 )
 SCRIPT_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(SORTER_JS.encode()).digest()).decode() + "'"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+|~&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#+|~])")
+# only what could start a tag, an autolink, an HTML comment or an entity is escaped; "->" or "a < b" stay as written
+_MD_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _WEB_URL = re.compile(r"^https?://[^\s<>\"']+$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+class MdRaw(str):
+    """Markdown the templates build themselves (a link target made of a slug): ``md_escape`` leaves it as is."""
+
+
 def md_escape(value: Any) -> str:
-    """Escape a value for Markdown text: every character Markdown or inline HTML could act on gets a backslash
-    (``<`` ``>`` ``&`` become entities, so no tag or entity survives a Markdown renderer)."""
+    """Escape a value for Markdown text: Markdown's punctuation gets a backslash, and so do a ``<`` that could
+    open a tag and an ``&`` that could form an entity, so no tag or entity survives a Markdown renderer; the
+    text keeps its real characters (no HTML entities). A leading ``>`` (a quote) or list marker is escaped too."""
     if value is None:
         return ""
+    if isinstance(value, MdRaw):
+        return str(value)
     text = str(value).replace("\r", " ").replace("\n", " ")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\\&", "&amp;").replace("\\<", "&lt;").replace("\\>", "&gt;")
+    text = _MD_ENTITY.sub(r"\\&", _MD_TAG_START.sub(r"\\<", text))
+    return re.sub(r"^(\s*)([>=-])", r"\1\\\2", text)
+
+
+def md_link(entity_id: str, folder: str, root: str = "../") -> MdRaw:
+    """A relative Markdown link target to another KB page: ``../companies/<id>.md``."""
+    return MdRaw(f"{root}{folder}/{quote(entity_id, safe='')}.md".replace("/./", "/"))
 
 
 def _yes_no(lang: str):
@@ -79,14 +100,38 @@ def _html_env() -> jinja2.Environment:
 
 def _md_env() -> jinja2.Environment:
     # finalize escapes every {{ }} output: crawled and catalog strings can never become Markdown/HTML markup
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["md_link"] = md_link
+    return env
 
 
-def _globals(lang: str, root: str, disclaimer: str) -> dict[str, Any]:
+def _globals(lang: str, root: str, disclaimer: str, path: str = "", description: str = "") -> dict[str, Any]:
+    """What every template may use. ``path`` is the page's path inside ``site/`` (``services/x.html``): the
+    other languages' versions sit at the same path under ``kb/<other>/site/`` (hreflang, language switch)."""
+    others = [{"lang": o, "name": LANG_NAMES[o], "href": f"{root}../../{o}/site/{path}"} for o in LANGS if o != lang]
     return {"lang": lang, "L": LABELS[lang], "T": lambda key, **kw: label(lang, key, **kw), "root": root,
             "bands": BANDS[lang], "disclaimer": disclaimer, "script_hash": Markup(SCRIPT_HASH), "yn": _yes_no(lang),
-            "pc": lambda v: percent(v, lang)}
+            "pc": lambda v: percent(v, lang), "description": description, "path": path, "others": others,
+            # texts that exist only in English (catalog facts, rubric evidence, the methodology) on other pages
+            "en_only": Markup(' lang="en"') if lang != "en" else ""}
+
+
+def description(page: dict[str, Any]) -> str:
+    """The page's one-sentence description (meta description, front matter), in its language."""
+    lang, kind = page["lang"], page["kind"]
+    t = DESCRIPTIONS[lang][kind]
+    date = (page.get("as_of") or {}).get("run_date") or label(lang, "unknown")
+    if kind == "service":
+        risk = page["consent"] or {}
+        share = page["prevalence"]["share"]
+        return t.format(name=page["name"], date=date,
+                        consent=label(lang, risk["consent_required"]) if risk.get("consent_required") else label(lang, "unknown"),
+                        band=BANDS[lang].get(risk.get("band") or "", label(lang, "unknown")),
+                        share=percent(share, lang) if share is not None else label(lang, "not_measured"))
+    if kind == "company":
+        return t.format(name=page["name"], date=date)
+    return t.format(date=date)
 
 
 def safe_name(entity_id: str) -> str:
@@ -96,25 +141,64 @@ def safe_name(entity_id: str) -> str:
     return entity_id
 
 
+def _page_globals(page: dict, root: str, path: str) -> dict[str, Any]:
+    return _globals(page["lang"], root, page["disclaimer"], path, description(page))
+
+
 def render_service_html(page: dict) -> str:
-    return _html_env().get_template("service.html").render(p=page, **_globals(page["lang"], "../", page["disclaimer"]))
+    return _html_env().get_template("service.html").render(
+        p=page, **_page_globals(page, "../", f"services/{quote(page['id'], safe='')}.html"))
 
 
 def render_company_html(page: dict) -> str:
-    return _html_env().get_template("company.html").render(p=page, **_globals(page["lang"], "../", page["disclaimer"]))
+    return _html_env().get_template("company.html").render(
+        p=page, **_page_globals(page, "../", f"companies/{quote(page['id'], safe='')}.html"))
 
 
 def render_index_html(page: dict) -> str:
     return _html_env().get_template("index.html").render(p=page, sorter=Markup(SORTER_JS),
-                                                         **_globals(page["lang"], "", page["disclaimer"]))
+                                                         **_page_globals(page, "", "index.html"))
+
+
+def slug(text: str, seen: dict[str, int] | None = None) -> str:
+    """A heading's anchor as GitHub, MkDocs and Hugo make it: lower case, punctuation dropped, spaces to hyphens
+    (``Deviations from legal-facts.md §6`` -> ``deviations-from-legal-factsmd-6``); repeats get ``-1``, ``-2`` …"""
+    base = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+    if seen is None:
+        return base
+    n = seen.get(base, 0)
+    seen[base] = n + 1
+    return base if n == 0 else f"{base}-{n}"
+
+
+def methodology_html_body(markdown: str) -> str:
+    """The methodology's Markdown as HTML, every heading with the id its in-page links use."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(markdown)
+    seen: dict[str, int] = {}
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            tok.attrSet("id", slug(tokens[i + 1].content, seen))
+    html = md.renderer.render(tokens, md.options, {})
+    return html.replace("<table>", '<div class="table-wrap" tabindex="0"><table>').replace("</table>", "</table></div>")
 
 
 def render_methodology_html(page: dict) -> str:
-    from markdown_it import MarkdownIt
-
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(page["markdown"])
+    body = methodology_html_body(page["markdown"])
     return _html_env().get_template("methodology.html").render(body=Markup(body),
-                                                               **_globals(page["lang"], "", page["disclaimer"]))
+                                                               **_page_globals(page, "", "methodology.html"))
+
+
+def _common_front_matter(page: dict, key: str, title: str, rel: str) -> dict[str, Any]:
+    """Keys every Markdown page has: title, description, lang, date (the run's), the translation key that pairs
+    the page with its other-language versions (Hugo's ``translationKey``) and their relative paths (``rel`` is
+    the page's path under ``kb/<lang>/``)."""
+    up = "../" * (rel.count("/") + 1)
+    return {"title": title, "description": description(page), "lang": page["lang"],
+            "date": (page.get("as_of") or {}).get("run_date"), "translationKey": key,
+            "translations": {o: f"{up}{o}/{rel}" for o in LANGS if o != page["lang"]}}
 
 
 def front_matter(page: dict) -> dict[str, Any]:
@@ -122,18 +206,43 @@ def front_matter(page: dict) -> dict[str, Any]:
     risk = page["consent"] or {}
     company = page["company"] or {}
     prev = page["prevalence"]
-    return {"id": page["id"], "title": page["name"], "lang": page["lang"], "category": page["category"],
-            "consent_required": risk.get("consent_required"), "risk_score": risk.get("score"),
-            "band": risk.get("band"), "company": company.get("id"), "us_jurisdiction": company.get("us_jurisdiction"),
-            "dpf_status": (company.get("dpf") or {}).get("status"), "share": prev["share"],
-            "share_ci": [prev["ci_low"], prev["ci_high"]] if prev["share"] is not None else None,
-            "run_id": page["as_of"]["run_id"], "run_date": page["as_of"]["run_date"]}
+    fm = {**_common_front_matter(page, f"service-{page['id']}", page["name"], f"services/{safe_name(page['id'])}.md"),
+          "id": page["id"], "category": page["category"],
+          "consent_required": risk.get("consent_required"), "risk_score": risk.get("score"),
+          "band": risk.get("band"), "company": company.get("id"), "us_jurisdiction": company.get("us_jurisdiction"),
+          "dpf_status": (company.get("dpf") or {}).get("status"), "share": prev["share"],
+          "share_ci": [prev["ci_low"], prev["ci_high"]] if prev["share"] is not None else None,
+          "run_id": page["as_of"]["run_id"], "run_date": page["as_of"]["run_date"],
+          "schema_version": contract.SCHEMA_VERSION}
+    return contract.spell_unknown(fm, contract.FRONT_MATTER_TRI_STATES)
+
+
+def _with_front_matter(fm: dict[str, Any], body: str) -> str:
+    return f"---\n{yaml.safe_dump(fm, allow_unicode=True, sort_keys=False)}---\n\n{body}"
 
 
 def render_service_md(page: dict) -> str:
-    body = _md_env().get_template("service.md").render(p=page, **_globals(page["lang"], "", page["disclaimer"]))
-    fm = yaml.safe_dump(front_matter(page), allow_unicode=True, sort_keys=False)
-    return f"---\n{fm}---\n\n{body}"
+    body = _md_env().get_template("service.md").render(p=page, **_globals(page["lang"], "../", page["disclaimer"]))
+    return _with_front_matter(front_matter(page), body)
+
+
+def render_company_md(page: dict) -> str:
+    body = _md_env().get_template("company.md").render(p=page, **_globals(page["lang"], "../", page["disclaimer"]))
+    fm = {**_common_front_matter(page, f"company-{page['id']}", page["name"], f"companies/{safe_name(page['id'])}.md"),
+          "id": page["id"], "us_jurisdiction": page["us_jurisdiction"], "dpf_status": page["dpf"]["status"]}
+    return _with_front_matter(contract.spell_unknown(fm, contract.FRONT_MATTER_TRI_STATES), body)
+
+
+def render_index_md(page: dict) -> str:
+    body = _md_env().get_template("index.md").render(p=page, **_globals(page["lang"], "", page["disclaimer"]))
+    return _with_front_matter(_common_front_matter(page, "index", label(page["lang"], "index_title"), "index.md"), body)
+
+
+def render_methodology_md(page: dict, run: dict) -> str:
+    """The methodology (English) as a Markdown page of the language's tree, its links unchanged."""
+    fm = {**_common_front_matter({**page, "as_of": run}, "methodology", label(page["lang"], "methodology"),
+                                 "methodology.md"), "content_lang": "en"}
+    return _with_front_matter(fm, page["markdown"])
 
 
 def _json_default(value: Any) -> str:
@@ -173,6 +282,7 @@ def build_kb(con, catalog: Catalog, out: Path, lang: str = "de") -> BuildResult:
         run = pd.run_info(con)
         result = BuildResult(root=final, lang=lang)
         site = tmp / lang / "site"
+        linked: set[str] = set()
         for sid in pd.service_ids(con):
             name = safe_name(sid)
             page = pd.service_page_data(con, catalog, sid, lang, run=run)
@@ -183,15 +293,24 @@ def build_kb(con, catalog: Catalog, out: Path, lang: str = "de") -> BuildResult:
             data = {**data, "editorial": ({k: getattr(service.editorial, k) or None
                                            for k in ("what_de", "what_en", "why_de", "why_en")} if service else None)}
             _write(tmp / "json" / f"{name}.json",
-                   json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, default=_json_default))
+                   json.dumps(contract.kb_service_json(data), ensure_ascii=False, indent=1, sort_keys=True,
+                              default=_json_default))
             result.services.append(sid)
-        for cid in pd.company_ids(con):
+            linked.update(c["id"] for c in ([page["company"]] if page["company"] else []))
+        # every company of the run, and every company a service page links to (self-hosted services name the
+        # site operator, which no company row of the run holds)
+        for cid in sorted(set(pd.company_ids(con)) | linked):
             name = safe_name(cid)
-            _write(site / "companies" / f"{name}.html",
-                   render_company_html(pd.company_page_data(con, catalog, cid, lang, run=run)))
+            company = pd.company_page_data(con, catalog, cid, lang, run=run)
+            _write(site / "companies" / f"{name}.html", render_company_html(company))
+            _write(tmp / lang / "companies" / f"{name}.md", render_company_md(company))
             result.companies.append(cid)
-        _write(site / "index.html", render_index_html(pd.index_data(con, catalog, lang, run=run)))
-        _write(site / "methodology.html", render_methodology_html(pd.methodology_data(lang)))
+        index = pd.index_data(con, catalog, lang, run=run)
+        _write(site / "index.html", render_index_html(index))
+        _write(tmp / lang / "index.md", render_index_md(index))
+        methodology = pd.methodology_data(lang)
+        _write(site / "methodology.html", render_methodology_html(methodology))
+        _write(tmp / lang / "methodology.md", render_methodology_md(methodology, run))
         # carry the other language over from the previous build
         for other in LANGS:
             if other != lang and (final / other).is_dir():

@@ -32,7 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "networks": "Netze", "host": "Host", "asn": "AS", "as_org": "Netzbetreiber",
         "company_name": "Unternehmen", "seat": "Sitz", "parent": "Muttergesellschaft",
         "ultimate_parent": "Oberste Muttergesellschaft", "chain": "Konzernkette",
-        "us_jurisdiction": "US-Rechtsordnung", "dpf": "EU-US Data Privacy Framework", "checked_on": "geprüft am",
+        "us_jurisdiction": "US-Rechtsordnung", "recipient": "Empfänger der Daten", "dpf": "EU-US Data Privacy Framework", "checked_on": "geprüft am",
         "share": "Anteil der Websites", "interval": "95-%-Intervall", "slices": "Nach Rang und Länderendung",
         "embedded_share": "eingebunden auf {share} der Websites, davon ohne Einwilligungssperre geladen auf "
                           "{without}",
@@ -51,7 +51,8 @@ LABELS: dict[str, dict[str, str]] = {
         "methodology": "Methodik", "index": "Übersicht", "yes": "ja", "no": "nein", "likely": "wahrscheinlich",
         "true": "ja", "false": "nein", "changes": "Änderungen seit dem vorigen Lauf", "no_changes": "keine Änderungen",
         "reach": "Reichweite", "company_services": "Dienste des Unternehmens", "facts": "Fakten",
-        "sort_hint": "Spaltenkopf anklicken zum Sortieren",
+        "sort_hint": "Spaltenkopf anklicken (oder mit Tab wählen und Enter drücken) zum Sortieren", "sort_by": "Sortieren nach {column}",
+        "language": "Sprache", "skip": "Zum Inhalt springen",
         "movement_new": "neu", "movement_gone": "nicht mehr gesehen", "movement_up": "gestiegen",
         "movement_down": "gesunken", "movement_stable": "stabil (innerhalb des Intervalls)",
         "new_server_countries": "Neue Server-Länder", "dpf_changed": "DPF-Status geändert",
@@ -91,7 +92,7 @@ LABELS: dict[str, dict[str, str]] = {
         "networks": "Networks", "host": "Host", "asn": "AS", "as_org": "Network operator",
         "company_name": "Company", "seat": "Seat", "parent": "Parent company",
         "ultimate_parent": "Ultimate parent", "chain": "Ownership chain",
-        "us_jurisdiction": "US jurisdiction", "dpf": "EU-US Data Privacy Framework", "checked_on": "checked on",
+        "us_jurisdiction": "US jurisdiction", "recipient": "Recipient of the data", "dpf": "EU-US Data Privacy Framework", "checked_on": "checked on",
         "share": "Share of sites", "interval": "95% interval", "slices": "By rank and country domain",
         "embedded_share": "embedded on {share} of sites, of which loaded without a consent gate on {without}",
         "embedded_note": "Embedded counts every way a page embeds it: loaded directly, behind a consent gate, "
@@ -109,7 +110,8 @@ LABELS: dict[str, dict[str, str]] = {
         "methodology": "Methodology", "index": "Overview", "yes": "yes", "no": "no", "likely": "likely",
         "true": "yes", "false": "no", "changes": "Changes since the previous run", "no_changes": "no changes",
         "reach": "Reach", "company_services": "Services of the company", "facts": "Facts",
-        "sort_hint": "Click a column header to sort",
+        "sort_hint": "Click a column header (or focus it and press Enter) to sort", "sort_by": "Sort by {column}",
+        "language": "Language", "skip": "Skip to content",
         "movement_new": "new", "movement_gone": "no longer seen", "movement_up": "up",
         "movement_down": "down", "movement_stable": "stable (within the interval)",
         "new_server_countries": "New server countries", "dpf_changed": "DPF status changed",
@@ -203,3 +205,31 @@ def percent(value: float, lang: str, digits: int = 1) -> str:
     """A share (0..1) as a percentage in ``lang``'s style: "68,2 %" in German, "68.2 %" in English."""
     text = f"{value * 100:.{digits}f}"
     return (text.replace(".", ",") if lang == "de" else text) + " %"
+
+
+# One-sentence page descriptions (HTML meta description, Markdown front matter ``description``)
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "de": {
+        "service": "{name}: Einwilligungspflicht ({consent}), Risikostufe ({band}), Server-Standorte, "
+                   "Unternehmen und Verbreitung auf {share} der untersuchten Websites (Lauf vom {date}).",
+        "company": "{name}: Sitz, Konzernkette, US-Rechtsordnung, DPF-Status und Dienste des Unternehmens "
+                   "(Lauf vom {date}).",
+        "index": "Verzeichnis der auf deutschen Websites gefundenen Drittanbieter-Dienste mit Verbreitung, "
+                 "Einwilligungspflicht und Risikostufe (Lauf vom {date}).",
+        "methodology": "Wie servicerisk Einwilligungspflicht und Risiko von Drittanbieter-Diensten einstuft: "
+                       "Faktoren, Gründe, Belegstärke und Quellen.",
+    },
+    "en": {
+        "service": "{name}: consent requirement ({consent}), risk band ({band}), server locations, company and "
+                   "prevalence on {share} of the sites studied (run of {date}).",
+        "company": "{name}: seat, ownership chain, US jurisdiction, DPF status and the company's services "
+                   "(run of {date}).",
+        "index": "Directory of the third-party services found on German websites, with prevalence, consent "
+                 "requirement and risk band (run of {date}).",
+        "methodology": "How servicerisk rates the consent requirement and risk of third-party services: factors, "
+                       "reasons, confidence and sources.",
+    },
+}
+
+# the other language's name, in that language (the language switch)
+LANG_NAMES = {"de": "Deutsch", "en": "English"}

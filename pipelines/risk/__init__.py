@@ -2,6 +2,6 @@
 
 Public API (see each module): ``model.assess_site_service``, ``model.assess_service``, ``model.load_context``,
 ``model.DISCLAIMER``, the input dataclasses ``model.SiteServiceObservation``, ``model.ObservedCookie``,
-``transfer.HostLocation``; ``transfer.server_class`` / ``transfer.jurisdiction_class``; ``demo.demo_verdicts``;
+``transfer.HostLocation``; ``transfer.server_class`` / ``transfer.jurisdiction_class``; ``demo.warehouse_verdicts``;
 ``command.dpf`` / ``command.risk`` (click commands for ``pipelines/cli.py``).
 """

@@ -40,13 +40,16 @@ def _fail(message: str, code: int = 2) -> None:
                                      "servicerisk refdata dpf --import dpf-entries.csv"))
 @click.option("--check", "do_check", is_flag=True,
               help="Report US companies (and every company with a participant id) whose DPF status is missing, "
-                   "not checked, of unrecorded scope, or older than 12 months; and snapshot rows no company uses.")
+                   "not checked, of unrecorded scope, or older than 12 months; snapshot rows no company uses; and the "
+                   "facts check: companies behind the top services (data/reference/top_services.csv) with unknown "
+                   "seat or unexplained unknown facts, legal facts without a public source or older than 12 months.")
 @click.option("--import", "import_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="CSV", help="Validate an import CSV (one row per organisation, copied from the official list) "
                                   "and merge it into a new snapshot data/reference/dpf/dpf-snapshot-<date>.csv.")
 @click.option("--template", is_flag=True, help="Print an import CSV with the header and one example row, then exit.")
 @click.option("--dry-run", is_flag=True, help="With --import: validate and report, but write nothing.")
-@click.option("--strict", is_flag=True, help="With --check: exit 1 if any company is missing, stale or unscoped.")
+@click.option("--strict", is_flag=True, help="With --check: exit 1 if any company is missing, stale or unscoped, or the facts check finds "
+                   "anything but stale facts.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Day to measure ages against and to date a new snapshot (default: today).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR,
@@ -110,10 +113,23 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
                 pid = f" [{r.participant_id}]" if r.participant_id else ""
                 console.print(f"  {r.company_id or r.name}{pid}: {r.problem}: {r.detail or r.recorded}",
                               soft_wrap=True, markup=False)
+        from pipelines.catalog.facts_check import KINDS, check_facts
+        from pipelines.catalog.prevalence import top_service_ids
+        from pipelines.catalog.refdata import catalog_with_long_tail
+
+        issues = check_facts(catalog_with_long_tail(catalog)[0], top_service_ids(data_dir), day)
+        counts = {k: sum(1 for i in issues if i.kind == k) for k in KINDS}
+        console.print(f"facts: {counts['unknown_seat']} compan(ies) behind the top services with unknown seat "
+                      f"(country or city), {counts['unexplained_unknown']} unknown fact(s) without a reason (parent "
+                      f"chain, role, DPF statement), {counts['no_public_source']} legal fact(s) without a public "
+                      f"source, {counts['stale']} legal fact(s) older than 12 months", soft_wrap=True)
+        for i in issues:
+            if i.kind != "stale":
+                console.print(f"  {i.kind}: {i.owner} {i.field}: {i.detail}", soft_wrap=True, markup=False)
         bad = [r for r in rows if r.problem in ("missing", "stale", "scope")]
         console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
-        if strict and bad:
+        if strict and (bad or any(counts[k] for k in KINDS[:-1])):
             sys.exit(1)
     elif import_csv is None:
         users: dict[str, list[str]] = {}

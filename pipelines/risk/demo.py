@@ -1,11 +1,9 @@
-"""Print consent verdicts, scores and top reasons as a table (``make demo``, ``servicerisk risk``), and read
-the enrichment's per-host server locations so the demo can score measured locations."""
+"""Print consent verdicts, scores and top reasons as a table: assessments (``servicerisk risk``) or the
+warehouse's ``service_risk`` mart (``make demo``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -13,34 +11,7 @@ from rich.table import Table
 from pipelines.risk.model import (
     DISCLAIMER,
     Assessment,
-    RiskContext,
-    SiteServiceObservation,
-    assess_service,
-    load_context,
 )
-from pipelines.risk.transfer import LOCATION_CONFIDENCES, HostLocation
-
-
-def host_locations(enriched_dir: str | Path) -> dict[str, tuple[HostLocation, ...]]:
-    """service id -> the locations of its third-party hosts, from ``<enriched_dir>/hosts`` (the enrichment's
-    Parquet table: ``host``, ``service_id``, ``countries``, ``location_confidence``). Hosts without a service
-    id are skipped. Returns {} when the table does not exist."""
-    import pyarrow.parquet as pq
-
-    path = Path(enriched_dir) / "hosts"
-    if not path.exists():
-        return {}
-    cols = ["host", "service_id", "countries", "location_confidence", "third_party"]
-    table = pq.read_table(path, columns=cols)
-    out: dict[str, list[HostLocation]] = {}
-    for row in table.to_pylist():
-        if not row["service_id"] or not row["third_party"]:
-            continue
-        conf = row["location_confidence"] if row["location_confidence"] in LOCATION_CONFIDENCES else "unknown"
-        countries = frozenset(row["countries"] or ())
-        out.setdefault(row["service_id"], []).append(
-            HostLocation(row["host"], countries, conf, f"{row['host']}: {','.join(sorted(countries)) or '-'} ({conf})"))
-    return {sid: tuple(locs) for sid, locs in out.items()}
 
 
 def print_verdicts(assessments: Sequence[Assessment], console: Console, *, lang: str = "en", top: int = 3,
@@ -68,27 +39,28 @@ def print_verdicts(assessments: Sequence[Assessment], console: Console, *, lang:
     console.print(DISCLAIMER.get(lang, DISCLAIMER["en"]), soft_wrap=True)
 
 
-def demo_verdicts(service_ids: Iterable[str], *, observations: Sequence[SiteServiceObservation] = (),
-                  locations: Mapping[str, Sequence[HostLocation]] | None = None, enriched_dir: str | Path | None = None,
-                  ctx: RiskContext | None = None, as_of: date | None = None, console: Console | None = None,
-                  lang: str = "en", top: int = 3) -> list[Assessment]:
-    """Assess and print each service in ``service_ids`` (unknown ids are skipped, e.g. long-tail ``tpw-*`` ids
-    when the long tail is not loaded): consent verdict, reason codes, score, band, confidence, top ``top``
-    reasons, then the disclaimer.
+def warehouse_verdicts(con, service_ids: Iterable[str], console: Console, *, lang: str = "en") -> list[dict]:
+    """Print the newest run's verdicts of ``service_ids`` from the warehouse's ``service_risk`` mart (the table
+    analysts, the KB and the scan read, so the demo console shows the same score, band and confidence), with
+    the recipient of the data and its DPF status, then the disclaimer. Returns the rows printed."""
+    from pipelines.warehouse.connect import fetch_dicts
 
-    ``observations`` (site × service, from the warehouse) and ``locations`` (service id -> host locations) or
-    ``enriched_dir`` (read with :func:`host_locations`) raise the catalog baseline with what the crawl measured.
-    ``ctx`` defaults to :func:`load_context` on ``data/`` for ``as_of`` (default today). Returns the assessments
-    in input order.
-    """
-    ctx = ctx or load_context(as_of=as_of)
-    if locations is None:
-        locations = host_locations(enriched_dir) if enriched_dir is not None else {}
-    results = []
-    for sid in dict.fromkeys(service_ids):
-        if sid not in ctx.catalog.by_id:
+    wanted = list(dict.fromkeys(service_ids))
+    rows = {r["service_id"]: r for r in fetch_dicts(con, "SELECT * FROM service_risk")}
+    t = Table(title="consent verdicts and risk scores (indicator, not legal advice)")
+    for col, just in (("service", "left"), ("consent", "left"), ("reasons", "left"), ("score", "right"),
+                      ("band", "left"), ("confidence", "left"), ("recipient (DPF)", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    shown = []
+    for sid in wanted:
+        r = rows.get(sid)
+        if r is None:
             continue
-        results.append(assess_service(sid, ctx, [o for o in observations if o.service_id == sid],
-                                      locations=locations.get(sid, ())))
-    print_verdicts(results, console or Console(), lang=lang, top=top)
-    return results
+        recipient = f"{r['recipient_name']} ({r['recipient_country']}, {r['recipient_dpf_status']})" \
+            if r.get("recipient_name") else "-"
+        t.add_row(f"{r['name']} ({sid})", r["consent_required"], ",".join(r["reasons"] or []) or "-",
+                  str(r["risk_score"]), (r["band"] or "").replace("_", " "), r["confidence"], recipient)
+        shown.append(r)
+    console.print(t)
+    console.print(DISCLAIMER.get(lang, DISCLAIMER["en"]), soft_wrap=True)
+    return shown

@@ -1,6 +1,6 @@
 """The risk & consent model: from what a crawl saw of a service (per site, or across sites) plus the catalog,
 the DPF snapshot and the country tables, compute ``consent_required`` (yes / no / likely, with reason codes
-C1–C4) and ``risk_score`` 0–100 with its band, one evidence line and a confidence label per factor, and the
+C1–C5) and ``risk_score`` 0–100 with its band, one evidence line and a confidence label per factor, and the
 conditions a crawl cannot check ("to check"). Every number comes from ``data/risk/rubric.yml``.
 
 Two grains, both pure (no I/O; everything arrives in a :class:`RiskContext`):
@@ -121,10 +121,33 @@ class RiskContext:
     rubric: Rubric
     dpf: DpfSnapshot
     as_of: date
+    version: str = ""  # catalog version: digest of every data file the model reads (see catalog_version)
 
     @property
     def day(self) -> str:
         return self.as_of.isoformat()
+
+
+MODEL_VERSION = 1  # bump when the assessment code changes on purpose: stored runs are then re-assessed
+# what the assessment reads (load_context): catalog, cookie overrides, country tables, DPF snapshots, rubric
+VERSIONED_DATA = ("services", "companies", "reference/cookie_purposes.csv", "reference/countries", "reference/dpf",
+                  "risk")
+
+
+def catalog_version(data_dir: str | Path = DEFAULT_DATA_DIR) -> str:
+    """The catalog version a run's assessment is recorded with: a digest of the model version and every file of
+    ``VERSIONED_DATA`` under ``data_dir``. It moves only when those files (or the model) change, not when data
+    the assessment does not read changes (e.g. the prevalence ranking)."""
+    import hashlib
+
+    data_dir = Path(data_dir)
+    digest = hashlib.sha256(f"model {MODEL_VERSION}".encode())
+    for entry in VERSIONED_DATA:
+        top = data_dir / entry
+        for path in ([top] if top.is_file() else sorted(top.rglob("*"))):
+            if path.is_file():
+                digest.update(str(path.relative_to(data_dir)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None = None) -> RiskContext:
@@ -144,6 +167,7 @@ def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None 
         rubric=load_rubric(data_dir / "risk" / "rubric.yml"),
         dpf=load_snapshot(data_dir / "reference" / "dpf"),
         as_of=as_of or date.today(),
+        version=catalog_version(data_dir),
     )
 
 
@@ -202,7 +226,7 @@ class Assessment:
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
-        """The reason codes that hold (C1–C4)."""
+        """The reason codes that hold (C1–C5)."""
         return tuple(r.code for r in self.reasons if r.state == "holds")
 
     def factor(self, code: str) -> FactorResult:
@@ -224,7 +248,18 @@ class Assessment:
             "to_check": list(self.to_check), "server_class": self.server.cls,
             "jurisdiction_class": self.jurisdiction.cls, "us_jurisdiction": self.jurisdiction.us_jurisdiction,
             "observations": self.observations, "disclaimer": dict(self.disclaimer),
+            "recipient": _entity_dict(self.jurisdiction.recipient, self.jurisdiction.dpf),
+            "contracting": _entity_dict(self.jurisdiction.contracting, None),
         }
+
+
+def _entity_dict(entity, dpf) -> dict | None:
+    """A chain entity for JSON: id, name, seat country and (for the recipient) its effective DPF status."""
+    if entity is None:
+        return None
+    status = entity.dpf.effective if entity.dpf is not None else (
+        "not_applicable" if entity.country not in ("US", "unknown") else "unknown")
+    return {"id": entity.id, "name": entity.name, "country": entity.country, "dpf_status": status}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,11 +300,6 @@ def _lifetime(seconds: int | None) -> str:
             n = round(seconds / size)
             return f"{n} {unit}{'s' if n != 1 else ''}"
     return f"{seconds} s"
-
-
-def _persistent(lifetime: str) -> bool:
-    text = lifetime.lower()
-    return bool(text) and "session" not in text and "unknown" not in text
 
 
 def _strictly_necessary(service: Service) -> bool:
@@ -322,6 +352,12 @@ def _prior_storage(service: Service, ctx: RiskContext) -> _Level:
         marks.append(device_fact.confidence if device_fact else "M")
     if parts:
         best = min(marks, key=lambda m: _MARK.get(m, 2))
+        if _self_hosted(service) and set(service.purposes) <= {"analytics"}:
+            # first-party audience measurement: whether its cookies need consent depends on the configuration (no
+            # blanket exemption in Germany, DSK OH Telemedien 2021; CNIL exempts it under strict conditions)
+            return _Level("unknown", "self-hosted audience measurement: whether it stores anything before consent "
+                          "depends on its configuration (cookieless mode, cookie lifetime); " + "; ".join(parts),
+                          "catalog-unverified")
         return _Level("present", "; ".join(parts), _label(best))
     mark = cookie_fact.confidence if cookie_fact else "M"
     if service.sets_cookies == "yes":
@@ -341,17 +377,31 @@ def _prior_identifier(service: Service, ctx: RiskContext) -> _Level:
                       "id kept as proof of consent) serves that purpose", "catalog-verified")
     cookie_fact = _best_fact(service.facts, ["cookies"])
     device_fact = _best_fact(service.facts, ["device_access"])
+    role, _entry = service.role_on(ctx.day)
+    if role == "processor" and service.own_purposes.value != "yes" and service.device_access.value != "yes":
+        # an identifier a processor keeps for the site (e.g. a chat visitor id) is not linked across sites
+        return _Level("absent", "catalog: processor without own-purpose use; its identifiers serve the site only and "
+                      "are not cross-site capable", _label(_best_fact(service.facts, ["role"]).confidence
+                                                           if _best_fact(service.facts, ["role"]) else "M"))
     if service.device_access.value == "yes":
         mark = device_fact.confidence if device_fact else "M"
         return _Level("present", f"catalog: the script reads device properties for the provider"
                       f"{_cite(device_fact)}", _label(mark))
     ids = "identifiers" in service.data_categories
-    tracking = [c for c in service.cookies if c.purpose in ctx.rubric.tracking_purposes and _persistent(c.lifetime)]
+    mark = cookie_fact.confidence if cookie_fact else "M"
+    if ids and service.sets_cookies == "yes" and not service.cookies:
+        return _Level("unknown", "catalog: the provider receives identifiers and sets cookies, but which cookies (and "
+                      f"whether any persists) is not recorded{_cite(cookie_fact)}", "catalog-unverified")
     if ids and service.sets_cookies == "yes":
-        detail = f"; persistent cookies {_cookie_list(tracking)}" if tracking else ""
-        mark = cookie_fact.confidence if cookie_fact else "M"
-        return _Level("present", f"catalog: the provider receives identifiers{detail}{_cite(cookie_fact)}",
-                      _label(mark))
+        # a persistent identifier is a cookie that outlives the session (an unknown lifetime counts) and serves no
+        # essential purpose: session-only or security/consent cookies identify no visitor across sites and visits
+        lasting = [c for c in service.cookies if "session" not in c.lifetime.lower()
+                   and not _essential(c.purpose, service, ctx.rubric)]
+        if not lasting:
+            return _Level("absent", f"catalog: only session or essential cookies ({_cookie_list(service.cookies)}): no "
+                          f"persistent identifier{_cite(cookie_fact)}", _label(mark))
+        return _Level("present", f"catalog: the provider receives identifiers; persistent cookies "
+                      f"{_cookie_list(lasting)}{_cite(cookie_fact)}", _label(mark))
     if ids:
         return _Level("unknown", "catalog lists identifiers among the data received, but no cookie or device "
                       f"access (sets_cookies {service.sets_cookies})", "catalog-unverified")
@@ -430,6 +480,9 @@ def _f4(service: Service, ctx: RiskContext) -> FactorResult:
     levels = {p: buckets[p] for p in service.purposes if p in buckets}
     best = max(levels.values(), key=lambda lv: ctx.rubric.points("F4", lv))
     why = ", ".join(p for p, lv in levels.items() if lv == best)
+    if _self_hosted(service) and ctx.rubric.points("F4", best) > ctx.rubric.points("F4", "first_party"):
+        return _factor(ctx, "F4", "first_party", f"self-hosted: {', '.join(service.purposes)} for the site itself, "
+                       "no provider processes the data", "catalog-verified")
     return _factor(ctx, "F4", best, f"catalog purposes: {', '.join(service.purposes)} (highest: {why}; "
                    f"entry as of {service.as_of})", "catalog-verified")
 
@@ -510,6 +563,16 @@ def _mitigations(service: Service, ctx: RiskContext, dnt: bool | None, dnt_evide
     return out
 
 
+def _security(service: Service, ctx: RiskContext) -> list[FactorResult]:
+    finding = service.security_finding
+    if finding is None or finding.kind not in ctx.rubric.security:
+        return []
+    item = ctx.rubric.security[finding.kind]
+    return [FactorResult(f"S:{finding.kind}", item.title, finding.kind, item.points,
+                         f"catalog: {finding.note} (since {finding.since or '?'}) [{finding.source}, as of "
+                         f"{finding.as_of}, {finding.confidence}]", _label(finding.confidence))]
+
+
 def _reasons(service: Service, ctx: RiskContext, storage: _Level, ident: _Level, f5: FactorResult,
              jur: JurisdictionTransfer) -> list[ReasonResult]:
     titles = {code: title for code, (title, _legal) in ctx.rubric.reasons.items()}
@@ -540,13 +603,19 @@ def _reasons(service: Service, ctx: RiskContext, storage: _Level, ident: _Level,
         why = "no self-host alternative recorded" if third and not service.self_host_alternative.value else \
             ("self-hosted" if not third else "EEA-controlled provider")
         c4 = ReasonResult("C4", titles["C4"], "no", why)
-    return [c1, c2, c3, c4]
+    consent = service.consent
+    if consent.basis in ("court_ruling", "authority_decision"):
+        c5 = ReasonResult("C5", titles["C5"], "holds", f"{consent.reason}"
+                          f"{' (' + consent.note + ')' if consent.note else ''} [{consent.source}, as of {consent.as_of}]")
+    else:
+        c5 = ReasonResult("C5", titles["C5"], "no", "no decision on this service recorded in the catalog")
+    return [c1, c2, c3, c4, c5]
 
 
 def _verdict(service: Service, reasons: list[ReasonResult], storage: _Level) -> tuple[str, str]:
     holds = {r.code for r in reasons if r.state == "holds"}
     unknown = {r.code for r in reasons if r.state == "unknown"}
-    firm = sorted(holds & {"C1", "C2", "C3"})
+    firm = sorted(holds & {"C1", "C2", "C3", "C5"})
     if firm:
         return "yes", f"{', '.join(firm)} hold{'s' if len(firm) == 1 else ''}"
     if not holds and storage.level == "absent" and _strictly_necessary(service):
@@ -600,7 +669,11 @@ def _to_check(service: Service, ctx: RiskContext, factors: list[FactorResult], j
             items.append(f"The provider's role changed to {entry.role} on {entry.valid_from}: check which terms "
                          "the site has accepted.")
     numbered = sorted((i for i in items if i.startswith("(")), key=lambda i: int(i[1:i.index(")")]))
-    return tuple(numbered + [i for i in items if not i.startswith("(")])
+    first = []
+    if service.security_finding is not None:
+        first.append(f"Security: {service.security_finding.note} Remove the reference or serve a vetted copy "
+                     "yourself.")
+    return tuple(first + numbered + [i for i in items if not i.startswith("(")])
 
 
 def _pad(partial: str) -> str:
@@ -611,17 +684,11 @@ UNKNOWN_LEVELS = frozenset({"unknown", "not_measured", "us_dpf_unknown", "eea_pa
 
 
 def _overall_confidence(factors: list[FactorResult]) -> str:
-    """``measured`` when a crawl measured storage, identifiers or server location (F1, F3, F7); otherwise the
-    weakest label among the factors that add or subtract points on the strength of a fact. Factors at an
-    explicit unknown level are left out (their level already says "not established" and they are listed
-    under "to check")."""
-    if any(f.confidence == "measured" for f in factors if f.code in ("F1", "F3", "F7")):
-        return "measured"
-    relevant = [f.confidence for f in factors if f.points != 0 and f.level not in UNKNOWN_LEVELS]
-    if relevant:
-        return _weakest(relevant)
-    # nothing scored on a fact: verified if no factor is merely unknown (e.g. a self-hosted CMP scoring 0)
-    return "catalog-unverified" if any(f.level in UNKNOWN_LEVELS for f in factors) else "catalog-verified"
+    """The weakest evidence behind the score (``confidence`` in data/risk/rubric.yml, the one definition):
+    the weakest label among the factors that add or subtract points (a factor at an explicit unknown level
+    carries ``catalog-unverified``); with no points at all, the weakest label among all factors."""
+    relevant = [f.confidence for f in factors if f.points != 0] or [f.confidence for f in factors]
+    return _weakest(relevant)
 
 
 def _finish(grain: str, service: Service, site: str | None, ctx: RiskContext, factors: list[FactorResult],
@@ -705,7 +772,7 @@ def assess_site_service(obs: SiteServiceObservation, ctx: RiskContext) -> Assess
     factors = [f1, f2, f3, _f4(service, ctx), f5, _f6(jur, ctx), _f7(server, ctx), _f8(service, ctx)]
     dnt_evidence = f"measured on {obs.site}: DNT/GPC crawl showed no request to the provider" if obs.dnt_honoured \
         else ""
-    factors += _mitigations(service, ctx, obs.dnt_honoured, dnt_evidence)
+    factors += _mitigations(service, ctx, obs.dnt_honoured, dnt_evidence) + _security(service, ctx)
     reasons = _reasons(service, ctx, storage, ident, f5, jur)
     verdict = _verdict(service, reasons, storage)
     to_check = _to_check(service, ctx, factors, jur, server, dnt_tested=obs.dnt_honoured is not None,
@@ -762,7 +829,7 @@ def assess_service(service_id: str, ctx: RiskContext, observations: Sequence[Sit
     tested = [o.dnt_honoured for o in obs if o.dnt_honoured is not None]
     dnt = None if not tested else all(tested)
     dnt_evidence = f"measured: DNT/GPC honoured on {len(tested)} tested site(s)" if dnt else ""
-    factors += _mitigations(service, ctx, dnt, dnt_evidence)
+    factors += _mitigations(service, ctx, dnt, dnt_evidence) + _security(service, ctx)
     reasons = _reasons(service, ctx, storage, ident, f5, jur)
     verdict = _verdict(service, reasons, storage)
     to_check = _to_check(service, ctx, factors, jur, server, dnt_tested=bool(tested),

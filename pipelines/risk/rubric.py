@@ -5,7 +5,7 @@ every number from here; this module makes sure the file names exactly the levels
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,7 +21,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "F1": ("present", "unknown", "absent", "gated"),
     "F2": ("present", "absent", "gated"),
     "F3": ("present", "unknown", "absent", "gated"),
-    "F4": ("ads_profiling_social", "analytics_replay", "functional", "necessary", "unknown"),
+    "F4": ("ads_profiling_social", "analytics_replay", "functional", "necessary", "unknown", "first_party"),
     "F5": ("own_purposes", "unknown", "processor", "first_party"),
     "F6": ("site_operator", "eea", "eea_parent_unknown", "adequate", "non_eea_parent", "us_dpf", "us_dpf_unknown",
            "us_no_dpf", "third_country", "unknown"),
@@ -30,7 +30,8 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "F8": ("remote_with_alternative", "no_alternative", "first_party"),
 }
 MITIGATIONS = ("ip_truncated", "dnt_honoured", "eu_hosting")
-REASONS = ("C1", "C2", "C3", "C4")
+REASONS = ("C1", "C2", "C3", "C4", "C5")
+SECURITY_FINDINGS = ("compromised_domain",)
 VERDICTS = ("yes", "no", "likely")
 BANDS = ("low", "medium", "high", "very_high")
 
@@ -108,6 +109,8 @@ class Rubric:
     essential_purposes: frozenset[str]
     tracking_purposes: frozenset[str]
     path: str = ""
+    security: Mapping[str, Mitigation] = field(default_factory=dict)  # finding kind -> (title, points, legal)
+    confidence: str = ""  # the one definition of an assessment's confidence label (dictionary and docs quote it)
 
     def points(self, factor: str, level: str) -> int:
         return self.factors[factor].levels[level].points
@@ -187,17 +190,24 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
         factors[code] = Factor(code, str(raw.get("title", "")), str(raw.get("evidence", "")), conditions,
                                legal_keys(raw.get("legal"), at), MappingProxyType(levels), MappingProxyType(buckets))
 
+    def point_items(items: dict, expected, listed_as: str, prefix: str, positive: bool) -> dict[str, Mitigation]:
+        """Mitigations (non-positive points) and security findings (positive points): title, points, evidence,
+        legal source keys."""
+        out = {}
+        if set(items) != set(expected):
+            problems.append(f"{where}: {listed_as} must be exactly {sorted(expected)}")
+        for code, raw in items.items():
+            at = f"{where}: {prefix}.{code}"
+            points = raw.get("points") if isinstance(raw, dict) else None
+            if not isinstance(points, int) or (points <= 0 if positive else points > 0):
+                problems.append(f"{at}: needs {'positive' if positive else 'non-positive'} integer points")
+                continue
+            out[code] = Mitigation(code, str(raw.get("title", "")), points, str(raw.get("evidence", "")),
+                                   legal_keys(raw.get("legal"), at))
+        return out
+
     mit_raw = data.get("mitigations") or {}
-    mitigations = {}
-    if set((mit_raw.get("items") or {})) != set(MITIGATIONS):
-        problems.append(f"{where}: mitigations.items must be exactly {sorted(MITIGATIONS)}")
-    for code, raw in (mit_raw.get("items") or {}).items():
-        at = f"{where}: mitigations.{code}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("points"), int) or raw["points"] > 0:
-            problems.append(f"{at}: needs non-positive integer points")
-            continue
-        mitigations[code] = Mitigation(code, str(raw.get("title", "")), raw["points"], str(raw.get("evidence", "")),
-                                       legal_keys(raw.get("legal"), at))
+    mitigations = point_items(mit_raw.get("items") or {}, MITIGATIONS, "mitigations.items", "mitigations", False)
     cap = mit_raw.get("cap")
     if not isinstance(cap, int) or cap > 0:
         problems.append(f"{where}: mitigations.cap must be a non-positive integer")
@@ -243,6 +253,11 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
             if c in conditions and code not in conditions[c].factors:
                 problems.append(f"{where}: {code} names condition {c}, but conditions.{c}.factors lacks it")
 
+    security = point_items(data.get("security_findings") or {}, SECURITY_FINDINGS, "security_findings",
+                           "security_findings", True)
+    confidence = str(data.get("confidence") or "")
+    if not confidence:
+        problems.append(f"{where}: confidence (the definition of the confidence label) is missing")
     essential = frozenset(data.get("essential_purposes") or ())
     tracking = frozenset(data.get("tracking_purposes") or ())
     for name, values in (("essential_purposes", essential), ("tracking_purposes", tracking)):
@@ -255,7 +270,8 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
         bands=tuple(bands), factors=MappingProxyType(factors), mitigations=MappingProxyType(mitigations),
         mitigation_cap=cap, reasons=MappingProxyType(reasons), verdicts=MappingProxyType(verdicts),
         conditions=MappingProxyType(conditions), sources=MappingProxyType(sources),
-        essential_purposes=essential, tracking_purposes=tracking, path=where)
+        essential_purposes=essential, tracking_purposes=tracking, path=where,
+        security=MappingProxyType(security), confidence=confidence)
 
 
 def load_rubric(path: str | Path = DEFAULT_RUBRIC) -> Rubric:

@@ -65,14 +65,23 @@ class Entity:
 
 @dataclass(frozen=True)
 class CompanyChain:
-    """The contracting entity followed by its parents. ``entities`` is empty when the company is unknown;
-    ``complete`` is True when the top entity is a known ultimate parent; ``site_operator`` marks self-hosting."""
+    """The **recipient** of the data followed by its parents (DSK application notes on the DPF: the specific
+    recipient counts). The recipient is the contracting entity itself unless the catalog records that it passes
+    the data on (``transfers_to``, e.g. Google Ireland -> Google LLC); then ``contracting`` is the EEA contracting
+    entity, shown beside the recipient. ``entities`` is empty when the company is unknown; ``complete`` is True
+    when the top entity is a known ultimate parent; ``site_operator`` marks self-hosting."""
 
     company_id: str
     entities: tuple[Entity, ...] = ()
     complete: bool = False
     top_confidence: str = "M"
     site_operator: bool = False
+    contracting: Entity | None = None  # set only when it differs from the recipient
+    transfer_confidence: str = ""  # V/S/M of the transfers_to statement ("" without one)
+
+    @property
+    def recipient(self) -> Entity | None:
+        return self.entities[0] if self.entities else None
 
     def describe(self) -> str:
         if self.site_operator:
@@ -80,7 +89,11 @@ class CompanyChain:
         if not self.entities:
             return f"unknown company '{self.company_id}'"
         text = " -> ".join(f"{e.name} ({e.country})" for e in self.entities)
-        return text + ("" if self.complete else " -> ultimate parent not established")
+        text += "" if self.complete else " -> ultimate parent not established"
+        if self.contracting is not None:
+            text = (f"recipient {text}; EEA contracting entity {self.contracting.name} "
+                    f"({self.contracting.country}) passes the data to it")
+        return text
 
     @property
     def us_entity(self) -> Entity | None:
@@ -104,6 +117,8 @@ class CompanyChain:
         marks = [e.confidence for e in self.entities] + [e.link_confidence for e in self.entities if e.link_confidence]
         if self.entities:
             marks.append(self.top_confidence)
+        if self.transfer_confidence:
+            marks.append(self.transfer_confidence)
         return max(marks, key=lambda m: _CONF_ORDER.get(m, 2)) if marks else "M"
 
 
@@ -119,6 +134,8 @@ class JurisdictionTransfer:
     confidence: str
     dpf: DpfStatus | None = None
     notes: tuple[str, ...] = ()
+    recipient: Entity | None = None  # the entity whose jurisdiction and DPF status are scored
+    contracting: Entity | None = None  # the EEA contracting entity, when it passes the data to the recipient
 
 
 @dataclass(frozen=True)
@@ -150,21 +167,33 @@ def _fact_confidence(company, field_name: str, default: str = "M") -> str:
     return min(marks, key=lambda m: _CONF_ORDER.get(m, 2)) if marks else default
 
 
+def _entity(c, snapshot: DpfSnapshot, on: date, link: str = "") -> Entity:
+    dpf = resolve_status(c, snapshot, on) if c.country == "US" else None
+    return Entity(c.id, c.name, c.country, _fact_confidence(c, "seat"), link, dpf)
+
+
 def build_chain(catalog, company_id: str, snapshot: DpfSnapshot, on: date) -> CompanyChain:
-    """The chain of ``company_id`` on day ``on`` (dated acquisitions respected), with DPF statuses for US
-    entities resolved against ``snapshot``. Unknown company ids give an empty chain."""
+    """The chain of the data recipient for contracting company ``company_id`` on day ``on`` (dated
+    acquisitions respected), with DPF statuses for US entities resolved against ``snapshot``
+    (:func:`pipelines.enrich.dpf.resolve_status`, the one owner of the effective status). Unknown company ids
+    give an empty chain."""
     if company_id == vocab.SITE_OPERATOR:
         return CompanyChain(company_id, site_operator=True, complete=True, top_confidence="V")
     day = on.isoformat()
-    companies = catalog.parent_chain(company_id, day)
+    recipient_id = catalog.recipient(company_id)
+    companies = catalog.parent_chain(recipient_id, day)
     entities = []
     for i, c in enumerate(companies):
-        link = _fact_confidence(companies[i - 1], "parent") if i else ""
-        dpf = resolve_status(c, snapshot, on) if c.country == "US" else None
-        entities.append(Entity(c.id, c.name, c.country, _fact_confidence(c, "seat"), link, dpf))
+        entities.append(_entity(c, snapshot, on, _fact_confidence(companies[i - 1], "parent") if i else ""))
     complete = bool(companies) and companies[-1].parent_status_on(day) == "none"
     top = _fact_confidence(companies[-1], "parent") if complete else "M"
-    return CompanyChain(company_id, tuple(entities), complete, top)
+    contracting, transfer_mark = None, ""
+    if recipient_id != company_id and company_id in catalog.companies:
+        first = catalog.companies[company_id]
+        contracting = _entity(first, snapshot, on)
+        transfer_mark = first.transfers_to.confidence if first.transfers_to else ""
+    return CompanyChain(company_id, tuple(entities), complete, top, contracting=contracting,
+                        transfer_confidence=transfer_mark)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,16 +219,18 @@ def _scope_note(countries: CountryTables, code: str, on: date) -> str | None:
 def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) -> JurisdictionTransfer:
     """Classify whose law reaches the data (F6). Pure.
 
-    The worst link decides: any entity in a country without adequacy -> ``third_country``; a US contracting
-    entity -> ``us_dpf`` / ``us_no_dpf`` / ``us_dpf_unknown`` by its effective DPF status; an EEA or adequate
-    entity with a US or other non-EEA parent -> ``non_eea_parent``; an adequate entity -> ``adequate``; an EEA
+    The chain starts at the recipient (see :func:`build_chain`); the worst link decides: any entity in a
+    country without adequacy -> ``third_country``; a US recipient -> ``us_dpf`` / ``us_no_dpf`` /
+    ``us_dpf_unknown`` by its effective DPF status; an EEA or adequate recipient with a US or other non-EEA
+    parent -> ``non_eea_parent``; an adequate entity -> ``adequate``; an EEA
     entity whose ultimate parent is not established -> ``eea_parent_unknown``; all EEA -> ``eea``.
     """
     if chain.site_operator:
         return JurisdictionTransfer("site_operator", False, False, "self-hosted: no third party", "V")
     if not chain.entities or chain.entities[0].country == "unknown":
         why = chain.describe() if chain.entities else f"company '{chain.company_id}' is not in the catalog"
-        return JurisdictionTransfer("unknown", chain.us_jurisdiction, None, f"{why}: seat unknown", "M")
+        return JurisdictionTransfer("unknown", chain.us_jurisdiction, None, f"{why}: seat unknown", "M",
+                                    recipient=chain.recipient, contracting=chain.contracting)
     first = chain.entities[0]
     regions = [countries.region(e.country, on) for e in chain.entities]
     notes = tuple(n for e in chain.entities if (n := _scope_note(countries, e.country, on)))
@@ -211,11 +242,15 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
         cls, why = "third_country", f"no adequacy decision for {', '.join(bad)}"
     elif regions[0] == US:
         cls = _us_class(first, server=False)
-        why = f"US contracting entity; DPF: {first.dpf.evidence() if first.dpf else 'no status'}"
-    elif any(r in (US, ADEQUATE) for r in regions[1:]):
-        cls, why = "non_eea_parent", "parent outside the EEA can reach the data (e.g. CLOUD Act / FISA 702)"
+        why = f"US recipient; DPF: {first.dpf.evidence() if first.dpf else 'no status'}"
+    elif US in regions[1:]:
+        cls, why = "non_eea_parent", "a US parent can reach the data (CLOUD Act / FISA 702)"
         if dpf is not None:
             why += f"; US parent's DPF: {dpf.evidence()}"
+    elif ADEQUATE in regions[1:]:
+        parents = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions, strict=True) if r == ADEQUATE]
+        cls, why = "non_eea_parent", (f"parent in a country with an adequacy decision: {', '.join(parents)}; "
+                                      "no transfer to a US recipient recorded")
     elif regions[0] == ADEQUATE:
         decision = countries.adequacy(first.country, on)
         cls, why = "adequate", f"adequacy decision {decision.decision if decision else '?'}"
@@ -227,7 +262,8 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
     confidence = chain.confidence
     if dpf is not None and cls.startswith("us_"):
         confidence = max(confidence, dpf.confidence, key=lambda m: _CONF_ORDER.get(m, 2))
-    return JurisdictionTransfer(cls, chain.us_jurisdiction, non_eea, evidence, confidence, dpf, notes)
+    return JurisdictionTransfer(cls, chain.us_jurisdiction, non_eea, evidence, confidence, dpf, notes,
+                                chain.recipient, chain.contracting)
 
 
 def _host_class(loc: HostLocation, chain: CompanyChain, countries: CountryTables, on: date,

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from crawler.paths import Layout, new_run_id
+from pipelines.contract import scan_report_json
 from pipelines.publish.texts import LANGS
 
 EXAMPLE = "servicerisk scan www.example.de --out out/scans-demo"
@@ -82,7 +83,7 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
 
     json_path, html_path = write_report(data, scan_dir, lang)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        click.echo(json.dumps(scan_report_json(data), ensure_ascii=False, default=str))
     else:
         print_report(data, console, lang)
     console.print(f"report: {html_path.resolve()} (JSON: {json_path.resolve()})", soft_wrap=True)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipelines.catalog.coverage import NOT_MENTIONED
+from pipelines.contract import scan_report_json
 from pipelines.scan.texts import band_label, dpf_label, embedding_labels, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +53,7 @@ def render_html(data: dict[str, Any], lang: str) -> str:
 def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
     """``report.json`` and ``report.html`` in ``scan_dir`` (each written under a temporary name, then renamed)."""
     json_path, html_path = scan_dir / "report.json", scan_dir / "report.html"
-    _write(json_path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    _write(json_path, json.dumps(scan_report_json(data), ensure_ascii=False, indent=2, default=str) + "\n")
     _write(html_path, render_html(data, lang))
     return json_path, html_path
 

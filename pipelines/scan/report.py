@@ -87,6 +87,7 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
     for h in _rows(con, "service_hosts", params):
         hosts_by_service.setdefault(h["service_id"], []).append(_plain(h))
     services = _rows(con, "services", params)
+    companies = {c["company_id"]: c for c in _rows(con, "run_companies", {"run_id": params["run_id"]})}
     policies = _rows(con, "policy_texts", params)
     coverage = {c["service_id"]: c for c in _rows(con, "policy_coverage", params)}
     counts: dict[str, int] = {}
@@ -96,11 +97,15 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         entry["hosts"] = hosts
         entry["server_countries"] = _countries(hosts)
         entry["location_confidence"] = sorted({h["location_confidence"] for h in hosts if h["location_confidence"]})
-        chain = [_company(catalog, cid) for cid in (svc["parent_chain"] or [])]
+        chain = [_company(companies, cid) for cid in (svc["parent_chain"] or [])]
         entry["parents"] = chain[1:]
-        # the DPF status that matters is the US entity's (an EU subsidiary is "not applicable" itself)
-        us = next((c for c in chain if c["country"] == "US"), None)
-        entry["us_entity"] = us
+        # the recipient of the data (its jurisdiction and DPF status are scored; the EEA contracting entity is
+        # shown beside it): the same row the risk tables hold, so the report and the warehouse agree
+        entry["recipient"] = ({"id": svc["recipient_id"], "name": svc["recipient_name"],
+                               "country": svc["recipient_country"], "dpf_status": svc["recipient_dpf_status"],
+                               "dpf_checked_on": companies.get(svc["recipient_id"], {}).get("dpf_checked_on")}
+                              if svc.get("recipient_id") else None)
+        entry["us_entity"] = entry["recipient"] if (entry["recipient"] or {}).get("country") == "US" else None
         cov = coverage.get(svc["service_id"]) or {"status": NO_POLICY}
         entry["policy"] = {"status": cov["status"], "term": cov.get("term"), "page_url": cov.get("policy_url"),
                            "excerpt": cov.get("excerpt")}
@@ -119,9 +124,9 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
     return data
 
 
-def _company(catalog: Catalog, company_id: str) -> dict[str, Any]:
-    c = catalog.companies.get(company_id)
+def _company(companies: dict[str, dict], company_id: str) -> dict[str, Any]:
+    c = companies.get(company_id)
     if c is None:
         return {"id": company_id, "name": company_id, "country": "unknown"}
-    return {"id": c.id, "name": c.name, "country": c.country, "dpf_status": c.dpf.status,
-            "dpf_checked_on": c.dpf.checked_on}
+    return {"id": c["company_id"], "name": c["name"], "country": c["country"], "city": c.get("city"),
+            "dpf_status": c["dpf_status"], "dpf_checked_on": c["dpf_checked_on"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,8 @@ import pyarrow as pa
 from crawler.hosts import registrable_domain
 from crawler.items import SCHEMAS, TABLES
 from crawler.paths import Layout, parts
-from pipelines.warehouse.connect import quote_ident
+from pipelines.warehouse import dictionary
+from pipelines.warehouse.connect import engine_version, open_writable, quote_ident, storage_version
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -50,9 +51,11 @@ class BuildReport:
     reattributed: list[str] = field(default_factory=list)
     policy_checked: list[str] = field(default_factory=list)  # runs whose privacy policies were (re)checked
     enriched: list[str] = field(default_factory=list)
+    assessed: list[str] = field(default_factory=list)  # runs whose risk was (re)assessed in this build
     models: list[str] = field(default_factory=list)
     assertions: dict[str, int] = field(default_factory=dict)
     catalog: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)  # {"tables": n, "columns": n} given COMMENT ON
 
     @property
     def failed_assertions(self) -> dict[str, int]:
@@ -114,17 +117,36 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident(ENRICHED_PREFIX + table)} AS SELECT * FROM _arrow_in",
                     _arrow_empty(schema))
     con.execute("CREATE TABLE IF NOT EXISTS _enriched (run_id VARCHAR PRIMARY KEY, manifest_sha256 VARCHAR)")
-    con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at VARCHAR,
-                   ended_at VARCHAR, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at VARCHAR,
+    con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at TIMESTAMPTZ,
+                   ended_at TIMESTAMPTZ, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at TIMESTAMPTZ,
                    manifest JSON)""")
+    _type_columns(con, "_runs", ("started_at", "ended_at", "loaded_at"), "TIMESTAMPTZ")
     con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     from pipelines.warehouse.policy import POLICY_COVERAGE_SCHEMA
 
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS policy_coverage AS SELECT * FROM _arrow_in",
                 _arrow_empty(POLICY_COVERAGE_SCHEMA))
     con.execute("CREATE TABLE IF NOT EXISTS _policy_checked (run_id VARCHAR PRIMARY KEY, terms_digest VARCHAR)")
-    con.execute("CREATE TABLE IF NOT EXISTS _run_dpf (run_id VARCHAR, company_id VARCHAR, dpf_status VARCHAR, "
-                "dpf_checked_on VARCHAR)")
+
+
+def _type_columns(con, table: str, columns: tuple[str, ...], sql_type: str) -> None:
+    """Give columns that warehouses before typed dates kept as text (ISO strings) their type, in place."""
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                             [table]).fetchall())
+    for col in columns:
+        if types.get(col) == "VARCHAR":
+            con.execute(f"ALTER TABLE {quote_ident(table)} ALTER {quote_ident(col)} TYPE {sql_type} "
+                        f"USING TRY_CAST({quote_ident(col)} AS {sql_type})")
+
+
+def iso_date(value) -> date | None:
+    """A catalog date (``YYYY-MM-DD`` text or a date) as a date; anything else is unknown (None)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
@@ -143,7 +165,7 @@ def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
         con.execute("DELETE FROM _policy_checked WHERE run_id = ?", [run_id])
         con.execute("INSERT INTO _runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
                     [run_id, manifest.get("kind"), manifest.get("started_at"), manifest.get("ended_at"), manifest_sha,
-                     datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(manifest)])
+                     datetime.now(timezone.utc), json.dumps(manifest)])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -246,17 +268,6 @@ def _policy_coverage(con, run_id: str, catalog, digest: str) -> None:
         raise
 
 
-def _record_dpf(con, run_id: str, catalog) -> None:
-    """The DPF status of every catalog company as the dataset knew it when the run was loaded, so trends can
-    show DPF changes between runs (a later catalog update does not rewrite what an earlier run saw)."""
-    rows = [{"run_id": run_id, "company_id": c.id, "dpf_status": c.dpf.status, "dpf_checked_on": c.dpf.checked_on}
-            for c in catalog.companies.values()]
-    con.execute("DELETE FROM _run_dpf WHERE run_id = ?", [run_id])
-    _from_arrow(con, "INSERT INTO _run_dpf SELECT * FROM _arrow_in", pa.Table.from_pylist(rows, schema=pa.schema([
-        ("run_id", pa.string()), ("company_id", pa.string()), ("dpf_status", pa.string()),
-        ("dpf_checked_on", pa.string())])))
-
-
 def _load_enriched(con, layout: Layout, report: BuildReport) -> None:
     """Load sealed enrichment outputs (``OUT/enriched/<run_id>/``) of loaded runs; reload when changed."""
     from pipelines.enrich.run import SCHEMAS as ENRICHED
@@ -292,10 +303,10 @@ def _catalog_tables(con, catalog) -> None:
     services = pa.Table.from_pylist(
         [{"service_id": s.id, "name": s.name, "category": s.category, "company_id": s.company,
           "curated": not s.id.startswith("tpw-"), "consent_baseline": s.consent.baseline, "role": s.role,
-          "as_of": s.as_of} for s in catalog.services],
+          "as_of": iso_date(s.as_of)} for s in catalog.services],
         schema=pa.schema([("service_id", pa.string()), ("name", pa.string()), ("category", pa.string()),
                           ("company_id", pa.string()), ("curated", pa.bool_()), ("consent_baseline", pa.string()),
-                          ("role", pa.string()), ("as_of", pa.string())]))
+                          ("role", pa.string()), ("as_of", pa.date32())]))
     _from_arrow(con, "CREATE OR REPLACE TABLE _services AS SELECT * FROM _arrow_in", services)
     rows = []
     for c in catalog.companies.values():
@@ -305,28 +316,96 @@ def _catalog_tables(con, catalog) -> None:
         rows.append({"company_id": c.id, "name": c.name, "country": c.country, "parent_id": c.parent,
                      "us_jurisdiction": us,
                      "ultimate_parent_id": ultimate.id, "ultimate_parent_country": ultimate.country,
-                     "parent_chain": [x.id for x in chain], "dpf_status": c.dpf.status,
-                     "dpf_checked_on": c.dpf.checked_on, "as_of": c.as_of})
+                     "parent_chain": [x.id for x in chain], "as_of": iso_date(c.as_of)})
     companies = pa.Table.from_pylist(rows, schema=pa.schema([
         ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()), ("parent_id", pa.string()),
         ("us_jurisdiction", pa.bool_()), ("ultimate_parent_id", pa.string()), ("ultimate_parent_country", pa.string()),
-        ("parent_chain", pa.list_(pa.string())), ("dpf_status", pa.string()), ("dpf_checked_on", pa.string()),
-        ("as_of", pa.string())]))
+        ("parent_chain", pa.list_(pa.string())), ("as_of", pa.date32())]))
     _from_arrow(con, "CREATE OR REPLACE TABLE _companies AS SELECT * FROM _arrow_in", companies)
 
 
-def _risk(con) -> None:
-    """The risk & consent assessments (pipelines/risk) for every run, as tables the risk marts read."""
-    from pipelines.warehouse.risk import SERVICE_SCHEMA, SITE_SCHEMA, write_risk_tables
+RISK_STORES = {"_service_risk": "SERVICE_SCHEMA", "_site_service_risk": "SITE_SCHEMA", "_run_companies": "COMPANY_SCHEMA"}
 
-    _from_arrow(con, "CREATE OR REPLACE TABLE _service_risk AS SELECT * FROM _arrow_in", _arrow_empty(SERVICE_SCHEMA))
-    _from_arrow(con, "CREATE OR REPLACE TABLE _site_service_risk AS SELECT * FROM _arrow_in", _arrow_empty(SITE_SCHEMA))
+
+def _run_day(run_id: str, started_at: datetime | str | None):
+    """The day a run's assessment is made on: its start date (UTC, from the manifest), else the date in its id."""
+    if isinstance(started_at, datetime):
+        return started_at.astimezone(timezone.utc).date()
+    text = (started_at or "")[:10]
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return date(int(run_id[:4]), int(run_id[4:6]), int(run_id[6:8]))
+
+
+def _risk(con, report: BuildReport, ctx=None) -> None:
+    """The risk & consent assessments (pipelines/risk) and the company facts of every dataset run, kept per
+    run: a run is assessed with its own date and the catalog version current when it is first assessed, and
+    re-assessed only when that version moves (a data or model change; the verdicts that moved are then recorded
+    in ``_risk_changes`` for ``kb --changes``) or when this build loaded new inputs of the run (its raw data or
+    enrichment). A rebuild on another day changes nothing."""
+    from dataclasses import replace
+
+    import pipelines.warehouse.risk as wr
+    from pipelines.risk.model import load_context
+
+    ctx = ctx or load_context()
+    for table, schema in RISK_STORES.items():
+        _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} AS SELECT * FROM _arrow_in",
+                    _arrow_empty(getattr(wr, schema)))
+        _add_missing_columns(con, table, getattr(wr, schema))
+    con.execute("CREATE TABLE IF NOT EXISTS _risk_runs (run_id VARCHAR PRIMARY KEY, catalog_version VARCHAR, "
+                "assessed_on VARCHAR, assessed_at VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS _risk_changes (run_id VARCHAR, service_id VARCHAR, prev_version VARCHAR, "
+                "catalog_version VARCHAR, prev_consent VARCHAR, consent_required VARCHAR, prev_band VARCHAR, "
+                "band VARCHAR, prev_score INTEGER, risk_score INTEGER, changed_at VARCHAR)")
+    runs = con.execute("SELECT run_id, started_at FROM _runs WHERE kind IN (SELECT kind FROM _dataset_kinds) "
+                       "ORDER BY run_id").fetchall()
+    done = dict(con.execute("SELECT run_id, catalog_version FROM _risk_runs").fetchall())
+    live = {r for r, _ in runs}
+    for table in [*RISK_STORES, "_risk_runs"]:  # runs that left the dataset
+        for (gone,) in con.execute(f"SELECT DISTINCT run_id FROM {quote_ident(table)}").fetchall():
+            if gone not in live:
+                con.execute(f"DELETE FROM {quote_ident(table)} WHERE run_id = ?", [gone])
 
     def insert(table: str, rows: pa.Table) -> None:
         if rows.num_rows:
-            _from_arrow(con, f"INSERT INTO {quote_ident(table)} SELECT * FROM _arrow_in", rows)
+            _from_arrow(con, f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _arrow_in", rows)
 
-    write_risk_tables(con, insert)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # a run's inputs are its sealed raw data, its enrichment and the catalog version: re-assess when the version
+    # moved, or when this build (re)loaded the run or its enrichment (e.g. `enrich` ran after the first build) or
+    # re-ran its detection
+    refreshed = set(report.loaded) | set(report.enriched) | set(report.reattributed)
+    for run_id, started_at in runs:
+        if done.get(run_id) == ctx.version and run_id not in refreshed:
+            continue
+        run_ctx = replace(ctx, as_of=_run_day(run_id, started_at))
+        old = {r[0]: r[1:] for r in con.execute(
+            "SELECT service_id, consent_required, band, risk_score FROM _service_risk WHERE run_id = ?",
+            [run_id]).fetchall()}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in RISK_STORES:
+                con.execute(f"DELETE FROM {quote_ident(table)} WHERE run_id = ?", [run_id])
+            wr.write_risk_tables(con, insert, run_ctx, run_id)
+            insert("_run_companies", wr.company_rows(run_id, run_ctx))
+            if run_id in done and done[run_id] != ctx.version:  # the verdicts a catalog-version move changed
+                for sid, consent, band, score in con.execute(
+                        "SELECT service_id, consent_required, band, risk_score FROM _service_risk WHERE run_id = ?",
+                        [run_id]).fetchall():
+                    prev = old.get(sid)
+                    if prev and prev != (consent, band, score):
+                        con.execute("INSERT INTO _risk_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    [run_id, sid, done[run_id], ctx.version, prev[0], consent, prev[1], band, prev[2],
+                                     score, now])
+            con.execute("INSERT OR REPLACE INTO _risk_runs VALUES (?, ?, ?, ?)",
+                        [run_id, ctx.version, run_ctx.day, now])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        report.assessed.append(run_id)
 
 
 def _host_domains(con, owners) -> None:
@@ -340,6 +419,32 @@ def _host_domains(con, owners) -> None:
                     "registrable_domain": pa.array([registrable_domain(h) for h in hosts], pa.string()),
                     "owner": pa.array([owners.entity_of(h) for h in hosts], pa.string())})
     _from_arrow(con, "CREATE OR REPLACE TABLE _host_domains AS SELECT * FROM _arrow_in", tbl)
+
+
+def _host_services(con, catalog) -> None:
+    """Service attribution of every host the marts show, done once per build for every mart (``hosts``,
+    ``cloaking``, ``service_locations``) with the build's catalog: the service the run's detections give the
+    host most often (URL-path rules included), else the catalog's host match; NULL when neither knows it."""
+    detected = {}
+    for run_id, host, sid, _n in con.execute(
+            "SELECT run_id, host, service_id, count(*) FROM detections WHERE host IS NOT NULL AND host <> '' "
+            "GROUP BY ALL ORDER BY run_id, host, 4 DESC, service_id").fetchall():
+        detected.setdefault((run_id, host), sid)
+    hosts = con.execute("SELECT run_id, host FROM enr_hosts UNION SELECT run_id, target FROM enr_cloaking "
+                        "UNION SELECT DISTINCT run_id, host FROM raw_resources WHERE host IS NOT NULL").fetchall()
+    rows = {"run_id": [], "host": [], "service_id": []}
+    for run_id, host in hosts:
+        if not host:
+            continue
+        sid = detected.get((run_id, host))
+        if sid is None:
+            match = catalog.match(host, "/", first_party=False)
+            sid = match.id if match is not None else None
+        rows["run_id"].append(run_id)
+        rows["host"].append(host)
+        rows["service_id"].append(sid)
+    _from_arrow(con, "CREATE OR REPLACE TABLE _host_services AS SELECT * FROM _arrow_in",
+                pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()}))
 
 
 def sql_files(layer: str) -> list[Path]:
@@ -363,12 +468,15 @@ def run_assertions(con) -> dict[str, int]:
 
 
 def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None,
-          kinds: tuple[str, ...] = DATASET_KINDS, on_step: Callable[[str], None] | None = None) -> BuildReport:
+          kinds: tuple[str, ...] = DATASET_KINDS, on_step: Callable[[str], None] | None = None,
+          risk_context=None) -> BuildReport:
     """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model.
 
     Only runs of ``kinds`` are loaded (a dataset's warehouse: crawl and browser runs; a scan builds its own
     warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``). ``on_step`` hears each step as it starts
-    ("load RUN", "match RUN", "check privacy policies RUN", …), for a progress display."""
+    ("load RUN", "match RUN", "check privacy policies RUN", …), for a progress display. ``risk_context``
+    (default: ``load_context()`` on ``data/``) is what the risk assessment reads; each run is assessed on its own
+    date with the catalog version recorded for it."""
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.parties import EntityIndex
     from pipelines.catalog.refdata import catalog_with_long_tail
@@ -384,7 +492,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
     step = on_step or (lambda _what: None)
     layout.out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(layout.warehouse))
+    con = open_writable(layout.warehouse)
     con.execute("SET enable_progress_bar = false")
     try:
         _ensure_tables(con)
@@ -408,7 +516,6 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
             if changed:
                 step(f"load {run_id}")
                 _load_run(con, layout, run_id, sha)
-                _record_dpf(con, run_id, catalog)
                 report.loaded.append(run_id)
             runs.append((run_id, changed))
         # before matching: a first-party host the enrichment found CNAMEd to a service is attributed to it
@@ -430,14 +537,19 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 step(f"check privacy policies {run_id}")
                 _policy_coverage(con, run_id, catalog, policy_digest)
                 report.policy_checked.append(run_id)
-        con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?)",
-                    [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+        con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?), ('engine_version', ?), "
+                    "('storage_version', ?), ('dictionary_version', ?)",
+                    [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds"), engine_version(),
+                     storage_version(con), str(dictionary.version())])
         _catalog_tables(con, catalog)
         _host_domains(con, owners)
+        _host_services(con, catalog)
         step("assess risk")
-        _risk(con)
+        _risk(con, report, risk_context)
         step("rebuild models")
         run_models(con, report)
+        step("describe tables")
+        report.comments = dictionary.apply_comments(con)
         step("run assertions")
         report.assertions = run_assertions(con)
         con.execute("CHECKPOINT")

@@ -1,7 +1,9 @@
-"""Open the analysts' DuckDB warehouse (read-only by default) and quote identifiers in one place."""
+"""Open the analysts' DuckDB warehouse (read-only by default), in the one storage format every current DuckDB
+client reads, and quote identifiers in one place."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,14 +11,65 @@ import duckdb
 
 DEFAULT_WAREHOUSE = Path(__file__).resolve().parents[2] / "out" / "demo" / "warehouse.duckdb"
 
+# The storage format warehouses are written in. DuckDB 2.x writes format 69 by default, which the DuckDB CLI 1.5
+# and the Node/R/Java clients of the 1.5 line refuse ("can only read versions between 64 and 68"); pinned to
+# v1.5.0, the same file opens in all of them (tests/pipelines/test_warehouse_format.py opens it with the CLI).
+STORAGE_VERSION = "v1.5.0"
+
 
 def connect(path: str | Path | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection to ``path`` (default: the demo warehouse). Read-only unless asked; a missing file is a
-    ``FileNotFoundError`` with the command that builds it."""
+    ``FileNotFoundError`` with the command that builds it. A writable connection creates a new file in
+    ``STORAGE_VERSION`` and rewrites an existing file that another format holds (see ``open_writable``)."""
     path = Path(path or DEFAULT_WAREHOUSE)
-    if read_only and not path.is_file():
-        raise FileNotFoundError(f"no warehouse at {path}: run `servicerisk build --out {path.parent}` first")
-    return duckdb.connect(str(path), read_only=read_only)
+    if read_only:
+        if not path.is_file():
+            raise FileNotFoundError(f"no warehouse at {path}: run `servicerisk build --out {path.parent}` first")
+        return duckdb.connect(str(path), read_only=True)
+    return open_writable(path)
+
+
+def _config() -> dict[str, str]:
+    return {"storage_compatibility_version": STORAGE_VERSION}
+
+
+def storage_version(con) -> str | None:
+    """The storage format of the connection's main database file (``v1.5.0+`` style), None in memory."""
+    row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()
+    return row[0] if row and row[0] else None
+
+
+def engine_version() -> str:
+    return duckdb.__version__
+
+
+def open_writable(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to ``path`` in ``STORAGE_VERSION``. An existing file in another storage format
+    (written by an earlier servicerisk with DuckDB's default) is copied into a new file of the pinned format,
+    which replaces it; a failure leaves the old file as it was."""
+    path = Path(path)
+    con = duckdb.connect(str(path), config=_config())
+    current = storage_version(con)
+    if current is None or current.rstrip("+") == STORAGE_VERSION:
+        return con
+    con.close()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.migrate")
+    tmp.unlink(missing_ok=True)
+    mig = duckdb.connect(str(tmp), config=_config())
+    try:
+        mig.execute("ATTACH ? AS _sr_source (READ_ONLY)", [str(path)])
+        mig.execute(f"COPY FROM DATABASE _sr_source TO {quote_ident(mig.execute('SELECT current_database()').fetchone()[0])}")
+        mig.execute("DETACH _sr_source")
+        mig.execute("CHECKPOINT")
+    except BaseException:
+        mig.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    mig.close()
+    os.replace(tmp, path)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    return duckdb.connect(str(path), config=_config())
 
 
 def fetch_dicts(con, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
@@ -29,3 +82,9 @@ def fetch_dicts(con, sql: str, params: list | dict | None = None) -> list[dict[s
 def quote_ident(name: str) -> str:
     """Quote an SQL identifier (table/column name); the only way identifiers enter SQL text."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """Quote a string literal for the few statements DuckDB gives no bound parameter (``COMMENT ON … IS``,
+    ``COPY … TO 'file'``); everywhere else values are bound parameters."""
+    return "'" + str(text).replace("'", "''") + "'"

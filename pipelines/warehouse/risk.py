@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipelines.warehouse.build import iso_date
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
@@ -20,20 +22,55 @@ FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
           ("confidence", pa.string()), ("reasons", pa.list_(pa.string())), ("factors", pa.list_(FACTOR)),
           ("server_class", pa.string()), ("jurisdiction_class", pa.string()), ("us_jurisdiction", pa.bool_()),
-          ("as_of", pa.string())]
+          ("as_of", pa.date32()), ("recipient_id", pa.string()), ("recipient_name", pa.string()),
+          ("recipient_country", pa.string()), ("recipient_dpf_status", pa.string()),
+          ("contracting_id", pa.string()), ("contracting_name", pa.string()), ("contracting_country", pa.string()),
+          ("security_findings", pa.list_(pa.string())), ("catalog_version", pa.string())]
 SERVICE_SCHEMA = pa.schema([("run_id", pa.string()), ("service_id", pa.string()), ("name", pa.string()),
                             ("sites", pa.int64()), *COMMON, ("to_check", pa.list_(pa.string()))])
 SITE_SCHEMA = pa.schema([("run_id", pa.string()), ("site_input", pa.string()), ("service_id", pa.string()), *COMMON])
 
 
-def _common(a) -> dict:
+COMPANY_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("company_id", pa.string()), ("name", pa.string()), ("country", pa.string()),
+    ("city", pa.string()), ("recipient_id", pa.string()), ("dpf_status", pa.string()),
+    ("dpf_checked_on", pa.date32()), ("dpf_source", pa.string()), ("dpf_reason", pa.string()), ("as_of", pa.date32()),
+    ("catalog_version", pa.string())])
+
+
+def company_rows(run_id: str, ctx) -> pa.Table:
+    """Every catalog company as the run's assessment sees it (one owner of seat and DPF status): seat country
+    and city, the recipient its data goes to, and the effective DPF status on the run's date
+    (:func:`pipelines.enrich.dpf.resolve_status`; ``not_applicable`` for non-US companies)."""
+    from pipelines.enrich.dpf import resolve_status
+
+    rows = []
+    for c in ctx.catalog.companies.values():
+        st = resolve_status(c, ctx.dpf, ctx.as_of)
+        rows.append({"run_id": run_id, "company_id": c.id, "name": c.name, "country": c.country, "city": c.city or None,
+                     "recipient_id": ctx.catalog.recipient(c.id), "dpf_status": st.effective,
+                     "dpf_checked_on": iso_date(st.checked_on), "dpf_source": st.source or None, "dpf_reason": st.reason or None,
+                     "as_of": iso_date(ctx.day), "catalog_version": ctx.version})
+    return pa.Table.from_pylist(rows, schema=COMPANY_SCHEMA)
+
+
+def _common(a, version: str = "") -> dict:
+    rec, con = a.jurisdiction.recipient, a.jurisdiction.contracting
+    d = a.as_dict()
     return {
+        "recipient_id": rec.id if rec else None, "recipient_name": rec.name if rec else None,
+        "recipient_country": rec.country if rec else None,
+        "recipient_dpf_status": (d["recipient"] or {}).get("dpf_status"),
+        "contracting_id": con.id if con else None, "contracting_name": con.name if con else None,
+        "contracting_country": con.country if con else None,
+        "security_findings": [f.code[2:] for f in a.factors if f.code.startswith("S:")],
+        "catalog_version": version,
         "consent_required": a.consent_required, "risk_score": a.risk_score, "band": a.band,
         "confidence": a.confidence, "reasons": list(a.reason_codes),
         "factors": [{"code": f.code, "level": f.level, "points": f.points, "evidence": f.evidence,
                      "confidence": f.confidence} for f in a.factors],
         "server_class": a.server.cls, "jurisdiction_class": a.jurisdiction.cls,
-        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": a.as_of,
+        "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": iso_date(a.as_of),
     }
 
 
@@ -65,28 +102,27 @@ def cookie_evidence(method: str, name: str, jar_cookies) -> str:
     return "Set-Cookie" if method == "static" and name not in (jar_cookies or ()) else "cookie jar"
 
 
-def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
-    """Assess every detected curated service (per site and per service) for every dataset run and hand the
-    rows to ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are."""
+def write_risk_tables(con, insert, ctx, run_id: str, chunk: int = 20_000) -> None:
+    """Assess every detected curated service (per site and per service) of dataset run ``run_id`` with ``ctx``
+    (whose ``as_of`` is the run's date and whose ``version`` is recorded with the rows) and hand the rows to
+    ``insert(table_name, arrow_table)`` in chunks, so memory stays flat however many sites there are. Cookie
+    lifetimes count from the time the page was fetched, never from the build's clock."""
     from pipelines.risk.model import (
         ObservedCookie,
         SiteServiceObservation,
         assess_service,
         assess_site_service,
-        load_context,
     )
     from pipelines.risk.transfer import HostLocation
 
-    ctx = ctx or load_context()
     known = ctx.catalog.by_id
     locations = {(r, h): HostLocation(h, frozenset(c or ()), conf or "unknown") for r, h, c, conf in con.execute(
-        "SELECT run_id, host, countries, location_confidence FROM enr_hosts").fetchall()}
-    lifetimes = {(r, d, n): lt for r, d, n, lt in con.execute("""
-        SELECT run_id, input_domain, name,
-               max(CASE WHEN session THEN NULL ELSE epoch(expires) - epoch(now()) END)::BIGINT
-        FROM raw_cookies GROUP BY ALL""").fetchall()}
+        "SELECT run_id, host, countries, location_confidence FROM enr_hosts WHERE run_id = ?", [run_id]).fetchall()}
+    lifetimes = {(r, d, n): lt for r, d, n, lt in con.execute(
+        (SQL_DIR / "queries" / "cookie_lifetimes.sql").read_text(encoding="utf-8"), [run_id]).fetchall()}
     cur = con.cursor()
-    cur.execute((SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8"))
+    query = (SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    cur.execute(f"SELECT * FROM ({query}) WHERE run_id = ?", [run_id])
     memo: dict = {}
     common: dict[int, dict] = {}  # one converted row per distinct assessment, shared by its sites
     per_service: dict[tuple[str, str], dict] = {}
@@ -113,16 +149,22 @@ def write_risk_tables(con, insert, ctx=None, chunk: int = 20_000) -> None:
                                              locations=locs, run_id=run_id, consent_state=state, method=method,
                                              gated=gated, dnt_honoured=dnt)
                 a = memo[key] = assess_site_service(obs, ctx)
-                common[id(a)] = _common(a)
+                common[id(a)] = _common(a, ctx.version)
             rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **common[id(a)]})
             agg = per_service.setdefault((run_id, sid), {"sites": 0, "locs": set()})
             agg["sites"] += 1
             agg["locs"].update(locs)
         insert("_site_service_risk", pa.Table.from_pylist(rows, schema=SITE_SCHEMA))
         rows.clear()
+    # hosts the build's one attribution (_host_services) gives to a service on the sites where it was detected
+    # (e.g. a snippet-detected Hotjar whose script host static.hotjar.com was located by the enrichment)
+    for sid, host in con.execute((SQL_DIR / "queries" / "service_attributed_hosts.sql").read_text(encoding="utf-8"),
+                                 [run_id]).fetchall():
+        if (run_id, sid) in per_service and (run_id, host) in locations:
+            per_service[(run_id, sid)]["locs"].add(locations[(run_id, host)])
     service_rows = []
     for (run_id, sid), agg in sorted(per_service.items()):
         a = assess_service(sid, ctx, locations=tuple(sorted(agg["locs"], key=lambda loc: loc.host)))
         service_rows.append({"run_id": run_id, "service_id": sid, "name": a.service_name, "sites": agg["sites"],
-                             **_common(a), "to_check": list(a.to_check)})
+                             **_common(a, ctx.version), "to_check": list(a.to_check)})
     insert("_service_risk", pa.Table.from_pylist(service_rows, schema=SERVICE_SCHEMA))

@@ -174,11 +174,19 @@ def test_memory_facts_are_never_recorded_as_verified(catalog):
         ("zendesk-inc", "parent"),
     }
     for cid, field in expect_m:
+        # what the research note held from memory stays M; a later fact may only upgrade it from a public page
         facts = [f for f in catalog.companies[cid].facts if f.field == field]
-        assert facts and all(f.confidence == "M" for f in facts), (cid, field)
-    assert catalog.companies["google-llc"].dpf.status == "unknown"  # listed [V], active [M]
-    for cid in ("text-inc", "tawk-to-inc", "zendesk-inc", "intercom-inc", "hubspot-inc", "onetrust-llc"):
+        noted = [f for f in facts if f.as_of == "2026-11-29"]
+        assert noted and all(f.confidence == "M" for f in noted), (cid, field)
+        assert all(vocab.is_public_url(f.source) for f in facts if f.confidence != "M"), (cid, field)
+    # Google LLC's status has one owner, the DPF snapshot: the company file records only the participant id
+    assert catalog.companies["google-llc"].dpf.status == "unknown" and not catalog.companies["google-llc"].dpf.checked_on
+    for cid in ("text-inc", "tawk-to-inc"):  # no public DPF statement found
         assert catalog.companies[cid].dpf.status == "unknown", cid
+    for cid in ("zendesk-inc", "intercom-inc", "hubspot-inc", "onetrust-llc"):  # the vendor's own statement, dated
+        dpf = catalog.companies[cid].dpf
+        assert dpf.status == "active" and dpf.checked_on and vocab.is_public_url(dpf.source), cid
+        assert dpf.confidence in ("V", "S") and dpf.frameworks and dpf.coverage, cid
     for sid in ("youtube", "youtube-nocookie", "google-maps"):
         entity = [f for f in catalog.by_id[sid].facts if f.field == "contracting_entity"]
         assert entity and all(f.confidence == "M" for f in entity), sid
@@ -232,7 +240,7 @@ def test_matcher_first_party_flag(catalog):
 
 VALID_COMPANY = {
     "id": "acme", "name": "Acme GmbH", "country": "DE", "parent": None,
-    "dpf": {"participant_id": None, "status": "not_applicable", "checked_on": None, "source": "doc:x",
+    "dpf": {"participant_id": None, "status": "not_applicable", "checked_on": None, "source": "https://example.org/x",
             "confidence": "V"},
     "facts": [{"field": "seat", "value": "DE", "source": "https://acme.example/imprint", "as_of": "2026-01-01",
                "confidence": "V"}],
@@ -298,7 +306,7 @@ def test_detects_missing_company(tmp_path):
 
 
 def test_detects_parent_cycle(tmp_path):
-    parent_fact = {"field": "parent", "value": "x", "source": "doc:x", "as_of": "2026-01-01", "confidence": "M"}
+    parent_fact = {"field": "parent", "value": "x", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "M"}
     a = changed(VALID_COMPANY, id="a-co", parent="b-co", facts=VALID_COMPANY["facts"] + [parent_fact])
     b = changed(VALID_COMPANY, id="b-co", parent="a-co", facts=VALID_COMPANY["facts"] + [parent_fact])
     problems = lint(write_catalog(tmp_path, companies=[VALID_COMPANY, a, b]))
@@ -306,7 +314,7 @@ def test_detects_parent_cycle(tmp_path):
 
 
 def test_detects_missing_parent(tmp_path):
-    parent_fact = {"field": "parent", "value": "x", "source": "doc:x", "as_of": "2026-01-01", "confidence": "M"}
+    parent_fact = {"field": "parent", "value": "x", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "M"}
     a = changed(VALID_COMPANY, parent="nobody", facts=VALID_COMPANY["facts"] + [parent_fact])
     problems = lint(write_catalog(tmp_path, companies=[a]))
     assert any("parent 'nobody' does not exist" in p for p in problems), problems

@@ -135,10 +135,11 @@ def test_merge_replaces_by_id_but_keeps_newer_checks():
 
 def test_real_snapshot_only_holds_the_sourced_ids():
     snap = d.load_snapshot()
-    assert snap.date == "2026-11-29"
+    assert snap.date == "2026-12-06"
     assert set(snap.entries) == {"a2zt000000001L5AAI", "a2zt0000000GnZKAA0"}
-    assert snap.entries["a2zt000000001L5AAI"].status == "unknown"  # listed [V], active [M]
-    assert snap.entries["a2zt0000000GnZKAA0"].status == "active"  # [V] link in Cloudflare's docs
+    for entry in snap.entries.values():  # each status with the day it was read and the statement behind it
+        assert entry.status == "active" and entry.checked_on == "2026-12-06" and "EU" in entry.frameworks
+        assert entry.participant_id in entry.source_url and entry.note
 
 
 # ------------------------------------------------------------------------------------------ status on a day
@@ -146,7 +147,7 @@ def test_real_snapshot_only_holds_the_sourced_ids():
 
 def company(cid="acme-inc", country="US", pid=None, status="unknown", checked=None, confidence="M"):
     return Company(id=cid, name=cid, country=country,
-                   dpf=Dpf(participant_id=pid, status=status, checked_on=checked, source="doc:x", confidence=confidence))
+                   dpf=Dpf(participant_id=pid, status=status, checked_on=checked, source=URL + "x", confidence=confidence))
 
 
 SNAP = d.DpfSnapshot("2026-11-29", MappingProxyType({ID1: entry()}))
@@ -216,8 +217,9 @@ def test_check_report_classes():
 def test_real_check_flags_every_us_company():
     rows = d.check(load_catalog(), d.load_snapshot(), DAY)
     by = {r.company_id: r.problem for r in rows}
-    assert by["google-llc"] == "missing" and by["cloudflare-inc"] == "scope"
-    assert by["meta-platforms-inc"] == "missing"  # 'active' in the company file, but never checked on the list
+    assert by["google-llc"] == "ok" and by["cloudflare-inc"] == "ok"  # snapshot rows, read 2026-12-06
+    assert by["meta-platforms-inc"] == "no id"  # Meta's own statement, no participant id recorded
+    assert by["text-inc"] == "missing"  # LiveChat's contracting entity: no DPF statement found
     assert "google-ireland" not in by  # not a US organisation
 
 
@@ -227,7 +229,8 @@ def test_real_check_flags_every_us_company():
 def write_catalog(root):
     (root / "services").mkdir(parents=True)
     (root / "companies").mkdir()
-    seat = {"field": "seat", "value": "US", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"}
+    seat = {"field": "seat", "value": "US", "source": "https://example.org/imprint", "as_of": "2026-01-01",
+            "confidence": "V"}
     for cid, pid in (("acme-inc", ID1), ("beta-inc", None)):
         data = {"id": cid, "name": cid, "country": "US", "parent": None, "facts": [seat], "as_of": "2026-01-01",
                 "dpf": {"participant_id": pid, "status": "unknown", "checked_on": None,

@@ -5,7 +5,6 @@ leaves the file system. Screenshots are written to ``out/test-artifacts/`` (kept
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,10 @@ import pytest
 from pipelines.catalog.load import load_catalog
 from pipelines.publish import render
 from pipelines.warehouse import connect
-from tests.conftest import ROOT, require_binary
+from tests.conftest import ROOT
 from tests.pipelines.test_publish_fixture import write_publish_runs
 
 ARTIFACTS = Path(os.environ.get("SR_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts"))
-# root in a container, closed network: no sandbox, no background services that would phone home
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
-                 "--disable-domain-reliability", "--no-pings", "--disable-features=MediaRouter,OptimizationHints"]
-
-
-def _closed_port() -> int:
-    """A loopback port nobody listens on: the proxy every non-file request would have to use (and fail at)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +27,6 @@ def kb_site(tmp_path_factory):
     finally:
         con.close()
     return result
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_binary("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True,
-                              args=CHROMIUM_ARGS + [f"--proxy-server=http://127.0.0.1:{_closed_port()}"])
-        yield b
-        b.close()
 
 
 def _open(browser, url: str, shot: str):
@@ -80,16 +57,31 @@ def _assert_clean(seen):
     assert outside == []
 
 
-def test_index_opens_sorts_and_stays_local(browser, kb_site):
-    ctx, page, seen = _open(browser, kb_site.index_html.resolve().as_uri(), "kb-index.png")
+def test_index_opens_sorts_and_stays_local(kb_browser, kb_site):
+    ctx, page, seen = _open(kb_browser, kb_site.index_html.resolve().as_uri(), "kb-index.png")
     try:
         rows = page.locator("tbody tr")
         assert rows.count() >= 2
         first_before = rows.first.inner_text()
         header = page.locator("th[data-sort]").first
+        assert header.get_attribute("aria-sort") is None
         header.click()
+        assert header.get_attribute("aria-sort") == "ascending"
         header.click()  # descending: the fixture's distinct names put another row first
+        assert header.get_attribute("aria-sort") == "descending"
         assert rows.first.inner_text() != first_before
+        # the keyboard alone: Tab to the header's button, Enter sorts (ascending again), Space reverses
+        first_header = "(document.activeElement.closest('th[data-sort]') || {}).cellIndex === 0"
+        for _ in range(60):  # round the page's focusable elements until the first header's button has focus
+            page.keyboard.press("Tab")
+            if page.evaluate(first_header):
+                break
+        assert page.evaluate(first_header)
+        page.keyboard.press("Enter")
+        assert header.get_attribute("aria-sort") == "ascending" and rows.first.inner_text() == first_before
+        page.keyboard.press("Space")
+        assert header.get_attribute("aria-sort") == "descending"
+        assert page.locator("th[aria-sort]").count() == 1
         _assert_clean(seen)
         assert seen["requests"] and all(u.startswith("file://") for u in seen["requests"])
     finally:
@@ -97,9 +89,9 @@ def test_index_opens_sorts_and_stays_local(browser, kb_site):
     assert (ARTIFACTS / "kb-index.png").stat().st_size > 5_000
 
 
-def test_service_page_with_crawled_payloads_stays_inert(browser, kb_site):
+def test_service_page_with_crawled_payloads_stays_inert(kb_browser, kb_site):
     page_path = kb_site.index_html.parent / "services" / "hotjar.html"  # carries the hostile cookie names
-    ctx, page, seen = _open(browser, page_path.resolve().as_uri(), "kb-service-hotjar.png")
+    ctx, page, seen = _open(kb_browser, page_path.resolve().as_uri(), "kb-service-hotjar.png")
     try:
         assert page.locator("section#data").count() == 1
         assert page.evaluate("document.querySelectorAll('script').length") == 0

@@ -30,8 +30,9 @@ SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location
 
 
 def test_run_info(con):
-    assert pd.run_info(con) == {"run_id": RUN, "run_date": "2026-11-01", "prev_run_id": PREV_RUN,
-                                "prev_run_date": "2026-11-01"}
+    # each fixture run starts on the day its id says (the day its assessment is made on)
+    assert pd.run_info(con) == {"run_id": RUN, "run_date": f"{RUN[:4]}-{RUN[4:6]}-{RUN[6:8]}", "prev_run_id": PREV_RUN,
+                                "prev_run_date": f"{PREV_RUN[:4]}-{PREV_RUN[4:6]}-{PREV_RUN[6:8]}"}
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -121,8 +122,9 @@ def test_policy_coverage_and_its_change(con, catalog):
 
 
 def test_conclusion_follows_the_verdict(con, catalog):
+    # Hotjar is a processor (issue 15): its visitor ids serve the site only, so C2 (cross-site identifier) is no
     assert pd.service_page_data(con, catalog, "hotjar", "en")["conclusion"].startswith(
-        "By this assessment Hotjar requires consent (C1, C2, C3)")
+        "By this assessment Hotjar requires consent (C1, C3); risk band medium")
     assert "keine Einstufung" in pd.conclusion("de", "X", None, None, [])
     text = pd.conclusion("en", "X", {"consent_required": "likely", "reasons": [{"code": "C4"}], "band": "medium"},
                          {"us_jurisdiction": True, "dpf": {"status": "active"}}, ["US"])
@@ -156,7 +158,7 @@ def test_index_rows(con, catalog):
         pd.service_ids(con), key=lambda s: (-next(r["share"] for r in rows if r["service_id"] == s), s))
     hotjar = next(r for r in rows if r["service_id"] == "hotjar")
     assert {k: hotjar[k] for k in ("name", "category", "consent_required", "band")} == {
-        "name": "Hotjar", "category": "session-replay", "consent_required": "yes", "band": "high"}
+        "name": "Hotjar", "category": "session-replay", "consent_required": "yes", "band": "medium"}  # processor
 
 
 def test_changes(con, catalog):

@@ -218,7 +218,9 @@ def test_no_external_resources(built):
     for path in _html_files(out):
         raw = path.read_text(encoding="utf-8")
         doc = lxml_html.fromstring(raw.encode())
-        assert not doc.xpath("//link | //iframe | //object | //embed | //img | //script[@src]"), path
+        assert not doc.xpath("//link[not(@rel='alternate')] | //iframe | //object | //embed | //img | //script[@src]"), path
+        for alt in doc.xpath("//link[@rel='alternate']/@href"):  # hreflang: the page in the other language, a file
+            assert not _URL.match(alt) and alt.endswith(".html"), (path, alt)
         for el in doc.iter():
             for attr in ("src", "srcset", "data", "poster", "action", "formaction", "background"):
                 assert not el.get(attr), (path, el.tag, attr)

@@ -8,29 +8,30 @@ import json
 import pytest
 import yaml
 
+from pipelines.catalog import vocab
 from pipelines.catalog.load import DatedRole, load_catalog, read_catalog
 from pipelines.catalog.validate import lint
 
 COMPANY = {
     "id": "acme", "name": "Acme GmbH", "country": "DE", "parent": None, "parent_status": "none",
-    "dpf": {"participant_id": None, "status": "not_applicable", "checked_on": None, "source": "doc:x",
+    "dpf": {"participant_id": None, "status": "not_applicable", "checked_on": None, "source": "https://example.org/x",
             "confidence": "V"},
-    "facts": [{"field": "seat", "value": "DE", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"},
-              {"field": "parent", "value": "none", "source": "doc:x", "as_of": "2026-01-01", "confidence": "S"}],
+    "facts": [{"field": "seat", "value": "DE", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"},
+              {"field": "parent", "value": "none", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "S"}],
     "as_of": "2026-01-01",
 }
 SERVICE = {
     "id": "acme-chat", "name": "Acme Chat", "category": "chat", "company": "acme", "hosts": ["acme.example"],
     "role": "processor", "as_of": "2026-11-29",
     "roles": [
-        {"role": "controller", "valid_to": "2026-04-01", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"},
-        {"role": "processor", "valid_from": "2026-04-02", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"},
+        {"role": "controller", "valid_to": "2026-04-01", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"},
+        {"role": "processor", "valid_from": "2026-04-02", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"},
     ],
     "own_purposes": {"value": "no", "note": "DPA forbids reuse"},
     "ip_anonymisation": {"value": "eu_edge", "note": "zeroed in Frankfurt"},
     "honours_dnt": {"value": "yes", "note": "documented"},
     "device_access": {"value": "no", "note": ""},
-    "facts": [{"field": f, "value": "x", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"}
+    "facts": [{"field": f, "value": "x", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"}
               for f in ("own_purposes", "ip_handling", "dnt", "device_access")],
 }
 
@@ -55,7 +56,7 @@ def test_new_fields_load_and_lint_clean(tmp_path):
     assert lint(root) == []
     cat = read_catalog(root)
     s = cat.by_id["acme-chat"]
-    assert s.roles[1] == DatedRole("processor", "2026-04-02", None, "doc:x", "2026-01-01", "V")
+    assert s.roles[1] == DatedRole("processor", "2026-04-02", None, "https://example.org/x", "2026-01-01", "V")
     assert s.role_on("2026-04-01")[0] == "controller" and s.role_on("2026-04-02")[0] == "processor"
     assert (s.own_purposes.value, s.ip_anonymisation.value, s.honours_dnt.value, s.device_access.value) == (
         "no", "eu_edge", "yes", "no")
@@ -63,16 +64,16 @@ def test_new_fields_load_and_lint_clean(tmp_path):
 
 
 @pytest.mark.parametrize("updates,needle", [
-    ({"roles": [{"role": "owner", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"}]}, "role 'owner'"),
+    ({"roles": [{"role": "owner", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"}]}, "role 'owner'"),
     ({"roles": [{"role": "processor", "source": "", "as_of": "2026-01-01", "confidence": "V"}]},
      "role without a valid source"),
-    ({"roles": [{"role": "processor", "valid_from": "April", "source": "doc:x", "as_of": "2026-01-01",
+    ({"roles": [{"role": "processor", "valid_from": "April", "source": "https://example.org/x", "as_of": "2026-01-01",
                  "confidence": "V"}]}, "valid_from 'April'"),
-    ({"roles": [{"role": "processor", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V"},
-                {"role": "controller", "valid_from": "2025", "source": "doc:x", "as_of": "2026-01-01",
+    ({"roles": [{"role": "processor", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V"},
+                {"role": "controller", "valid_from": "2025", "source": "https://example.org/x", "as_of": "2026-01-01",
                  "confidence": "V"}]}, "overlap"),
     ({"role": "controller"}, "disagrees with roles"),
-    ({"roles": [{"role": "processor", "source": "doc:x", "as_of": "2026-01-01", "confidence": "V",
+    ({"roles": [{"role": "processor", "source": "https://example.org/x", "as_of": "2026-01-01", "confidence": "V",
                  "colour": "red"}]}, "unknown key 'colour'"),
     ({"ip_anonymisation": {"value": "sometimes"}}, "ip_anonymisation 'sometimes'"),
     ({"honours_dnt": {"value": "yes"}, "facts": []}, "honours_dnt 'yes' has no backing fact (field: dnt)"),
@@ -134,6 +135,8 @@ def test_flags_only_where_legal_facts_support_them(catalog):
         ("cookiebot", "ip_anonymisation"): "eu_edge",  # consent log zeroes the last digits [V]
         ("linkedin-insight", "ip_anonymisation"): "after_receipt",  # truncated/hashed by LinkedIn [V]
         ("google-recaptcha", "device_access"): "yes",  # hardware and software information [V]
+        ("vg-wort", "device_access"): "no",  # signature from what the browser transmits anyway [S]
+        ("vg-wort", "ip_anonymisation"): "eu_edge",  # IP processed only anonymised (SZM, Germany) [S]
     }
     # GA4: only the IP lookup is documented to run in the EU, so EU-only hosting is not established
     assert catalog.by_id["google-analytics-4"].eu_hosting.value == "unknown"
@@ -154,7 +157,7 @@ def test_ultimate_parents_and_unknown_parents(catalog):
         assert catalog.companies[cid].parent_status == "unknown", cid  # [M] in legal-facts.md: unknown stays unknown
     for cid in none:
         facts = [f for f in catalog.companies[cid].facts if f.field == "parent"]
-        assert facts and all(f.source.startswith("doc:legal-facts.md §5") for f in facts), cid
+        assert facts and all(vocab.is_public_url(f.source) for f in facts), cid
     # [M] statements stay M
     assert [f.confidence for f in catalog.companies["alphabet"].facts if f.field == "parent"] == ["M"]
     assert [f.confidence for f in catalog.companies["bytedance-ltd"].facts if f.field == "parent"] == ["M"]

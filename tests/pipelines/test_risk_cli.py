@@ -1,4 +1,4 @@
-"""The ``risk`` click command, ``demo_verdicts`` (what ``make demo`` prints) and the enrichment adapter."""
+"""The ``risk`` click command and ``warehouse_verdicts`` (what ``make demo`` prints: the service_risk mart)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import json
 from datetime import date
 
 import click
-import pyarrow as pa
-import pyarrow.parquet as pq
+import duckdb
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
 from pipelines.risk.command import EXAMPLES, dpf, risk
-from pipelines.risk.demo import demo_verdicts, host_locations
+from pipelines.risk.demo import warehouse_verdicts
 from pipelines.risk.model import DISCLAIMER, load_context
-from pipelines.risk.transfer import HostLocation
+from pipelines.warehouse.connect import fetch_dicts
 
 DAY = date(2026, 11, 29)
 
@@ -42,7 +41,7 @@ def test_risk_json(ctx):
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.output.splitlines()]
     assert [(r["service_id"], r["consent_required"], r["band"]) for r in rows] == [
-        ("google-fonts", "likely", "high"), ("cookiebot", "no", "low")]
+        ("google-fonts", "likely", "medium"), ("cookiebot", "no", "low")]  # Google LLC: DPF active (snapshot)
     assert rows[0]["disclaimer"]["de"] == DISCLAIMER["de"]
 
 
@@ -55,35 +54,20 @@ def test_risk_table_explain_and_errors():
     assert bad.exit_code == 2 and "not in the catalog: no-such-service" in bad.output
 
 
-def test_demo_verdicts_prints_verdict_score_and_top_reasons(ctx):
+def test_demo_console_prints_the_service_risk_mart(tiny_warehouse):
+    """make demo prints the warehouse's service_risk rows (the table analysts, the KB and the scan read), so its
+    score, band and confidence are the mart's; unknown ids are skipped, duplicates printed once."""
+    con = duckdb.connect(str(tiny_warehouse), read_only=True)
+    mart = {r["service_id"]: r for r in fetch_dicts(con, "SELECT * FROM service_risk")}
     buf = io.StringIO()
-    results = demo_verdicts(["livechat", "tpw-not-loaded", "google-fonts", "livechat"], ctx=ctx,
-                            console=Console(file=buf, width=200))
-    assert [a.service_id for a in results] == ["livechat", "google-fonts"]  # unknown skipped, duplicates once
+    shown = warehouse_verdicts(con, ["hotjar", "tpw-not-loaded", "google-fonts", "hotjar"],
+                               Console(file=buf, width=250))
+    con.close()
+    assert [r["service_id"] for r in shown] == ["hotjar", "google-fonts"]
     out = buf.getvalue()
-    assert "LiveChat (livechat)" in out and "F1 present +20" in out and "63" in out
+    for sid in ("hotjar", "google-fonts"):
+        row = mart[sid]
+        line = next(ln for ln in out.splitlines() if f"({sid})" in ln)
+        assert f" {row['risk_score']} " in line and row["confidence"] in line and row["consent_required"] in line
+    assert "Google LLC (US, active)" in out  # the recipient of Google Fonts' data and its DPF status
     assert DISCLAIMER["en"] in out.replace("\n", " ")
-
-
-def test_demo_verdicts_uses_measured_locations(ctx):
-    locs = {"livechat": [HostLocation("cdn.livechatinc.com", frozenset({"DE"}), "measured")]}
-    (a,) = demo_verdicts(["livechat"], ctx=ctx, locations=locs, console=Console(file=io.StringIO()))
-    assert a.factor("F7").level == "eea" and a.risk_score == 60 and a.confidence == "measured"
-
-
-def test_host_locations_reads_the_enriched_hosts_table(tmp_path):
-    assert host_locations(tmp_path) == {}
-    (tmp_path / "hosts").mkdir()
-    table = pa.table({
-        "host": ["cdn.livechatinc.com", "fonts.gstatic.com", "www.site.de", "x.example"],
-        "service_id": ["livechat", "google-fonts", None, "livechat"],
-        "countries": [["DE"], ["US"], ["DE"], []],
-        "location_confidence": ["measured", "anycast_or_cdn", "measured", "weird"],
-        "third_party": [True, True, False, True],
-    })
-    pq.write_table(table, tmp_path / "hosts" / "part-0.parquet")
-    locs = host_locations(tmp_path)
-    assert set(locs) == {"livechat", "google-fonts"}
-    assert {(loc.host, loc.confidence) for loc in locs["livechat"]} == {("cdn.livechatinc.com", "measured"),
-                                                                       ("x.example", "unknown")}
-    assert locs["google-fonts"][0].countries == {"US"}

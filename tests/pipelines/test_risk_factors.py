@@ -48,7 +48,7 @@ PID = "a2zt0000000USCORP1"
 
 
 def fact(field, value="x", confidence="V", **kw):
-    return Fact(field, value, "doc:test", "2026-01-01", confidence, **kw)
+    return Fact(field, value, "https://example.org/test", "2026-01-01", confidence, **kw)
 
 
 NO_DPF = Dpf()
@@ -65,7 +65,7 @@ def company(cid, country, parent=None, status="none", dpf=NO_DPF, seat="V"):
 COMPANIES = [
     company("eu-co", "DE"),
     company("eu-sub", "IE", parent="us-parent"),
-    company("us-parent", "US", dpf=Dpf(participant_id=PID, status="active", source="doc:x", confidence="V")),
+    company("us-parent", "US", dpf=Dpf(participant_id=PID, status="active", source="https://example.org/x", confidence="V")),
     company("us-co", "US", dpf=Dpf(status="unknown")),
     company("nz-co", "NZ"),
     company("eu-orphan", "DE", status="unknown"),
@@ -106,9 +106,9 @@ def site_assess(service: Service, observation: SiteServiceObservation, **kw):
     return assess_site_service(observation, ctx_with(service, **kw))
 
 
-ANALYTICS_COOKIE = Cookie("_id", "exact", "analytics", "2 years", "doc:test")
-SECURITY_COOKIE = Cookie("__sec", "exact", "security", "session", "doc:test")
-FUNCTIONAL_COOKIE = Cookie("pref", "exact", "functional", "1 year", "doc:test")
+ANALYTICS_COOKIE = Cookie("_id", "exact", "analytics", "2 years", "https://example.org/test")
+SECURITY_COOKIE = Cookie("__sec", "exact", "security", "session", "https://example.org/test")
+FUNCTIONAL_COOKIE = Cookie("pref", "exact", "functional", "1 year", "https://example.org/test")
 
 
 # ------------------------------------------------------------------------------------------ F1 storage
@@ -133,7 +133,7 @@ def test_f1_catalog_prior(changes, level, points):
 def test_f1_evidence_names_cookie_lifetime_source_and_date():
     f1 = base_assess(svc(sets_cookies="yes", cookies=(ANALYTICS_COOKIE,),
                          facts=(fact("cookies", confidence="S"),))).factor("F1")
-    assert "_id (analytics, 2 years)" in f1.evidence and "[doc:test, as of 2026-01-01, S]" in f1.evidence
+    assert "_id (analytics, 2 years)" in f1.evidence and "[https://example.org/test, as of 2026-01-01, S]" in f1.evidence
     assert f1.confidence == "catalog-unverified"
 
 
@@ -232,8 +232,8 @@ def test_f4(purposes, level, points):
 # ------------------------------------------------------------------------------------------ F5 own purposes
 
 
-ROLES = (DatedRole("controller", None, "2026-04-01", "doc:test", "2026-01-26", "V"),
-         DatedRole("processor", "2026-04-02", None, "doc:test", "2026-01-26", "V"))
+ROLES = (DatedRole("controller", None, "2026-04-01", "https://example.org/test", "2026-01-26", "V"),
+         DatedRole("processor", "2026-04-02", None, "https://example.org/test", "2026-01-26", "V"))
 
 
 @pytest.mark.parametrize("changes,on,level", [
@@ -389,7 +389,7 @@ def test_cross_site_analytics_is_c3_only_with_own_purposes():
 
 def test_c4_alone_is_likely():
     a = base_assess(svc(company="us-co", self_host_alternative=SelfHost(True, "self-host")))
-    assert reasons(a) == {"C1": "no", "C2": "no", "C3": "no", "C4": "holds"}
+    assert reasons(a) == {"C1": "no", "C2": "no", "C3": "no", "C4": "holds", "C5": "no"}
     assert a.consent_required == "likely" and "C4" in a.verdict_basis
     eea = base_assess(svc(self_host_alternative=SelfHost(True, "self-host")))
     assert reasons(eea)["C4"] == "no"
@@ -412,9 +412,14 @@ def test_strictly_necessary_is_no_until_non_essential_storage_is_seen():
 
 def test_self_hosted_without_storage_is_no():
     analytics = svc(company="site-operator", purposes=("analytics",), sets_cookies="yes", cookies=(ANALYTICS_COOKIE,))
-    assert base_assess(analytics).consent_required == "yes"  # sets _id by default
+    # first-party audience measurement: whether it stores anything before consent depends on its configuration
+    # (cookieless mode), so the catalog alone says "likely" (issue 15: self-hosted Matomo likely / no when cookieless)
+    base = base_assess(analytics)
+    assert base.consent_required == "likely" and "C1" in base.verdict_basis
     cookieless = site_assess(analytics, obs(method="browser"))
-    assert cookieless.consent_required == "no" and cookieless.risk_score == 10  # F4 analytics only
+    assert cookieless.consent_required == "no" and cookieless.risk_score == 5  # F4 first_party only
+    cookie = ObservedCookie("_id", "www.example.de", 400 * 86400, False, "analytics")
+    assert site_assess(analytics, obs(method="browser", cookies=(cookie,))).consent_required == "yes"
 
 
 def test_gated_site_keeps_the_verdict_but_scores_lower():
@@ -437,7 +442,8 @@ def test_service_grain_aggregates_observations_but_never_lowers_the_prior():
     seen = clean + [replace(obs(pixels=("https://svc.example/p.gif",)), site="c.example")]
     b = assess_service("svc", ctx, seen)
     assert b.factor("F3").confidence == "measured" and "1 of 3 site(s)" in b.factor("F3").evidence
-    assert b.observations == 3 and b.confidence == "measured"
+    # confidence = the weakest evidence behind the score: F5 (role not recorded) is an unverified catalog level
+    assert b.observations == 3 and b.confidence == "catalog-unverified"
 
 
 def test_service_grain_merges_locations_worst_first():
@@ -448,12 +454,17 @@ def test_service_grain_merges_locations_worst_first():
 
 
 def test_confidence_labels():
-    assert base_assess(BASE).confidence == "catalog-verified"  # F2/F4 curated, F6 V facts; F7 not_measured skipped
+    # the weakest evidence behind the score (one definition, data/risk/rubric.yml): BASE scores F5 unknown and
+    # F7 not_measured, both explicit unknown levels, so it is catalog-unverified
+    assert base_assess(BASE).confidence == "catalog-unverified"
+    processor = svc(role="processor", facts=(fact("cookies", "no cookies"), fact("role", "processor")))
+    located = obs(locations=(HostLocation("svc.example", frozenset({"DE"}), "measured"),))
+    assert site_assess(processor, located).confidence == "catalog-verified"  # F2 measured, F4 from the catalog
+    necessary = replace(processor, purposes=("necessary",))
+    assert site_assess(necessary, located).confidence == "measured"  # only F2 (measured) adds points
     unverified = base_assess(svc(sets_cookies="yes", cookies=(ANALYTICS_COOKIE,),
                                  facts=(fact("cookies", confidence="M"),)))
     assert unverified.confidence == "catalog-unverified"
-    assert site_assess(BASE, obs(locations=(HostLocation("svc.example", frozenset({"DE"}), "measured"),))
-                       ).confidence == "measured"
 
 
 def test_to_check_lists_what_a_crawl_cannot_measure():

@@ -72,6 +72,7 @@ def test_every_factor_maps_to_conditions_and_law():
     used = {k for f in RUBRIC.factors.values() for k in f.legal} | {k for m in RUBRIC.mitigations.values() for k in
                                                                      m.legal} | {k for _t, ls in RUBRIC.reasons.values()
                                                                                  for k in ls}
+    used |= {k for item in RUBRIC.security.values() for k in item.legal}
     assert used == set(RUBRIC.sources), set(RUBRIC.sources) - used
 
 
@@ -150,3 +151,12 @@ def test_mitigations_reasons_bands_and_sources_are_documented():
         assert re.search(rf"^- `{re.escape(key)}`:", text, flags=re.M), f"source {key} missing from ## Sources"
     assert "0–19 low, 20–39 medium, 40–59 high, ≥ 60 very high" in text
     assert "not legal advice" in text.lower()
+
+
+def test_confidence_means_one_thing():
+    """The confidence label has one definition (the rubric's): the data dictionary and the methodology quote it."""
+    schema = yaml.safe_load((ROOT / "pipelines" / "warehouse" / "schema.yml").read_text(encoding="utf-8"))["marts"]
+    assert RUBRIC.confidence.startswith("the weakest evidence behind the score")
+    for mart in ("service_risk", "site_service_risk"):
+        assert schema[mart]["columns"]["confidence"] == RUBRIC.confidence, mart
+    assert RUBRIC.confidence in METHODOLOGY.read_text(encoding="utf-8").replace("\n", " ")

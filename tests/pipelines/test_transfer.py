@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from pipelines.catalog import vocab
 from pipelines.catalog.load import load_catalog
 from pipelines.enrich.dpf import EMPTY_SNAPSHOT, DpfStatus, load_snapshot
 from pipelines.risk.countries import CountryDataError, load_countries
@@ -88,7 +89,7 @@ def test_adequacy_decisions_have_ids_dates_and_scope_limits():
     renewal = rows[("GB", "2025-12-19")]
     assert renewal.valid_to == "2031-12-27" and renewal.scope == "full"
     for d in COUNTRIES.decisions:
-        assert d.source.startswith("doc:") and d.as_of == "2026-11-29" and d.confidence in "VSM", d
+        assert vocab.is_public_url(d.source) and d.as_of == "2026-11-29" and d.confidence in "VSM", d
         assert d.scope in ("full", "partial") and (d.scope == "full" or d.scope_limit), d
     # 15 on the Commission page (US and UK included) + Brazil = the 16 third countries of legal-facts.md §1.2
     assert len({d.code for d in COUNTRIES.decisions if d.kind == "country"}) == 16
@@ -109,7 +110,7 @@ def test_country_table_errors_name_file_and_line(tmp_path):
     path = tmp_path / "adequacy.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[2] = lines[2].replace(",partial,", ",sometimes,")
-    lines.append("DE,Germany,country,x,2020-01-01,V,,full,,V,doc:x,2026-01-01,")
+    lines.append("DE,Germany,country,x,2020-01-01,V,,full,,V,https://example.org/x,2026-01-01,")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(CountryDataError) as err:
         load_countries(tmp_path)
@@ -263,8 +264,10 @@ def test_real_chains(catalog):
     def cls(company):
         return jurisdiction_class(build_chain(catalog, company, snap, DAY), COUNTRIES, DAY).cls
 
-    assert cls("google-ireland") == "non_eea_parent"  # Google Ireland -> Google LLC (US) -> Alphabet
-    assert cls("google-llc") == "us_dpf_unknown"  # listed [V], status not verified [M]
+    # recipient rule (DSK application notes on the DPF): Google Ireland passes the data to Google LLC, whose DPF
+    # status (snapshot 2026-12-06, Google's framework statement) is scored, not the Irish contracting entity's seat
+    assert cls("google-ireland") == "us_dpf"
+    assert cls("google-llc") == "us_dpf"
     assert cls("hotjar-ltd") == "eea"  # MT -> Content Square SAS (FR), ultimate parent [S]
     assert cls("usercentrics-gmbh") == "eea_parent_unknown"  # parent [M]: unknown stays unknown
     assert cls("innocraft") == "adequate"  # NZ

@@ -162,18 +162,25 @@ def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
             {"network": "85.13.128.0/18", "country": "DE", "asn": 34788, "org": "Neue Medien Muennich GmbH"}]
     geo = write_country_mmdb(tmp_path / "geo.mmdb", nets, flavour="geoip2")
     asn = write_asn_mmdb(tmp_path / "asn.mmdb", nets)
+    db = tmp_path / "warehouse.duckdb"
+    assert build(tmp_path).assessed == [RUN1]  # built before the enrichment: the host seen, its location unknown
+    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("anycast_or_unknown",)]
     with LocalDNS(zone) as dns:
         enrich_run(tmp_path, RUN1, nameservers=[dns.nameserver], geoip_db=geo, asn_db=asn, fetch_refdata=False)
     report = build(tmp_path)
     assert report.enriched == [RUN1] and not report.failed_assertions
-    db = tmp_path / "warehouse.duckdb"
+    # the new input re-assesses the run (same catalog version: not a catalog move, so no risk_changes row)
+    assert report.assessed == [RUN1]
+    assert q(db, "SELECT server_class FROM service_risk WHERE service_id = 'hotjar'") == [("eea",)]
+    assert q(db, "SELECT count(*) FROM risk_changes_all") == [(0,)]
     hosts = dict(q(db, "SELECT host, countries FROM hosts WHERE host IN ('static.hotjar.com', 'fonts.googleapis.com')"))
     assert hosts == {"static.hotjar.com": ["IE"], "fonts.googleapis.com": ["US"]}
     locs = q(db, "SELECT service_id, country, hosts, sites FROM service_locations WHERE service_id = 'hotjar'")
     assert locs == [("hotjar", "IE", 1, 1)]
     # a service seen only through an inline signature has no host to locate
     assert q(db, "SELECT count(*) FROM service_locations WHERE service_id = 'matomo-self-hosted'") == [(0,)]
-    assert build(tmp_path).enriched == []  # unchanged enrichment is not reloaded
+    again = build(tmp_path)
+    assert again.enriched == [] and again.assessed == []  # unchanged enrichment is not reloaded nor re-assessed
 
 
 def test_risk_marts_cover_every_detected_service(one_run):
@@ -190,22 +197,23 @@ def test_risk_marts_cover_every_detected_service(one_run):
 
 
 def test_trends_record_dpf_changes_between_runs(tmp_path):
+    """The DPF status trends show is the effective status of the service's data recipient on each run's date: a
+    listing checked on 2025-11-15 counts for the November run and is stale (older than 12 months) in December."""
     from dataclasses import replace
     from types import MappingProxyType
 
-    from pipelines.catalog.load import load_catalog
+    from pipelines.risk.model import load_context
 
-    catalog = load_catalog()
+    ctx = load_context()
+    google = ctx.dpf.entries["a2zt000000001L5AAI"]
+    snapshot = replace(ctx.dpf, entries=MappingProxyType({**ctx.dpf.entries,
+                                                           google.participant_id: replace(google, checked_on="2025-11-15")}))
+    ctx = replace(ctx, dpf=snapshot, version="test-stale-google")
     write_tiny_run(tmp_path, RUN1, 1)
-    build(tmp_path, catalog=catalog, catalog_provenance={})
-    company = catalog.by_id["hotjar"].company
-    changed = dict(catalog.companies)
-    changed[company] = replace(changed[company], dpf=replace(changed[company].dpf, status="inactive",
-                                                             checked_on="2026-12-01"))
-    later = replace(catalog, companies=MappingProxyType(changed))
     write_tiny_run(tmp_path, RUN2, 2)
-    build(tmp_path, catalog=later, catalog_provenance={})
+    build(tmp_path, risk_context=ctx)
     rows = {r[0]: r[1:] for r in q(tmp_path / "warehouse.duckdb",
                                    "SELECT service_id, prev_dpf_status, dpf_status, dpf_changed FROM service_trends")}
-    assert rows["hotjar"][1:] == ("inactive", True)
-    assert rows["google-tag-manager"][2] is False
+    # Google Tag Manager: Google Ireland is the contracting entity, Google LLC the recipient whose status is shown
+    assert rows["google-tag-manager"] == ("active", "unknown", True)
+    assert rows["hotjar"][2] is False  # an EEA recipient: not_applicable in both runs

@@ -77,7 +77,7 @@ def test_rebuild_rechecks_only_when_the_catalog_names_change(two_runs, catalog):
     report = build(two_runs, catalog=catalog, catalog_provenance={}, on_step=steps.append)
     assert q(db, "SELECT * FROM _policy_checked ORDER BY run_id") == checked
     assert report.policy_checked == [] and not any(s.startswith(("load 2", "match", "check")) for s in steps)
-    assert steps[-3:] == ["assess risk", "rebuild models", "run assertions"]
+    assert steps[-4:] == ["assess risk", "rebuild models", "describe tables", "run assertions"]
     # the catalog renames Hotjar and drops its aliases: the stored run is checked again, and the policy's
     # "Hotjar" is now only the company's name
     hotjar = catalog.by_id["hotjar"]

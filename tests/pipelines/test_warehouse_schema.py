@@ -5,22 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 import yaml
 
-from pipelines.warehouse.build import build
-
 SCHEMA = Path(__file__).resolve().parents[2] / "pipelines" / "warehouse" / "schema.yml"
-
-
-@pytest.fixture(scope="module")
-def tiny_warehouse(tmp_path_factory):
-    from tests.pipelines.warehouse_fixture import write_tiny_run
-
-    out = tmp_path_factory.mktemp("wh")
-    write_tiny_run(out)
-    build(out)
-    return out / "warehouse.duckdb"
 
 
 def test_every_mart_column_is_documented(tiny_warehouse):

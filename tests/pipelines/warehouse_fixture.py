@@ -86,7 +86,9 @@ def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture:
         (run_dir / table).mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows.get(table, []), schema=SCHEMAS[table]),
                        run_dir / table / "part-wtest-00001.parquet")
-    manifest = build_manifest(run_id=run_id, kind="crawl", started_at=T0.isoformat(), run_dir=run_dir,
+    # the run started when its id says (a run's assessment is made on that day)
+    started = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    manifest = build_manifest(run_id=run_id, kind="crawl", started_at=started.isoformat(), run_dir=run_dir,
                               settings={"fixture": fixture}, stats={}, input_info={"fixture": True},
                               reference_data={}, writers=["wtest"], close_reason="finished")
     write_manifest(run_dir, manifest)

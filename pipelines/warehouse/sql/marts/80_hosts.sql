@@ -1,4 +1,5 @@
--- grain: one row per run and host (every third-party host and first-party subdomain of the run's pages)
+-- grain: one row per run and host (every third-party host and first-party subdomain of the run's pages);
+-- service_id from the build's one attribution (_host_services), as every other mart
 CREATE OR REPLACE TABLE hosts_all AS
 SELECT
     h.run_id,
@@ -6,7 +7,7 @@ SELECT
     h.registrable_domain,
     CASE WHEN h.third_party THEN 'third' ELSE 'first' END AS party,
     h.sites,
-    h.service_id,
+    hs.service_id,
     h.dns_outcome AS dns_status,
     h.cname_chain,
     coalesce(a.ips, []) AS ips,
@@ -19,9 +20,10 @@ SELECT
     h.vantage,
     h.resolved_at
 FROM stg_hosts h
+LEFT JOIN _host_services hs ON hs.run_id = h.run_id AND hs.host = h.host
 LEFT JOIN (
     SELECT run_id, host, list_sort(list_distinct(list(ip))) AS ips FROM enr_host_addresses GROUP BY ALL
-) a USING (run_id, host)
-ORDER BY run_id, host;
+) a ON a.run_id = h.run_id AND a.host = h.host
+ORDER BY h.run_id, h.host;
 CREATE OR REPLACE VIEW hosts AS
 SELECT * FROM hosts_all WHERE run_id = (SELECT run_id FROM int_latest_run);

@@ -1,6 +1,8 @@
--- grain (service_risk): one row per run and detected curated service: consent verdict, score, band, factors
+-- grain (service_risk): one row per run and detected curated service: consent verdict, score, band, factors,
+-- the recipient of the data (jurisdiction and DPF status scored) and the EEA contracting entity beside it
 -- grain (site_service_risk): one row per run, site and detected curated service
--- An indicator, not legal advice (see docs/methodology.md).
+-- Each run is assessed on its own date with the catalog version recorded for it (catalog_version); a rebuild
+-- never changes a stored run's verdict unless that version moves. An indicator, not legal advice.
 CREATE OR REPLACE TABLE service_risk_all AS
 SELECT * FROM _service_risk ORDER BY run_id, risk_score DESC, service_id;
 CREATE OR REPLACE VIEW service_risk AS
@@ -9,6 +11,12 @@ CREATE OR REPLACE TABLE site_service_risk_all AS
 SELECT * FROM _site_service_risk ORDER BY run_id, site_input, service_id;
 CREATE OR REPLACE VIEW site_service_risk AS
 SELECT * FROM site_service_risk_all WHERE run_id = (SELECT run_id FROM int_latest_run);
+-- grain (risk_changes): one row per run, service and catalog-version move that changed its verdict, band or
+-- score (the run was re-assessed with the new version; old runs included)
+CREATE OR REPLACE TABLE risk_changes_all AS
+SELECT * FROM _risk_changes ORDER BY changed_at, run_id, service_id;
+CREATE OR REPLACE VIEW risk_changes AS
+SELECT * FROM risk_changes_all WHERE run_id = (SELECT run_id FROM int_latest_run);
 -- sites gain their worst band
 CREATE OR REPLACE TABLE sites_all AS
 SELECT s.*, r.max_risk_band, coalesce(r.high_risk_services, 0) AS high_risk_services

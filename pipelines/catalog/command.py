@@ -1,0 +1,44 @@
+"""Click commands of the catalog stage, for ``pipelines/cli.py`` to register: ``top-services`` (recompute the
+prevalence ranking ``data/reference/top_services.csv``; meant for ``servicerisk refdata top-services``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.catalog.load import DEFAULT_DATA_DIR
+
+EXAMPLE = "servicerisk refdata top-services --corpus .cache/realpages-dev --write"
+
+
+@click.command("top-services", epilog=f"\b\nExample:\n  {EXAMPLE}")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
+              help="The extracted realpages-dev corpus (manifest.csv and pages/).")
+@click.option("--top", type=click.IntRange(1), default=100, show_default=True,
+              help="How many of the corpus's most prevalent services to keep (the demo's are all kept).")
+@click.option("--write", is_flag=True, help="Write data/reference/top_services.csv instead of printing the CSV.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR,
+              show_default=True, help="Data folder holding services/, companies/ and reference/.")
+def top_services(corpus_dir: Path, top: int, write: bool, data_dir: Path) -> None:
+    """Rank the catalog's services by the sites that embed them, on the .de/.at/.ch pages of the dev corpus and
+    on the demo web, with the project's own observe and detect (curated catalog plus the long tail). The facts
+    check requires complete company data for these services."""
+    from pipelines.catalog.load import CatalogError, load_catalog
+    from pipelines.catalog.prevalence import TOP_SERVICES, compute_top_services, top_services_csv
+    from pipelines.catalog.refdata import catalog_with_long_tail
+
+    try:
+        catalog, provenance = catalog_with_long_tail(load_catalog(data_dir))
+    except CatalogError as exc:
+        click.echo(f"error: cannot load the catalog: {exc}", err=True)
+        sys.exit(1)
+    rows, how = compute_top_services(corpus_dir, catalog, provenance.get("long_tail", "not loaded"), top)
+    text = top_services_csv(rows, how)
+    if not write:
+        click.echo(text, nl=False)
+        return
+    path = data_dir / TOP_SERVICES
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{len(rows)} rows written to {path}")
