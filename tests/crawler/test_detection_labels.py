@@ -57,6 +57,7 @@ TOP = 40
 STATUSES = {"present", "hinted", "same_owner"}
 EMBEDDINGS = ("direct", "gated", "encoded", "config", "hint")
 CONFIDENCES = {"high", "medium"}
+EDGES = ("host", "domain", "name", "company")
 
 LABELS = [json.loads(line) for line in LABELS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -194,7 +195,9 @@ def score_page(row: dict, found: list[Found]) -> PageScore:
         return edge(lab, f, site_domain, unambiguous)
 
     kinds = [[kind(lab, f) for f in found] for lab in present]
-    adjacency = [[j for j, k in enumerate(row_kinds) if k] for row_kinds in kinds]
+    # stronger edges first, so that among matchings of the same size the search keeps host pairs
+    adjacency = [sorted((j for j, k in enumerate(row_kinds) if k), key=lambda j, r=row_kinds: EDGES.index(r[j]))
+                 for row_kinds in kinds]
     pairs = max_matching(adjacency, len(found))
     matched = [(present[i], found[j], kinds[i][j]) for i, j in sorted(pairs.items())]
     taken = set(pairs.values())
@@ -238,7 +241,7 @@ class Evaluation:
             lines.append(f"  {name:8s} sites: recall {_ratio(*self.recall(lambda _l, pg, e=eu: pg.european == e))}, "
                          f"precision {_ratio(*self.precision(lambda pg, e=eu: pg.european == e))}")
         edges = Counter(k for pg in self.pages for _l, _f, k in pg.matched)
-        lines.append("  matched by " + ", ".join(f"{k} {edges[k]}" for k in ("host", "domain", "name", "company")))
+        lines.append("  matched by " + ", ".join(f"{k} {edges[k]}" for k in EDGES))
         lines.append(f"  unmatched services not counted (hinted/same-owner label or self-hosted): "
                      f"{sum(len(pg.ignored) for pg in self.pages)}")
         misses: Counter = Counter()
