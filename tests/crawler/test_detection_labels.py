@@ -47,6 +47,7 @@ import pytest
 
 from crawler.hosts import host_of, registrable_domain
 from crawler.observe import observe
+from pipelines.catalog.vocab import SITE_OPERATOR
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS_FILE = ROOT / "tests" / "data" / "detection_labels" / "labels-v2.jsonl"
@@ -121,14 +122,11 @@ def detected_services(row: dict, body: bytes, catalog, detector) -> list[Found]:
         found = by_id.get(det.service_id)
         if found is None:
             service = catalog.by_id[det.service_id]
-            chain = [c.name for c in catalog.parent_chain(service.company)] if service.company in catalog.companies \
-                else []
-            company = catalog.companies.get(service.company)
-            companies = {company_form(n) for n in chain + ([company.name] if company else [])
-                         + list(company.aliases if company else ())}
+            # the company and its parents, each by name and aliases
+            companies = {company_form(n) for c in catalog.parent_chain(service.company) for n in (c.name, *c.aliases)}
             found = by_id[det.service_id] = Found(
                 det.service_id, set().union(*(name_forms(n) for n in (service.name, *service.aliases))),
-                {c for c in companies if c}, service.company, set(), service.company == "site-operator")
+                companies - {""}, service.company, set(), service.company == SITE_OPERATOR)
         if det.host:
             found.hosts.add(det.host.lower())
         found.embeddings.add(det.embedding)
