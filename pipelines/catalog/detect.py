@@ -46,6 +46,16 @@ _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf
                        r"(?:$|[?#])|/(?:js|css|tag|pixel|collect|beacon|script|sdk|embed|widget)s?(?:/|$|\?)", re.I)
 
 
+#: categories of services whose hosts serve tags, beacons and ad calls, never pages people link to: a URL
+#: literal naming such a host in running inline code configures the vendor's loader (``'https://tags.crwdcntrl.net/c/'
+#: + id``, an ad server's base URL), even when it does not look like a file; a social network's or video site's
+#: host in inline code is as often a share or profile link, so those still need a loadable-looking URL. Curated
+#: services only: a long-tail (third-party-web) entity may lump a company's whole web presence under one ad
+#: product (apple.com, microsoft.com), whose pages are linked
+LOADER_CATEGORIES = frozenset({"advertising", "analytics", "audience-measurement", "tag-manager", "consent",
+                               "ab-testing", "session-replay", "marketing-automation", "security", "captcha", "fonts"})
+
+
 _PER_URL = object()  # a host whose match depends on the URL's path
 _STAR_ONLY = object()  # a first-party host only host-"*" path rules can match
 _DONE = object()  # a host whose detection this page has recorded already
@@ -277,7 +287,8 @@ class Detector:
                         unclaimed.append(Unclaimed(host, embedding))
                 continue
             service, rule = hit
-            if rule == "host" and ref.inline and ref.element == "script" and not _looks_loadable(ref.url):
+            if rule == "host" and ref.inline and ref.element == "script" and not _looks_loadable(ref.url) \
+                    and (service.category not in LOADER_CATEGORIES or service.id.startswith("tpw-")):
                 # a URL literal in inline code that is no loadable resource (share links, profile URLs in
                 # JSON state): a page link, not an embed; path rules and signatures still count
                 continue

@@ -42,7 +42,7 @@ UNCLAIMED_SCHEMA = pa.schema([
     ("method", pa.string()), ("consent_state", pa.string()), ("signal", pa.string()),
 ])
 ENRICHED_PREFIX = "enr_"
-DETECTOR_VERSION = 4  # bump when detection rules change in code: every stored run is re-attributed
+DETECTOR_VERSION = 5  # bump when detection rules change in code: every stored run is re-attributed
 
 
 @dataclass
