@@ -25,7 +25,7 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from crawler.signatures import CompiledSignature, compile_signature, load_signatures
+from common.signatures import CompiledSignature, compile_signature, load_signatures
 
 # element -> attributes that make the browser fetch something
 _FETCH_ATTRS: dict[str, tuple[str, ...]] = {

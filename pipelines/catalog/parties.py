@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from common.hosts import registrable_domain
 from common.paths import data_path
-from crawler.hosts import registrable_domain
 from pipelines.catalog.load import Catalog
 
 DOMAIN_OWNERS = data_path("reference", "domain_owners.yml")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.hosts import host_of
+from common.hosts import host_of
 from crawler.observe import observe
 from pipelines.catalog.detect import Detector
 from pipelines.catalog.load import load_catalog
