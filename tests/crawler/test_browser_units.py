@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from common import refdata as rd
 from common.tables import LEGACY_TABLES, SCHEMAS, TABLES
 from crawler.browser.consent import AutoconsentBundle, ConsentTracker
 from crawler.browser.observe import page_extras, visit_rows
@@ -20,7 +21,6 @@ from crawler.browser.session import Pass, RequestRecord, Visit
 from crawler.ledger import committed, run_tables
 from crawler.outcomes import OUTCOMES, classify_browser_error
 from crawler.sitecrawl import extra_passes
-from pipelines.catalog import refdata as rd
 
 
 @pytest.mark.parametrize("message,outcome", [
