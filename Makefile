@@ -73,7 +73,7 @@ bench-browser: $(STAMP)
 	$(PY) bench/browser.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check common crawler pipelines tests bench
+	$(PY) -m ruff check common crawler devweb pipelines tests bench
 
 clean:
 	rm -rf out .pytest_cache

@@ -16,11 +16,11 @@ DATA_FOLDERS = [f"servicerisk_data.{name}" for name in find_namespace_packages(w
 CODE_DATA = [f"**/*.{ext}" for ext in ("sql", "yml", "yaml", "json", "html", "j2", "md", "csv", "txt", "c")]
 
 setup(
-    packages=find_packages(include=["common*", "crawler*", "pipelines*"])
+    packages=find_packages(include=["common*", "crawler*", "devweb*", "pipelines*"])
     + ["servicerisk_data"] + DATA_FOLDERS,
     package_dir={"servicerisk_data": "data"},
     package_data={
-        **{package: CODE_DATA for package in ("common", "crawler", "pipelines")},
+        **{package: CODE_DATA for package in ("common", "crawler", "devweb", "pipelines")},
         # the data folders one by one (never data/cache: downloaded reference packages)
         **{package: ["*.yml", "*.csv", "*.json", "*.md"] for package in ["servicerisk_data", *DATA_FOLDERS]},
     },

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from crawler.paths import Layout, parts  # noqa: E402
-from pipelines.localdns import LocalDNS, Zone  # noqa: E402
-from pipelines.localdns.fixtures import FIXTURE_ADDRESS  # noqa: E402
-from pipelines.localweb.browserweb import banner_domains, banner_web  # noqa: E402
-from pipelines.localweb.server import LocalWeb  # noqa: E402
+from common.runfolder import Layout, parts  # noqa: E402
+from devweb.dns import LocalDNS, Zone  # noqa: E402
+from devweb.dns.fixtures import FIXTURE_ADDRESS  # noqa: E402
+from devweb.web.browserweb import banner_domains, banner_web  # noqa: E402
+from devweb.web.server import LocalWeb  # noqa: E402
 
 BURN = "while True: pass"
 

@@ -3,7 +3,7 @@ same-run baseline.
 
 - DNS: ``HostResolver.resolve_many`` (A+AAAA, CNAME chains, memo, bounded concurrency) on N unique hosts vs a
   raw dnspython loop (``dns.asyncquery.udp`` for A then AAAA, one host after the other) on the same hosts.
-  The server runs in its own process (``python -m pipelines.localdns``), as a real resolver would.
+  The server runs in its own process (``python -m devweb.dns``), as a real resolver would.
   Target: >= 300 unique hosts/s.
 - IP lookups: ``GeoIP.locate`` (country + ASN + organisation + confidence, no memo) vs a raw
   ``maxminddb`` ``get`` loop on the same country file and addresses. Target: >= 100,000 lookups/s.
@@ -71,7 +71,7 @@ def bench_dns(n: int, reps: int, delay_ms: float = 0.0, baseline_n: int | None =
     with tempfile.TemporaryDirectory() as tmp:
         zone = Path(tmp) / "bench.zone"
         hosts = write_zone(zone, n)
-        server = subprocess.Popen([sys.executable, "-m", "pipelines.localdns", "--zone", str(zone),
+        server = subprocess.Popen([sys.executable, "-m", "devweb.dns", "--zone", str(zone),
                                    "--delay-ms", str(delay_ms)], cwd=ROOT,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
@@ -115,7 +115,7 @@ def geo_databases() -> tuple[GeoIP, str]:
     geo, problems = open_geoip(fetch=True)
     if not problems:
         return geo, "pinned ip-location-db data"
-    from pipelines.enrich import fixtures
+    from devweb import fixtures
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-geo-"))
     rows = fixtures.read_networks_csv(ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv")

@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.items import SCHEMAS, TABLES  # noqa: E402
-from crawler.manifest import build_manifest, write_manifest  # noqa: E402
-from crawler.paths import Layout  # noqa: E402
+from common.manifest import build_manifest, write_manifest  # noqa: E402
+from common.runfolder import Layout  # noqa: E402
+from common.tables import SCHEMAS, TABLES  # noqa: E402
 
 RUN_ID = "20261101T000000Z-be0c40"
 
@@ -229,7 +229,7 @@ def main() -> None:
     check = subprocess.run([sys.executable, "-c", """if True:
         import sys, time
         import duckdb
-        from pipelines.catalog.refdata import catalog_with_long_tail
+        from pipelines.catalog.longtail import catalog_with_long_tail
         from pipelines.warehouse.policy import write_policy_coverage
         catalog, _ = catalog_with_long_tail()
         con = duckdb.connect(sys.argv[1], read_only=True)

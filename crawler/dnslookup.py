@@ -44,7 +44,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from crawler.hosts import is_ip
+from common.hosts import is_ip
 from crawler.resolver import make_async_resolver
 
 OUTCOMES = ("ok", "nxdomain", "servfail", "timeout", "no_answer", "refused", "loop")

@@ -58,8 +58,8 @@ _psl: PublicSuffixList | None = None
 def _get_psl() -> PublicSuffixList:
     global _psl
     if _psl is None:
-        # one parsed list per process: share crawler.hosts' ICANN-only instance
-        from crawler.hosts import psl
+        # one parsed list per process: share common.hosts' ICANN-only instance
+        from common.hosts import psl
 
         _psl = psl() if _PSL_ONLY_ICANN else PublicSuffixList(only_icann=False)
     return _psl

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from scrapy.exporters import BaseItemExporter
 from scrapy.extensions.feedexport import BlockingFeedStorage
 
-from crawler.items import SCHEMAS
+from common.tables import SCHEMAS
 
 
 class ParquetItemExporter(BaseItemExporter):

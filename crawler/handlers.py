@@ -69,12 +69,12 @@ class SiteCrawlDownloadHandler(HTTP11DownloadHandler):
 
 
 class BrowserDownloadHandler:
-    """Loads http(s) pages in headless Chromium (``crawler.browser.BrowserPool``) instead of downloading them.
+    """Loads http(s) pages in headless Chromium (``crawler.browser.session.BrowserPool``) instead of downloading them.
 
     The request's ``sr_pass`` meta (a ``Pass``: consent state and signal) says how; the response carries the
     document Chromium received (status, headers, raw body) and ``request.meta["sr_visit"]`` the whole visit
     (every request, cookies, storage, CMP). A failed visit raises ``VisitFailed`` whose ``sr_outcome`` the
-    spider records. Chromium's traffic goes through ``crawler.browserguard.GuardProxy`` (the run's private-address
+    spider records. Chromium's traffic goes through ``crawler.browser.guard.GuardProxy`` (the run's private-address
     guard and resolver), which forwards to ``SR_BROWSER_PROXY`` when set. Settings: ``SR_BROWSER_EXECUTABLE``,
     ``SR_BROWSER_PROXY``, ``SR_BROWSER_CONTEXTS``,
     ``SR_BROWSER_PAGE_BUDGET``, ``SR_BROWSER_NAV_TIMEOUT``, ``SR_BROWSER_LOAD_TIMEOUT``, ``SR_BROWSER_IDLE_TIMEOUT``,
@@ -86,9 +86,9 @@ class BrowserDownloadHandler:
     lazy = True
 
     def __init__(self, crawler):
-        from crawler.browser import BrowserConfig, BrowserPool
-        from crawler.browserguard import GuardProxy
-        from crawler.consent import load_bundle
+        from crawler.browser.consent import load_bundle
+        from crawler.browser.guard import GuardProxy
+        from crawler.browser.session import BrowserConfig, BrowserPool
         from crawler.netguard import guard_from_settings
 
         s = crawler.settings
@@ -120,7 +120,7 @@ class BrowserDownloadHandler:
     async def download_request(self, request):
         from scrapy.http import HtmlResponse
 
-        from crawler.browser import Pass
+        from crawler.browser.session import Pass
 
         if "sr_site" not in request.meta:
             return await self.http.download_request(request)

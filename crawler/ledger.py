@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from crawler.items import LEGACY_TABLES, TABLES
+from common.tables import LEGACY_TABLES, TABLES
 
 PART_RE = re.compile(r"^part-(?P<writer>[A-Za-z0-9_.-]+)-(?P<n>\d+)\.parquet$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.hosts import host_of
+from common.hosts import host_of
 from crawler.netguard import HostGuard, guard_from_settings
 
 

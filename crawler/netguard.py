@@ -9,8 +9,8 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from common.hosts import is_ip
 from crawler.dnslookup import HostResolver
-from crawler.hosts import is_ip
 
 
 def is_forbidden_ip(ip: str) -> bool:
@@ -122,7 +122,7 @@ class HostGuard:
 @functools.lru_cache(maxsize=None)
 def run_guard(nameservers: tuple[str, ...], timeout: float, allow_private: bool) -> HostGuard:
     """The process's guard for a run's resolver settings: the downloader middleware, the connections'
-    name resolution (``crawler.dnsresolver``) and browser mode's proxy (``crawler.browserguard``) share its
+    name resolution (``crawler.dnsresolver``) and browser mode's proxy (``crawler.browser.guard``) share its
     memo, so each host is looked up once and every connection goes to an address the guard checked."""
     return HostGuard(HostResolver(nameservers, timeout=timeout, memo_size=100_000), allow_private=allow_private)
 

@@ -25,7 +25,7 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from crawler.signatures import CompiledSignature, compile_signature, load_signatures
+from common.signatures import CompiledSignature, compile_signature, load_signatures
 
 # --- the rule tables: the one place they are written (the native walk, crawler/_fastwalk.c, receives them
 # from here when it is set up and holds none of its own) ------------------------------------------------------

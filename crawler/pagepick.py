@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from crawler.hosts import registrable_domain
+from common.hosts import registrable_domain
 
 # (kind, words found in the link's URL path or text); earlier kinds win.
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.hosts import psl_version
+from common.manifest import settings_digest
 from common.paths import data_path
+from common.runfolder import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
+from common.tables import TABLES, SiteBundle
 from crawler import settings as default_settings
 from crawler.domains import read_domain_list, write_rejected_csv
-from crawler.hosts import psl_version
-from crawler.items import TABLES, SiteBundle
-from crawler.manifest import settings_digest
-from crawler.paths import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 
 
 @dataclass
@@ -296,12 +296,12 @@ def run_crawl(plan: RunPlan, opts: CrawlOptions, redis_url: str | None = None) -
 
     settings = crawl_settings(plan, opts)
     if redis_url:
-        from crawler.spiders.redis_sites import RedisSitesSpider as spider_cls
+        from crawler.distributed.spider import RedisSitesSpider as spider_cls
 
         settings.update({"SR_REDIS_URL": redis_url, "REDIS_URL": redis_url, "SR_SEAL": False,
                          "LOG_FILE": str(plan.run_dir / f"crawl-{settings['SR_WRITER_ID']}.log")})
     elif opts.mode == "browser":
-        from crawler.spiders.browser import BrowserSitesSpider as spider_cls
+        from crawler.browser.spider import BrowserSitesSpider as spider_cls
     else:
         from crawler.spiders.sites import SitesSpider as spider_cls
 
@@ -317,7 +317,7 @@ def seed_run(domains_path: str | os.PathLike, opts: CrawlOptions, redis_url: str
     """Create a distributed run: the run folder (as ``prepare_run``), its record in Redis (options, input,
     reference data) and the queue of its accepted domains. Returns the plan and how many were enqueued.
     Raises ``DistributedError``, ``DomainListError``."""
-    from crawler.distributed import connect, create_run, options_record
+    from crawler.distributed.queue import connect, create_run, options_record
 
     client = connect(redis_url)
     plan = prepare_run(domains_path, opts, distributed=True)
@@ -336,7 +336,7 @@ def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: 
              extra_settings: dict[str, Any] | None = None) -> tuple[RunPlan, CrawlOptions]:
     """Set up this process as a worker of a seeded run (default: the newest): the run's options from Redis,
     a new writer id, ``extra_settings`` on top for this worker only. Raises ``DistributedError``."""
-    from crawler.distributed import connect, join, load_run, run_dir_for
+    from crawler.distributed.queue import connect, join, load_run, run_dir_for
 
     client = connect(redis_url)
     record = load_run(client, run_id)
@@ -351,7 +351,7 @@ def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: 
 def requeue_run(redis_url: str, out: Path, run_id: str | None = None) -> tuple[str, int]:
     """Re-enqueue the domains of a run that have no committed row (after a worker died). Returns the run id and
     how many. Raises ``DistributedError``."""
-    from crawler.distributed import connect, load_run, requeue_missing, run_dir_for
+    from crawler.distributed.queue import connect, load_run, requeue_missing, run_dir_for
 
     client = connect(redis_url)
     record = load_run(client, run_id)
@@ -364,7 +364,8 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
     Raises ``DistributedError``."""
     import time
 
-    from crawler.distributed import (
+    from common.manifest import build_manifest, write_manifest
+    from crawler.distributed.queue import (
         SEALING,
         DistributedError,
         Keys,
@@ -376,7 +377,6 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
         summed_stats,
     )
     from crawler.ledger import writers
-    from crawler.manifest import build_manifest, write_manifest
 
     client = connect(redis_url)
     record = load_run(client, run_id)

@@ -7,7 +7,7 @@ from typing import Any
 from crawler import __version__
 
 BOT_NAME = "servicerisk"
-SPIDER_MODULES = ["crawler.spiders"]
+SPIDER_MODULES = ["crawler.spiders", "crawler.browser.spider", "crawler.distributed.spider"]
 
 # --- servicerisk settings (SR_*) -------------------------------------------------------------------------
 SR_MAX_PAGES = 5  # pages per site, home page included

@@ -22,11 +22,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urljoin
 
-from crawler.browser import Pass, Visit
-from crawler.browserobs import page_extras, visit_rows
+from common.hosts import host_of, registrable_domain
+from common.tables import TABLES
+from crawler.browser.observe import page_extras, visit_rows
+from crawler.browser.session import Pass, Visit
 from crawler.examine import PageFindings, PageJob
-from crawler.hosts import host_of, registrable_domain
-from crawler.items import TABLES
 from crawler.observe import Observation, parse_set_cookie
 from crawler.outcomes import ANSWERED, FALLBACK_ON, Classified, classify_proxy_response, is_html
 from crawler.pagepick import pick_pages

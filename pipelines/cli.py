@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from common.runfolder import Layout
 from crawler.domains import DomainListError
-from crawler.paths import Layout
 from crawler.progresslines import progress_mode, step_lines
 from pipelines import exits
 
@@ -132,7 +132,7 @@ def _parse_consent(value: str, mode: str) -> tuple[str, ...]:
 
 def _require_browser(settings: dict) -> None:
     """Exit with one line when browser mode cannot run (Chromium from ``-s SR_BROWSER_EXECUTABLE`` or the default)."""
-    from crawler.browser import browser_unavailable
+    from crawler.browser.session import browser_unavailable
 
     why = browser_unavailable(settings.get("SR_BROWSER_EXECUTABLE"))
     if why:
@@ -272,7 +272,7 @@ def _given_run_options() -> list[str]:
 
 
 def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
-    from crawler.distributed import DistributedError
+    from crawler.distributed.queue import DistributedError
     from crawler.runner import join_run, run_crawl
 
     try:
@@ -302,7 +302,7 @@ def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout
     """Create a distributed run from DOMAINS: the run folder under OUT/raw/, its settings in Redis (so workers
     started with `crawl --redis URL` join it) and one queue entry per accepted domain. The crawl flags given
     here apply to every worker."""
-    from crawler.distributed import DistributedError
+    from crawler.distributed.queue import DistributedError
     from crawler.runner import requeue_run, seed_run
 
     if requeue_missing:
@@ -340,7 +340,7 @@ def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout
 def seal(redis_url, out_dir, run_id, wait, summary):
     """Seal a distributed run (write its manifest) once the queue is drained, no worker is alive and every
     accepted domain has exactly one committed row; otherwise exit 1 saying what is missing."""
-    from crawler.distributed import DistributedError
+    from crawler.distributed.queue import DistributedError
     from crawler.runner import seal_run
 
     try:
@@ -386,7 +386,7 @@ def observe(file, url, content_type):
     """Print what one saved HTML page references, its inline signatures and the detected services, as JSON lines."""
     import json
 
-    from crawler.hosts import host_of, is_third_party
+    from common.hosts import host_of, is_third_party
     from crawler.observe import observe as observe_page
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.load import load_catalog
@@ -423,7 +423,7 @@ def refdata(ctx, cache_dir):
     of the most prevalent services."""
     if ctx.invoked_subcommand is not None:
         return
-    from pipelines.catalog import refdata as rd
+    from common import refdata as rd
 
     kwargs = {"cache_dir": cache_dir} if cache_dir else {}
     lock = rd.read_lock()
@@ -463,11 +463,13 @@ def run(ctx, domains, **kwargs):
 
 def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
     """Enrich the newest sealed run (DNS, location, network, cloaking) and print its summary."""
+    from pipelines.catalog.load import load_catalog
     from pipelines.enrich.command import print_summary
     from pipelines.enrich.run import EnrichError, enrich_run
 
     try:
-        result = enrich_run(out_dir, nameservers=list(nameservers), progress=progress_mode(None), **kwargs)
+        result = enrich_run(out_dir, nameservers=list(nameservers), progress=progress_mode(None),
+                            catalog=load_catalog(), **kwargs)
     except EnrichError as e:
         _fail(str(e), 1)
     print_summary(result.path, out)
@@ -624,10 +626,10 @@ def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
     two monthly crawls (some sites change their embeds in month 2), then the warehouse. With --serve, only keep
     the demo web and DNS up for your own crawls and scans."""
-    from pipelines.localdns import LocalDNS
-    from pipelines.localdns.demo import demo_zone
-    from pipelines.localweb.demo import demo_domain_list_text, demo_web
-    from pipelines.localweb.server import LocalWeb
+    from devweb.dns import LocalDNS
+    from devweb.dns.demo import demo_zone
+    from devweb.web.demo import demo_domain_list_text, demo_web
+    from devweb.web.server import LocalWeb
 
     if serve:
         _demo_serve(out_dir, proxy_port, dns_port)
@@ -652,7 +654,7 @@ def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
             _enrich_latest(out_dir, [dns.nameserver])
     _build_and_report(out_dir)
     service_ids = _print_demo_services(out_dir)
-    from pipelines.risk.demo import warehouse_verdicts
+    from pipelines.publish.verdicts import warehouse_verdicts
     from pipelines.warehouse.connect import connect
 
     out.print("\n[bold]consent verdicts and risk scores of the demo services[/bold] (the warehouse's service_risk)")
@@ -724,12 +726,12 @@ def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
     import signal
     import threading
 
-    from pipelines.localdns import LocalDNS
-    from pipelines.localdns.demo import demo_zone
-    from pipelines.localdns.fixtures import web_zone
-    from pipelines.localweb import BROWSER_DOMAINS, build_web
-    from pipelines.localweb.demo import demo_domain_list_text
-    from pipelines.localweb.server import LocalWeb
+    from devweb.dns import LocalDNS
+    from devweb.dns.demo import demo_zone
+    from devweb.dns.fixtures import web_zone
+    from devweb.web import BROWSER_DOMAINS, build_web
+    from devweb.web.demo import demo_domain_list_text
+    from devweb.web.server import LocalWeb
 
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
@@ -757,17 +759,17 @@ def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
 
 def _demo_browser(out_dir: Path) -> None:
     """The browser pass of the demo: demo web + browser fixture sites, every consent state and GPC."""
-    from pipelines.localdns import LocalDNS
-    from pipelines.localdns.demo import demo_zone
-    from pipelines.localweb import BROWSER_DOMAINS, build_web
-    from pipelines.localweb.demo import demo_domain_list_text
-    from pipelines.localweb.server import LocalWeb
+    from devweb.dns import LocalDNS
+    from devweb.dns.demo import demo_zone
+    from devweb.web import BROWSER_DOMAINS, build_web
+    from devweb.web.demo import demo_domain_list_text
+    from devweb.web.server import LocalWeb
     from pipelines.warehouse.connect import connect
 
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
-    from pipelines.localdns.fixtures import web_zone
+    from devweb.dns.fixtures import web_zone
 
     with LocalDNS(demo_zone().update(web_zone("browser"))) as dns, LocalWeb(build_web("demo,browser")) as web:
         env = {**os.environ, **web.proxy_env()}

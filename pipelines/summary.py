@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from crawler.hosts import registrable_domain
+from common.hosts import registrable_domain
+from common.runfolder import parts
 from crawler.outcomes import ANSWERED
-from crawler.paths import parts
 
 ANSWERED_MIN_SHARE = 0.10  # below it a crawl is reported as broken (exit code pipelines.exits.FEW_ANSWERED)
 

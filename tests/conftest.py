@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.localdns import LocalDNS
+from devweb.dns import LocalDNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -88,7 +88,7 @@ def kb_browser():
 def require_refdata(package: str) -> Path:
     """The cached tarball of a pinned reference-data package; skip the test locally when it is not fetched
     (`servicerisk refdata` needs npm), fail it in CI (where `make test` runs `make refdata` first)."""
-    from pipelines.catalog import refdata
+    from common import refdata
 
     path = refdata.cached_tarball(refdata.read_lock()[package])
     if path.is_file():
@@ -143,7 +143,7 @@ def local_dns():
     """The tests' DNS server (the crawler looks every site up itself, proxy or not): every host of the fault and
     browser webs and the first ``BENCH_SITES_IN_DNS`` bench sites at a public address, the fault web's DNS
     faults, and one name resolving to a private address (``dns-private-site.de``)."""
-    from pipelines.localdns.fixtures import web_zone
+    from devweb.dns.fixtures import web_zone
 
     with LocalDNS(web_zone("faults,browser", bench_sites=BENCH_SITES_IN_DNS)) as dns:
         yield dns
@@ -151,8 +151,8 @@ def local_dns():
 
 @pytest.fixture(scope="session")
 def fault_server():
-    from pipelines.localweb.faults import fault_web
-    from pipelines.localweb.server import LocalWeb
+    from devweb.web.faults import fault_web
+    from devweb.web.server import LocalWeb
 
     with LocalWeb(fault_web()) as web:
         yield web

@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crawler.items import SCHEMAS
+from common.tables import SCHEMAS
 from pipelines.cli import EXAMPLES, main
 from pipelines.enrich.run import SCHEMAS as ENRICHED_SCHEMAS
 from pipelines.warehouse import dictionary

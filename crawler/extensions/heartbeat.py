@@ -6,7 +6,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from crawler.distributed import Keys, add_stats, worker_info
+from crawler.distributed.queue import Keys, add_stats, worker_info
 
 
 class HeartbeatExtension:
@@ -31,7 +31,7 @@ class HeartbeatExtension:
         url = crawler.settings.get("SR_REDIS_URL")
         if not url:
             raise NotConfigured("SR_REDIS_URL is not set")
-        from crawler.distributed import connect
+        from crawler.distributed.queue import connect
 
         ext = cls(crawler, connect(url))
         ext.beat()  # alive from the start, before the first site is popped

@@ -9,8 +9,8 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from common.manifest import build_manifest, write_manifest
 from crawler.ledger import writers
-from crawler.manifest import build_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
 

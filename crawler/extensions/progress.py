@@ -6,7 +6,7 @@ from __future__ import annotations
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import SiteBundle
+from common.tables import SiteBundle
 from crawler.progresslines import ProgressLines
 
 

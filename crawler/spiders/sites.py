@@ -15,7 +15,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.items import SiteBundle
+from common.tables import SiteBundle
 from crawler.observepool import ObservePool
 from crawler.outcomes import classify_exception
 from crawler.sitecrawl import Answer, CrawlConfig, Fetch, SiteCrawl, Step

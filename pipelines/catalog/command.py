@@ -25,16 +25,18 @@ def top_services(corpus_dir: Path, top: int, write: bool, data_dir: Path) -> Non
     """Rank the catalog's services by the sites that embed them, on the .de/.at/.ch pages of the dev corpus and
     on the demo web, with the project's own observe and detect (curated catalog plus the long tail). The facts
     check requires complete company data for these services."""
+    from devweb.web.pages import demo_pages
     from pipelines.catalog.load import CatalogError, load_catalog
-    from pipelines.catalog.prevalence import TOP_SERVICES, compute_top_services, top_services_csv
-    from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.catalog.longtail import catalog_with_long_tail
+    from pipelines.catalog.prevalence import TOP_SERVICES, Page, compute_top_services, top_services_csv
 
     try:
         catalog, provenance = catalog_with_long_tail(load_catalog(data_dir))
     except CatalogError as exc:
         click.echo(f"error: cannot load the catalog: {exc}", err=True)
         sys.exit(1)
-    rows, how = compute_top_services(corpus_dir, catalog, provenance.get("long_tail", "not loaded"), top)
+    demo = (Page(*page) for page in demo_pages())
+    rows, how = compute_top_services(corpus_dir, catalog, provenance.get("long_tail", "not loaded"), demo, top)
     text = top_services_csv(rows, how)
     if not write:
         click.echo(text, nl=False)

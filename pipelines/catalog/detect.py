@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from crawler.hosts import registrable_domain
+from common.hosts import registrable_domain
 from pipelines.catalog.load import Catalog, Service
 
 
@@ -76,7 +76,7 @@ def _star_needles(star_paths) -> tuple[tuple[str, bool], ...] | None:
     contains; None when some rule has no such literal. Sound on the whole URL as long as no literal holds
     "/?" or is "/" (the only text path+query has and the URL lacks is the "/" of an empty path).
     Case-insensitive rules are looked up in the lower-cased URL."""
-    from crawler.signatures import needles_for
+    from common.signatures import needles_for
 
     out: list[tuple[str, bool]] = []
     for regex, _service in star_paths:

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from common.paths import DATA_DIR
+from common.problems import ProblemsError
 from pipelines.catalog.match import ServiceMatcher
-from pipelines.problems import ProblemsError
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 

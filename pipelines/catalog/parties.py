@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from common.hosts import registrable_domain
 from common.paths import data_path
-from crawler.hosts import registrable_domain
 from pipelines.catalog.load import Catalog
 
 DOMAIN_OWNERS = data_path("reference", "domain_owners.yml")
@@ -65,7 +65,7 @@ _INFRA_WORDS = ("cdn", "static", "assets", "img", "images", "media", "data", "ap
 
 def _name(domain: str) -> str:
     """The name part of a registrable domain (``static-nzz`` of ``static-nzz.ch``, ``bbc`` of ``bbc.co.uk``)."""
-    from crawler.hosts import psl
+    from common.hosts import psl
 
     suffix = psl().publicsuffix(domain) or ""
     return domain[: -len(suffix) - 1] if suffix and domain.endswith("." + suffix) else domain.split(".", 1)[0]

@@ -3,7 +3,7 @@
 check requires complete data for).
 
 Two page sets, both offline: the real-page dev corpus (``realpages-dev``, the pages of its .de/.at/.ch sites,
-the corpus the catalog was built from; see data/README.md) and the demo web (``pipelines.localweb.demo``, every
+the corpus the catalog was built from; see data/README.md) and the demo web (``devweb.web.demo``, every
 HTML page of every demo site in both demo months, with the cookies its responses set). A site counts once per
 service, however many of its pages show it.
 """
@@ -14,7 +14,6 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 from pipelines.catalog.load import DEFAULT_DATA_DIR
@@ -55,28 +54,9 @@ def corpus_pages(corpus_dir: str | Path, suffixes: tuple[str, ...] = CORPUS_SUFF
                 yield Page(row["site_host"], row["original_url"], (root / row["page_file"]).read_bytes())
 
 
-def demo_pages(months: Iterable[int] = (1, 2)) -> Iterator[Page]:
-    """Every HTML page of every demo site (``pipelines.localweb.demo.demo_web``) in ``months``."""
-    from pipelines.localweb.demo import demo_web
-
-    for month in months:
-        for site in demo_web(month).values():
-            domain = site.meta.get("domain")
-            if not domain:
-                continue  # a redirecting apex host
-            for path, route in sorted(site.routes.items()):
-                if "text/html" not in (route.header("Content-Type") or ""):
-                    continue
-                names = []
-                for name, value in route.headers:
-                    if name.lower() == "set-cookie":
-                        names += list(SimpleCookie(value).keys())
-                yield Page(domain, f"https://{site.host}{path}", route.body_bytes(), tuple(names))
-
-
 def sites_per_service(pages: Iterable[Page], catalog) -> tuple[dict[str, set[str]], set[str]]:
     """service id -> the sites whose pages show it (``Detector`` on ``observe``), and every site seen."""
-    from crawler.hosts import host_of
+    from common.hosts import host_of
     from crawler.observe import observe
     from pipelines.catalog.detect import Detector
 
@@ -134,12 +114,13 @@ servicerisk refdata top-services --corpus .cache/realpages-dev --write
 The facts check (servicerisk refdata dpf --check) requires a known seat for every company behind these services."""
 
 
-def compute_top_services(corpus_dir: str | Path, catalog, provenance: str, top: int = CORPUS_TOP
-                         ) -> tuple[list[Ranked], str]:
-    """The ranking (corpus top ``top``, then the whole demo) and the text saying how it was computed."""
+def compute_top_services(corpus_dir: str | Path, catalog, provenance: str, demo: Iterable[Page],
+                         top: int = CORPUS_TOP) -> tuple[list[Ranked], str]:
+    """The ranking (corpus top ``top``, then the whole demo: ``demo`` holds its pages, from
+    ``devweb.web.pages.demo_pages``) and the text saying how it was computed."""
     found, sites = sites_per_service(corpus_pages(corpus_dir), catalog)
     rows = rank(found, len(sites), "realpages-dev", top)
     corpus_sites = len(sites)
-    found, sites = sites_per_service(demo_pages(), catalog)
+    found, sites = sites_per_service(demo, catalog)
     rows += rank(found, len(sites), "demo")
     return rows, HOW.format(top=top, corpus_sites=corpus_sites, demo_sites=len(sites), long_tail=provenance)

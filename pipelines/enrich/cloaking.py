@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.hosts import registrable_domain
 from common.paths import data_label, data_path
-from crawler.hosts import registrable_domain
 
 if TYPE_CHECKING:
     from pipelines.catalog.load import Catalog

@@ -113,6 +113,7 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
     from crawler.dnslookup import parse_ecs
     from crawler.progresslines import progress_mode
     from crawler.resolver import parse_nameserver
+    from pipelines.catalog.load import CatalogError, load_catalog
     from pipelines.enrich.geoip import GeoIPError
     from pipelines.enrich.run import EnrichError, enrich_run
 
@@ -129,8 +130,9 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
     show = progress_mode(progress)
     try:
         result = enrich_run(out_dir, run_id, tuple(nameservers), ecs, timeout=timeout, retries=retries,
-                            concurrency=concurrency, geoip_db=geoip_db, asn_db=asn_db, force=force, progress=show)
-    except (EnrichError, GeoIPError) as e:
+                            concurrency=concurrency, geoip_db=geoip_db, asn_db=asn_db, force=force, progress=show,
+                            catalog=load_catalog())
+    except (EnrichError, GeoIPError, CatalogError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     console = Console()

@@ -500,7 +500,7 @@ def open_geoip(geoip_db: str | Path | None = None, asn_db: str | Path | None = N
     Returns (GeoIP, problems): a default that cannot be had leaves that reader None and adds a problem line
     instead of failing; a user file that cannot be read raises GeoIPError.
     """
-    from pipelines.catalog import refdata
+    from common import refdata
 
     problems: list[str] = []
     kwargs: dict[str, Any] = {}

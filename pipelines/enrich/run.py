@@ -20,10 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.hosts import psl_version, registrable_domain
+from common.manifest import counts_from_stats, package_versions, settings_digest, write_manifest
+from common.runfolder import MANIFEST, Layout, check_run_id, parts
 from crawler.dnslookup import HostAnswer, HostResolver
-from crawler.hosts import psl_version, registrable_domain
-from crawler.manifest import counts_from_stats, package_versions, settings_digest, write_manifest
-from crawler.paths import MANIFEST, Layout, check_run_id, parts
 from pipelines.enrich.cloaking import CloakingDetector, CloakingHit, load_cloaking_targets
 from pipelines.enrich.geoip import GeoIP, Location, open_geoip
 
@@ -242,13 +242,8 @@ def enrich_run(out: str | Path, run_id: str | None = None, nameservers: tuple[st
     raw_manifest = layout.read_manifest(run_id)
 
     problems: list[str] = []
-    if catalog is None and detector is None:
-        from pipelines.catalog.load import CatalogError, load_catalog
-
-        try:
-            catalog = load_catalog()
-        except CatalogError as exc:
-            problems.append(f"catalog not loaded, cloaking uses the target list only: {exc}")
+    if catalog is None and detector is None:  # the caller loads the catalog (enrich sits below it in the flow)
+        problems.append("no catalog given: cloaking uses the target list only")
     if detector is None:
         detector = CloakingDetector(catalog, load_cloaking_targets())
     catalog = catalog if catalog is not None else detector.catalog
@@ -362,7 +357,7 @@ def _cloak_row(run_id: str, hit: CloakingHit, inputs: list[str], answer: HostAns
 
 def _pinned_versions() -> dict[str, Any]:
     """Version, data date and tarball SHA-256 of every pinned reference package (the lock file)."""
-    from pipelines.catalog import refdata
+    from common import refdata
 
     try:
         return {name: {"version": e.version, "data_date": e.data_date, "sha256": e.sha256, "licence": e.data_licence

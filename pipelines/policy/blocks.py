@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crawler.paths import Layout
+from common.runfolder import Layout
 from pipelines.catalog.load import Catalog
 from pipelines.policy.compose import compose
 from pipelines.policy.facts import block_facts

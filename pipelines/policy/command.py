@@ -34,9 +34,9 @@ def policy(domain, out_dir, langs, scan_id, services):
     standard contractual clauses), retention and objection. DOMAIN takes the newest scan of that site in OUT,
     --scan a scan run, --services catalog ids. Drafts, not legal advice: unknown facts are marked in square
     brackets with what to ask the vendor."""
+    from common.runfolder import check_run_id
     from crawler.domains import InvalidDomain, normalise_domain
-    from crawler.paths import check_run_id
-    from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.policy.blocks import (
         PolicyInputError,
         newest_scan,

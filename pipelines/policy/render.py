@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from crawler.paths import write_text_atomic as _write
+from common.runfolder import write_text_atomic as _write
 from pipelines.publish.render import md_escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -58,7 +58,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
     """Show, import and check the EU–US Data Privacy Framework snapshot. Companies are matched only by the
     participant id in their company file, never by name; a status older than 12 months counts as unknown."""
     from pipelines.catalog.load import CatalogError, load_catalog
-    from pipelines.enrich import dpf as d
+    from pipelines.risk import dpf as d
 
     console = Console()
     if template:
@@ -113,9 +113,9 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
                 pid = f" [{r.participant_id}]" if r.participant_id else ""
                 console.print(f"  {r.company_id or r.name}{pid}: {r.problem}: {r.detail or r.recorded}",
                               soft_wrap=True, markup=False)
-        from pipelines.catalog.facts_check import KINDS, check_facts
+        from pipelines.catalog.longtail import catalog_with_long_tail
         from pipelines.catalog.prevalence import top_service_ids
-        from pipelines.catalog.refdata import catalog_with_long_tail
+        from pipelines.risk.facts_check import KINDS, check_facts
 
         issues = check_facts(catalog_with_long_tail(catalog)[0], top_service_ids(data_dir), day)
         counts = {k: sum(1 for i in issues if i.kind == k) for k in KINDS}
@@ -160,7 +160,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
 def risk(service_ids, explain, as_json, as_of, lang, data_dir):
     """Print the catalog-baseline consent verdict (yes/no/likely with reason codes), risk score, band and
     confidence of services (default: every curated service). An indicator, not legal advice."""
-    from pipelines.risk.demo import print_verdicts
+    from pipelines.publish.verdicts import print_verdicts
     from pipelines.risk.model import assess_service, load_context
 
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from common.paths import data_path
-from pipelines.problems import ProblemsError
+from common.problems import ProblemsError
 
 DEFAULT_DIR = data_path("reference", "countries")
 

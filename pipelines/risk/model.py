@@ -25,9 +25,9 @@ from types import MappingProxyType
 from pipelines import glossary
 from pipelines.catalog import vocab
 from pipelines.catalog.load import DEFAULT_DATA_DIR, Catalog, Cookie, Fact, Service
-from pipelines.enrich.dpf import DpfSnapshot
 from pipelines.glossary import Item, item
 from pipelines.risk.countries import CountryTables
+from pipelines.risk.dpf import DpfSnapshot
 from pipelines.risk.rubric import Rubric
 from pipelines.risk.transfer import (
     CompanyChain,
@@ -158,8 +158,8 @@ def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None 
     Raises the loaders' errors (CatalogError, CountryDataError, RubricError, DpfImportError).
     """
     from pipelines.catalog.load import load_catalog
-    from pipelines.enrich.dpf import load_snapshot
     from pipelines.risk.countries import load_countries
+    from pipelines.risk.dpf import load_snapshot
     from pipelines.risk.rubric import load_rubric
 
     data_dir = Path(data_dir)

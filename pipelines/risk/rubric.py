@@ -12,8 +12,8 @@ from types import MappingProxyType
 import yaml
 
 from common.paths import data_path
+from common.problems import ProblemsError
 from pipelines.catalog import vocab
-from pipelines.problems import ProblemsError
 
 DEFAULT_RUBRIC = data_path("risk", "rubric.yml")
 

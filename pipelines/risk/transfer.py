@@ -20,9 +20,9 @@ from datetime import date
 
 from pipelines import glossary
 from pipelines.catalog import vocab
-from pipelines.enrich.dpf import DpfSnapshot, DpfStatus, resolve_status
 from pipelines.glossary import Item, item
 from pipelines.risk.countries import ADEQUATE, EEA, THIRD_COUNTRY, UNKNOWN, US, CountryTables
+from pipelines.risk.dpf import DpfSnapshot, DpfStatus, resolve_status
 
 LOCATION_CONFIDENCES = ("measured", "anycast_or_cdn", "unknown")
 SERVER_ORDER = ("first_party", "eea", "adequate", "us_dpf", "not_measured", "anycast_or_unknown", "us_dpf_unknown",
@@ -200,7 +200,7 @@ def _entity(c, snapshot: DpfSnapshot, on: date, link: str = "") -> Entity:
 def build_chain(catalog, company_id: str, snapshot: DpfSnapshot, on: date) -> CompanyChain:
     """The chain of the data recipient for contracting company ``company_id`` on day ``on`` (dated
     acquisitions respected), with DPF statuses for US entities resolved against ``snapshot``
-    (:func:`pipelines.enrich.dpf.resolve_status`, the one owner of the effective status). Unknown company ids
+    (:func:`pipelines.risk.dpf.resolve_status`, the one owner of the effective status). Unknown company ids
     give an empty chain."""
     if company_id == vocab.SITE_OPERATOR:
         return CompanyChain(company_id, site_operator=True, complete=True, top_confidence="V")

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from crawler.paths import Layout, new_run_id
+from common.runfolder import Layout, new_run_id
 from pipelines import exits
 from pipelines.contract import scan_report_json
 from pipelines.publish.texts import LANGS
@@ -68,7 +68,7 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
         except ValueError as e:
             _fail(f"--nameserver: {e}", 2)
     if mode == "browser":
-        from crawler.browser import browser_unavailable
+        from crawler.browser.session import browser_unavailable
 
         why = browser_unavailable(browser_executable, option="--browser-executable PATH")
         if why:
@@ -104,7 +104,8 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
     its evidence pack (:func:`pipelines.scan.evidence.evidence_data`; a browser scan's crawl writes one HAR file
     per visit to ``scan_dir/evidence/har/``)."""
     from crawler.runner import CrawlOptions, prepare_run, run_crawl
-    from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.catalog.load import load_catalog
+    from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.enrich.run import EnrichError, enrich_run
     from pipelines.scan.evidence import EVIDENCE_DIR, HAR_DIR, evidence_data
     from pipelines.scan.report import scan_data
@@ -132,7 +133,7 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
     if not (plan.run_dir / "manifest.json").is_file():
         _fail(f"the scan crawl of {site} did not finish (see {plan.run_dir / 'crawl.log'})", 1)
     try:
-        enriched = enrich_run(scan_dir, run_id, nameservers=list(nameservers))
+        enriched = enrich_run(scan_dir, run_id, nameservers=list(nameservers), catalog=load_catalog())
     except EnrichError as e:
         _fail(f"enrichment failed: {e}", 1)
     catalog, provenance = catalog_with_long_tail()

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crawler.browser import Pass, har_name
-from crawler.paths import write_text_atomic
+from common.runfolder import write_text_atomic
+from crawler.browser.session import Pass, har_name
 from pipelines.scan.report import EVIDENCE_DIR, evidence_path, plain, sql_rows
 
 HAR_DIR = "har"  # evidence/har/: one HAR file per browser visit (written by the crawl)

@@ -11,7 +11,7 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
-from crawler.paths import write_text_atomic as _write
+from common.runfolder import write_text_atomic as _write
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
 from pipelines.scan.report import POLICY_DIR
@@ -58,7 +58,7 @@ def write_evidence_pages(pack: dict[str, Any], scan_dir: Path, lang: str) -> lis
 def write_policy_blocks(data: dict[str, Any], scan_dir: Path) -> None:
     """Draft privacy-policy blocks (de and en) under ``scan_dir/policy/`` for the services the report links one
     for (those the site's policy does not name), with the scan's own verdicts and day."""
-    from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.policy.blocks import scan_day, scan_verdicts, write_blocks
 
     ids = [s["service_id"] for s in data["services"] if s["policy"].get("blocks")]

@@ -18,10 +18,10 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from crawler.hosts import registrable_domain
-from crawler.items import SCHEMAS, TABLES
+from common.hosts import registrable_domain
+from common.runfolder import Layout, parts
+from common.tables import SCHEMAS, TABLES
 from crawler.outcomes import OUTCOMES
-from crawler.paths import Layout, parts
 from pipelines.warehouse import dictionary
 from pipelines.warehouse.connect import engine_version, open_writable, quote_ident, storage_version
 
@@ -485,8 +485,8 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     (default: ``load_context()`` on ``data/``) is what the risk assessment reads; each run is assessed on its own
     date with the catalog version recorded for it."""
     from pipelines.catalog.detect import Detector
+    from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.catalog.parties import EntityIndex
-    from pipelines.catalog.refdata import catalog_with_long_tail
     from pipelines.warehouse.policy import terms_digest
 
     layout = Layout(Path(out))

@@ -48,8 +48,8 @@ COMPANY_SCHEMA = pa.schema([
 def company_rows(run_id: str, ctx) -> pa.Table:
     """Every catalog company as the run's assessment sees it (one owner of seat and DPF status): seat country
     and city, the recipient its data goes to, and the effective DPF status on the run's date
-    (:func:`pipelines.enrich.dpf.resolve_status`; ``not_applicable`` for non-US companies)."""
-    from pipelines.enrich.dpf import resolve_status
+    (:func:`pipelines.risk.dpf.resolve_status`; ``not_applicable`` for non-US companies)."""
+    from pipelines.risk.dpf import resolve_status
 
     rows = []
     for c in ctx.catalog.companies.values():

@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from crawler.paths import Layout, parts  # noqa: E402
-from pipelines.localdns import LocalDNS, Zone  # noqa: E402
-from pipelines.localdns.fixtures import FIXTURE_ADDRESS  # noqa: E402
-from pipelines.localweb.server import LocalWeb  # noqa: E402
-from pipelines.localweb.sites import Route, Site, Web, html_route, redirect, robots_route  # noqa: E402
+from common.runfolder import Layout, parts  # noqa: E402
+from devweb.dns import LocalDNS, Zone  # noqa: E402
+from devweb.dns.fixtures import FIXTURE_ADDRESS  # noqa: E402
+from devweb.web.server import LocalWeb  # noqa: E402
+from devweb.web.sites import Route, Site, Web, html_route, redirect, robots_route  # noqa: E402
 from tests.netns import CountingListener, add_loopback_address, loopback_up  # noqa: E402
 
 PROBE_SITE = "guard-probe.de"

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from crawler.paths import Layout, parts  # noqa: E402
-from pipelines.localdns import LocalDNS  # noqa: E402
-from pipelines.localdns.fixtures import fault_zone  # noqa: E402
-from pipelines.localweb.faults import (  # noqa: E402
+from common.runfolder import Layout, parts  # noqa: E402
+from devweb.dns import LocalDNS  # noqa: E402
+from devweb.dns.fixtures import fault_zone  # noqa: E402
+from devweb.web.faults import (  # noqa: E402
     FAULT_EXPECTED,
     INTERNAL_REDIRECT2_SITE,
     INTERNAL_REDIRECT_SITE,
@@ -33,7 +33,7 @@ from pipelines.localweb.faults import (  # noqa: E402
     TLS_GARBAGE_SITE,
     fault_web,
 )
-from pipelines.localweb.server import LocalWeb  # noqa: E402
+from devweb.web.server import LocalWeb  # noqa: E402
 from tests.netns import loopback_up  # noqa: E402
 
 #: redirects to loopback/private addresses test the private-address guard, which this loopback-only web must allow

@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.browser import kill_tagged, tagged_pids
-from pipelines.localweb import LocalWeb, build_web
-from pipelines.localweb.browserweb import (
+from crawler.browser.session import kill_tagged, tagged_pids
+from devweb.web import LocalWeb, build_web
+from devweb.web.browserweb import (
     BROWSER_DOMAINS,
     BROWSER_EXPECTED,
     BROWSER_OUTCOMES,
@@ -255,7 +255,7 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
     require_binary("chromium")
     import asyncio
 
-    from crawler.browser import BrowserConfig, BrowserPool, VisitFailed
+    from crawler.browser.session import BrowserConfig, BrowserPool, VisitFailed
 
     tag = f"rendertest{os.getpid()}"
 

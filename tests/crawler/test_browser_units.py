@@ -13,14 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.browser import Pass, RequestRecord, Visit
-from crawler.browserobs import page_extras, visit_rows
-from crawler.consent import AutoconsentBundle, ConsentTracker
-from crawler.items import LEGACY_TABLES, SCHEMAS, TABLES
+from common import refdata as rd
+from common.tables import LEGACY_TABLES, SCHEMAS, TABLES
+from crawler.browser.consent import AutoconsentBundle, ConsentTracker
+from crawler.browser.observe import page_extras, visit_rows
+from crawler.browser.session import Pass, RequestRecord, Visit
 from crawler.ledger import committed, run_tables
 from crawler.outcomes import OUTCOMES, classify_browser_error
 from crawler.sitecrawl import extra_passes
-from pipelines.catalog import refdata as rd
 
 
 @pytest.mark.parametrize("message,outcome", [

@@ -8,13 +8,13 @@ import asyncio
 
 import pytest
 
-from crawler.browserguard import GuardProxy, Upstream
+from crawler.browser.guard import GuardProxy, Upstream
 from crawler.dnslookup import HostResolver
 from crawler.netguard import HostGuard
-from pipelines.localdns import LocalDNS, Zone
-from pipelines.localdns.fixtures import FIXTURE_ADDRESS
-from pipelines.localweb.server import LocalWeb
-from pipelines.localweb.sites import Site, Web, html_route
+from devweb.dns import LocalDNS, Zone
+from devweb.dns.fixtures import FIXTURE_ADDRESS
+from devweb.web.server import LocalWeb
+from devweb.web.sites import Site, Web, html_route
 from tests.netns import CountingListener
 
 

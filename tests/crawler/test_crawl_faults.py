@@ -12,9 +12,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.items import SCHEMAS, TABLES
-from crawler.paths import Layout, parts
-from pipelines.localweb.faults import (
+from common.runfolder import Layout, parts
+from common.tables import SCHEMAS, TABLES
+from devweb.web.faults import (
     DNS_DANGLING_SITE,
     DNS_FAULTS,
     DNS_TIMEOUT_SITE,

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.hosts import host_of, registrable_domain
+from common.hosts import host_of, registrable_domain
 from crawler.observe import observe
 from pipelines.catalog.vocab import SITE_OPERATOR
 
@@ -265,8 +265,8 @@ class Evaluation:
 @pytest.fixture(scope="module")
 def evaluation(realpages) -> Evaluation:
     from pipelines.catalog.detect import Detector
+    from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.catalog.parties import EntityIndex
-    from pipelines.catalog.refdata import catalog_with_long_tail
     from tests.conftest import require_refdata
 
     require_refdata("third-party-web")

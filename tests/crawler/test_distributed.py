@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from crawler.distributed import Keys, entry, home_request, parse_entry, site_dupefilter
+from common.runfolder import Layout, parts
+from crawler.distributed.queue import Keys, entry, home_request, parse_entry, site_dupefilter
 from crawler.ledger import committed
-from crawler.paths import Layout, parts
-from pipelines.localweb.bench import bench_web
-from pipelines.localweb.server import LocalWeb
+from devweb.web.bench import bench_web
+from devweb.web.server import LocalWeb
 from tests.conftest import ROOT, run_cli
 
 N = 500
@@ -158,7 +158,7 @@ def test_redis_commands_fail_clearly(tmp_path, redis_server):
 
 
 def test_requeue_waits_for_no_live_worker_and_seal_for_an_empty_queue_too(tmp_path, redis_server):
-    from crawler.distributed import worker_info
+    from crawler.distributed.queue import worker_info
 
     (tmp_path / "d.txt").write_text("a-site.de\nb-site.de\nc-site.de\nnot a domain\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -214,7 +214,7 @@ def test_lost_redis_run_finishes_with_single_process_resume(tmp_path, local_dns,
 
 
 def test_a_worker_cannot_join_a_run_being_sealed(tmp_path, redis_server):
-    from crawler.distributed import SEALING, DistributedError, join
+    from crawler.distributed.queue import SEALING, DistributedError, join
 
     (tmp_path / "d.txt").write_text("a-site.de\n", encoding="utf-8")
     assert run_cli(["seed", "--redis", redis_server, str(tmp_path / "d.txt"), "--out", str(tmp_path)]).returncode == 0

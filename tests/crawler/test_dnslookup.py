@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawler.dnslookup import OUTCOMES, HostResolver, parse_ecs
-from pipelines.localdns import LocalDNS, Zone
-from pipelines.localdns.server import _free_port
+from devweb.dns import LocalDNS, Zone
+from devweb.dns.server import _free_port
 
 ZONE = Path(__file__).resolve().parents[1] / "fixtures" / "dns" / "outcomes.zone"
 FAST = {"timeout": 0.25, "retries": 0}
@@ -213,7 +213,7 @@ def test_server_as_a_process(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.localdns", "--zone", str(ZONE)],
+    proc = subprocess.Popen([sys.executable, "-m", "devweb.dns", "--zone", str(ZONE)],
                             cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.localweb.faults import FAULT_ERROR_CLASS, RESET_CONNECT_SITE
+from devweb.web.faults import FAULT_ERROR_CLASS, RESET_CONNECT_SITE
 from tests.netns import run_in_netns
 
 SCENARIO = Path(__file__).with_name("faults_direct_scenario.py")

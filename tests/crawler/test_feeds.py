@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from common.runfolder import Layout, new_run_id, parts
+from common.tables import SCHEMAS, TABLES, SiteBundle
 from crawler.feeds import AtomicFileFeedStorage, ParquetItemExporter
-from crawler.items import SCHEMAS, TABLES, SiteBundle
-from crawler.paths import Layout, new_run_id, parts
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 

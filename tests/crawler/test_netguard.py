@@ -10,7 +10,7 @@ import pytest
 
 from crawler.dnslookup import HostResolver
 from crawler.netguard import HostGuard, Verdict, is_forbidden_ip, legacy_ipv4
-from pipelines.localdns import LocalDNS, Zone
+from devweb.dns import LocalDNS, Zone
 
 # --------------------------------------------------------------------------- is_forbidden_ip
 

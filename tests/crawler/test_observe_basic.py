@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.signatures import load_signatures
+from common.tables import SiteBundle
 from crawler.feeds import ParquetItemExporter
-from crawler.items import SiteBundle
 from crawler.observe import (
     _FETCH_ATTRS,
     compile_signatures,
@@ -25,7 +26,6 @@ from crawler.observe import (
     observe,
     parse_set_cookie,
 )
-from crawler.signatures import load_signatures
 
 PAGE = "https://site.example/dir/page.html"
 FETCH_PREFIXES = ("http://", "https://", "ws://", "wss://")

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from common.signatures import compile_signature, load_signatures
 from crawler.observe import (
     _PLAIN_BASE,
     _SELF_CHECK,
@@ -27,7 +28,6 @@ from crawler.observe import (
     _self_link,
     observe,
 )
-from crawler.signatures import compile_signature, load_signatures
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
 from tests.oracle import corpus_pages
@@ -324,7 +324,7 @@ def test_native_utf8_check_agrees_with_the_codec(native, data):
 
 
 def test_detect_shortcuts_change_no_detection(realpages):
-    from crawler.hosts import host_of
+    from common.hosts import host_of
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.load import load_catalog
 

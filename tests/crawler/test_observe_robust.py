@@ -147,11 +147,11 @@ def test_a_hostile_page_cannot_stall_the_crawl(tmp_path):
     crawled as usual meanwhile."""
     import pyarrow.parquet as pq
 
-    from crawler.paths import Layout, parts
-    from pipelines.localdns import LocalDNS, Zone
-    from pipelines.localdns.fixtures import FIXTURE_ADDRESS
-    from pipelines.localweb.server import LocalWeb
-    from pipelines.localweb.sites import Route, Site, Web, html_route, robots_route
+    from common.runfolder import Layout, parts
+    from devweb.dns import LocalDNS, Zone
+    from devweb.dns.fixtures import FIXTURE_ADDRESS
+    from devweb.web.server import LocalWeb
+    from devweb.web.sites import Route, Site, Web, html_route, robots_route
     from tests.conftest import run_cli
 
     body = ("<!doctype html><html><head><title>deep</title></head><body>"

@@ -1,4 +1,4 @@
-"""Tests for crawler.paths (run ids, layout, sealed runs, parts) and crawler.manifest."""
+"""Tests for common.runfolder (run ids, layout, sealed runs, parts) and common.manifest."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.items import SCHEMAS, TABLES
-from crawler.manifest import (
+from common.manifest import (
     build_manifest,
     counts_from_stats,
     package_versions,
@@ -20,7 +19,8 @@ from crawler.manifest import (
     table_summary,
     write_manifest,
 )
-from crawler.paths import MANIFEST, RUN_ID_RE, Layout, check_run_id, new_run_id, new_writer_id, parts
+from common.runfolder import MANIFEST, RUN_ID_RE, Layout, check_run_id, new_run_id, new_writer_id, parts
+from common.tables import SCHEMAS, TABLES
 
 T0 = datetime(2026, 11, 29, 8, 41, 0, tzinfo=timezone.utc)
 

@@ -11,10 +11,10 @@ import subprocess
 import sys
 
 from crawler.progresslines import ProgressLines, progress_mode, step_lines
-from pipelines.localdns import LocalDNS
-from pipelines.localdns.demo import demo_zone
-from pipelines.localweb.demo import demo_domain_list_text, demo_web
-from pipelines.localweb.server import LocalWeb
+from devweb.dns import LocalDNS
+from devweb.dns.demo import demo_zone
+from devweb.web.demo import demo_domain_list_text, demo_web
+from devweb.web.server import LocalWeb
 from tests.conftest import ROOT
 
 

@@ -10,7 +10,7 @@ import dns.resolver
 import pytest
 
 from crawler.resolver import make_async_resolver, parse_nameserver
-from pipelines.localdns import LocalDNS, Zone
+from devweb.dns import LocalDNS, Zone
 
 
 @pytest.mark.parametrize(

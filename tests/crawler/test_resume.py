@@ -12,10 +12,10 @@ import time
 
 import pyarrow.parquet as pq
 
+from common.runfolder import Layout, parts
 from crawler.ledger import clean_incomplete, committed
-from crawler.paths import Layout, parts
-from pipelines.localweb.bench import bench_web
-from pipelines.localweb.server import LocalWeb
+from devweb.web.bench import bench_web
+from devweb.web.server import LocalWeb
 from tests.conftest import ROOT, run_cli
 
 N = 150

@@ -10,8 +10,8 @@ import csv
 import pytest
 import yaml
 
+from common.signatures import SIGNATURES_FILE, load_signatures
 from crawler.observe import observe
-from crawler.signatures import SIGNATURES_FILE, load_signatures
 
 RULES = yaml.safe_load(SIGNATURES_FILE.read_text(encoding="utf-8"))["signatures"]
 FROM_CORPUS = [r for r in RULES if r.get("page")]

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from crawler.browser import Pass, RequestRecord, Visit
+from common.tables import SCHEMAS, TABLES
+from crawler.browser.session import Pass, RequestRecord, Visit
 from crawler.examine import examine
-from crawler.items import SCHEMAS, TABLES
 from crawler.outcomes import Classified
 from crawler.sitecrawl import PRE_CONSENT, Answer, CrawlConfig, SiteCrawl, Step, extra_passes, start_urls
 

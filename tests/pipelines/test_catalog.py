@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.catalog import refdata, vocab
+from common import refdata
+from pipelines.catalog import longtail, vocab
 from pipelines.catalog.load import CatalogError, load_catalog, read_catalog
 from pipelines.catalog.validate import lint, validate
 
@@ -497,7 +498,7 @@ def test_cached_refdata_checksums_and_contents(catalog):
 def test_long_tail_never_overrides_curated(catalog):
     lock, paths = _cached_or_skip()
     entities = refdata.load_third_party_web(paths["third-party-web"])
-    full = refdata.with_long_tail(catalog, entities)
+    full = longtail.with_long_tail(catalog, entities)
     assert len(full.services) > len(catalog.services) + 1500
     assert validate(full) == []
     tail = [s for s in full.services if s.id.startswith("tpw-")]

@@ -9,12 +9,12 @@ import json
 import pytest
 
 from crawler.observe import _native
+from devweb.dns import LocalDNS
+from devweb.dns.demo import demo_zone
+from devweb.web.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
+from devweb.web.server import LocalWeb
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from pipelines.catalog.load import load_catalog
-from pipelines.localdns import LocalDNS
-from pipelines.localdns.demo import demo_zone
-from pipelines.localweb.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
-from pipelines.localweb.server import LocalWeb
 from pipelines.warehouse import connect
 from pipelines.warehouse.build import build
 from pipelines.warehouse.connect import fetch_dicts

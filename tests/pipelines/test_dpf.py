@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from pipelines.catalog.load import Company, Dpf, Fact, load_catalog
-from pipelines.enrich import dpf as d
+from pipelines.risk import dpf as d
 from pipelines.risk.command import EXAMPLES
 from pipelines.risk.command import dpf as dpf_command
 

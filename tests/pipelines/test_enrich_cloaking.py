@@ -6,8 +6,10 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
+from devweb import fixtures
+from devweb.dns import LocalDNS
+from devweb.dns.demo import DEMO_CDN_SITES, DEMO_CLOAKED, demo_zone
 from pipelines.catalog.load import load_catalog
-from pipelines.enrich import fixtures
 from pipelines.enrich.cloaking import (
     TRACKER_CATEGORIES,
     CloakingDetector,
@@ -16,8 +18,6 @@ from pipelines.enrich.cloaking import (
 )
 from pipelines.enrich.geoip import GeoIP
 from pipelines.enrich.run import enrich_run
-from pipelines.localdns import LocalDNS
-from pipelines.localdns.demo import DEMO_CDN_SITES, DEMO_CLOAKED, demo_zone
 
 SITE = "beispiel-shop.de"
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.catalog import refdata
-from pipelines.enrich import fixtures, geoip
+from common import refdata
+from devweb import fixtures
+from devweb.dns import LocalDNS, Zone
+from pipelines.enrich import geoip
 from pipelines.enrich.geoip import (
     ASN_PACKAGE,
     GEO_PACKAGE,
@@ -25,7 +27,6 @@ from pipelines.enrich.geoip import (
     open_geoip,
 )
 from pipelines.enrich.run import enrich_run
-from pipelines.localdns import LocalDNS, Zone
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv"
@@ -264,7 +265,7 @@ def test_cdn_table_org_names_match_the_asn_data():
 
 def test_demo_zone_addresses_belong_to_their_operators():
     from crawler.dnslookup import HostResolver
-    from pipelines.localdns.demo import DEMO_OPERATOR_ASNS, demo_zone
+    from devweb.dns.demo import DEMO_OPERATOR_ASNS, demo_zone
 
     g = _pinned_or_skip()
     with LocalDNS(demo_zone()) as server:

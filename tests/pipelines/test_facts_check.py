@@ -11,10 +11,11 @@ from types import MappingProxyType
 
 import pytest
 
-from pipelines.catalog.facts_check import KINDS, check_facts, companies_behind
+from devweb.web.pages import demo_pages
 from pipelines.catalog.load import Fact, load_catalog
-from pipelines.catalog.prevalence import compute_top_services, read_top_services, top_service_ids
-from pipelines.catalog.refdata import catalog_with_long_tail
+from pipelines.catalog.longtail import catalog_with_long_tail
+from pipelines.catalog.prevalence import Page, compute_top_services, read_top_services, top_service_ids
+from pipelines.risk.facts_check import KINDS, check_facts, companies_behind
 
 DAY = date(2026, 12, 6)
 
@@ -40,7 +41,7 @@ def test_stored_ranking_is_what_observe_and_detect_compute(full_catalog, realpag
     project's own observe and detect, it is the same ranking (regenerate it with `servicerisk refdata
     top-services --corpus .cache/realpages-dev --write` after a catalog change)."""
     catalog, provenance = full_catalog
-    rows, _how = compute_top_services(realpages, catalog, provenance["long_tail"])
+    rows, _how = compute_top_services(realpages, catalog, provenance["long_tail"], (Page(*p) for p in demo_pages()))
     assert rows == read_top_services()
     assert [r.pages for r in rows].count("realpages-dev") == 100
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.catalog.load import load_catalog
-from pipelines.enrich import dpf as d
+from pipelines.risk import dpf as d
 from pipelines.warehouse.connect import fetch_dicts
 
 

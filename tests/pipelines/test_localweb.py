@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.localweb import LocalWeb, build_web
-from pipelines.localweb.bench import bench_web
-from pipelines.localweb.demo import (
+from devweb.web import LocalWeb, build_web
+from devweb.web.bench import bench_web
+from devweb.web.demo import (
     DEMO_DOMAINS,
     MONTH2_CHANGES,
     demo_domain_list_text,
     demo_ground_truth,
     demo_web,
 )
-from pipelines.localweb.faults import (
+from devweb.web.faults import (
     BROKEN_HTML_SITE,
     CHARSET_ENCODING,
     CHARSET_SITE,
@@ -51,8 +51,8 @@ from pipelines.localweb.faults import (
     XSS_SITE,
     fault_web,
 )
-from pipelines.localweb.sites import Route, Site, Web, hosts_in_html, html_route
-from pipelines.localweb.tls import CERT_COMMON_NAME
+from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
+from devweb.web.tls import CERT_COMMON_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = ssl._create_unverified_context()
@@ -447,7 +447,7 @@ def test_proxy_env_and_stop():
 def test_cli_ready_file_and_sigterm(tmp_path):
     ready = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.localweb", "--web", "faults", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "devweb.web", "--web", "faults", "--port", "0",
                              "--ready-file", str(ready)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

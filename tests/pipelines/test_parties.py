@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.hosts import cross_entity, cross_site, registrable_domain
+from common.hosts import cross_entity, cross_site, registrable_domain
 from pipelines.catalog.load import load_catalog
 from pipelines.catalog.parties import EntityIndex
 

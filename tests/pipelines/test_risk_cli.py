@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from pipelines.publish.verdicts import warehouse_verdicts
 from pipelines.risk.command import EXAMPLES, dpf, risk
-from pipelines.risk.demo import warehouse_verdicts
 from pipelines.risk.model import DISCLAIMER, load_context
 from pipelines.warehouse.connect import fetch_dicts
 

@@ -26,8 +26,8 @@ from pipelines.catalog.load import (
     SelfHost,
     Service,
 )
-from pipelines.enrich.dpf import EMPTY_SNAPSHOT, DpfEntry, DpfSnapshot
 from pipelines.risk.countries import load_countries
+from pipelines.risk.dpf import EMPTY_SNAPSHOT, DpfEntry, DpfSnapshot
 from pipelines.risk.model import (
     DISCLAIMER,
     VERDICTS,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from devweb.dns import LocalDNS
+from devweb.dns.demo import demo_zone
+from devweb.web.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_VENDOR, TAG_SERVICES
+from devweb.web.demo import declared_services, demo_web, site_services
+from devweb.web.faults import XSS_PAYLOADS, XSS_SITE
+from devweb.web.server import LocalWeb
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
-from pipelines.localdns import LocalDNS
-from pipelines.localdns.demo import demo_zone
-from pipelines.localweb.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_VENDOR, TAG_SERVICES
-from pipelines.localweb.demo import declared_services, demo_web, site_services
-from pipelines.localweb.faults import XSS_PAYLOADS, XSS_SITE
-from pipelines.localweb.server import LocalWeb
 from tests.conftest import free_port, run_cli
 from tests.pipelines.test_detect_demo import DEMO_TO_CATALOG
 
@@ -174,7 +174,7 @@ def browser_scans(tmp_path_factory, local_dns):
 
     require_binary("chromium")
     require_refdata("@duckduckgo/autoconsent")  # clicks the fixture banner
-    from pipelines.localweb import build_web
+    from devweb.web import build_web
 
     out = tmp_path_factory.mktemp("scan-browser")
     reports = {}
@@ -265,7 +265,7 @@ def browser_demo_scan(tmp_path_factory):
 
     require_binary("chromium")
     require_refdata("@duckduckgo/autoconsent")
-    from pipelines.localweb import build_web
+    from devweb.web import build_web
 
     out = tmp_path_factory.mktemp("scan-browser-demo")
     with LocalDNS(demo_zone()) as dns, LocalWeb(build_web("demo,browser")) as web:

@@ -9,8 +9,8 @@ import pytest
 
 from pipelines.catalog import vocab
 from pipelines.catalog.load import load_catalog
-from pipelines.enrich.dpf import EMPTY_SNAPSHOT, DpfStatus, load_snapshot
 from pipelines.risk.countries import CountryDataError, load_countries
+from pipelines.risk.dpf import EMPTY_SNAPSHOT, DpfStatus, load_snapshot
 from pipelines.risk.transfer import (
     CompanyChain,
     Entity,

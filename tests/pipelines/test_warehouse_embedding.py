@@ -82,9 +82,9 @@ def test_domains_mart_lists_the_unclaimed_long_tail(db):
 def test_cloaked_first_party_host_is_attributed_through_its_cname(tmp_path):
     """A first-party host the enrichment finds CNAMEd to INFOnline's measurement domain is INFOnline, and a
     re-enrichment re-attributes the stored run."""
+    from devweb.dns import LocalDNS, Zone
     from pipelines.enrich.geoip import GeoIP
     from pipelines.enrich.run import enrich_run
-    from pipelines.localdns import LocalDNS, Zone
 
     site_rows = [_site(RUN, "news-f.de", "ok", 1)]
     res = [ref("news-f.de", "https://data-0123456789.news-f.de/tracking.js", "direct")]

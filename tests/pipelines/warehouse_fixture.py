@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from crawler.items import SCHEMAS, TABLES
-from crawler.manifest import build_manifest, write_manifest
-from crawler.paths import Layout
+from common.manifest import build_manifest, write_manifest
+from common.runfolder import Layout
+from common.tables import SCHEMAS, TABLES
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from crawler.browser import Visit
-from crawler.hosts import host_of, registrable_domain
+from common.hosts import host_of, registrable_domain
+from crawler.browser.session import Visit
 from crawler.observe import embedding_of
 
 _LIMIT = 4096  # URLs are untrusted and can be huge (data: excluded below)

@@ -31,9 +31,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from crawler.consent import AutoconsentBundle, ConsentTracker
+from common.runfolder import write_text_atomic
+from crawler.browser.consent import AutoconsentBundle, ConsentTracker
 from crawler.outcomes import Classified, classify_browser_error
-from crawler.paths import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class BrowserConfig:
 
 class BrowserPool:
     """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits. With ``guard_proxy``
-    (``crawler.browserguard.GuardProxy``) every request of Chromium goes through it (``config.proxy`` is then
+    (``crawler.browser.guard.GuardProxy``) every request of Chromium goes through it (``config.proxy`` is then
     its upstream); requests it turned away are marked in the visit (``RequestRecord.failure``)."""
 
     def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None,

@@ -167,7 +167,7 @@ class ConsentTracker:
 def load_bundle(lock_path: str | Path | None = None, cache_dir: str | Path | None = None) -> AutoconsentBundle | None:
     """The pinned autoconsent bundle from the reference-data cache (``servicerisk refdata`` fills it; a crawl
     never runs npm), or None when it is not there: browser mode then records ``cmp = unknown``."""
-    from pipelines.catalog import refdata as rd
+    from common import refdata as rd
 
     kwargs: dict[str, Any] = {}
     if lock_path:

@@ -641,7 +641,7 @@ def _snippets(ctx: _Ctx) -> tuple[list[str], list[str], list[str]]:
                    'data-mobile-position="left" charset="UTF-8" '
                    f'src="https://widgets.trustedshops.com/js/{i["ts"]}.js"></script>\n')
     # first-party subdomains CNAMEd to trackers (CNAME cloaking), as some publishers and shops run them
-    from pipelines.localdns.demo import DEMO_CLOAKED
+    from devweb.dns.demo import DEMO_CLOAKED
 
     for host, (_zone, _tracker, url) in sorted(DEMO_CLOAKED.items()):
         if host.endswith("." + ctx.ds.domain):
@@ -1060,7 +1060,7 @@ def demo_ground_truth(month: int = 1) -> dict[str, dict]:
 def demo_domain_list_text() -> str:
     """The demo input list: a comment header, one domain per line, 2 malformed lines and 1 duplicate."""
     lines = ["# servicerisk demo domain list",
-             f"# {len(DEMO_DOMAINS)} German-speaking sites served by the local web (pipelines.localweb.demo).",
+             f"# {len(DEMO_DOMAINS)} German-speaking sites served by the local web (devweb.web.demo).",
              "# One registrable domain per line; lines starting with # are comments.",
              ""]
     for n, domain in enumerate(DEMO_DOMAINS):

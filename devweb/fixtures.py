@@ -18,9 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from crawler.items import SCHEMAS as RAW_SCHEMAS
-from crawler.manifest import write_manifest
-from crawler.paths import Layout
+from common.manifest import write_manifest
+from common.runfolder import Layout
+from common.tables import SCHEMAS as RAW_SCHEMAS
 
 FIXED_EPOCH = 1_781_726_006  # 2026-06-17, the build date of the pinned ip-location-db files
 

@@ -4,7 +4,7 @@ that never answers) must fail."""
 
 from __future__ import annotations
 
-from pipelines.localdns.server import Zone
+from devweb.dns.server import Zone
 
 __all__ = ["fault_zone", "web_zone", "FIXTURE_ADDRESS"]
 
@@ -17,7 +17,7 @@ FIXTURE_ADDRESS = "88.99.0.10"
 def fault_zone(address: str = FIXTURE_ADDRESS, overrides: dict[str, str] | None = None) -> Zone:
     """Every fault-web host at ``address`` (``overrides``: host -> another address), the DNS faults as their names
     say, and ``dns-private-site.de`` (and its ``www.``) at a private address."""
-    from pipelines.localweb.faults import DNS_FAULTS, fault_web
+    from devweb.web.faults import DNS_FAULTS, fault_web
 
     overrides = overrides or {}
     zone = Zone.of_hosts([h for h in fault_web().hosts() if h not in DNS_FAULTS and h not in overrides], address)
@@ -38,8 +38,8 @@ def fault_zone(address: str = FIXTURE_ADDRESS, overrides: dict[str, str] | None 
 def web_zone(names: str = "faults,browser", bench_sites: int = 0, address: str = FIXTURE_ADDRESS) -> Zone:
     """A zone for the local webs ``names`` (comma-separated: ``faults``, ``browser``) and the first ``bench_sites``
     sites of the bench web, every host at ``address`` (the fault web's DNS faults as ``fault_zone`` has them)."""
-    from pipelines.localweb import browser_web
-    from pipelines.localweb.bench import bench_domains
+    from devweb.web import browser_web
+    from devweb.web.bench import bench_domains
 
     parts = {p.strip() for p in names.split(",") if p.strip()}
     zone = fault_zone(address) if "faults" in parts else Zone()

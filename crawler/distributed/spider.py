@@ -15,7 +15,7 @@ import time
 
 from scrapy_redis.spiders import RedisMixin
 
-from crawler.distributed import Keys, home_request, parse_entry, site_dupefilter
+from crawler.distributed.queue import Keys, home_request, parse_entry, site_dupefilter
 from crawler.spiders.sites import SitesSpider
 
 

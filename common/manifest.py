@@ -13,8 +13,8 @@ from typing import Any, Mapping
 
 import pyarrow.parquet as pq
 
-from crawler.items import TABLES
-from crawler.paths import MANIFEST, parts
+from common.runfolder import MANIFEST, parts
+from common.tables import TABLES
 
 SCRAPY_STATS = ("downloader/request_count", "downloader/response_count", "downloader/exception_count",
                 "response_received_count", "retry/", "robotstxt/", "elapsed_time_seconds", "memusage/max")

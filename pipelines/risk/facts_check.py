@@ -10,7 +10,7 @@ from datetime import date
 
 from pipelines.catalog import vocab
 from pipelines.catalog.load import Catalog
-from pipelines.enrich.dpf import MAX_AGE_MONTHS, months_before
+from pipelines.risk.dpf import MAX_AGE_MONTHS, months_before
 
 # most serious first; every kind but the last fails CI
 KINDS = ("unknown_seat", "unexplained_unknown", "no_public_source", "stale")

@@ -27,7 +27,7 @@ import redis
 import scrapy
 from scrapy_redis.dupefilter import RFPDupeFilter
 
-from crawler.paths import DOMAINS, MANIFEST, Layout, check_run_id, new_writer_id, parts
+from common.runfolder import DOMAINS, MANIFEST, Layout, check_run_id, new_writer_id, parts
 
 PREFIX = "servicerisk:"
 ENQUEUE_CHUNK = 10_000

@@ -1,6 +1,6 @@
 """The demo web's DNS: real public addresses from the real operators' networks, CDN chains, cloaking examples.
 
-``demo_zone()`` answers for every host the demo web (``pipelines.localweb.demo``) references, in both
+``demo_zone()`` answers for every host the demo web (``devweb.web.demo``) references, in both
 months: third-party hosts get addresses inside networks that ``@ip-location-db/asn`` attributes to the
 operator that really serves them (Google, Meta, Cloudflare, Fastly, Akamai, AWS eu-west-1/eu-central-1,
 CloudFront, INFOnline, LinkedIn, Microsoft …; ``tests/pipelines/test_enrich_geoip.py`` checks each one
@@ -18,7 +18,7 @@ Usercentrics, Cookiebot, Matomo Cloud), the address lies in the hosting network 
 
 from __future__ import annotations
 
-from pipelines.localdns.server import Zone
+from devweb.dns.server import Zone
 
 __all__ = ["demo_zone", "DEMO_CLOAKED", "DEMO_CDN_SITES", "DEMO_OPERATOR_ASNS", "site_addresses"]
 
@@ -207,7 +207,7 @@ def site_addresses(domain: str, index: int) -> tuple[str, str | None]:
 def demo_zone() -> Zone:
     """A fresh Zone for the demo web: every demo site (apex, ``www.``, ``analytics.``), every third-party host
     of both months (``{slug}.matomo.cloud`` for every site), the CDN ``www.`` chains and ``DEMO_CLOAKED``."""
-    from pipelines.localweb.demo import DEMO_SITES
+    from devweb.web.demo import DEMO_SITES
 
     zone = Zone.parse(_THIRD_PARTY)
     for index, ds in enumerate(DEMO_SITES):

@@ -10,7 +10,7 @@ from .server import serve_forever
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.localweb",
+    parser = argparse.ArgumentParser(prog="python -m devweb.web",
                                      description="Serve an in-memory web through a loopback HTTP/HTTPS proxy.")
     parser.add_argument("--web", default="demo",
                         help="demo, faults or bench; several may be merged with commas (e.g. demo,faults)")
