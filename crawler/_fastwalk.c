@@ -93,7 +93,14 @@ static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *
     *s_links, *s_max_links, *s_link_fn, *s_self_link;
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
-#define TRI(b) ((((unsigned)(b)[0] * 0x9e37u) ^ ((unsigned)(b)[1] * 0x85ebu) ^ ((unsigned)(b)[2] * 0xc2b3u)) & 0xffffu)
+/* a 16-bit hash of the first three bytes of a word loaded from memory (the fourth byte is masked off; the
+   same on either byte order, since the build and the scan load the bytes the same way) */
+#define TRI4(w) ((unsigned)((((uint32_t)(w) & TRI_MASK) * 0x9e3779b1u) >> 16))
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TRI_MASK 0xffffff00u
+#else
+#define TRI_MASK 0x00ffffffu
+#endif
 
 typedef struct {
     unsigned char *bytes;
@@ -171,7 +178,10 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
             unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
             t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
             if (len >= 3) {
-                unsigned h = TRI((const unsigned char *)b);
+                unsigned char w4[4] = {(unsigned char)b[0], (unsigned char)b[1], (unsigned char)b[2], 0};
+                uint32_t w;
+                memcpy(&w, w4, 4);
+                unsigned h = TRI4(w);
                 t->tri[h >> 3] |= (uint8_t)(1u << (h & 7));
             } else {
                 t->short_needle = 1;
@@ -194,33 +204,62 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
 }
 
 
+/* the group-0 needles starting at buf[i] (their first two bytes are k): hit[sig] |= 1; returns whether any */
+static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, size_t i, uint8_t *hit) {
+    unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
+    int lo = 0, hi = t->norder, any = 0; /* binary search the sorted group-0 needles for this pair */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        const unsigned char *b = t->needles[t->order[mid]].bytes;
+        if (((unsigned)b[0] << 8 | b[1]) < k) lo = mid + 1;
+        else hi = mid;
+    }
+    for (int j = lo; j < t->norder; j++) {
+        const needle_t *nd = &t->needles[t->order[j]];
+        if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
+        if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
+            hit[nd->sig] |= 1;
+            any = 1;
+        }
+    }
+    return any;
+}
+
 /* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
 static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit) {
     if (t->norder == 0 || n < 2) return 0;
     int any = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
-        if (!(t->pair[k >> 3] & (1u << (k & 7)))) continue;
-        if (!t->short_needle) {
-            if (i + 2 >= n) continue;
-            unsigned h = TRI(buf + i);
-            if (!(t->tri[h >> 3] & (1u << (h & 7)))) continue;
-        }
-        /* binary search the sorted group-0 needles for this pair */
-        int lo = 0, hi = t->norder;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            const unsigned char *b = t->needles[t->order[mid]].bytes;
-            if (((unsigned)b[0] << 8 | b[1]) < k) lo = mid + 1;
-            else hi = mid;
-        }
-        for (int j = lo; j < t->norder; j++) {
-            const needle_t *nd = &t->needles[t->order[j]];
-            if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
-            if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
-                hit[nd->sig] |= 1;
-                any = 1;
+    size_t i = 0;
+    if (!t->short_needle) {
+        /* every group-0 needle has >= 3 bytes: test the three-byte hash of each position without a branch,
+           64 positions at a time, and look up only the positions whose bit is set (a few in a hundred);
+           a branch per position mispredicts on every such hit and cost more than the test */
+        while (i + 3 + 64 <= n) { /* a four-byte load at each of the 64 positions stays inside buf */
+            uint64_t m = 0;
+            for (unsigned j = 0; j < 64; j++) {
+                uint32_t w;
+                memcpy(&w, buf + i + j, 4);
+                unsigned h = TRI4(w);
+                m |= (uint64_t)((t->tri[h >> 3] >> (h & 7)) & 1u) << j;
             }
+            while (m) {
+                unsigned j = (unsigned)__builtin_ctzll(m);
+                m &= m - 1;
+                any |= needle_at(t, buf, n, i + j, hit);
+            }
+            i += 64;
+        }
+        for (; i + 2 < n; i++) {
+            unsigned char w4[4] = {buf[i], buf[i + 1], buf[i + 2], 0};
+            uint32_t w;
+            memcpy(&w, w4, 4);
+            unsigned h = TRI4(w);
+            if ((t->tri[h >> 3] >> (h & 7)) & 1u) any |= needle_at(t, buf, n, i, hit);
+        }
+    } else {
+        for (; i + 1 < n; i++) {
+            unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
+            if (t->pair[k >> 3] & (1u << (k & 7))) any |= needle_at(t, buf, n, i, hit);
         }
     }
     if (!any) return 0;
@@ -237,6 +276,39 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
         count += hit[s];
     }
     return count;
+}
+
+/* needle_hits(needles, data) -> the indexes of the signatures whose needles occur in data (UTF-8), or None
+   when some signature needs Python's look (no needle, lower-case needles) */
+static PyObject *py_needle_hits(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "Oy*", &cap, &b)) return NULL;
+    const needles_t *t = PyCapsule_GetPointer(cap, "fastwalk.needles");
+    PyObject *out = NULL;
+    if (!t) goto done;
+    if (t->always || t->lower) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    uint8_t *hit = PyMem_Calloc(t->nsigs + 1, 1);
+    if (!hit) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int count = needle_scan(t, b.buf, (size_t)b.len, hit);
+    out = PyList_New(count);
+    for (int i = 0, k = 0; out && i < t->nsigs && k < count; i++)
+        if (hit[i]) {
+            PyObject *v = PyLong_FromLong(i);
+            if (!v) Py_CLEAR(out);
+            else PyList_SET_ITEM(out, k++, v);
+        }
+    PyMem_Free(hit);
+done:
+    PyBuffer_Release(&b);
+    return out;
 }
 
 /* --- small byte helpers ------------------------------------------------------------------------------------ */
@@ -380,6 +452,8 @@ typedef struct {
     PyObject *self_link;         /* _Walk.self_link: where an href "#…" leads (str, or None) */
     const char *self_link_s;
     Py_ssize_t self_link_n;
+    int gated_all;               /* _Walk.gated: markup inside a <template> (every reference is gated) */
+    int encoded;                 /* _Walk.encoded: decoded embed code (references are encoded) */
 } page_t;
 
 
@@ -449,12 +523,13 @@ static int py_add(page_t *p, const unsigned char *raw, size_t n, PyObject *eleme
 
 /* The reference for an absolute URL whose host is url[hs:he] (ASCII, lower-cased here, trailing dots
    dropped) or, when host is given, that host. Dedups on (url, element, attribute, gated, encoded) as
-   _Walk.add does (the native walk never sees encoded markup: encoded is False). */
+   _Walk.add does. */
 static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t he, PyObject *host,
                 PyObject *element, PyObject *attribute, PyObject *rel, int inline_, int gated) {
     PyObject *u = PyUnicode_DecodeUTF8((const char *)url, n, "strict");
     if (!u) return -1;
-    PyObject *key = PyTuple_Pack(5, u, element, attribute, gated ? Py_True : Py_False, Py_False);
+    PyObject *enc = p->encoded ? Py_True : Py_False;
+    PyObject *key = PyTuple_Pack(5, u, element, attribute, gated ? Py_True : Py_False, enc);
     if (!key) {
         Py_DECREF(u);
         return -1;
@@ -503,7 +578,7 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
         }
     }
     PyObject *args[REF_FIELDS] = {u, h, element, attribute, rel, inline_ ? Py_True : Py_False, Py_False,
-                                  gated ? Py_True : Py_False, Py_False};
+                                  gated ? Py_True : Py_False, enc};
     PyObject *ref;
     if (ref_type == (PyTypeObject *)p->reference) {
         /* the slots of Reference, filled directly (what its dataclass __init__ does, without the call) */
@@ -671,13 +746,15 @@ static int resolve(page_t *p, const unsigned char *s, size_t n, const unsigned c
 static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element, PyObject *attribute, PyObject *rel,
                int inline_, int gated) {
     if (!raw || n == 0) return 0;
+    gated |= p->gated_all;
     size_t hs, he;
     if (starts(raw, n, "https://") || starts(raw, n, "http://")) {
         int r = plain_absolute(raw, n, &hs, &he);
         if (r == 1) return emit(p, raw, n, hs, he, NULL, element, attribute, rel, inline_, gated);
         return py_add(p, raw, n, element, attribute, rel, inline_, gated);
     }
-    if (!is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    /* in decoded embed code only absolute URLs count: Python tells the rare other ones apart */
+    if (p->encoded || !is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
     size_t a = 0, b = n;
     while (a < b && is_space(raw[a])) a++;
     while (b > a && is_space(raw[b - 1])) b--;
@@ -1333,6 +1410,7 @@ static int attr_sig_check(page_t *p, lnode *el, const attrs_t *at, int skip_src,
     }
     int need = needs_python(p->needles, p->buf, o, hit);
     if (!need) return 0;
+    if (need == 1 && utf8_valid(p->buf, o)) return call_hits(p, p->buf, o, hit, gated); /* the text Python builds */
     /* rare: Python builds the text from the attributes and runs the signatures */
     PyObject *d = attrs_dict(el);
     PyObject *r = d ? PyObject_CallMethodObjArgs(p->walk, s_attr_signatures, d, skip_src ? Py_True : Py_False,
@@ -1679,6 +1757,15 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
     }
     p.refs = p.obs ? PyObject_GetAttr(walk, s_refs) : NULL;
     p.seen = PyObject_GetAttr(walk, s_seen);
+    {
+        PyObject *g = p.seen ? PyObject_GetAttrString(walk, "gated") : NULL;
+        PyObject *e = g ? PyObject_GetAttrString(walk, "encoded") : NULL;
+        p.gated_all = g ? PyObject_IsTrue(g) == 1 : 0;
+        p.encoded = e ? PyObject_IsTrue(e) == 1 : 0;
+        Py_XDECREF(g);
+        if (!e) Py_CLEAR(p.seen);
+        Py_XDECREF(e);
+    }
     p.rel_root = p.refs && p.seen ? get_str_or_none(walk, s_rel_root, &p.rel_root_s, &p.rel_root_n) : NULL;
     p.rel_dir = p.rel_root ? get_str_or_none(walk, s_rel_dir, &p.rel_dir_s, &p.rel_dir_n) : NULL;
     p.rel_host = p.rel_dir ? PyObject_GetAttr(walk, s_rel_host) : NULL;
@@ -2109,6 +2196,7 @@ static PyMethodDef methods[] = {
     {"configure", py_configure, METH_VARARGS, "configure(spec): the rule tables of crawler/observe.py"},
     {"find_markers", py_find_markers, METH_VARARGS, "find_markers(data, markers): indexes of those that occur"},
     {"needles", py_needles, METH_VARARGS, "needles(plain, nsigs, lower, always): a compiled needle table"},
+    {"needle_hits", py_needle_hits, METH_VARARGS, "needle_hits(needles, data): signatures whose needles occur"},
     {"walk", py_walk, METH_VARARGS, "walk(root_mem_id, walk, Reference, needles): the native element walk"},
     {NULL, NULL, 0, NULL}};
 

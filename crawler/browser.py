@@ -17,17 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from crawler.consent import AutoconsentBundle, ConsentTracker
 from crawler.outcomes import Classified, classify_browser_error
+from crawler.paths import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,7 @@ CHROMIUM_ARGS = (
     "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
     "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4",
     "--proxy-bypass-list=<-loopback>",  # loopback goes through the proxy too (Chromium bypasses it by default)
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # WebRTC may not go around the proxy over UDP
 )
 
 GPC_HEADERS = {"Sec-GPC": "1", "DNT": "1"}
@@ -95,6 +102,7 @@ class RequestRecord:
     status: int | None = None
     remote_ip: str | None = None
     failure: str | None = None
+    requested_at: datetime | None = None  # wall clock (UTC) when the page issued it
 
 
 @dataclass
@@ -118,6 +126,7 @@ class Visit:
     load_state: str = "commit"
     popups: int = 0
     duration_ms: float = 0.0
+    har_path: str | None = None  # the visit's HAR file (cookie values stripped), when the pool records HARs
 
 
 class VisitFailed(Exception):
@@ -146,15 +155,20 @@ class BrowserConfig:
     user_agent: str | None = None
     extra_args: tuple[str, ...] = ()
     tag: str = ""  # marks the pool's Chromium processes (kill on hang; tests); random when empty
+    har_dir: str = ""  # record one HAR file per visit here (``har_name``); "" = none
 
 
 class BrowserPool:
-    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits."""
+    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits. With ``guard_proxy``
+    (``crawler.browserguard.GuardProxy``) every request of Chromium goes through it (``config.proxy`` is then
+    its upstream); requests it turned away are marked in the visit (``RequestRecord.failure``)."""
 
-    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None):
+    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None,
+                 guard_proxy=None):
         self.config = config
         self.autoconsent = autoconsent
         self.stats = stats
+        self.guard_proxy = guard_proxy
         self._pw = None
         self._browser = None
         self._lock = asyncio.Lock()
@@ -182,7 +196,9 @@ class BrowserPool:
             kwargs: dict[str, Any] = {"executable_path": self.config.executable, "headless": True,
                                       "args": [*CHROMIUM_ARGS, *self.config.extra_args, TAG_SWITCH + self.tag],
                                       "timeout": 30_000, "handle_sigint": False, "handle_sigterm": False}
-            if self.config.proxy:
+            if self.guard_proxy is not None:
+                kwargs["proxy"] = {"server": await self.guard_proxy.start()}
+            elif self.config.proxy:
                 kwargs["proxy"] = {"server": self.config.proxy}
             self._browser = await self._pw.chromium.launch(**kwargs)
             self.launches += 1
@@ -213,8 +229,9 @@ class BrowserPool:
                 self._pw = None
 
     # --- one visit ---------------------------------------------------------------------------------------
-    async def visit(self, url: str, pass_: Pass = Pass()) -> Visit:
-        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure."""
+    async def visit(self, url: str, pass_: Pass = Pass(), patience: float = 1) -> Visit:
+        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure.
+        ``patience`` multiplies the waits for the page to settle and the consent tool to act (and the budget)."""
         async with self._slots:
             try:
                 browser = await self._ensure()
@@ -223,18 +240,21 @@ class BrowserPool:
                 raise VisitFailed(Classified("browser_error", type(exc).__name__,
                                              f"browser did not start: {str(exc)[:200]}")) from exc
             visit = Visit(url=url, pass_=pass_)
+            if self.config.har_dir:
+                visit.har_path = str(Path(self.config.har_dir) / har_name(url, pass_))
             started = time.monotonic()
             holder: dict[str, Any] = {}
-            task = asyncio.ensure_future(self._run(browser, visit, holder))
+            task = asyncio.ensure_future(self._run(browser, visit, holder, patience))
             holder["task"] = task
+            budget = self.config.page_budget * patience
             try:
-                done, _ = await asyncio.wait({task}, timeout=self.config.page_budget)
+                done, _ = await asyncio.wait({task}, timeout=budget)
                 if not done:
                     task.cancel()
                     await asyncio.wait({task}, timeout=2.0)
                     self._inc("budget_exceeded")
                     raise VisitFailed(Classified("page_budget_exceeded", "PageBudget",
-                                                 f"page not finished within the {self.config.page_budget:g} s budget "
+                                                 f"page not finished within the {budget:g} s budget "
                                                  f"(reached: {visit.load_state})"), visit)
                 if task.cancelled():  # only the watchdogs cancel a visit
                     c = holder.get("abort") or Classified("browser_error", "Cancelled", "visit cancelled")
@@ -242,22 +262,53 @@ class BrowserPool:
                     raise VisitFailed(c, visit)
                 exc = task.exception()
                 if exc is None:
+                    landed = visit.final_url or url
+                    away = self.guard_proxy.turned_away(landed) if self.guard_proxy is not None else None
+                    if away:  # redirected to where the guard let nothing through (it answered in the site's place)
+                        raise VisitFailed(Classified(away[0], "BrowserGuard",
+                                                     f"the browser guard turned {landed} away: {away[1]}"), visit)
                     return visit
                 c = classify_browser_error(str(exc), type(exc).__name__)
                 if not browser.is_connected():
                     c = Classified("browser_error", "BrowserGone", f"browser died during the visit: {c.detail}")
+                else:
+                    c = self._guarded_navigation(holder) or c
                 self._inc(f"failed/{c.outcome}")
                 raise VisitFailed(c, visit) from exc
             finally:
                 visit.duration_ms = round((time.monotonic() - started) * 1000.0, 1)
                 if not visit.requests:  # a partial visit keeps what was seen
                     visit.requests = list(holder.get("records", {}).values())
-                await self._close_context(holder.get("context"))
+                self._mark_guarded(visit.requests)
+                await self._close_context(holder.get("context"), visit.har_path)
 
-    async def _close_context(self, context) -> None:
+    def _mark_guarded(self, records) -> None:
+        """Say in the record of each request the guard proxy turned away (a plain-http one shows the proxy's 403 as
+        its answer, an https one fails its tunnel) that it never reached its destination, and why."""
+        if self.guard_proxy is None:
+            return
+        for rec in records:
+            away = self.guard_proxy.turned_away(rec.url)
+            if away:
+                rec.failure = f"{away[0]} (browser guard): {away[1]}"[:200]
+
+    def _guarded_navigation(self, holder: dict[str, Any]) -> Classified | None:
+        """The outcome of a navigation that failed because the guard proxy turned its host away, if it did."""
+        if self.guard_proxy is None:
+            return None
+        for rec in reversed(list(holder.get("records", {}).values())):
+            away = self.guard_proxy.turned_away(rec.url) if rec.navigation else None
+            if away:
+                return Classified(away[0], "BrowserGuard", f"the browser guard turned {rec.url} away: {away[1]}")
+        return None
+
+    async def _close_context(self, context, har_path: str | None = None) -> None:
+        """Close a visit's context (Playwright writes its HAR then) and strip the cookie values from that HAR."""
         if context is None:
             return
         closing = asyncio.ensure_future(context.close())
+        if har_path:
+            closing.add_done_callback(lambda _f: self._inc("har/written" if strip_har_file(har_path) else "har/missing"))
         done, _ = await asyncio.wait({closing}, timeout=3.0)
         if done:
             closing.exception()  # a dead browser's context "fails" to close: nothing left to do
@@ -272,13 +323,16 @@ class BrowserPool:
             async with self._lock:
                 await self._drop_browser()
 
-    async def _run(self, browser, visit: Visit, holder: dict[str, Any]) -> None:
+    async def _run(self, browser, visit: Visit, holder: dict[str, Any], patience: float = 1) -> None:
         cfg, p = self.config, visit.pass_
         gpc = p.signal == "gpc"
+        har = {"record_har_path": visit.har_path, "record_har_content": "omit"} if visit.har_path else {}
+        if visit.har_path:
+            Path(visit.har_path).parent.mkdir(parents=True, exist_ok=True)
         context = await browser.new_context(
             ignore_https_errors=True,  # as the static crawler: record what is served, verify nothing
             user_agent=cfg.user_agent, extra_http_headers=GPC_HEADERS if gpc else None,
-            service_workers="block", accept_downloads=False, java_script_enabled=True,
+            service_workers="block", accept_downloads=False, java_script_enabled=True, **har,
         )
         holder["context"] = context
         if gpc:
@@ -311,17 +365,16 @@ class BrowserPool:
         visit.load_state = "domcontentloaded"
         await page.wait_for_load_state("load", timeout=cfg.load_timeout * 1000)
         visit.load_state = "load"
-        if await net.idle(cfg.idle_timeout):
+        if await net.idle(cfg.idle_timeout * patience):
             visit.load_state = "networkidle"
-        # detection runs while the page loads: a short wait names the CMP; only a click found something to
-        # click gets the rest of the consent wait
-        first = min(cfg.consent_wait, 1.5)
-        if p.consent_state != "none" or not tracker.cmps:
+        # detection runs while the page loads: before consent a short wait names the CMP; a consent pass waits
+        # until autoconsent has clicked or given up (a banner that is late under load is still found)
+        if p.consent_state != "none":
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), first)
-        if p.consent_state != "none" and not tracker.settled.is_set() and (tracker.cmps or tracker.popup):
+                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait * patience)
+        elif not tracker.cmps:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait - first)
+                await asyncio.wait_for(tracker.settled.wait(), min(cfg.consent_wait, 1.5) * patience)
         if p.consent_state != "none" and tracker.result is not None:
             await asyncio.sleep(0.2)
             await net.idle(cfg.idle_timeout)  # what the click made load
@@ -362,7 +415,8 @@ class BrowserPool:
                 frame_url, nav = "", False
             prev = req.redirected_from
             rec = RequestRecord(url=req.url, resource_type=req.resource_type, frame_url=frame_url,
-                                method=req.method, navigation=nav, redirected_from=prev.url if prev else None)
+                                method=req.method, navigation=nav, redirected_from=prev.url if prev else None,
+                                requested_at=datetime.now(timezone.utc))
             if prev is not None and prev in records:
                 records[prev].status = records[prev].status or 300
             records[req] = rec
@@ -430,6 +484,63 @@ class BrowserPool:
         with contextlib.suppress(Exception):
             await cdp.send("Network.enable")
         return found, ips
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+
+
+def har_name(url: str, pass_: Pass) -> str:
+    """The HAR file name of the visit of ``url`` in ``pass_``: readable host and path, a hash of the whole URL
+    (unique per page), then the pass, e.g. ``www.example.de-impressum-1a2b3c4d.none-none.har``."""
+    rest = url.split("://", 1)[-1]
+    slug = _UNSAFE.sub("-", rest)[:60].strip("-.") or "page"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}.{pass_.consent_state}-{pass_.signal}.har"
+
+
+_COOKIE_HEADERS = ("cookie", "set-cookie")
+
+
+def _names_only(header: str, value: str) -> str:
+    """A Cookie / Set-Cookie header without values: ``a=; b=`` and ``a=; Path=/; Max-Age=…`` (attributes kept)."""
+    if header == "cookie":
+        return "; ".join(f"{p.split('=', 1)[0].strip()}=" for p in value.split(";") if p.strip())
+    lines = []
+    for line in value.split("\n"):  # Chromium joins several Set-Cookie headers with newlines
+        first, _, attrs = line.partition(";")
+        lines.append(f"{first.split('=', 1)[0].strip()}=" + (f";{attrs}" if attrs else ""))
+    return "\n".join(lines)
+
+
+def strip_har(har: dict[str, Any]) -> dict[str, Any]:
+    """``har`` with every cookie value removed (request/response ``cookies`` and Cookie/Set-Cookie headers) and
+    request bodies dropped (they can echo identifiers); names, attributes and sizes stay. Mutates and returns."""
+    for entry in (har.get("log") or {}).get("entries") or []:
+        for side in ("request", "response"):
+            part = entry.get(side) or {}
+            for c in part.get("cookies") or []:
+                c["value"] = ""
+            for h in part.get("headers") or []:
+                name = str(h.get("name", "")).lower()
+                if name in _COOKIE_HEADERS:
+                    h["value"] = _names_only(name, str(h.get("value", "")))
+        post = (entry.get("request") or {}).get("postData")
+        if isinstance(post, dict):
+            post["text"] = ""
+            post.pop("params", None)
+            post["comment"] = "request body not stored"
+    return har
+
+
+def strip_har_file(path: str) -> bool:
+    """Rewrite the HAR at ``path`` by :func:`strip_har` (atomically); False when there is no such file."""
+    p = Path(path)
+    try:
+        har = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    write_text_atomic(p, json.dumps(strip_har(har), ensure_ascii=False))
+    return True
 
 
 def browser_unavailable(executable: str | None = None, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:

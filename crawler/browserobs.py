@@ -33,7 +33,7 @@ def visit_rows(visit: Visit, *, run_id: str, input_domain: str, page_url: str, s
                           "resource_type": r.resource_type, "frame_url": (r.frame_url or "")[:_LIMIT] or None,
                           "initiator": (r.initiator or "")[:_LIMIT] or None,
                           "redirected_from": (r.redirected_from or "")[:_LIMIT] or None, "status": r.status,
-                          "remote_ip": r.remote_ip, "failure": r.failure})
+                          "remote_ip": r.remote_ip, "failure": r.failure, "requested_at": r.requested_at})
     cookies = []
     for c in visit.cookies:
         expires = c.get("expires", -1)

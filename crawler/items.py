@@ -103,6 +103,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("status", pa.int32()),
             ("remote_ip", pa.string()),
             ("failure", pa.string()),
+            ("requested_at", TS),
         ]
     ),
     # one row per inline snippet signature found on a page

@@ -311,7 +311,7 @@ def observe(
     ``signatures`` default to the catalog's (``data/services/_signatures.yml``); they run on inline scripts
     and on the attributes of ``<script>`` elements. ``links=False`` skips ``<a href>`` links (only the home
     page needs them to pick pages). ``native`` picks the tree walk: the C one (``crawler/_fastwalk.c``,
-    used by default when it is built and ``links`` is off) or the pure-Python reference walk (``False``);
+    used by default when it is built, with or without links) or the pure-Python reference walk (``False``);
     both give the same observation.
     """
     headers = headers or {}
@@ -341,8 +341,8 @@ def observe(
                 resolved = _absolute(url, href)
                 obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
     sigs = load_signatures() if signatures is None else tuple(signatures)
-    walk = _Walk(obs, sigs, links, max_links)
     fast = _native() if native is not False else None
+    walk = _Walk(obs, sigs, links, max_links, fast=fast)
     if fast is not None:
         obs.walk = "native"
         root = tree.root
@@ -353,9 +353,9 @@ def observe(
         _visit_all(walk, tree)
     if walk.templates:
         for node in tree.css("template"):
-            _walk_fragment(obs, sigs, walk.seen, _template_content(node.html or ""), gated=True)
+            _walk_fragment(obs, sigs, walk.seen, _template_content(node.html or ""), gated=True, fast=fast)
     for fragment in _encoded_fragments(body if text is None else text.encode("utf-8", "replace")):
-        _walk_fragment(obs, sigs, walk.seen, fragment, encoded=True)
+        _walk_fragment(obs, sigs, walk.seen, fragment, encoded=True, fast=fast)
     csp = headers.get("content-security-policy")
     if csp:
         for directive, host in csp_hosts(csp):
@@ -501,20 +501,25 @@ def _template_content(html: str) -> str:
 
 
 def _walk_fragment(obs: Observation, sigs: tuple[CompiledSignature, ...], seen: set, html: str, *,
-                   gated: bool = False, encoded: bool = False, depth: int = 0) -> None:
+                   gated: bool = False, encoded: bool = False, depth: int = 0, fast=None) -> None:
     """Observe a piece of markup the tree walk did not reach (a template's content, decoded embed code) into
     ``obs``: its references are gated or encoded; in encoded code only absolute URLs count (relative ones there
-    are fragments of script-built strings)."""
+    are fragments of script-built strings). ``fast``: the native walk, when observe() uses it."""
     if not html or depth > 1:
         return
     tree = LexborHTMLParser(html)
-    _visit_all(_Walk(obs, sigs, False, 0, gated=gated, encoded=encoded, seen=seen), tree)
+    walk = _Walk(obs, sigs, False, 0, gated=gated, encoded=encoded, seen=seen, fast=fast)
+    root = tree.root
+    if fast is not None and root is not None:
+        fast.walk(root.mem_id, walk, Reference, _native_needles(fast, walk.table, walk.sigs))
+    else:
+        _visit_all(walk, tree)
     for node in tree.css("template"):
         _walk_fragment(obs, sigs, seen, _template_content(node.html or ""), gated=True, encoded=encoded,
-                       depth=depth + 1)
+                       depth=depth + 1, fast=fast)
     if encoded:
         for fragment in _encoded_fragments(html.encode("utf-8", "replace")):
-            _walk_fragment(obs, sigs, seen, fragment, gated=gated, encoded=True, depth=depth + 1)
+            _walk_fragment(obs, sigs, seen, fragment, gated=gated, encoded=True, depth=depth + 1, fast=fast)
 
 
 class _Walk:
@@ -524,11 +529,12 @@ class _Walk:
     A walk over a template's content or decoded embed code marks what it adds ``gated`` or ``encoded``."""
 
     __slots__ = ("obs", "refs", "seen", "sigs", "table", "links", "max_links", "rel_root", "rel_dir", "rel_host",
-                 "gated", "encoded", "templates", "self_link")
+                 "gated", "encoded", "templates", "self_link", "fast")
 
     def __init__(self, obs: Observation, sigs: tuple[CompiledSignature, ...], links: bool, max_links: int,
-                 gated: bool = False, encoded: bool = False, seen: set | None = None):
+                 gated: bool = False, encoded: bool = False, seen: set | None = None, fast=None):
         self.obs = obs
+        self.fast = fast  # the native module when the native walk runs (it also searches the needles)
         self.refs = obs.references
         self.seen: set[tuple[str, str, str, bool, bool]] = set() if seen is None else seen
         self.sigs = sigs
@@ -540,9 +546,7 @@ class _Walk:
         self.templates = False  # the walk passed a <template>
         self.self_link = None  # where a link "#…" leads: the page itself (for the native walk)
         if links:
-            here = _absolute(obs.base_url, "#")
-            if here and here.startswith(("http://", "https://")):
-                self.self_link = here.split("#", 1)[0]
+            self.self_link = _self_link(obs.base_url)
         # for the native walk: relative URLs without dot segments resolve by concatenation
         self.rel_root, self.rel_dir, self.rel_host = _relative_prefixes(obs.base_url)
 
@@ -594,10 +598,10 @@ class _Walk:
         """Signatures in a ``<script>`` element's attributes (ids in ``data-*`` attributes: Cookiebot,
         Usercentrics, etracker …)."""
         text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v and not (skip_src and k == "src"))
-        _match_signatures(text, self.sigs, self.target(gated))
+        _match_signatures(text, self.sigs, self.target(gated), self.fast)
 
     def scan_script(self, code: str, gated: bool) -> None:
-        _scan_script(code, self.add, self.target(gated), self.sigs, gated)
+        _scan_script(code, self.add, self.target(gated), self.sigs, gated, self.fast)
 
     def signature_hits(self, text: str, hits: Sequence[int], gated: bool) -> None:
         """Run the signatures at ``hits`` (indexes into ``sigs``, in order) on ``text``: the native walk
@@ -705,6 +709,15 @@ def _fetches_nothing(src: str | None) -> bool:
     return not src or src[:11].lower().startswith(_SKIP_SCHEMES)
 
 
+def _self_link(base: str) -> str | None:
+    """Where a link ``#…`` leads from ``base``: the page itself, without its fragment (None: no http(s) URL)."""
+    if _PLAIN_BASE.fullmatch(base):  # what urljoin gives, without it: an empty query is dropped too
+        head, sep, query = base.split("#", 1)[0].partition("?")
+        return head if sep and not query else head + sep + query
+    here = _absolute(base, "#")
+    return here.split("#", 1)[0] if here and here.startswith(("http://", "https://")) else None
+
+
 def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
     """(root, dir, host) such that a relative URL without dot segments, colons, semicolons, backslashes or
     whitespace resolves against ``base`` to ``root + url`` (``/path``) or ``dir + url`` (``path``, empty
@@ -712,7 +725,11 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
     hit = _PREFIXES.get(base)
     if hit is None:
         hit = (None, "", "")
-        if _PLAIN_ABSOLUTE.fullmatch(base):
+        plain = _PLAIN_BASE.fullmatch(base)
+        if plain:  # what urljoin gives, without it: no dot segments, empty segments or parameters to resolve
+            root, path = plain.group(1), plain.group(2)
+            hit = (root, root + path[: path.rfind("/") + 1] if path else root + "/", _host(root))
+        elif _PLAIN_ABSOLUTE.fullmatch(base):
             root, directory = _absolute(base, "/x"), _absolute(base, "x")
             if root and directory and root.endswith("/x") and directory.endswith("/x") \
                     and root.startswith(("http://", "https://")) and directory.startswith(root[:-1]):
@@ -724,6 +741,9 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
 
 
 _PREFIXES: dict[str, tuple[str | None, str, str]] = {}
+# a plain base whose path (group 2) has no empty, "." or ".." segments and no ";" (urljoin would resolve them)
+_PLAIN_BASE = re.compile(r"(https?://[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,4})?)"
+                         r"((?:/(?!\.\.?(?:[/?#]|$))[^/?#;\s\\]+)*/?)(?:[?#][^\s\\]*)?")
 
 
 def _plain_encoding(body: bytes, content_type: str) -> str | None:
@@ -783,10 +803,19 @@ def _script_kind(script_type: str) -> str:
     return "gated"
 
 
-def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
+def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]],
+                      fast=None) -> None:
     """Run the signatures whose needles occur in ``text``; a tight loop of substring tests over a flat
-    (needle, signature) table, since most texts contain none of them."""
-    table = _needle_table(tuple(sigs))
+    (needle, signature) table, since most texts contain none of them. ``fast``: the native module, whose one
+    pass finds the same needles and further literals (the pure-Python walk, the reference, passes None)."""
+    sigs = tuple(sigs)
+    table = _needle_table(sigs)
+    if fast is not None and sigs:
+        found_at = fast.needle_hits(_native_needles(fast, table, sigs), text.encode("utf-8", "surrogatepass"))
+        if found_at is not None:  # the native needle search (the same needles and further literals)
+            if found_at:
+                _run_signatures(text, [sigs[i] for i in found_at], found)
+            return
     hits: list[CompiledSignature] = []
     for needle, sig in table.plain:
         if needle in text and sig not in hits:
@@ -897,7 +926,7 @@ def _srcset_slow(value: str) -> list[str]:
 
 
 def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature],
-                 gated: bool = False) -> None:
+                 gated: bool = False, fast=None) -> None:
     if "//" in code or "\\/\\/" in code:
         if "\\/" in code:
             code = code.replace("\\/", "/")
@@ -910,7 +939,7 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[Co
             add(scheme + m.group(0), "script", "inline", inline=True, gated=gated)
     if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
         code = code[: _SIG_SCAN_LIMIT - _SIG_TAIL] + "\n" + code[-_SIG_TAIL:]
-    _match_signatures(code, sigs, found)
+    _match_signatures(code, sigs, found, fast)
 
 
 _SIG_SCAN_LIMIT = 24576

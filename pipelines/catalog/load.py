@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
+from common.paths import DATA_DIR
 from pipelines.catalog.match import ServiceMatcher
 from pipelines.problems import ProblemsError
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
 SIGNATURES_FILE = "_signatures.yml"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_DATA_DIR = DATA_DIR
 
 SERVICE_KEYS = frozenset({
     "id", "name", "aliases", "category", "company", "hosts", "url_patterns", "signatures", "cookies",
@@ -30,7 +31,7 @@ SERVICE_KEYS = frozenset({
 })
 COMPANY_KEYS = frozenset({
     "id", "name", "country", "parent", "parent_status", "role_note", "dpf", "acquisitions", "valid_from",
-    "valid_to", "facts", "sources", "as_of", "aliases", "notes", "city", "transfers_to",
+    "valid_to", "facts", "sources", "as_of", "aliases", "notes", "city", "street", "transfers_to",
 })
 CONSENT_KEYS = frozenset({"baseline", "reason", "basis", "source", "as_of", "note"})
 FINDING_KEYS = frozenset({"kind", "since", "note", "source", "as_of", "confidence"})
@@ -255,6 +256,7 @@ class Company:
     # known: ``parent`` is set; none: a source says this is the ultimate parent; unknown: not established
     parent_status: str = "unknown"
     city: str = ""  # seat city (backed by the seat fact), "" = not recorded
+    street: str = ""  # street address of the seat (a seat fact's value holds it), "" = not recorded
     transfers_to: TransfersTo | None = None
 
     def parent_on(self, day: str | None) -> str | None:
@@ -562,6 +564,7 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
     return Company(
         parent_status=parent_status,
         city=_text(raw.get("city")),
+        street=_text(raw.get("street")),
         transfers_to=transfers,
         id=_text(raw.get("id")),
         name=_text(raw.get("name")),

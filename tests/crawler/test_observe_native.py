@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.observe import _SELF_CHECK, _native, _observation_tuple, observe
+from crawler.observe import (
+    _PLAIN_BASE,
+    _SELF_CHECK,
+    _host,
+    _match_signatures,
+    _native,
+    _needle_table,
+    _observation_tuple,
+    _relative_prefixes,
+    _self_link,
+    observe,
+)
 from crawler.signatures import compile_signature, load_signatures
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
@@ -217,6 +228,21 @@ def test_anchored_signature_search_finds_what_finditer_finds(parts):
                [(m.span(), m.groups()) for m in sig.regex.finditer(text)], sig.id
 
 
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PIECES + ["a" * 61, "\u00e4" * 33, "\x00", "\ud800"]) | st.text(max_size=3),
+                      max_size=30))
+def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
+    """The native one-pass needle search (64 positions per step, then the tail; further literals too) picks
+    the signatures the pure-Python substring tests pick, so both run the same regexes."""
+    text = "".join(parts)
+    sigs = load_signatures()
+    assert _needle_table(sigs).plain and not _needle_table(sigs).always  # else the native search hands back
+    by_python, by_native = [], []
+    _match_signatures(text, sigs, by_python)
+    _match_signatures(text, sigs, by_native, native)
+    assert by_native == by_python
+
+
 @pytest.mark.parametrize("regex,anchors", [
     (r"\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),
     (r"""(?:gtag/js\?id=|['"]config['"]\s*,\s*['"])(G-[A-Z0-9]{6,12})\b""", (("config", 1), ("gtag/js?id=", 0))),
@@ -231,7 +257,9 @@ def test_anchors(regex, anchors):
 
 def test_further_required_literals():
     sig = compile_signature("ua", r"""(?:ga\(\s*['"]create['"]\s*,\s*|['"]config['"]\s*,\s*)['"]?(UA-\d{4,10}-\d{1,4})""")
-    assert sig.also == (("UA-",),)
+    # "UA-" is the more distinct literal set ("config" is in every other inline script): it is the needle
+    assert sig.needles == ("UA-",)
+    assert sig.also == (("config", "ga("),)
     assert sig.findall("ga('create', 'UA-1234-5')") == ["UA-1234-5"]
     assert sig.findall("ga('create', 'X')") == []
 
@@ -249,6 +277,32 @@ def _slow_path_of(url: str) -> str:
                          fullmatch=True) | st.text(max_size=30))
 def test_fast_path_of_matches_urlsplit(url):
     assert _path_of(url) == _slow_path_of(url)
+
+
+def _joined_prefixes(base: str) -> tuple[str, str, str]:
+    """(root, dir, host) as urljoin gives them: what "/x" and "x" resolve to, less the "x"."""
+    root, directory = urljoin(base, "/x"), urljoin(base, "x")
+    assert root.endswith("/x") and directory.endswith("/x")
+    return root[:-2], directory[:-1], _host(root)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(base=st.from_regex(re.compile(r"https?://[a-z0-9]([a-z0-9.-]{0,6}[a-z0-9])?(:[0-9]{1,4})?"
+                                     r"(/[a-zA-Z0-9.;%~é-]{0,4}){0,4}/?([?#][a-z0-9/.?#=&]{0,6})?"), fullmatch=True))
+@example(base="https://a.de/b/./c?x=/y/z")
+@example(base="https://a.de/b//c")
+@example(base="https://a.de/..")
+@example(base="https://a.de/b;p/c")
+@example(base="https://a.de?q=/a/b")
+@example(base="https://a.de/b/...")
+@example(base="https://a.de/b?#f")
+@example(base="https://a.de/b??")
+def test_relative_prefixes_are_what_urljoin_gives(base):
+    """The plain-base shortcut of _relative_prefixes agrees with urljoin wherever it applies."""
+    _relative_prefixes.__globals__["_PREFIXES"].clear()
+    if _PLAIN_BASE.fullmatch(base):
+        assert _relative_prefixes(base) == _joined_prefixes(base)
+        assert _self_link(base) == urljoin(base, "#").split("#", 1)[0]
 
 
 def _decodes(data: bytes) -> bool:

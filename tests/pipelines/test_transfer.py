@@ -181,7 +181,7 @@ def test_site_operator():
 
 def test_partial_adequacy_scope_is_noted():
     result = jurisdiction_class(chain(("Acme KK", "JP")), COUNTRIES, DAY)
-    assert result.cls == "adequate" and any("private sector" in n for n in result.notes)
+    assert result.cls == "adequate" and any("private sector" in n.scope_limit for n in result.notes)
 
 
 def test_us_jurisdiction_is_derived_and_unknown_stays_unknown():
