@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from crawler.paths import write_text_atomic as _write
+from pipelines import glossary
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
 from pipelines.scan.report import POLICY_DIR
@@ -29,6 +30,9 @@ def unmentioned(data: dict[str, Any]) -> int:
 def _helpers(lang: str) -> dict[str, Any]:
     return {"lang": lang, "L": lambda key, **kw: scan_label(lang, key, **kw), "yn": lambda v: yes_no(lang, v),
             "band": lambda b: band_label(lang, b), "dpf": lambda v: dpf_label(lang, v),
+            "code": lambda kind, c, default=None: glossary.label(lang, kind, c, default),
+            "country": lambda c: glossary.country(lang, c),
+            "countries": lambda cs: ", ".join(glossary.country(lang, c) for c in cs or ()),
             "pass_": lambda r: pass_label(lang, r.get("method"), r.get("consent_state"), r.get("signal"))}
 
 
