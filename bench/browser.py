@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.crawl import start_web  # noqa: E402
 from crawler.paths import Layout  # noqa: E402
+from pipelines.localdns import LocalDNS  # noqa: E402
+from pipelines.localdns.fixtures import web_zone  # noqa: E402
 
 TARGET = 20.0  # sites/min in browser mode on 2 cores
 
@@ -41,9 +43,9 @@ def run_child(cmd: list[str], env: dict) -> tuple[float, float, int]:
     return time.perf_counter() - t0, cpu, ru.ru_maxrss * 1024
 
 
-def crawl_round(mode: str, domains: Path, out: Path, env: dict, contexts: int) -> dict:
+def crawl_round(mode: str, domains: Path, out: Path, env: dict, contexts: int, nameserver: str) -> dict:
     cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out), "--mode", mode,
-           "--max-pages", "1", "--allow-private", "--no-autothrottle", "--no-progress", "--no-summary"]
+           "--max-pages", "1", "--nameserver", nameserver, "--no-autothrottle", "--no-progress", "--no-summary"]
     if mode == "browser":
         cmd += ["-s", f"SR_BROWSER_CONTEXTS={contexts}", "--concurrency", str(2 * contexts)]
     wall, cpu, rss = run_child(cmd, env)
@@ -68,14 +70,15 @@ def main() -> None:
     proxy = f"http://127.0.0.1:{port}"
     env = {**os.environ, "http_proxy": proxy, "https_proxy": proxy, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy,
            "no_proxy": "", "NO_PROXY": ""}
+    dns = LocalDNS(web_zone("", bench_sites=args.sites)).start()  # the crawler looks every site up itself
     try:
         domains = tmp / "domains.txt"
         domains.write_text("".join(f"site-{i:05d}.de\n" for i in range(1, args.sites + 1)))
         print(f"bench/browser.py: {args.sites} local sites, 1 page each, {os.cpu_count()} CPUs, "
               f"{args.contexts} browser contexts")
         t0 = time.perf_counter()
-        static = crawl_round("static", domains, tmp / "out-static", env, args.contexts)
-        browser = crawl_round("browser", domains, tmp / "out-browser", env, args.contexts)
+        static = crawl_round("static", domains, tmp / "out-static", env, args.contexts, dns.nameserver)
+        browser = crawl_round("browser", domains, tmp / "out-browser", env, args.contexts, dns.nameserver)
         print(f"{'':10}{'sites':>7}{'ok':>6}{'seconds':>9}{'sites/min':>11}{'CPU s':>8}{'peak RSS MB':>13}")
         for name, r in (("static", static), ("browser", browser)):
             r["spm"] = r["sites"] / r["elapsed"] * 60.0
@@ -88,6 +91,7 @@ def main() -> None:
         print(f"browser mode: {browser['spm']:.1f} sites/min (target >= {TARGET:.0f} on 2 cores) "
               f"{'PASS' if browser['spm'] >= TARGET else 'FAIL'}; total {time.perf_counter() - t0:.0f}s")
     finally:
+        dns.stop()
         web.terminate()
         web.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from crawler import settings as S  # noqa: E402
 from crawler.paths import Layout, parts  # noqa: E402
-from pipelines.localdns import LocalDNS, Zone  # noqa: E402
+from pipelines.localdns import LocalDNS  # noqa: E402
+from pipelines.localdns.fixtures import web_zone  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
 CRAWLER_CPUS = {CPUS[0]}
@@ -120,7 +121,7 @@ def main() -> None:
            "no_proxy": "", "NO_PROXY": ""}
     os.sched_setaffinity(0, SERVER_CPUS)  # the DNS server threads live in this process
     try:
-        with LocalDNS(Zone()) as dns:
+        with LocalDNS(web_zone("", bench_sites=n_web)) as dns:  # the crawler looks every site up
             domains = tmp / "domains.txt"
             domains.write_text("".join(f"site-{i:05d}.de\n" for i in range(1, args.sites + 1)))
             print(f"bench/crawl.py: {args.sites} local sites, {args.rounds} rounds, crawler on CPU {CRAWLER_CPUS}, "

@@ -32,7 +32,7 @@ import dns.asyncquery  # noqa: E402
 import dns.message  # noqa: E402
 import maxminddb  # noqa: E402
 
-from pipelines.enrich.dns import HostResolver  # noqa: E402
+from crawler.dnslookup import HostResolver  # noqa: E402
 from pipelines.enrich.geoip import GeoIP, open_geoip  # noqa: E402
 
 DNS_TARGET = 300.0

@@ -36,7 +36,8 @@ import redis  # noqa: E402
 from crawl import start_web  # noqa: E402  (bench/crawl.py: the local bench web in its own process)
 
 from crawler.paths import Layout, parts  # noqa: E402
-from pipelines.localdns import LocalDNS, Zone  # noqa: E402
+from pipelines.localdns import LocalDNS  # noqa: E402
+from pipelines.localdns.fixtures import web_zone  # noqa: E402
 
 QUICK_IDLE = ["-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", "SR_REDIS_HEARTBEAT_INTERVAL=1", "-s",
               "SR_REDIS_HEARTBEAT_TTL=3"]
@@ -146,7 +147,7 @@ def main() -> None:
     env = {**os.environ, "http_proxy": proxy, "https_proxy": proxy, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy,
            "no_proxy": "", "NO_PROXY": ""}
     try:
-        with LocalDNS(Zone()) as dns:
+        with LocalDNS(web_zone("", bench_sites=max(args.sites, args.big))) as dns:  # the crawler looks every site up
             ns = dns.nameserver
             print(f"bench/scale.py: {os.cpu_count()} CPUs, local web + redis-server + crawlers on this machine")
             print(f"\n1) distributed throughput: {args.sites} sites x {args.max_pages} pages")

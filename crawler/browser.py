@@ -57,6 +57,7 @@ CHROMIUM_ARGS = (
     "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
     "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4",
     "--proxy-bypass-list=<-loopback>",  # loopback goes through the proxy too (Chromium bypasses it by default)
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # WebRTC may not go around the proxy over UDP
 )
 
 GPC_HEADERS = {"Sec-GPC": "1", "DNT": "1"}
@@ -158,12 +159,16 @@ class BrowserConfig:
 
 
 class BrowserPool:
-    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits."""
+    """Launches Chromium lazily, restarts it when it dies, and runs bounded, budgeted visits. With ``guard_proxy``
+    (``crawler.browserguard.GuardProxy``) every request of Chromium goes through it (``config.proxy`` is then
+    its upstream); requests it turned away are marked in the visit (``RequestRecord.failure``)."""
 
-    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None):
+    def __init__(self, config: BrowserConfig, autoconsent: AutoconsentBundle | None = None, stats=None,
+                 guard_proxy=None):
         self.config = config
         self.autoconsent = autoconsent
         self.stats = stats
+        self.guard_proxy = guard_proxy
         self._pw = None
         self._browser = None
         self._lock = asyncio.Lock()
@@ -191,7 +196,9 @@ class BrowserPool:
             kwargs: dict[str, Any] = {"executable_path": self.config.executable, "headless": True,
                                       "args": [*CHROMIUM_ARGS, *self.config.extra_args, TAG_SWITCH + self.tag],
                                       "timeout": 30_000, "handle_sigint": False, "handle_sigterm": False}
-            if self.config.proxy:
+            if self.guard_proxy is not None:
+                kwargs["proxy"] = {"server": await self.guard_proxy.start()}
+            elif self.config.proxy:
                 kwargs["proxy"] = {"server": self.config.proxy}
             self._browser = await self._pw.chromium.launch(**kwargs)
             self.launches += 1
@@ -222,8 +229,9 @@ class BrowserPool:
                 self._pw = None
 
     # --- one visit ---------------------------------------------------------------------------------------
-    async def visit(self, url: str, pass_: Pass = Pass()) -> Visit:
-        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure."""
+    async def visit(self, url: str, pass_: Pass = Pass(), patience: float = 1) -> Visit:
+        """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure.
+        ``patience`` multiplies the waits for the page to settle and the consent tool to act (and the budget)."""
         async with self._slots:
             try:
                 browser = await self._ensure()
@@ -236,16 +244,17 @@ class BrowserPool:
                 visit.har_path = str(Path(self.config.har_dir) / har_name(url, pass_))
             started = time.monotonic()
             holder: dict[str, Any] = {}
-            task = asyncio.ensure_future(self._run(browser, visit, holder))
+            task = asyncio.ensure_future(self._run(browser, visit, holder, patience))
             holder["task"] = task
+            budget = self.config.page_budget * patience
             try:
-                done, _ = await asyncio.wait({task}, timeout=self.config.page_budget)
+                done, _ = await asyncio.wait({task}, timeout=budget)
                 if not done:
                     task.cancel()
                     await asyncio.wait({task}, timeout=2.0)
                     self._inc("budget_exceeded")
                     raise VisitFailed(Classified("page_budget_exceeded", "PageBudget",
-                                                 f"page not finished within the {self.config.page_budget:g} s budget "
+                                                 f"page not finished within the {budget:g} s budget "
                                                  f"(reached: {visit.load_state})"), visit)
                 if task.cancelled():  # only the watchdogs cancel a visit
                     c = holder.get("abort") or Classified("browser_error", "Cancelled", "visit cancelled")
@@ -253,17 +262,45 @@ class BrowserPool:
                     raise VisitFailed(c, visit)
                 exc = task.exception()
                 if exc is None:
+                    landed = visit.final_url or url
+                    away = self.guard_proxy.turned_away(landed) if self.guard_proxy is not None else None
+                    if away:  # redirected to where the guard let nothing through (it answered in the site's place)
+                        raise VisitFailed(Classified(away[0], "BrowserGuard",
+                                                     f"the browser guard turned {landed} away: {away[1]}"), visit)
                     return visit
                 c = classify_browser_error(str(exc), type(exc).__name__)
                 if not browser.is_connected():
                     c = Classified("browser_error", "BrowserGone", f"browser died during the visit: {c.detail}")
+                else:
+                    c = self._guarded_navigation(holder) or c
                 self._inc(f"failed/{c.outcome}")
                 raise VisitFailed(c, visit) from exc
             finally:
                 visit.duration_ms = round((time.monotonic() - started) * 1000.0, 1)
                 if not visit.requests:  # a partial visit keeps what was seen
                     visit.requests = list(holder.get("records", {}).values())
+                self._mark_guarded(visit.requests)
                 await self._close_context(holder.get("context"), visit.har_path)
+
+    def _mark_guarded(self, records) -> None:
+        """Say in the record of each request the guard proxy turned away (a plain-http one shows the proxy's 403 as
+        its answer, an https one fails its tunnel) that it never reached its destination, and why."""
+        if self.guard_proxy is None:
+            return
+        for rec in records:
+            away = self.guard_proxy.turned_away(rec.url)
+            if away:
+                rec.failure = f"{away[0]} (browser guard): {away[1]}"[:200]
+
+    def _guarded_navigation(self, holder: dict[str, Any]) -> Classified | None:
+        """The outcome of a navigation that failed because the guard proxy turned its host away, if it did."""
+        if self.guard_proxy is None:
+            return None
+        for rec in reversed(list(holder.get("records", {}).values())):
+            away = self.guard_proxy.turned_away(rec.url) if rec.navigation else None
+            if away:
+                return Classified(away[0], "BrowserGuard", f"the browser guard turned {rec.url} away: {away[1]}")
+        return None
 
     async def _close_context(self, context, har_path: str | None = None) -> None:
         """Close a visit's context (Playwright writes its HAR then) and strip the cookie values from that HAR."""
@@ -286,7 +323,7 @@ class BrowserPool:
             async with self._lock:
                 await self._drop_browser()
 
-    async def _run(self, browser, visit: Visit, holder: dict[str, Any]) -> None:
+    async def _run(self, browser, visit: Visit, holder: dict[str, Any], patience: float = 1) -> None:
         cfg, p = self.config, visit.pass_
         gpc = p.signal == "gpc"
         har = {"record_har_path": visit.har_path, "record_har_content": "omit"} if visit.har_path else {}
@@ -328,19 +365,16 @@ class BrowserPool:
         visit.load_state = "domcontentloaded"
         await page.wait_for_load_state("load", timeout=cfg.load_timeout * 1000)
         visit.load_state = "load"
-        if await net.idle(cfg.idle_timeout):
+        if await net.idle(cfg.idle_timeout * patience):
             visit.load_state = "networkidle"
-        # detection runs while the page loads: a short wait names the CMP; a consent pass whose autoconsent is
-        # still detecting (it reported a lifecycle but not "nothing detected", which settles it) or found something
-        # to click gets the rest of the consent wait (a slow page, e.g. one recording a HAR, is still detecting)
-        first = min(cfg.consent_wait, 1.5)
-        if p.consent_state != "none" or not tracker.cmps:
+        # detection runs while the page loads: before consent a short wait names the CMP; a consent pass waits
+        # until autoconsent has clicked or given up (a banner that is late under load is still found)
+        if p.consent_state != "none":
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), first)
-        if p.consent_state != "none" and not tracker.settled.is_set() and (tracker.cmps or tracker.popup
-                                                                           or tracker.lifecycle):
+                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait * patience)
+        elif not tracker.cmps:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait - first)
+                await asyncio.wait_for(tracker.settled.wait(), min(cfg.consent_wait, 1.5) * patience)
         if p.consent_state != "none" and tracker.result is not None:
             await asyncio.sleep(0.2)
             await net.idle(cfg.idle_timeout)  # what the click made load

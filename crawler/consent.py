@@ -102,7 +102,8 @@ class ConsentTracker:
     @property
     def outcome(self) -> str:
         """How the consent step went: ``not_attempted`` (pre-consent), ``no_cmp_tool`` (autoconsent missing),
-        ``no_banner``, ``clicked`` (autoconsent reported success), ``click_failed``, ``pending`` (no report in time)."""
+        ``no_banner``, ``clicked`` (autoconsent reported success), ``click_failed``, ``pending`` (no report in time).
+        (A pass the site's crawl retried in vain becomes ``no_banner_after_retry``: ``crawler.sitecrawl``.)"""
         if self.consent_state == "none":
             return "not_attempted"
         if self.bundle is None:

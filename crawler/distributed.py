@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,9 +33,6 @@ PREFIX = "servicerisk:"
 ENQUEUE_CHUNK = 10_000
 JOIN_TTL = 60  # a joining worker's first heartbeat, until its HeartbeatExtension takes over
 SEALING = "sealing"  # field of <id>:meta while seal checks and writes the manifest
-# CrawlOptions fields that belong to the run (recorded once by seed); the rest are per worker
-RUN_OPTIONS = ("max_pages", "concurrency", "per_site_concurrency", "timeout", "ignore_robots", "user_agent",
-               "allow_private", "nameservers", "autothrottle", "extra_settings")
 
 
 class DistributedError(Exception):
@@ -137,7 +134,7 @@ def create_run(client: redis.Redis, run_id: str, run_dir: Path, options: dict[st
         raise DistributedError(f"run {run_id} already exists in Redis")
     client.hset(keys.meta, mapping={
         "run_id": run_id,
-        "options": json.dumps({k: options[k] for k in RUN_OPTIONS}),
+        "options": json.dumps(options),
         "recorded": json.dumps(recorded),
         "input": json.dumps(input_info),
         "reference_data": json.dumps(reference_data),
@@ -294,7 +291,7 @@ def check_complete(run_dir: Path) -> None:
 
 
 def options_record(opts) -> dict[str, Any]:
-    """The run-wide fields of a ``CrawlOptions`` as JSON-able values."""
-    d = asdict(opts)
-    d["nameservers"] = list(d["nameservers"])
-    return {k: d[k] for k in RUN_OPTIONS}
+    """The run-wide fields of a ``CrawlOptions`` as JSON-able values (``crawler.runner.RUN_OPTIONS``)."""
+    from crawler.runner import run_options
+
+    return run_options(opts)

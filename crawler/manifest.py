@@ -98,13 +98,17 @@ def build_manifest(
     reference_data: Mapping[str, Any],
     writers: list[str],
     close_reason: str,
+    panel: str | None = None,
 ) -> dict[str, Any]:
+    """The manifest of a finished run. ``panel``: the name given with ``--panel`` (runs of one panel are compared
+    with each other; without a name the warehouse uses the input list's checksum)."""
     tables = table_summary(run_dir)
     grouped = counts_from_stats(stats)
     by_outcome, by_error = _site_counts(run_dir)
     return {
         "run_id": run_id,
         "kind": kind,
+        "panel": panel,
         "started_at": started_at,
         "ended_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "close_reason": close_reason,

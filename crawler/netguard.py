@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import ipaddress
 import re
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
-
+from crawler.dnslookup import HostResolver
 from crawler.hosts import is_ip
 
 
@@ -56,25 +53,30 @@ def legacy_ipv4(host: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Whether a host may be fetched, the addresses seen, and why."""
+    """Whether a host may be fetched, the addresses seen, and why. ``failure``: the DNS outcome class
+    (``crawler.dnslookup.OUTCOMES``: ``nxdomain``, ``servfail``, ``timeout`` …) when the name did not resolve."""
 
     refused: bool
     addresses: tuple[str, ...]
     reason: str
+    failure: str = ""
 
 
 class HostGuard:
-    """Decides per host, memoised for the run, whether a fetch is allowed.
+    """Decides per host, memoised for the run, whether a fetch is allowed, from the run's own DNS lookup
+    (``crawler.dnslookup.HostResolver``: the ``--nameserver`` setting, whether or not a proxy is used).
 
     A host is refused when it is a forbidden IP literal, ``localhost``/``*.localhost``, or when any of its
-    A/AAAA answers is forbidden. A name that does not resolve, or a resolver that does not answer in
-    time, is allowed: the fetch itself records what happens.
+    A/AAAA answers is forbidden; with ``allow_private`` nothing is refused (addresses are still looked up). A
+    name that does not resolve is not refused: its verdict carries the DNS failure (the crawl records the site
+    as ``dns_error`` without fetching it).
     """
 
-    def __init__(self, resolver: dns.asyncresolver.Resolver, memo_size: int = 100_000):
+    def __init__(self, resolver: HostResolver, memo_size: int = 100_000, allow_private: bool = False):
         self.resolver = resolver
         self.memo: OrderedDict[str, Verdict] = OrderedDict()
         self.memo_size = memo_size
+        self.allow_private = allow_private
         self.lookups = 0
 
     def cached(self, host: str) -> Verdict | None:
@@ -88,6 +90,8 @@ class HostGuard:
             self.memo.move_to_end(host)
             return hit
         verdict = await self._decide(host)
+        if self.allow_private and verdict.refused:
+            verdict = Verdict(False, verdict.addresses, f"{verdict.reason} (allowed: --allow-private)")
         self.memo[host] = verdict
         if len(self.memo) > self.memo_size:
             self.memo.popitem(last=False)
@@ -104,16 +108,26 @@ class HostGuard:
         if host == "localhost" or host.endswith(".localhost"):
             return Verdict(True, (), "localhost name")
         self.lookups += 1
-        answers = await asyncio.gather(self._query(host, "A"), self._query(host, "AAAA"))
-        addresses = tuple(a for group in answers for a in group)
+        answer = await self.resolver.resolve(host)
+        addresses = tuple(a.ip for a in answer.addresses)
         bad = [a for a in addresses if is_forbidden_ip(a)]
         if bad:
             return Verdict(True, addresses, f"resolves to forbidden address {bad[0]}")
-        return Verdict(False, addresses, "resolved" if addresses else "not resolved")
+        if not addresses:
+            return Verdict(False, (), f"DNS lookup failed: {answer.outcome}"
+                           + (f" ({answer.detail})" if answer.detail else ""), answer.outcome)
+        return Verdict(False, addresses, "resolved")
 
-    async def _query(self, host: str, rdtype: str) -> list[str]:
-        try:
-            answer = await self.resolver.resolve(host, rdtype, search=False)
-        except (dns.exception.DNSException, OSError):
-            return []
-        return [r.to_text() for r in answer]
+
+@functools.lru_cache(maxsize=None)
+def run_guard(nameservers: tuple[str, ...], timeout: float, allow_private: bool) -> HostGuard:
+    """The process's guard for a run's resolver settings: the downloader middleware, the connections'
+    name resolution (``crawler.dnsresolver``) and browser mode's proxy (``crawler.browserguard``) share its
+    memo, so each host is looked up once and every connection goes to an address the guard checked."""
+    return HostGuard(HostResolver(nameservers, timeout=timeout, memo_size=100_000), allow_private=allow_private)
+
+
+def guard_from_settings(settings) -> HostGuard:
+    """``run_guard`` for Scrapy settings ``SR_NAMESERVERS``, ``SR_DNS_TIMEOUT``, ``SR_ALLOW_PRIVATE``."""
+    return run_guard(tuple(settings.getlist("SR_NAMESERVERS")), settings.getfloat("SR_DNS_TIMEOUT", 2.0),
+                     settings.getbool("SR_ALLOW_PRIVATE"))

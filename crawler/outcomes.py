@@ -18,9 +18,13 @@ OUTCOMES = (
     "too_large",
     "not_html",
     "refused_private",
+    "parse_budget_exceeded",
     "browser_error",
     "page_budget_exceeded",
 )
+
+#: Outcomes of sites whose home page answered (over HTTP, whatever it said)
+ANSWERED = frozenset({"ok", "not_html", "http_error"})
 
 #: Failures after which the next start URL (http://, then the www. variant) is tried.
 FALLBACK_ON = frozenset({"dns_error", "connect_error", "tls_error"})
@@ -146,13 +150,15 @@ def classify_exception(exc: BaseException) -> Classified:
     text = str(exc)
     outcome = getattr(exc, "sr_outcome", None)  # exceptions raised by our own middlewares
     if outcome:
-        return Classified(outcome, name, _short(text))
+        return Classified(outcome, getattr(exc, "sr_error_class", name), _short(text))
     if name == "TunnelError":
         return Classified(classify_tunnel_error(text), name, _short(text))
     if name == "IgnoreRequest" and "robots.txt" in text:
         return Classified("robots_denied", name, _short(text))
     if "max size" in text:
         return Classified("too_large", name, _short(text))
+    if "DOWNLOAD_MAXSIZE" in text and "decompression" in text:  # a compressed body inflating past the limit
+        return Classified("too_large", "DecompressionTooLarge", _short(text))
     if name == "DownloadCancelledError":
         # Scrapy cancels a streaming body that grows past DOWNLOAD_MAXSIZE with an empty message
         return Classified("too_large", name, _short(text) or "download cancelled: body larger than DOWNLOAD_MAXSIZE")

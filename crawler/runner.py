@@ -6,14 +6,17 @@ import csv
 import json
 import os
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.paths import data_path
 from crawler import settings as default_settings
 from crawler.domains import read_domain_list, write_rejected_csv
 from crawler.hosts import psl_version
 from crawler.items import TABLES, SiteBundle
+from crawler.manifest import settings_digest
 from crawler.paths import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 
 
@@ -38,7 +41,33 @@ class CrawlOptions:
     mode: str = "static"  # static | browser (headless Chromium)
     consent_states: tuple[str, ...] = ()  # browser mode: extra passes besides pre-consent (accept, reject)
     signals: tuple[str, ...] = ()  # browser mode: extra signal passes (gpc)
+    panel: str | None = None  # runs compared with each other (trends); default: those of the same input list
     extra_settings: dict[str, Any] = field(default_factory=dict)
+
+
+#: CrawlOptions fields that shape a run's data, and the flag that sets each: recorded when the run starts,
+#: adopted (or, given with another value, refused) by a resume, shared by every worker of a distributed run
+RUN_OPTION_FLAGS: dict[str, str] = {
+    "max_pages": "--max-pages", "concurrency": "--concurrency", "per_site_concurrency": "--per-site-concurrency",
+    "timeout": "--timeout", "ignore_robots": "--ignore-robots", "user_agent": "--user-agent",
+    "allow_private": "--allow-private", "nameservers": "--nameserver", "autothrottle": "--no-autothrottle",
+    "extra_settings": "--set", "mode": "--mode", "consent_states": "--consent", "signals": "--gpc", "panel": "--panel",
+}
+RUN_OPTIONS: tuple[str, ...] = tuple(RUN_OPTION_FLAGS)
+_TUPLES = ("nameservers", "consent_states", "signals")
+
+
+def run_options(opts: CrawlOptions) -> dict[str, Any]:
+    """The run-shaping fields of ``opts`` as JSON values (tuples as lists)."""
+    return {k: list(v) if k in _TUPLES else (dict(v) if isinstance(v, dict) else v)
+            for k in RUN_OPTIONS for v in [getattr(opts, k)]}
+
+
+def adopt_options(opts: CrawlOptions, recorded: dict[str, Any]) -> None:
+    """Set the run-shaping fields of ``opts`` to ``recorded`` (``run_options`` of the run's start)."""
+    for k, v in recorded.items():
+        if k in RUN_OPTIONS:
+            setattr(opts, k, tuple(v) if k in _TUPLES else v)
 
 
 @dataclass
@@ -50,10 +79,12 @@ class RunPlan:
     accepted: int
     rejected: int
     resumed_from: int = 0  # sites already committed when a resume started
+    started_at: str = ""  # when the run began (a resume keeps it)
 
 
-def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
+def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions, *, distributed: bool = False) -> RunPlan:
     """Read and validate the list, create ``OUT/raw/<run_id>/`` with ``domains.csv`` and ``rejected.csv``.
+    ``distributed``: the run is seeded for workers elsewhere (whose proxy settings this process does not know).
 
     Raises ``DomainListError`` (one-line message) for an empty, unreadable or wholly invalid list.
     """
@@ -71,24 +102,56 @@ def prepare_run(domains_path: str | os.PathLike, opts: CrawlOptions) -> RunPlan:
             w.writerow([d.line_no, "" if d.rank is None else d.rank, d.domain])
     os.replace(tmp, run_dir / DOMAINS)
     info = {"path": str(dl.path), "sha256": dl.sha256, "format": dl.format, "lines": dl.lines,
-            "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES),
-            # what a resume must crawl the same way (resume_run adopts it)
-            "crawl": {"mode": opts.mode, "consent_states": list(opts.consent_states), "signals": list(opts.signals)}}
-    (run_dir / INPUT_INFO).write_text(json.dumps(info), encoding="utf-8")
-    return RunPlan(run_id, run_dir, run_dir / DOMAINS, info, len(dl.domains), len(dl.rejected))
+            "accepted": len(dl.domains), "rejected": len(dl.rejected), "tables": list(TABLES)}
+    started = _now_iso()
+    # what a resume must crawl the same way (resume_run adopts it); kept apart from the manifest's "input"
+    run = {"started_at": started, "options": run_options(opts), "proxy": None if distributed else bool(_proxy()),
+           "settings_digest": settings_digest(recorded_settings(opts))}
+    (run_dir / INPUT_INFO).write_text(json.dumps({**info, "run": run}), encoding="utf-8")
+    return RunPlan(run_id, run_dir, run_dir / DOMAINS, info, len(dl.domains), len(dl.rejected), started_at=started)
+
+
+def _now_iso() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 INPUT_INFO = ".input.json"
 
 
 class ResumeError(Exception):
-    """The run cannot be resumed (unknown, or already sealed)."""
+    """The run cannot be resumed (unknown, already sealed, or asked to change its settings)."""
 
 
-def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return "default" if value is None else str(value)
+
+
+def resume_conflicts(recorded: dict[str, Any], opts: CrawlOptions, given: set[str], proxy_then: bool | None,
+                     proxy_now: bool) -> list[str]:
+    """What a resume would change about a run: each option in ``given`` (set on the command line) whose value
+    differs from the run's ``recorded`` one, and a proxy that was used and is not (or the other way round)."""
+    current = run_options(opts)
+    out = [f"{RUN_OPTION_FLAGS[k]} {_shown(current[k])} (the run has {_shown(recorded[k])})"
+           for k in RUN_OPTIONS if k in given and k in recorded and current[k] != recorded[k]]
+    if proxy_then is not None and proxy_then != proxy_now:
+        out.append("https_proxy " + ("unset (the run went through a proxy)" if proxy_then
+                                     else "set (the run went through none)"))
+    return out
+
+
+def resume_run(run_id: str, opts: CrawlOptions, given: Collection[str] = ()) -> RunPlan:
     """Prepare to finish an interrupted run: drop half-written batches, and crawl only the domains that no
-    committed batch holds (into parts of a new writer). The run's recorded mode and passes are set on ``opts``
-    (a browser run resumes in browser mode whatever flags were given). Raises ``ResumeError``."""
+    committed batch holds (into parts of a new writer), exactly as the run began: every run-shaping option of
+    its start is set on ``opts``, and ``started_at`` is kept. Raises ``ResumeError`` when an option in ``given``
+    (set on the command line) or the use of a proxy differs from the run's, listing the differences."""
     from crawler.ledger import clean_incomplete, done_domains
 
     layout = Layout(Path(opts.out))
@@ -97,6 +160,18 @@ def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
         raise ResumeError(f"no run {run_id} under {layout.raw}")
     if (run_dir / "manifest.json").is_file():
         raise ResumeError(f"run {run_id} is sealed (complete); nothing to resume")
+    info = json.loads((run_dir / INPUT_INFO).read_text(encoding="utf-8"))
+    run = info.pop("run", None) or {}
+    recorded = run.get("options") or {}
+    legacy = info.pop("crawl", None)  # runs begun before every option was recorded: their mode and passes
+    if legacy and not recorded:
+        recorded = {"mode": legacy.get("mode", "static"), "consent_states": legacy.get("consent_states", []),
+                    "signals": legacy.get("signals", [])}
+    conflicts = resume_conflicts(recorded, opts, set(given), run.get("proxy"), bool(_proxy()))
+    if conflicts:
+        raise ResumeError(f"run {run_id} began with other settings: {'; '.join(conflicts)}. Resume it without "
+                          "these flags (it keeps its own settings) or start a new run")
+    adopt_options(opts, recorded)
     clean_incomplete(run_dir)
     done = done_domains(run_dir)
     remaining = run_dir / f".remaining-{secrets.token_hex(3)}.csv"
@@ -110,19 +185,14 @@ def resume_run(run_id: str, opts: CrawlOptions) -> RunPlan:
             if row["domain"] not in done:
                 w.writerow(row)
                 kept += 1
-    info = json.loads((run_dir / INPUT_INFO).read_text(encoding="utf-8"))
-    recorded = info.get("crawl")
-    if recorded:  # the rest of the run is crawled as it began (static or browser, same passes)
-        opts.mode = recorded.get("mode", opts.mode)
-        opts.consent_states = tuple(recorded.get("consent_states", ()))
-        opts.signals = tuple(recorded.get("signals", ()))
-    return RunPlan(run_id, run_dir, remaining, info, kept, info.get("rejected", 0), resumed_from=len(done))
+    return RunPlan(run_id, run_dir, remaining, info, kept, info.get("rejected", 0), resumed_from=len(done),
+                   started_at=run.get("started_at", ""))
 
 
 def reference_data_versions() -> dict[str, Any]:
     """Versions and dates of the reference data this checkout pins (recorded in every run's manifest)."""
     out: dict[str, Any] = {"public_suffix_list": psl_version()}
-    lock = Path(__file__).resolve().parents[1] / "data" / "reference" / "refdata.lock.json"
+    lock = data_path("reference", "refdata.lock.json")
     try:
         for p in json.loads(lock.read_text(encoding="utf-8")).get("packages", []):
             out[p["name"]] = {"version": p["version"], "data_date": p.get("data_date"), "sha256": p.get("sha256")}
@@ -165,6 +235,8 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
             "SR_RUN_ID": plan.run_id,
             "SR_RUN_DIR": str(plan.run_dir),
             "SR_RUN_KIND": opts.kind,
+            "SR_STARTED_AT": plan.started_at,
+            "SR_PANEL": opts.panel or "",
             "SR_DOMAINS_PATH": str(plan.domains_path),
             "SR_TOTAL_SITES": plan.accepted,
             "SR_WRITER_ID": writer,
@@ -245,22 +317,19 @@ def seed_run(domains_path: str | os.PathLike, opts: CrawlOptions, redis_url: str
     """Create a distributed run: the run folder (as ``prepare_run``), its record in Redis (options, input,
     reference data) and the queue of its accepted domains. Returns the plan and how many were enqueued.
     Raises ``DistributedError``, ``DomainListError``."""
-    from datetime import datetime, timezone
-
     from crawler.distributed import connect, create_run, options_record
 
     client = connect(redis_url)
-    plan = prepare_run(domains_path, opts)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plan = prepare_run(domains_path, opts, distributed=True)
     n = create_run(client, plan.run_id, plan.run_dir, options_record(opts), recorded_settings(opts),
-                   plan.input_info, reference_data_versions(), started)
+                   plan.input_info, reference_data_versions(), plan.started_at)
     return plan, n
 
 
 def _options_from_record(record, out: Path, **worker) -> CrawlOptions:
-    o = dict(record.options)
-    o["nameservers"] = tuple(o["nameservers"])
-    return CrawlOptions(out=out, run_id=record.run_id, **{**o, **worker})
+    opts = CrawlOptions(out=out, run_id=record.run_id, **worker)
+    adopt_options(opts, record.options)
+    return opts
 
 
 def join_run(redis_url: str, out: Path, run_id: str | None = None, *, progress: bool | str = False,
@@ -333,7 +402,7 @@ def seal_run(redis_url: str, out: Path, run_id: str | None = None, wait: float =
         run_id=record.run_id, kind="crawl", started_at=record.started_at, run_dir=run_dir,
         settings=record.recorded, stats=summed_stats(client, record.run_id),
         input_info=record.input_info, reference_data=record.reference_data, writers=writers(run_dir),
-        close_reason="finished",
+        close_reason="finished", panel=record.options.get("panel"),
     )
     write_manifest(run_dir, manifest)
     client.hset(meta, "sealed_at", manifest["ended_at"])

@@ -14,9 +14,12 @@ SR_MAX_PAGES = 5  # pages per site, home page included
 SR_MAX_REDIRECTS = 10
 SR_ALLOW_PRIVATE = False
 SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
-SR_DNS_TIMEOUT = 2.0
+SR_DNS_TIMEOUT = 2.0  # seconds per attempt of the run's own lookups (two rounds over the nameservers)
 SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
 SR_POLICY_TEXT_CHARS = 300_000  # readable text kept per privacy/cookie policy page (policy_texts); 0 = none
+SR_OBSERVE_WORKERS = 2  # processes examining pages off the reactor thread; 0 = in the reactor thread, no budget
+SR_PARSE_BUDGET = 4.0  # seconds a page's examination may take before its worker is killed (parse_budget_exceeded)
+SR_PARSE_INLINE_BYTES = 256 * 1024  # pages up to this size are examined in the reactor thread (bounded: ~0.2 s)
 SR_BATCH_SITES = 100  # sites per Parquet part (every table's part n covers the same sites)
 SR_CONTACT_URL = "https://github.com/servicerisk/servicerisk#crawler"
 SR_HEADERS_OF_INTEREST = [
@@ -47,6 +50,7 @@ SR_BROWSER_PAGE_BUDGET = 30.0  # seconds per visit, consent steps included (page
 SR_BROWSER_LOAD_TIMEOUT = 15.0
 SR_BROWSER_IDLE_TIMEOUT = 4.0
 SR_BROWSER_CONSENT_WAIT = 6.0
+SR_BROWSER_CONSENT_RETRIES = 2  # tries more of a consent pass that found no banner the pre-consent load had seen
 SR_BROWSER_MAX_POPUPS = 10
 SR_BROWSER_AUTOCONSENT = True
 SR_BROWSER_HAR_DIR = ""  # a folder: one HAR file per visit (cookie values stripped); "" = no HAR (scans set it)
@@ -77,6 +81,14 @@ METAREFRESH_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 DNSCACHE_ENABLED = True
+# the crawl's connections resolve with the run's resolver (the addresses the guard checked); Scrapy 2.16 renamed
+# the setting from DNS_RESOLVER to TWISTED_DNS_RESOLVER
+try:
+    from scrapy.settings.default_settings import TWISTED_DNS_RESOLVER as _renamed  # noqa: F401
+except ImportError:
+    DNS_RESOLVER = "crawler.dnsresolver.RunResolver"
+else:
+    TWISTED_DNS_RESOLVER = "crawler.dnsresolver.RunResolver"
 # Scrapy starts CONCURRENT_ITEMS asyncio workers for every callback's output; our callbacks yield a handful
 # of row batches and there are no item pipelines, so a small number avoids ~100 idle tasks per response.
 CONCURRENT_ITEMS = 4

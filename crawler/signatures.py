@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common.paths import data_path
+
 try:  # Python 3.11+: the regex parser lives in re._parser
     from re import _constants as _c
     from re import _parser as _p
@@ -19,7 +21,7 @@ except ImportError:  # pragma: no cover
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-SIGNATURES_FILE = Path(__file__).resolve().parents[1] / "data" / "services" / "_signatures.yml"
+SIGNATURES_FILE = data_path("services", "_signatures.yml")
 MIN_NEEDLE = 3
 
 

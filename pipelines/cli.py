@@ -14,6 +14,7 @@ from rich.table import Table
 from crawler.domains import DomainListError
 from crawler.paths import Layout
 from crawler.progresslines import progress_mode, step_lines
+from pipelines import exits
 
 err = Console(stderr=True)
 out = Console()
@@ -46,11 +47,23 @@ def _epilog(name: str) -> str:
     return f"\b\nExample:\n  {EXAMPLES[name]}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_codes() -> str:
+    return "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in exits.MEANINGS.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_exit_codes())
 @click.version_option(package_name="servicerisk")
 def main() -> None:
     """Measure which third-party services websites embed, where their servers are, who runs them,
     and how risky they are under GDPR and TDDDG §25."""
+
+
+def _check_panel(ctx, param, value):
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise click.BadParameter(f"{value!r}: letters, digits, '.', '_' and '-', at most 64", param_hint="--panel")
+    return value
 
 
 def _crawl_options(f):
@@ -73,6 +86,9 @@ def _crawl_options(f):
                      help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's)."),
         click.option("--no-autothrottle", is_flag=True, help="Disable AutoThrottle (benchmarks on a local web)."),
         click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+        click.option("--panel", default=None, metavar="NAME", callback=_check_panel,
+                     help="Name the panel this run belongs to: trends and `kb --changes` compare runs of one panel "
+                          "only (default: runs of the same domain list, by its checksum)."),
         click.option("--progress/--no-progress", default=None,
                      help="Progress bar (default: a bar when stderr is a terminal, else a progress line per N sites "
                           "or per minute on stderr)."),
@@ -123,6 +139,16 @@ def _require_browser(settings: dict) -> None:
         _fail(why)
 
 
+def _require_resolver(nameservers) -> None:
+    """Exit with one line when there is no resolver to look sites up with (the crawl resolves every name itself)."""
+    from crawler.dnslookup import HostResolver
+
+    try:
+        HostResolver(tuple(nameservers))
+    except ValueError as e:
+        _fail(f"{e}: the crawler looks every site up itself")
+
+
 def _parse_sets(sets: tuple[str, ...]) -> dict:
     out_: dict = {}
     for item in sets:
@@ -135,7 +161,7 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
 
 def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
              allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode="static", consent="",
-             gpc=False):
+             gpc=False, panel=None):
     """CrawlOptions from the shared crawl flags (``--nameserver`` values checked)."""
     from crawler.resolver import parse_nameserver
     from crawler.runner import CrawlOptions
@@ -152,7 +178,7 @@ def _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ign
         timeout=timeout, ignore_robots=ignore_robots, user_agent=user_agent, allow_private=allow_private,
         nameservers=tuple(nameservers), autothrottle=not no_autothrottle, run_id=run_id,
         progress=progress_mode(progress), extra_settings=_parse_sets(sets),
-        mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (),
+        mode=mode, consent_states=_parse_consent(consent, mode), signals=("gpc",) if gpc else (), panel=panel,
     )
 
 
@@ -170,8 +196,8 @@ _REDIS_HELP = "Redis server of a distributed run, e.g. redis://127.0.0.1:6379/0.
               help="Work on the distributed run seeded in this Redis (see `seed`): its settings come from Redis; "
                    "--run-id picks a run other than the newest, -s overrides settings for this worker only.")
 def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-          allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, mode="static", consent="",
-          gpc=False, resume=None, redis_url=None):
+          allow_private, nameservers, no_autothrottle, run_id, panel, progress, summary, sets, mode="static",
+          consent="", gpc=False, resume=None, redis_url=None):
     """Crawl the sites in DOMAINS (plain list or Tranco CSV) into a new sealed run under OUT/raw/,
     finish an interrupted run with --resume RUN_ID (after Ctrl-C or a kill), or join a distributed run as one
     of its workers with --redis URL (any number of workers on any number of machines sharing OUT)."""
@@ -180,11 +206,10 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if redis_url is not None:
         if domains is not None or resume is not None:
             _fail("--redis takes no DOMAINS and no --resume: `seed` enqueues the domains, workers only crawl")
-        ctx = click.get_current_context()
-        run_wide = [p.opts[0] for p in ctx.command.params
-                    if p.name in ("max_pages", "concurrency", "per_site_concurrency", "timeout", "ignore_robots",
-                                  "user_agent", "allow_private", "nameservers", "no_autothrottle")
-                    and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        from crawler.runner import RUN_OPTION_FLAGS
+
+        run_wide = [RUN_OPTION_FLAGS[f] for f in _given_run_options()
+                    if f not in ("extra_settings", "mode", "consent_states", "signals")]
         if run_wide:
             _fail(f"{', '.join(run_wide)}: a distributed run's settings come from `seed`; "
                   "use -s NAME=VALUE to change one for this worker")
@@ -193,29 +218,57 @@ def crawl(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeou
     if gpc and mode != "browser":
         _fail("--gpc needs --mode browser")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc)
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, mode, consent, gpc, panel)
     if (domains is None) == (resume is None):
         _fail("give either DOMAINS (a new run) or --resume RUN_ID (finish an interrupted run)")
+    if not resume:
+        _require_resolver(opts.nameservers)
     try:
-        plan = resume_run(resume, opts) if resume else prepare_run(domains, opts)
+        plan = resume_run(resume, opts, _given_run_options()) if resume else prepare_run(domains, opts)
     except (DomainListError, FileExistsError, ValueError, ResumeError) as e:
         _fail(str(e))
+    if resume:
+        _require_resolver(opts.nameservers)  # the run's own
     if resume and opts.mode == "browser":  # adopted from the run: check the browser now
         _require_browser(opts.extra_settings)
-    if plan.resumed_from:
-        err.print(f"resuming {plan.run_id} ({opts.mode}): {plan.resumed_from} site(s) already committed, "
+    if resume:
+        err.print(f"resuming {plan.run_id} with its own settings ({opts.mode}, --max-pages {opts.max_pages}, "
+                  f"--concurrency {opts.concurrency}): {plan.resumed_from} site(s) already committed, "
                   f"{plan.accepted} to go")
     if plan.rejected:
         err.print(f"{plan.rejected} line(s) rejected, see {plan.run_dir / 'rejected.csv'}")
-    run_crawl(plan, opts)
-    layout = Layout(out_dir)
-    if (plan.run_dir / "manifest.json").is_file():
-        if summary:
-            _print_summary(plan.run_dir)
-        out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
-    else:
-        err.print(f"[red]run {plan.run_id} did not finish; it is not sealed[/red] ({layout.raw})")
-        sys.exit(1)
+    stats = {}
+    try:
+        stats = run_crawl(plan, opts)
+    finally:
+        if not (plan.run_dir / "manifest.json").is_file():
+            reason = stats.get("finish_reason") or "stopped"
+            err.print(f"[red]run {plan.run_id} did not finish ({reason}); it is not sealed.[/red] Finish it with:",
+                      soft_wrap=True)
+            click.echo(f"  {_self_command()} crawl --resume {plan.run_id} --out {out_dir}", err=True)
+    if not (plan.run_dir / "manifest.json").is_file():
+        sys.exit(exits.INTERRUPTED if stats.get("finish_reason") == "shutdown" else exits.FAILED)
+    if summary:
+        _print_summary(plan.run_dir)
+    out.print(f"run [bold]{plan.run_id}[/bold] sealed in {plan.run_dir}")
+    from pipelines.summary import answered_warning
+
+    warning = answered_warning(Layout(out_dir).read_manifest(plan.run_id))
+    if warning:
+        err.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
+        sys.exit(exits.FEW_ANSWERED)
+
+
+def _given_run_options() -> list[str]:
+    """The run-shaping options (``crawler.runner.RUN_OPTION_FLAGS``) set on this command line, in that table's
+    order (messages name them in a stable order)."""
+    from crawler.runner import RUN_OPTION_FLAGS
+
+    ctx = click.get_current_context()
+    given = {p.name for p in ctx.command.params
+             if ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE}
+    return [field for field, flag in RUN_OPTION_FLAGS.items()
+            if any(flag in p.opts for p in ctx.command.params if p.name in given)]
 
 
 def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
@@ -244,7 +297,8 @@ def _crawl_worker(redis_url, out_dir, run_id, progress, sets) -> None:
               help="Re-enqueue every accepted domain of the run (newest, or --run-id) that has no committed row "
                    "and is not queued, e.g. after a worker died; needs every worker stopped.")
 def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-         allow_private, nameservers, no_autothrottle, run_id, progress, summary, sets, redis_url, requeue_missing):
+         allow_private, nameservers, no_autothrottle, run_id, panel, progress, summary, sets, redis_url,
+         requeue_missing):
     """Create a distributed run from DOMAINS: the run folder under OUT/raw/, its settings in Redis (so workers
     started with `crawl --redis URL` join it) and one queue entry per accepted domain. The crawl flags given
     here apply to every worker."""
@@ -263,7 +317,8 @@ def seed(domains, out_dir, max_pages, concurrency, per_site_concurrency, timeout
     if domains is None:
         _fail("give DOMAINS (a new distributed run) or --requeue-missing")
     opts = _options(out_dir, max_pages, concurrency, per_site_concurrency, timeout, ignore_robots, user_agent,
-                    allow_private, nameservers, no_autothrottle, run_id, progress, sets)
+                    allow_private, nameservers, no_autothrottle, run_id, progress, sets, panel=panel)
+    _require_resolver(opts.nameservers)
     try:
         plan, n = seed_run(domains, opts, redis_url)
     except (DistributedError, DomainListError, FileExistsError, ValueError) as e:
@@ -389,13 +444,18 @@ def refdata(ctx, cache_dir):
 @click.pass_context
 def run(ctx, domains, **kwargs):
     """The main job: crawl DOMAINS, enrich the run (DNS, server location, network, cloaking), build the warehouse."""
+    few_answered = False
     try:
         ctx.invoke(crawl, domains=domains, **kwargs)
     except SystemExit as e:
-        if e.code not in (0, None):
+        if e.code == exits.FEW_ANSWERED:  # sealed all the same: enrich and build it, then say so again
+            few_answered = True
+        elif e.code not in (0, None):
             raise
     _enrich_latest(kwargs["out_dir"], kwargs.get("nameservers") or ())
     _build_and_report(kwargs["out_dir"])
+    if few_answered:
+        _fail("the crawl ran, but fewer than 10 % of its sites answered (see the warning above)", exits.FEW_ANSWERED)
 
 
 def _enrich_latest(out_dir: Path, nameservers, **kwargs) -> None:
@@ -466,16 +526,18 @@ def check(out_dir):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="Rows printed at most (table/CSV/JSON).")
 def query(out_dir, sql, as_csv, as_json, limit):
-    """Run SQL on a read-only connection to OUT/warehouse.duckdb and print the result: a table on a terminal,
-    CSV when piped or redirected, JSON lines with --json."""
+    """Run SQL that only reads (SELECT, DESCRIBE, EXPLAIN …) on a read-only connection to OUT/warehouse.duckdb
+    without access to files, the network or extensions, and print the result: a table on a terminal, CSV when
+    piped or redirected, JSON lines with --json."""
     import duckdb
 
-    from pipelines.warehouse.connect import connect
+    from pipelines.warehouse.querysafety import UnsafeQuery, check_query, connect_for_queries
 
     try:
-        con = connect(Layout(out_dir).warehouse, read_only=True)
+        check_query(sql)
+        con = connect_for_queries(Layout(out_dir).warehouse)
         cur = con.execute(sql)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, UnsafeQuery) as e:
         _fail(str(e))
     except duckdb.Error as e:
         _fail(f"query failed: {str(e).splitlines()[0]}")
@@ -542,20 +604,31 @@ def export(out_dir, parquet_dir, csv_dir):
         con.close()
 
 
-@main.command(epilog=_epilog("demo"))
+@main.command(epilog=_epilog("demo") + "\n  servicerisk demo --serve --out out/demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Output folder for the demo dataset.")
 @click.option("--mode", type=click.Choice(["static", "browser"]), default="static", show_default=True,
               help="browser: one crawl of the demo web plus the browser fixture sites in headless Chromium "
                    "(pre-consent, accept, reject, GPC), then the consent marts; needs /usr/bin/chromium.")
-def demo(out_dir, mode="static"):
+@click.option("--serve", is_flag=True,
+              help="Run no pipeline: keep the demo web (month 2, plus the browser fixture sites) and its DNS up until "
+                   "Ctrl-C, and print the environment to set in another shell to crawl or scan demo sites.")
+@click.option("--proxy-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="With --serve: the demo web's proxy port on 127.0.0.1 (0: any free port).")
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="With --serve: the demo DNS server's port on 127.0.0.1 (0: any free port).")
+def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
-    two monthly crawls (some sites change their embeds in month 2), then the warehouse."""
+    two monthly crawls (some sites change their embeds in month 2), then the warehouse. With --serve, only keep
+    the demo web and DNS up for your own crawls and scans."""
     from pipelines.localdns import LocalDNS
     from pipelines.localdns.demo import demo_zone
     from pipelines.localweb.demo import demo_domain_list_text, demo_web
     from pipelines.localweb.server import LocalWeb
 
+    if serve:
+        _demo_serve(out_dir, proxy_port, dns_port)
+        return
     if mode == "browser":
         _demo_browser(out_dir)
         return
@@ -595,8 +668,8 @@ def demo(out_dir, mode="static"):
     out.print(f"\nKnowledge base: {(out_dir / 'kb').resolve()} — open "
               f"{(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()} (English: {kb_result.index_html.resolve()})",
               soft_wrap=True)
-    out.print(f"\n[bold]Quickscan of one demo site[/bold] (`servicerisk scan {DEMO_SCAN_SITE}`; kept in "
-              f"{layout.scans}/, not in the dataset)")
+    out.print(f"\n[bold]Quickscan of one demo site[/bold] ({DEMO_SCAN_SITE}; kept in {layout.scans}/, not in the "
+              "dataset)")
     with LocalDNS(demo_zone()) as dns, LocalWeb(demo_web(month=2)) as web:
         rc = subprocess.call([sys.executable, "-m", "pipelines.cli", "scan", DEMO_SCAN_SITE, "--out", str(out_dir),
                               "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
@@ -615,6 +688,8 @@ def demo(out_dir, mode="static"):
         "SELECT site, third_party_hosts, services FROM sites WHERE outcome = 'ok' ORDER BY services DESC LIMIT 10",
     ):
         out.print(f"  {_self_command()} query --out {out_dir} \"{q}\"", soft_wrap=True)
+    out.print(f"To crawl or scan demo sites yourself, keep the demo web up with `{_self_command()} demo --serve` "
+              "(it prints what to set in another shell).", soft_wrap=True)
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
@@ -641,6 +716,42 @@ def _demo_screenshots(layout: Layout) -> None:
     out.print(f"\nScreenshots: {len(files)} files in {target.resolve()}/", soft_wrap=True)
 
 
+def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
+    """Serve the demo web (month 2 and the browser fixture sites) and its DNS until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from pipelines.localdns import LocalDNS
+    from pipelines.localdns.demo import demo_zone
+    from pipelines.localdns.fixtures import web_zone
+    from pipelines.localweb import BROWSER_DOMAINS, build_web
+    from pipelines.localweb.demo import demo_domain_list_text
+    from pipelines.localweb.server import LocalWeb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    domains = out_dir / "demo-domains.txt"
+    domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    web = build_web("demo,browser", month=2)
+    with LocalDNS(demo_zone().update(web_zone("browser")), port=dns_port) as dns, \
+            LocalWeb(web, port=proxy_port) as lw:
+        me = _self_command()
+        out.print(f"demo web on {lw.proxy_url} (an HTTP(S) proxy serving {len(web)} hosts), demo DNS on "
+                  f"{dns.nameserver}; Ctrl-C stops both.", soft_wrap=True)
+        out.print("In another shell, set:", soft_wrap=True)
+        click.echo(f"  export https_proxy={lw.proxy_url} http_proxy={lw.proxy_url} no_proxy=")
+        out.print("then, for example:", soft_wrap=True)
+        click.echo(f"  {me} scan {DEMO_SCAN_SITE} --out {out_dir} --nameserver {dns.nameserver}")
+        click.echo(f"  {me} crawl {domains} --out {out_dir / 'mine'} --nameserver {dns.nameserver}")
+        click.echo(f"  {me} scan {BROWSER_DOMAINS[1]} --mode browser --out {out_dir} --nameserver {dns.nameserver}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    out.print("demo web and DNS stopped")
+
+
 def _demo_browser(out_dir: Path) -> None:
     """The browser pass of the demo: demo web + browser fixture sites, every consent state and GPC."""
     from pipelines.localdns import LocalDNS
@@ -653,7 +764,9 @@ def _demo_browser(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
-    with LocalDNS(demo_zone()) as dns, LocalWeb(build_web("demo,browser")) as web:
+    from pipelines.localdns.fixtures import web_zone
+
+    with LocalDNS(demo_zone().update(web_zone("browser"))) as dns, LocalWeb(build_web("demo,browser")) as web:
         env = {**os.environ, **web.proxy_env()}
         cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
                "--nameserver", dns.nameserver, "--allow-private", "--max-pages", "1", "--mode", "browser",

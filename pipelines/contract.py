@@ -18,8 +18,7 @@ SCAN_REPORT_SCHEMA_VERSION = 2
 UNKNOWN = "unknown"
 
 # tri-states (true / false / unknown, or a vocabulary with "unknown") by path; "[]" walks a list, "*" every key
-KB_SERVICE_TRI_STATES = ("company.us_jurisdiction", "company.dpf.status", "data.tracking.*", "consent.recipient.country",
-                         "consent.recipient.dpf_status", "consent.contracting.country")
+KB_SERVICE_TRI_STATES = ("company.us_jurisdiction", "company.dpf.status", "data.tracking.*")
 SCAN_REPORT_TRI_STATES = (
     "cmp", "services[].us_jurisdiction", "services[].company_us_jurisdiction", "services[].cmp",
     "services[].fires_before_consent", "services[].fires_after_accept", "services[].fires_after_reject",

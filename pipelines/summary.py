@@ -8,7 +8,23 @@ from pathlib import Path
 import duckdb
 
 from crawler.hosts import registrable_domain
+from crawler.outcomes import ANSWERED
 from crawler.paths import parts
+
+ANSWERED_MIN_SHARE = 0.10  # below it a crawl is reported as broken (exit code pipelines.exits.FEW_ANSWERED)
+
+
+def answered_warning(manifest: dict) -> str | None:
+    """A warning when fewer than ``ANSWERED_MIN_SHARE`` of a sealed run's sites answered over HTTP (none, often):
+    the network, the proxy or the resolver is the likelier cause than the sites. None otherwise."""
+    by_outcome = manifest.get("counts", {}).get("sites_by_outcome", {})
+    total = sum(by_outcome.values())
+    answered = sum(n for outcome, n in by_outcome.items() if outcome in ANSWERED)
+    if total == 0 or answered >= ANSWERED_MIN_SHARE * total:
+        return None
+    top = ", ".join(f"{o} {n}" for o, n in sorted(by_outcome.items(), key=lambda kv: -kv[1])[:3])
+    return (f"only {answered} of {total} site(s) answered ({top}): check the network, the proxy (https_proxy) "
+            "and the resolver (--nameserver) before using this run")
 
 
 @dataclass

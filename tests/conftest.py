@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.localdns import LocalDNS, Zone
+from pipelines.localdns import LocalDNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -135,13 +135,17 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float =
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+BENCH_SITES_IN_DNS = 1000
+
+
 @pytest.fixture(scope="session")
 def local_dns():
-    """A DNS server with a zone for the guard tests: one name resolving to a private address."""
-    zone = Zone()
-    zone.add("dns-private-site.de", "A", "10.20.30.40")
-    zone.add("www.dns-private-site.de", "A", "10.20.30.40")
-    with LocalDNS(zone) as dns:
+    """The tests' DNS server (the crawler looks every site up itself, proxy or not): every host of the fault and
+    browser webs and the first ``BENCH_SITES_IN_DNS`` bench sites at a public address, the fault web's DNS
+    faults, and one name resolving to a private address (``dns-private-site.de``)."""
+    from pipelines.localdns.fixtures import web_zone
+
+    with LocalDNS(web_zone("faults,browser", bench_sites=BENCH_SITES_IN_DNS)) as dns:
         yield dns
 
 
@@ -154,7 +158,7 @@ def fault_server():
         yield web
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -172,7 +176,7 @@ def redis_server(tmp_path_factory):
     binary = require_binary("redis-server")
     workdir = tmp_path_factory.mktemp("redis")
     for _ in range(5):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
                                  "--appendonly", "no", "--dir", str(workdir)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -61,3 +61,25 @@ def test_readme_quickstart_is_two_commands():
     quick = readme.split("## Quickstart", 1)[1].split("##", 1)[0]
     block = re.search(r"```\n(.*?)```", quick, flags=re.S).group(1).split("\n")
     assert [line for line in block if line.strip()] == ["make demo", "make test"]
+
+
+def test_every_outcome_and_exit_code_is_documented():
+    from crawler.outcomes import OUTCOMES
+    from pipelines.exits import MEANINGS
+
+    for doc in ("README.md", "docs/crawl-tables.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        missing = [o for o in OUTCOMES if f"`{o}`" not in text]
+        assert not missing, (doc, missing)
+        codes = {int(c) for c in re.findall(r"^\| `(\d+)` \|", text, flags=re.M)}
+        assert codes == set(MEANINGS), (doc, codes ^ set(MEANINGS))
+
+
+def test_help_lists_the_exit_codes():
+    from pipelines.exits import MEANINGS
+    from tests.conftest import run_cli
+
+    res = run_cli(["--help"])
+    assert res.returncode == 0, res.stderr
+    for code, text in MEANINGS.items():
+        assert f"{code:>3}  {text}" in res.stdout, (code, res.stdout)

@@ -19,15 +19,16 @@ class ManifestExtension:
     """On ``engine_stopped`` (after feeds are stored) writes ``manifest.json`` if the spider finished.
 
     An interrupted crawl (close reason other than ``finished``) stays unsealed so it can be resumed.
-    Settings: ``SR_RUN_DIR``, ``SR_RUN_ID``, ``SR_RUN_KIND``, ``SR_INPUT``, ``SR_REFERENCE_DATA``,
-    ``SR_WRITER_ID``, ``SR_SEAL`` (default True; distributed workers leave sealing to ``seal``).
+    Settings: ``SR_RUN_DIR``, ``SR_RUN_ID``, ``SR_RUN_KIND``, ``SR_STARTED_AT``, ``SR_INPUT``, ``SR_REFERENCE_DATA``,
+    ``SR_WRITER_ID``, ``SR_PANEL``, ``SR_SEAL`` (default True; distributed workers leave sealing to ``seal``).
     """
 
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
         self.run_dir = Path(s.get("SR_RUN_DIR"))
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # when the run began: kept across resumes (SR_STARTED_AT), else when this process started
+        self.started_at = s.get("SR_STARTED_AT") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.reason = None
 
     @classmethod
@@ -59,5 +60,6 @@ class ManifestExtension:
             reference_data=s.getdict("SR_REFERENCE_DATA"),
             writers=sorted(set(writers(self.run_dir)) | {s.get("SR_WRITER_ID")}),
             close_reason=self.reason,
+            panel=s.get("SR_PANEL") or None,
         )
         write_manifest(self.run_dir, manifest)

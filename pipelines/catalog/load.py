@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
+from common.paths import DATA_DIR
 from pipelines.catalog.match import ServiceMatcher
 from pipelines.problems import ProblemsError
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
 SIGNATURES_FILE = "_signatures.yml"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_DATA_DIR = DATA_DIR
 
 SERVICE_KEYS = frozenset({
     "id", "name", "aliases", "category", "company", "hosts", "url_patterns", "signatures", "cookies",

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import yaml
 
+from common.paths import data_path
 from crawler.hosts import registrable_domain
 from pipelines.catalog.load import Catalog
 
-DOMAIN_OWNERS = Path(__file__).resolve().parents[2] / "data" / "reference" / "domain_owners.yml"
+DOMAIN_OWNERS = data_path("reference", "domain_owners.yml")
 
 
 class EntityIndex:

@@ -110,9 +110,9 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
            summary):
     """Resolve every host of a sealed crawl run (CNAME chain, A/AAAA), locate its servers (country, network)
     and flag CNAME-cloaked first-party subdomains; writes Parquet tables to OUT/enriched/<run_id>/."""
+    from crawler.dnslookup import parse_ecs
     from crawler.progresslines import progress_mode
     from crawler.resolver import parse_nameserver
-    from pipelines.enrich.dns import parse_ecs
     from pipelines.enrich.geoip import GeoIPError
     from pipelines.enrich.run import EnrichError, enrich_run
 

@@ -36,10 +36,11 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import parse_qs, urlsplit
 
+from common.paths import data_path
 from pipelines import glossary
 from pipelines.glossary import Item, item
 
-DPF_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "dpf"
+DPF_DIR = data_path("reference", "dpf")
 SNAPSHOT_RE = re.compile(r"^dpf-snapshot-(\d{4}-\d{2}-\d{2})\.csv$")
 COLUMNS = ("name", "participant_id", "status", "frameworks", "coverage", "checked_on", "source_url")
 OPTIONAL_COLUMNS = ("note",)

@@ -20,11 +20,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crawler.dnslookup import HostAnswer, HostResolver
 from crawler.hosts import psl_version, registrable_domain
 from crawler.manifest import counts_from_stats, package_versions, settings_digest, write_manifest
 from crawler.paths import MANIFEST, Layout, check_run_id, parts
 from pipelines.enrich.cloaking import CloakingDetector, CloakingHit, load_cloaking_targets
-from pipelines.enrich.dns import HostAnswer, HostResolver
 from pipelines.enrich.geoip import GeoIP, Location, open_geoip
 
 TS = pa.timestamp("ms", tz="UTC")

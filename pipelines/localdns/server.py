@@ -66,6 +66,15 @@ class Zone:
         self.behaviours[_norm(name)] = behaviour
         return self
 
+    @classmethod
+    def of_hosts(cls, hosts, address: str, ttl: int = 300) -> "Zone":
+        """A zone answering every host in ``hosts`` with the A (or AAAA) record ``address``."""
+        rtype = "AAAA" if ":" in address else "A"
+        zone = cls()
+        for host in hosts:
+            zone.add(host, rtype, address, ttl)
+        return zone
+
     def names(self) -> set[str]:
         return set(self.records) | set(self.behaviours) | set(self.ecs_records)
 

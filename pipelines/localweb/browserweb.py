@@ -13,7 +13,7 @@ from .sites import Route, Site, Web, html_route, robots_route, text_route
 __all__ = [
     "browser_web", "BROWSER_DOMAINS", "BROWSER_EXPECTED", "BROWSER_OUTCOMES", "STATIC_EXPECTED", "TAG_SERVICES",
     "DYN_LOADER_SITE", "CMP_GATED_SITE", "CMP_IGNORED_SITE", "GPC_HONOURED_SITE", "NEVER_LOADS_SITE",
-    "POPUP_STORM_SITE", "STALLED_CDN", "CMP_VENDOR",
+    "POPUP_STORM_SITE", "STALLED_CDN", "CMP_VENDOR", "banner_domains", "banner_web",
 ]
 
 DYN_LOADER_SITE = "dyn-loader.de"  # a tag manager snippet that injects analytics and a pixel; no banner
@@ -160,4 +160,19 @@ def browser_web() -> Web:
     popup.add("/popup", html_route(_page("Popup", "<p>Popup.</p>")))
     web.add(popup)
     web.add(Site(STALLED_CDN, kind="slow", delay=60.0))
+    return web
+
+
+def banner_domains(n: int) -> list[str]:
+    """The input domains of ``banner_web(n)``."""
+    return [f"banner-{i:02d}.de" for i in range(1, n + 1)]
+
+
+def banner_web(n: int) -> Web:
+    """``n`` sites with the consent banner (every other one gating its tags, the rest loading them anyway) plus the
+    third parties their tags load: the panel of consent-pass runs (``bench/consent.py``)."""
+    web = Web(_third_parties())
+    for i, domain in enumerate(banner_domains(n)):
+        ignore = "true" if i % 2 else "false"
+        web.add(_site(domain, f"Banner {i + 1:02d} GmbH", _BANNER + f"<script>{_BANNER_JS % (_GTM_SNIPPET, ignore)}</script>"))
     return web

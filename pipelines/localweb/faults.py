@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 
 from .sites import Route, Site, Web, html_route, redirect, robots_route, text_route
 
@@ -13,7 +14,9 @@ __all__ = [
     "HUGE_CHUNKED_SITE", "PDF_SITE", "CHARSET_SITE", "BROKEN_HTML_SITE", "ROBOTS_DENY_SITE",
     "TLS_GARBAGE_SITE", "REFUSED_SITE", "HTTP_ONLY_SITE", "WWW_ONLY_SITE", "WWW_ONLY_WWW_HOST",
     "UNKNOWN_HOST_SITE", "XSS_SITE", "HUGE_BODY_SIZE", "CHARSET_TITLE", "CHARSET_ENCODING",
-    "OK_SITE_PAGES", "OK_SITE_THIRD_PARTY", "XSS_PAYLOADS",
+    "OK_SITE_PAGES", "OK_SITE_THIRD_PARTY", "XSS_PAYLOADS", "GZIP_BOMB_SITE", "RESET_CONNECT_SITE",
+    "DNS_NXDOMAIN_SITE", "DNS_SERVFAIL_SITE", "DNS_LOOP_SITE", "DNS_DANGLING_SITE", "DNS_TIMEOUT_SITE",
+    "DNS_FAULTS", "FAULT_ERROR_CLASS",
 ]
 
 OK_SITE = "ok-site.de"
@@ -37,6 +40,17 @@ WWW_ONLY_SITE = "www-only-site.de"          # NOT in the web; only its www. host
 WWW_ONLY_WWW_HOST = "www.www-only-site.de"
 UNKNOWN_HOST_SITE = "unknown-host-site.de"  # deliberately absent -> dns_error
 XSS_SITE = "xss-site.de"
+GZIP_BOMB_SITE = "gzip-bomb-site.de"        # 20 KB of gzip that inflate to 40 MB
+RESET_CONNECT_SITE = "reset-connect-site.de"  # the connection is reset at CONNECT (or at the request)
+# served by the local web like any site, but their names fail in DNS: the crawler's own lookup decides
+DNS_NXDOMAIN_SITE = "dns-nxdomain-site.de"
+DNS_SERVFAIL_SITE = "dns-servfail-site.de"
+DNS_LOOP_SITE = "dns-cname-loop-site.de"
+DNS_DANGLING_SITE = "dns-dangling-cname-site.de"
+DNS_TIMEOUT_SITE = "dns-timeout-site.de"
+#: DNS failure of each name (``pipelines.localdns.faults.fault_zone`` serves them)
+DNS_FAULTS: dict[str, str] = {DNS_NXDOMAIN_SITE: "nxdomain", DNS_SERVFAIL_SITE: "servfail", DNS_LOOP_SITE: "loop",
+                              DNS_DANGLING_SITE: "dangling", DNS_TIMEOUT_SITE: "timeout"}
 
 #: Input domain -> site outcome a crawler should report.
 FAULT_EXPECTED: dict[str, str] = {
@@ -59,6 +73,19 @@ FAULT_EXPECTED: dict[str, str] = {
     WWW_ONLY_SITE: "ok",
     UNKNOWN_HOST_SITE: "dns_error",
     XSS_SITE: "ok",
+    GZIP_BOMB_SITE: "too_large",
+    RESET_CONNECT_SITE: "connect_error",
+    **{domain: "dns_error" for domain in DNS_FAULTS},
+}
+#: Input domain -> the site's ``error_class`` where it names the fault more closely than the outcome
+FAULT_ERROR_CLASS: dict[str, str] = {
+    UNKNOWN_HOST_SITE: "dns_nxdomain",
+    DNS_NXDOMAIN_SITE: "dns_nxdomain",
+    DNS_SERVFAIL_SITE: "dns_servfail",
+    DNS_LOOP_SITE: "dns_loop",
+    DNS_DANGLING_SITE: "dns_nxdomain",  # the CNAME's target does not exist (the detail names it)
+    DNS_TIMEOUT_SITE: "dns_timeout",
+    GZIP_BOMB_SITE: "DecompressionTooLarge",
 }
 FAULT_DOMAINS: list[str] = list(FAULT_EXPECTED)
 
@@ -84,6 +111,12 @@ def _nav(links: list[str]) -> str:
     items = "".join(f'<li><a href="{href}">{href.strip("/").replace("/", " ").title() or "Start"}</a></li>'
                     for href in links)
     return f"<nav><ul>{items}</ul></nav>"
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb() -> bytes:
+    """An HTML document of 40 MB gzipped to a few dozen KB (decompressed, it exceeds the 10 MB body limit)."""
+    return gzip.compress(b"<!DOCTYPE html><html><body>" + b" " * (40 * 1024 * 1024) + b"</body></html>", 9)
 
 
 @functools.lru_cache(maxsize=1)
@@ -296,4 +329,10 @@ def fault_web() -> Web:
                                'data-cbid="0f6b9a4e-2c31-4d8e-9a57-3b1f2e4c5d6a"></script>'))
 
     web.add(_xss_site())
+    web.add(Site(GZIP_BOMB_SITE, routes={"/": Route(headers=[("Content-Type", "text/html; charset=utf-8"),
+                                                             ("Content-Encoding", "gzip")], body=gzip_bomb),
+                                        "/robots.txt": robots_route(_ALLOW_ALL)}))
+    web.add(Site(RESET_CONNECT_SITE, kind="reset"))
+    for domain in DNS_FAULTS:
+        web.add(_simple_site(domain, "Nur per Proxy erreichbar"))
     return web

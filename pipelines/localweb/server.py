@@ -6,6 +6,8 @@ import asyncio
 import os
 import random
 import signal
+import socket
+import struct
 import threading
 from http import HTTPStatus
 from typing import Iterator
@@ -25,6 +27,8 @@ _GARBAGE_LINGER = 10.0
 _KIND_NORMAL = "normal"
 _KIND_SLOW = "slow"
 _KIND_GARBAGE = "tls_garbage"
+_KIND_RESET = "reset"
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a TCP reset
 
 
 def new_event_loop(use_uvloop: bool | None = None) -> asyncio.AbstractEventLoop:
@@ -157,10 +161,11 @@ class _ProxyProtocol(asyncio.Protocol):
     """One client connection: plain proxy requests, CONNECT tunnels and in-tunnel requests."""
 
     __slots__ = ("state", "transport", "buf", "site", "busy", "hanging", "closed", "paused",
-                 "stream", "stream_close", "timer", "body_left", "chunk_left", "garbage")
+                 "stream", "stream_close", "timer", "body_left", "chunk_left", "garbage", "origin")
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, origin: str = "") -> None:
         self.state = state
+        self.origin = origin                 # "" behind the proxy; "http" or "https": an origin server's port
         self.transport: asyncio.Transport | None = None
         self.buf = b""
         self.site: Site | None = None      # set inside a CONNECT tunnel
@@ -213,6 +218,17 @@ class _ProxyProtocol(asyncio.Protocol):
         self._process()
 
     # -- helpers
+    def reset(self) -> None:
+        """Close with a TCP reset (RST) instead of an orderly close."""
+        if not self.closed and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                except OSError:
+                    pass
+        self.abort()
+
     def abort(self) -> None:
         if not self.closed:
             self.closed = True
@@ -342,7 +358,12 @@ class _ProxyProtocol(asyncio.Protocol):
             return
 
         site = self.site
-        if site is None:
+        if site is None and self.origin:
+            site = self._origin_site(host, target)
+            if site is None:
+                return
+            path = target
+        elif site is None:
             if target.startswith(b"http://") or target.startswith(b"https://"):
                 rest = target[target.index(b"//") + 2:]
                 slash = rest.find(b"/")
@@ -369,6 +390,9 @@ class _ProxyProtocol(asyncio.Protocol):
                     self._close()
                 return
             kind = site.kind
+            if kind == _KIND_RESET:
+                self.reset()
+                return
             if not site.http or (kind != _KIND_NORMAL and kind != _KIND_SLOW):
                 self.transport.write(_REFUSED[close])
                 if close:
@@ -389,8 +413,23 @@ class _ProxyProtocol(asyncio.Protocol):
         if site.kind == _KIND_SLOW:
             self._hang(site.delay)
             return
+        if site.http_redirect and self.origin == "http":
+            self._respond(redirect(f"https://{site.host}{path.decode('latin-1')}", 301), close, method == b"HEAD")
+            return
         route = site.resolve(path.decode("latin-1"))
         self._respond(route, close, method == b"HEAD")
+
+    def _origin_site(self, host: bytes | None, target: bytes) -> Site | None:
+        """The site an origin server's request is for (``Host`` header), or None after resetting the connection:
+        unknown hosts and sites that do not serve this scheme get no answer, as from a server that is not theirs."""
+        site = self.state.lookup(normalize_host(host.decode("latin-1"))) if host and target.startswith(b"/") else None
+        if self.state.log is not None and site is not None:
+            self.state.log.append(("GET", site.host))
+        serves = site is not None and (site.https if self.origin == "https" else site.http)
+        if not serves or site.kind not in (_KIND_NORMAL, _KIND_SLOW):
+            self.reset()
+            return None
+        return site
 
     # -- responses
     def _respond(self, route: Route, close: bool, head_only: bool) -> None:
@@ -451,6 +490,9 @@ class _ProxyProtocol(asyncio.Protocol):
             self._close()
             return
         kind = site.kind
+        if kind == _KIND_RESET:
+            self.reset()
+            return
         if kind == "refuse" or not site.https:
             transport.write(_REFUSED[True])
             self._close()
@@ -505,8 +547,11 @@ class LocalWeb:
     """
 
     def __init__(self, web: Web, host: str = "127.0.0.1", port: int = 0,
-                 use_uvloop: bool | None = None, log: bool = False) -> None:
+                 use_uvloop: bool | None = None, log: bool = False, origin_ports: dict[str, int] | None = None) -> None:
         self.web = web
+        #: also serve the sites directly, as their origin server: ``{"http": 80, "https": 443}`` (TLS from the
+        #: first byte there); a crawl reaches them without a proxy when its DNS points their names at ``host``
+        self.origin_ports = dict(origin_ports or {})
         #: with ``log=True``: (method, host) of every proxied request and CONNECT, in arrival order
         self.request_log: list[tuple[str, str]] | None = [] if log else None
         self.host = host
@@ -518,6 +563,7 @@ class LocalWeb:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._server: asyncio.base_events.Server | None = None
+        self._origins: list = []
         self._state: _State | None = None
 
     @property
@@ -559,6 +605,8 @@ class LocalWeb:
             self._state = _State(self.web, loop, self.request_log)
             self._server = loop.run_until_complete(_listen(self._state, self.host, self._requested_port))
             self._port = self._server.sockets[0].getsockname()[1]
+            self._origins = [loop.run_until_complete(_listen(self._state, self.host, port, scheme))
+                             for scheme, port in self.origin_ports.items()]
         except BaseException as exc:  # report bind errors to start()
             self._error = exc
             self._ready.set()
@@ -568,6 +616,8 @@ class LocalWeb:
         try:
             loop.run_forever()
         finally:
+            for server in self._origins:
+                server.close()
             _shutdown(loop, self._server, self._state)
             loop.close()
 
@@ -590,9 +640,10 @@ class LocalWeb:
         self.stop()
 
 
-async def _listen(state: _State, host: str, port: int):
-    return await state.loop.create_server(lambda: _ProxyProtocol(state), host, port,
-                                          backlog=4096, reuse_address=True)
+async def _listen(state: _State, host: str, port: int, origin: str = ""):
+    """The proxy's listener, or with ``origin`` (``http``/``https``) an origin server's."""
+    return await state.loop.create_server(lambda: _ProxyProtocol(state, origin), host, port, backlog=4096,
+                                          reuse_address=True, ssl=state.ssl_ctx if origin == "https" else None)
 
 
 def _shutdown(loop: asyncio.AbstractEventLoop, server, state: _State | None) -> None:

@@ -21,7 +21,7 @@ __all__ = [
     "hosts_in_html",
 ]
 
-KINDS = ("normal", "refuse", "tls_garbage", "slow")
+KINDS = ("normal", "refuse", "reset", "tls_garbage", "slow")
 
 #: A body is bytes, or a zero-argument callable returning bytes (evaluated lazily).
 Body = Union[bytes, Callable[[], bytes]]
@@ -132,7 +132,8 @@ def normalize_host(host: str) -> str:
 class Site:
     """A virtual site: host, behaviour kind, protocols it answers and its routes.
 
-    * ``kind``: ``normal`` | ``refuse`` | ``tls_garbage`` | ``slow``.
+    * ``kind``: ``normal`` | ``refuse`` | ``reset`` (the connection is reset, no answer at all: at CONNECT
+      behind the proxy, at the request when served as an origin) | ``tls_garbage`` | ``slow``.
     * ``https``: if False, CONNECT to the host behaves like ``refuse``.
     * ``http``: if False, plain HTTP to the host behaves like ``refuse``.
     * ``http_redirect``: plain HTTP answers 301 to the same URL on https.

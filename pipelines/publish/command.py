@@ -55,10 +55,12 @@ def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
 
 def format_changes(data: dict) -> str:
     """The change list as plain text lines, one change per line."""
+    panel = data["panel"]["name"] or f"domain list {data['panel']['list_checksum'] or 'unknown'}"
     if data["prev_run_id"]:
-        lines = [f"changes from {data['prev_run_id']} to {data['run_id']}:"]
+        lines = [f"changes from {data['prev_run_id']} to {data['run_id']} (panel: {panel}):"]
     else:
-        lines = [f"run {data['run_id']}: no previous run to compare with"]
+        lines = [f"run {data['run_id']} (panel: {panel}): no previous run of this panel to compare with "
+                 "(runs of another domain list or --panel are not compared)"]
     for c in data["changes"]:
         if c["kind"] == "share":
             lines.append(f"  {c['service_id']}: share {c['movement']} "

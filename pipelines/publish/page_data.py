@@ -45,13 +45,25 @@ def _one(con, sql: str, params: list | None = None) -> dict[str, Any] | None:
 
 
 def run_info(con) -> dict[str, Any]:
-    """The newest run and the one before it: ``{run_id, run_date, prev_run_id, prev_run_date}`` (None if absent)."""
-    runs = _rows(con, "SELECT run_id, CAST(started_at AS VARCHAR) AS started_at FROM stg_runs "
-                      "WHERE run_id <= (SELECT max(run_id) FROM int_latest_run) ORDER BY run_id DESC LIMIT 2")
-    cur = runs[0] if runs else {}
-    prev = runs[1] if len(runs) > 1 else {}
+    """The newest run, its panel and the run of the same panel before it (the only run its figures are compared
+    with): ``{run_id, run_date, panel, prev_run_id, prev_run_date}`` (None if absent). ``panel`` is
+    ``{"name": ..., "list_checksum": ...}``: the ``--panel`` name, or the first hex digits of the domain list's
+    SHA-256 when the runs were grouped by their list."""
+    cur = _one(con, "SELECT p.run_id, CAST(r.started_at AS VARCHAR) AS started_at, p.panel, p.prev_run_id "
+                    "FROM int_run_pairs p JOIN stg_runs r USING (run_id) "
+                    "WHERE p.run_id = (SELECT run_id FROM int_latest_run)") or {}
+    prev = _one(con, "SELECT CAST(started_at AS VARCHAR) AS started_at FROM stg_runs WHERE run_id = ?",
+                [cur.get("prev_run_id")]) or {}
+    panel = cur.get("panel")
     return {"run_id": cur.get("run_id"), "run_date": (cur.get("started_at") or "")[:10] or None,
-            "prev_run_id": prev.get("run_id"), "prev_run_date": (prev.get("started_at") or "")[:10] or None}
+            "panel": {"name": None if panel is None or panel.startswith("input:") else panel,
+                      "list_checksum": panel[6:] if panel and panel.startswith("input:") else None},
+            "prev_run_id": cur.get("prev_run_id"), "prev_run_date": (prev.get("started_at") or "")[:10] or None}
+
+
+def _as_of_run(run: dict[str, Any]) -> dict[str, Any]:
+    """The run a page's figures come from: id, date and panel."""
+    return {"run_id": run["run_id"], "run_date": run["run_date"], "panel": run["panel"]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -264,8 +276,9 @@ def _risk_block(con, service_id: str, lang: str) -> dict[str, Any] | None:
         "server_class": row.get("server_class"),
         "jurisdiction_class": row.get("jurisdiction_class"),
         "recipient": ({"id": row.get("recipient_id"), "name": row.get("recipient_name"),
-                       "country": _known(row.get("recipient_country")),
-                       "dpf_status": _known(row.get("recipient_dpf_status"))}
+                       # the file contract's tri-state: "unknown", never null (templates localise it)
+                       "country": row.get("recipient_country") or "unknown",
+                       "dpf_status": row.get("recipient_dpf_status") or "unknown"}
                       if row.get("recipient_id") else None),
         "contracting": ({"id": row.get("contracting_id"), "name": row.get("contracting_name"),
                          "country": _known(row.get("contracting_country"))} if row.get("contracting_id") else None),
@@ -509,7 +522,7 @@ def service_page_data(con, catalog: Catalog, service_id: str, lang: str = "de",
         "conclusion": conclusion(lang, name, risk, location["measured_countries"]),
         "options": options(service, risk, category),
         "sources": collect_sources(service, companies, legal),
-        "as_of": {"run_id": run["run_id"], "run_date": run["run_date"],
+        "as_of": {**_as_of_run(run),
                   "catalog": (service.as_of or None) if service else None,
                   "rating": risk["as_of"] if risk else None,
                   "dpf_snapshot": (recipient or {}).get("dpf", {}).get("checked_on")
@@ -547,8 +560,7 @@ def company_page_data(con, catalog: Catalog, company_id: str, lang: str = "de",
         "facts": [{"field": f.field, "value": _with_names(str(f.value), catalog), "source": f.source,
                    "as_of": f.as_of} for f in comp.facts] if comp else [],
         "sources": collect_sources(None, [comp] if comp else []),
-        "as_of": {"run_id": run["run_id"], "run_date": run["run_date"],
-                  "catalog": (comp.as_of or None) if comp else None},
+        "as_of": {**_as_of_run(run), "catalog": (comp.as_of or None) if comp else None},
         "disclaimer": DISCLAIMER[lang],
     }
 
@@ -577,7 +589,7 @@ def index_data(con, catalog: Catalog, lang: str = "de", run: dict | None = None)
             r["company_name"] = glossary.label(lang, "jurisdiction", "site_operator")
         r["recipient_country"] = _known(r["recipient_country"])
         r["recipient_dpf_status"] = _known(r["recipient_dpf_status"])
-    return {"kind": "index", "lang": lang, "rows": rows, "as_of": {"run_id": run["run_id"], "run_date": run["run_date"]},
+    return {"kind": "index", "lang": lang, "rows": rows, "as_of": _as_of_run(run),
             "disclaimer": DISCLAIMER[lang]}
 
 
@@ -620,7 +632,7 @@ def assessment_changes(con, run_id: str | None) -> list[dict[str, Any]]:
 
 
 def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, Any]:
-    """What changed since the previous run: share moved beyond its interval (movement new/gone/up/down),
+    """What changed since the previous run of the same panel: share moved beyond its interval (movement new/gone/up/down),
     new server countries, DPF status changes (all from ``service_trends``), the share of privacy policies naming
     a service moved beyond its interval (``service_policy``) and cookies seen for a service in this run but not in
     the previous one; plus the verdicts that moved when the catalog version moved (:func:`assessment_changes`,
@@ -654,7 +666,7 @@ def changes_data(con, catalog: Catalog, run: dict | None = None) -> dict[str, An
             new = sorted(set(names) - set(prev_c.get(sid, [])))
             if new:
                 changes.append({"service_id": sid, "kind": "cookies", "cookies": new})
-    return {"run_id": run["run_id"], "prev_run_id": run["prev_run_id"], "changes": changes,
+    return {"run_id": run["run_id"], "prev_run_id": run["prev_run_id"], "panel": run["panel"], "changes": changes,
             "dpf_tracked": "dpf_changed" in cols, "server_countries_tracked": "new_server_countries" in cols}
 
 

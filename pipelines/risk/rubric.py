@@ -11,10 +11,11 @@ from types import MappingProxyType
 
 import yaml
 
+from common.paths import data_path
 from pipelines.catalog import vocab
 from pipelines.problems import ProblemsError
 
-DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "data" / "risk" / "rubric.yml"
+DEFAULT_RUBRIC = data_path("risk", "rubric.yml")
 
 # The levels the model computes for each factor; the rubric file must define exactly these.
 LEVELS: dict[str, tuple[str, ...]] = {

@@ -2,8 +2,9 @@
 
 The scan is its own small dataset under ``OUT/scans/<run_id>/`` (``raw/``, ``enriched/``, ``warehouse.duckdb``,
 ``report.json``, ``report.html``): crawled, enriched and built exactly like a dataset run, but never mixed into
-``OUT/raw`` or ``OUT/warehouse.duckdb``. Exit codes: 0 scanned, 2 bad input, 3 site unreachable (the report
-says why), 1 the pipeline failed.
+``OUT/raw`` or ``OUT/warehouse.duckdb``. Exit codes (``pipelines.exits``): 0 scanned, 2 bad input, 3 site
+unreachable (the report says why), 5 no DNS lookup was answered (no working resolver; the report says so), 1 the
+pipeline failed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import click
 from rich.console import Console
 
 from crawler.paths import Layout, new_run_id
+from pipelines import exits
 from pipelines.contract import scan_report_json
 from pipelines.publish.texts import LANGS
 
 EXAMPLE = "servicerisk scan www.example.de --out out/scans-demo"
-EXIT_UNREACHABLE = 3
 MODES = ("static", "browser")
 
 
@@ -89,8 +90,10 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
     else:
         print_report(data, console, lang)
     console.print(f"report: {html_path.resolve()} (JSON: {json_path.resolve()})", soft_wrap=True)
+    if data["dns"]["no_resolver"]:
+        sys.exit(exits.NO_DNS)
     if not data["reachable"]:
-        sys.exit(EXIT_UNREACHABLE)
+        sys.exit(exits.UNREACHABLE)
 
 
 def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: str, timeout: float,

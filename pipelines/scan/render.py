@@ -37,7 +37,8 @@ def _helpers(lang: str) -> dict[str, Any]:
 
 
 def render_html(data: dict[str, Any], lang: str) -> str:
-    return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), **_helpers(lang))
+    return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), dns=dns_outcomes(data, lang),
+                                                 **_helpers(lang))
 
 
 def render_evidence(finding: dict[str, Any], lang: str) -> str:
@@ -64,6 +65,11 @@ def write_policy_blocks(data: dict[str, Any], scan_dir: Path) -> None:
         write_blocks(catalog, ids, scan_dir / POLICY_DIR, day=scan_day(data), verdicts=scan_verdicts(data))
 
 
+def dns_outcomes(data: dict[str, Any], lang: str) -> str:
+    """``Zeitüberschreitung 3, Fehler des Nameservers 1``: how the scan's DNS lookups ended, in ``lang``."""
+    return ", ".join(f"{glossary.label(lang, 'dns_outcome', o)} {n}" for o, n in data["dns"]["outcomes"].items())
+
+
 def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
     """``report.json`` and ``report.html`` in ``scan_dir`` (each written under a temporary name, then renamed)."""
     json_path, html_path = scan_dir / "report.json", scan_dir / "report.html"
@@ -75,6 +81,8 @@ def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path,
 def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
     """A terminal summary: the services table, cloaked subdomains and the policy coverage."""
     L = lambda key, **kw: scan_label(lang, key, **kw)  # noqa: E731
+    if data["dns"]["no_resolver"]:
+        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data, lang)))}[/red]")
     if not data["reachable"]:
         f = data["failure"]
         console.print(f"[red]{escape(L('unreachable', domain=data['domain'], outcome=f['outcome'], error_class=f['error_class'] or L('unknown')))}[/red]")

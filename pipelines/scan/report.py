@@ -19,6 +19,8 @@ from pipelines.warehouse.connect import fetch_dicts
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 REPORT_VERSION = 2  # 2: evidence links per finding, policy-block links, the before-consent summary
+#: DNS outcome classes that are answers (the resolver works; the name may not exist); the others say it does not
+DNS_ANSWERS = frozenset({"ok", "nxdomain", "no_answer", "loop"})
 EVIDENCE_DIR = "evidence"
 POLICY_DIR = "policy"
 # a site's policy that does not name the service (or no policy found): the scan drafts a block for it
@@ -100,6 +102,7 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         "mode": provenance.get("mode", "static"),
         "consent_passes": [],
         "cmp": None,
+        "dns": _dns(con, params),
     }
     if site is None or site["outcome"] != "ok":
         detail = sql_rows(con, "detail", params)
@@ -158,6 +161,15 @@ def scan_data(con, catalog: Catalog, *, run_id: str, site_input: str, provenance
         "found": bool(policies),
     }
     return data
+
+
+def _dns(con, params: dict[str, Any]) -> dict[str, Any]:
+    """How the scan's DNS lookups ended; ``no_resolver``: every lookup went unanswered (timeouts, SERVFAIL,
+    REFUSED), so server locations are unknown for want of a working resolver, not for the hosts' sake."""
+    outcomes = {r["dns_outcome"]: r["hosts"] for r in sql_rows(con, "dns", params)}
+    total = sum(outcomes.values())
+    answered = sum(n for o, n in outcomes.items() if o in DNS_ANSWERS)
+    return {"hosts": total, "outcomes": outcomes, "no_resolver": total > 0 and answered == 0}
 
 
 def _company(companies: dict[str, dict], company_id: str) -> dict[str, Any]:

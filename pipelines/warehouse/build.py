@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from crawler.hosts import registrable_domain
 from crawler.items import SCHEMAS, TABLES
+from crawler.outcomes import OUTCOMES
 from crawler.paths import Layout, parts
 from pipelines.warehouse import dictionary
 from pipelines.warehouse.connect import engine_version, open_writable, quote_ident, storage_version
@@ -477,6 +478,8 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
         _ensure_tables(con)
         con.execute("CREATE OR REPLACE TABLE _dataset_kinds (kind VARCHAR PRIMARY KEY)")
         con.executemany("INSERT INTO _dataset_kinds VALUES (?)", [[k] for k in kinds])
+        con.execute("CREATE OR REPLACE TABLE _outcomes (outcome VARCHAR PRIMARY KEY)")  # the documented set
+        con.executemany("INSERT INTO _outcomes VALUES (?)", [[o] for o in OUTCOMES])
         known = dict(con.execute("SELECT run_id, manifest_sha256 FROM _runs").fetchall())
         attributed = dict(con.execute("SELECT run_id, catalog_digest FROM _runs").fetchall())
         checked = dict(con.execute("SELECT run_id, terms_digest FROM _policy_checked").fetchall())

@@ -100,12 +100,13 @@ def test_dynamic_services_only_in_browser(browser_run):
     assert only == TAG_SERVICES - STATIC_EXPECTED[DYN_LOADER_SITE]
 
 
-def test_static_mode_misses_the_injected_services(tmp_path):
+def test_static_mode_misses_the_injected_services(tmp_path, local_dns):
     """A plain static crawl of the same sites sees the tag manager's snippet, never what its container loads."""
     domains = tmp_path / "domains.txt"
     domains.write_text("\n".join(STATIC_EXPECTED) + "\n", encoding="utf-8")
     with LocalWeb(build_web("browser")) as lw:
-        res = run_cli(["crawl", str(domains), "--out", str(tmp_path), "--allow-private", "--no-autothrottle",
+        res = run_cli(["crawl", str(domains), "--out", str(tmp_path), "--nameserver", local_dns.nameserver,
+                       "--no-autothrottle",
                        "--max-pages", "1", "--no-progress", "--no-summary"], env=lw.proxy_env(), timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     res = run_cli(["build", "--out", str(tmp_path)])
@@ -189,7 +190,7 @@ def test_old_runs_and_resume_contract(browser_run):
     assert manifest["settings"]["consent_states"] == ["none", "accept", "reject"]
 
 
-def test_browser_crash_is_recorded_and_recovered(tmp_path):
+def test_browser_crash_is_recorded_and_recovered(tmp_path, local_dns):
     require_binary("chromium")
     tag = f"crashtest{os.getpid()}"
     domains = tmp_path / "domains.txt"
@@ -200,7 +201,8 @@ def test_browser_crash_is_recorded_and_recovered(tmp_path):
         env.update(lw.proxy_env())
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(tmp_path / "out"),
-             "--mode", "browser", "--allow-private", "--no-autothrottle", "--max-pages", "1", "--no-progress",
+             "--mode", "browser", "--nameserver", local_dns.nameserver, "--no-autothrottle", "--max-pages", "1",
+             "--no-progress",
              "-s", "SR_BROWSER_CONTEXTS=1", "-s", "SR_BROWSER_PAGE_BUDGET=20", "-s", f"SR_BROWSER_TAG={tag}"],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -19,7 +19,7 @@ from crawler.consent import AutoconsentBundle, ConsentTracker
 from crawler.items import LEGACY_TABLES, SCHEMAS, TABLES
 from crawler.ledger import committed, run_tables
 from crawler.outcomes import OUTCOMES, classify_browser_error
-from crawler.spiders.browser import extra_passes
+from crawler.sitecrawl import extra_passes
 from pipelines.catalog import refdata as rd
 
 
@@ -50,8 +50,8 @@ def test_new_outcomes_listed():
 
 
 def test_extra_passes_order_and_filter():
-    assert extra_passes(["reject", "accept"], ["gpc"]) == [Pass("accept"), Pass("reject"), Pass("none", "gpc")]
-    assert extra_passes([], []) == []
+    assert extra_passes(["reject", "accept"], ["gpc"]) == (Pass("accept"), Pass("reject"), Pass("none", "gpc"))
+    assert extra_passes([], []) == ()
 
 
 def _bundle() -> AutoconsentBundle:

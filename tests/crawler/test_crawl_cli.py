@@ -32,3 +32,17 @@ def test_bad_nameserver_is_a_usage_error(tmp_path):
     res = run_cli(["crawl", str(tmp_path / "d.txt"), "--out", str(tmp_path / "out"), "--nameserver", "dns.example"])
     assert res.returncode == 2
     assert "not an IP address" in res.stderr
+
+
+def test_a_crawl_where_no_site_answers_ends_with_a_warning_and_exit_4(tmp_path, local_dns, fault_server):
+    """0 of 4 domains resolve: the run is sealed (its rows say why each failed), but the command does not pretend
+    it went well: a warning naming the likely causes and exit code 4 (pipelines.exits.FEW_ANSWERED)."""
+    from pipelines.exits import FEW_ANSWERED
+
+    (tmp_path / "d.txt").write_text("".join(f"nowhere-{i}.de\n" for i in range(4)), encoding="utf-8")
+    res = run_cli(["crawl", str(tmp_path / "d.txt"), "--out", str(tmp_path / "out"), "--nameserver",
+                   local_dns.nameserver, "--no-progress"], env=fault_server.proxy_env())
+    assert res.returncode == FEW_ANSWERED == 4, res.stderr[-2000:]
+    message = " ".join(res.stderr.split())
+    assert "only 0 of 4 site(s) answered (dns_error 4)" in message and "--nameserver" in message
+    assert "sealed" in res.stdout

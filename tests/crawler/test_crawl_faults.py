@@ -1,5 +1,8 @@
 """End-to-end: `servicerisk crawl` over the fault web (through the local proxy and local DNS) ends every
-site in the right outcome, keeps every input domain exactly once, and seals the run."""
+site in the right outcome, keeps every input domain exactly once, and seals the run.
+
+The same faults without a proxy (the sites served by their own origin server on loopback, in a network
+namespace of their own): ``tests/crawler/test_faults_direct.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +14,14 @@ import pytest
 
 from crawler.items import SCHEMAS, TABLES
 from crawler.paths import Layout, parts
-from pipelines.localweb.faults import FAULT_EXPECTED
+from pipelines.localweb.faults import (
+    DNS_DANGLING_SITE,
+    DNS_FAULTS,
+    DNS_TIMEOUT_SITE,
+    FAULT_ERROR_CLASS,
+    FAULT_EXPECTED,
+    RESET_CONNECT_SITE,
+)
 from tests.conftest import run_cli
 
 MALFORMED = ["http://192.168.1.1/", "not a domain", "co.uk", "-bad-.de", "ok-site.de", "x" * 64 + ".de"]
@@ -25,7 +35,7 @@ def crawl_run(tmp_path_factory, fault_server, local_dns):
     out = tmp / "out"
     res = run_cli(
         ["crawl", str(tmp / "domains.txt"), "--out", str(out), "--nameserver", local_dns.nameserver,
-         "--timeout", "3", "--max-pages", "5", "--no-progress"],
+         "--timeout", "3", "--max-pages", "5", "--no-progress", "--panel", "fault-web"],
         env=fault_server.proxy_env(),
     )
     assert res.returncode == 0, res.stderr[-3000:]
@@ -45,6 +55,28 @@ def _by_domain(run):
 def test_fault_outcome(crawl_run, domain, expected):
     row = _by_domain(crawl_run)[domain]
     assert row["outcome"] == expected, row
+    if domain in FAULT_ERROR_CLASS:
+        assert row["error_class"] == FAULT_ERROR_CLASS[domain], row
+
+
+def test_dns_faults_come_from_the_crawlers_own_lookup(crawl_run, fault_server):
+    """The proxy would serve every DNS-fault site (they are in the local web): the run's resolver decides, for
+    every start URL (the www. variants do not resolve either)."""
+    sites = _by_domain(crawl_run)
+    for domain in DNS_FAULTS:
+        assert fault_server.web.lookup(domain) is not None
+        attempts = sites[domain]["attempts"]
+        assert len(attempts) == 4 and all(" -> dns_error (dns_" in a for a in attempts), attempts
+    assert "gone." + DNS_DANGLING_SITE in sites[DNS_DANGLING_SITE]["detail"]
+    assert "no reply" in sites[DNS_TIMEOUT_SITE]["detail"]
+
+
+def test_a_reset_at_connect_fails_fast(crawl_run):
+    """The tunnel fails when the proxy resets it, not when the download timeout (3 s here) runs out: before,
+    this site ended as ``timeout`` after waiting the full timeout on each start URL."""
+    row = _by_domain(crawl_run)[RESET_CONNECT_SITE]
+    assert row["error_class"] == "TunnelError" and "closed the connection before answering" in row["detail"]
+    assert row["attempts"][0] == f"https://{RESET_CONNECT_SITE}/ -> connect_error (TunnelError)"
 
 
 def test_private_by_dns_is_refused(crawl_run):
@@ -78,6 +110,7 @@ def test_rejected_lines_recorded_with_line_numbers(crawl_run):
 def test_manifest_seals_run_with_counts(crawl_run):
     manifest = json.loads((crawl_run["dir"] / "manifest.json").read_text())
     assert manifest["kind"] == "crawl" and manifest["close_reason"] == "finished"
+    assert manifest["panel"] == "fault-web"
     assert manifest["counts"]["sites"] == len(FAULT_EXPECTED) + 1
     expected_counts: dict[str, int] = {}
     for outcome in list(FAULT_EXPECTED.values()) + ["refused_private"]:

@@ -206,7 +206,7 @@ def test_lost_redis_run_finishes_with_single_process_resume(tmp_path, local_dns,
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         res = run_cli(["crawl", "--resume", run_dir.name, "--out", str(out), "--no-summary", "--no-progress",
-                       "--concurrency", "16", *flags], env=web.proxy_env())
+                       *flags], env=web.proxy_env())
     assert res.returncode == 0, res.stderr[-2000:]
     names = _site_rows(run_dir)
     assert len(names) == len(set(names)) == N and set(names) == set(domains)

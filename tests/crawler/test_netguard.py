@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from crawler.dnslookup import HostResolver
 from crawler.netguard import HostGuard, Verdict, is_forbidden_ip, legacy_ipv4
-from crawler.resolver import make_async_resolver
 from pipelines.localdns import LocalDNS, Zone
 
 # --------------------------------------------------------------------------- is_forbidden_ip
@@ -79,9 +79,13 @@ def dns_server():
         yield srv
 
 
+def _resolver(dns_server) -> HostResolver:
+    return HostResolver([dns_server.nameserver], timeout=0.5, retries=0)
+
+
 @pytest.fixture
 def guard(dns_server):
-    return HostGuard(make_async_resolver([dns_server.nameserver], timeout=0.5))
+    return HostGuard(_resolver(dns_server))
 
 
 def check(guard: HostGuard, host: str) -> Verdict:
@@ -128,21 +132,31 @@ def test_cname_to_public_is_allowed(guard):
     assert "93.184.216.34" in v.addresses
 
 
-@pytest.mark.parametrize("host", ["nxdomain.test", "servfail.test", "refused.test", "empty.test"])
-def test_unresolvable_names_are_allowed(guard, host):
+@pytest.mark.parametrize(("host", "failure"), [("nxdomain.test", "nxdomain"), ("servfail.test", "servfail"),
+                                               ("refused.test", "refused"), ("empty.test", "no_answer")])
+def test_unresolvable_names_are_not_refused_but_carry_their_dns_failure(guard, host, failure):
     v = check(guard, host)
-    assert v == Verdict(False, (), "not resolved")
+    assert (v.refused, v.addresses, v.failure) == (False, (), failure)
+    assert v.reason.startswith(f"DNS lookup failed: {failure}")
     assert guard.lookups == 1
 
 
-def test_timeout_is_allowed_quickly(guard, dns_server):
+def test_timeout_is_a_dns_failure_reached_quickly(guard, dns_server):
     before = dns_server.resolver.queries
     t0 = time.monotonic()
     v = check(guard, "slow.test")
     elapsed = time.monotonic() - t0
-    assert v == Verdict(False, (), "not resolved")
+    assert (v.refused, v.addresses, v.failure) == (False, (), "timeout")
     assert elapsed < 3.0
     assert dns_server.resolver.queries > before  # the server really was asked (and kept silent)
+
+
+def test_allow_private_looks_up_but_refuses_nothing(dns_server):
+    g = HostGuard(_resolver(dns_server), allow_private=True)
+    for host in ("private.test", "10.0.0.1", "localhost"):
+        assert check(g, host).refused is False
+    assert check(g, "private.test").addresses == ("10.0.0.5",)
+    assert check(g, "nxdomain.test").failure == "nxdomain"
 
 
 @pytest.mark.parametrize(
@@ -205,7 +219,7 @@ def test_memo_also_remembers_allowed_and_unresolved(guard, dns_server):
 
 
 def test_memo_is_bounded(dns_server):
-    g = HostGuard(make_async_resolver([dns_server.nameserver], timeout=0.5), memo_size=2)
+    g = HostGuard(HostResolver([dns_server.nameserver], timeout=0.5, retries=0, memo_size=2), memo_size=2)
 
     async def run():
         for h in ("public.test", "private.test", "nxdomain.test"):
@@ -223,7 +237,7 @@ LEGACY_LOOPBACK = ["127.1", "2130706433", "0x7f000001", "0177.0.0.1", "0x7f.1"]
 
 @pytest.mark.parametrize("host", LEGACY_LOOPBACK)
 def test_legacy_ipv4_spellings_reach_loopback_through_the_os(host):
-    # the OS resolver (Scrapy's default DNS_RESOLVER uses gethostbyname) reads these as 127.0.0.1, no DNS query
+    # the OS resolver (Scrapy's default resolver uses gethostbyname) reads these as 127.0.0.1, no DNS query
     assert socket.gethostbyname(host) == "127.0.0.1"
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from pipelines.catalog.load import load_catalog
+from pipelines.localdns import LocalDNS
+from pipelines.localdns.demo import demo_zone
 from pipelines.localweb.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
 from pipelines.localweb.server import LocalWeb
 from pipelines.warehouse import connect
@@ -30,12 +32,12 @@ DEMO_TO_CATALOG = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, local_dns):
+def warehouse(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     (tmp / "domains.txt").write_text(demo_domain_list_text(), encoding="utf-8")
-    with LocalWeb(demo_web(month=1)) as web:
+    with LocalWeb(demo_web(month=1)) as web, LocalDNS(demo_zone()) as dns:
         res = run_cli(["crawl", str(tmp / "domains.txt"), "--out", str(tmp / "out"), "--nameserver",
-                       local_dns.nameserver, "--no-progress", "--no-summary", "--max-pages", "15"], env=web.proxy_env())
+                       dns.nameserver, "--no-progress", "--no-summary", "--max-pages", "15"], env=web.proxy_env())
     assert res.returncode == 0, res.stderr[-2000:]
     assert not build(tmp / "out").failed_assertions
     return tmp / "out" / "warehouse.duckdb"

@@ -263,7 +263,7 @@ def test_cdn_table_org_names_match_the_asn_data():
 
 
 def test_demo_zone_addresses_belong_to_their_operators():
-    from pipelines.enrich.dns import HostResolver
+    from crawler.dnslookup import HostResolver
     from pipelines.localdns.demo import DEMO_OPERATOR_ASNS, demo_zone
 
     g = _pinned_or_skip()

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from crawler.dnslookup import OUTCOMES as DNS_OUTCOMES
 from crawler.outcomes import OUTCOMES
 from crawler.pagepick import KINDS
 from pipelines import glossary
 from pipelines.catalog import vocab
 from pipelines.catalog.load import load_catalog
-from pipelines.enrich.dns import OUTCOMES as DNS_OUTCOMES
 from pipelines.glossary import Item, count, country, label, lifetime, render, source_label
 from pipelines.risk import rubric as rb
 from pipelines.risk.model import LABELS as CONFIDENCES

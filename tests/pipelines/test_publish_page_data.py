@@ -32,7 +32,8 @@ SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location
 def test_run_info(con):
     # each fixture run starts on the day its id says (the day its assessment is made on)
     assert pd.run_info(con) == {"run_id": RUN, "run_date": f"{RUN[:4]}-{RUN[4:6]}-{RUN[6:8]}", "prev_run_id": PREV_RUN,
-                                "prev_run_date": f"{PREV_RUN[:4]}-{PREV_RUN[4:6]}-{PREV_RUN[6:8]}"}
+                                "prev_run_date": f"{PREV_RUN[:4]}-{PREV_RUN[4:6]}-{PREV_RUN[6:8]}",
+                                "panel": {"name": None, "list_checksum": "000000000000"}}
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -17,7 +17,7 @@ from pipelines.localweb.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_
 from pipelines.localweb.demo import declared_services, demo_web, site_services
 from pipelines.localweb.faults import XSS_PAYLOADS, XSS_SITE
 from pipelines.localweb.server import LocalWeb
-from tests.conftest import run_cli
+from tests.conftest import free_port, run_cli
 from tests.pipelines.test_detect_demo import DEMO_TO_CATALOG
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,26 @@ def fault_scans(tmp_path_factory, fault_server, local_dns):
         res = run_cli(["scan", domain, "--out", str(out / name), "--nameserver", local_dns.nameserver,
                        "--timeout", "5"], env=fault_server.proxy_env())
         runs[name] = (out / name, res)
+    # a resolver that never answers: a port on loopback where nothing listens
+    res = run_cli(["scan", XSS_SITE, "--out", str(out / "no-resolver"), "--nameserver", f"127.0.0.1:{free_port()}",
+                   "--timeout", "5"], env=fault_server.proxy_env())
+    runs["no-resolver"] = (out / "no-resolver", res)
     return runs
+
+
+def test_a_scan_without_a_working_resolver_says_so_and_exits_5(fault_scans):
+    from pipelines.exits import NO_DNS
+
+    out, res = fault_scans["no-resolver"]
+    assert res.returncode == NO_DNS == 5, res.stderr[-2000:]
+    assert "Keine DNS-Abfrage wurde beantwortet (Zeitüberschreitung" in " ".join(res.stdout.split())
+    report = json.loads((_scan_dir(out) / "report.json").read_text("utf-8"))
+    assert report["dns"]["no_resolver"] is True and set(report["dns"]["outcomes"]) == {"timeout"}
+    doc = lxml_html.fromstring((_scan_dir(out) / "report.html").read_bytes())
+    assert "Keine DNS-Abfrage wurde beantwortet" in doc.xpath("string(//p[@class='fail'][1])")
+    # a name that does not exist is an answer: that scan is unreachable (exit 3), its resolver works
+    dead = json.loads((_scan_dir(fault_scans["dead"][0]) / "report.json").read_text("utf-8"))
+    assert dead["dns"]["no_resolver"] is False and dead["dns"]["outcomes"] == {"nxdomain": 1}
 
 
 def test_unreachable_site_is_reported_clearly(fault_scans):

@@ -77,9 +77,10 @@ def tiny_policies(run_id: str) -> list[dict]:
     ]
 
 
-def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture: str = "tiny") -> Path:
+def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture: str = "tiny",
+                   input_sha256: str = "0" * 64, panel: str | None = None) -> Path:
     """Write ``rows`` (table -> rows; a table not given is empty) as one sealed run, exactly as the crawler does:
-    parts, then the manifest."""
+    parts, then the manifest. ``input_sha256``: the domain list's checksum (runs of one list form one panel)."""
     layout = Layout(Path(out))
     run_dir = layout.run_dir(run_id)
     for table in TABLES:
@@ -89,14 +90,16 @@ def write_run_rows(out: Path, run_id: str, rows: dict[str, list[dict]], fixture:
     # the run started when its id says (a run's assessment is made on that day)
     started = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     manifest = build_manifest(run_id=run_id, kind="crawl", started_at=started.isoformat(), run_dir=run_dir,
-                              settings={"fixture": fixture}, stats={}, input_info={"fixture": True},
-                              reference_data={}, writers=["wtest"], close_reason="finished")
+                              settings={"fixture": fixture}, stats={},
+                              input_info={"fixture": True, "sha256": input_sha256}, reference_data={},
+                              writers=["wtest"], close_reason="finished", panel=panel)
     write_manifest(run_dir, manifest)
     return run_dir
 
 
-def write_tiny_run(out: Path, run_id: str = "20261101T120000Z-aaaaaa", month: int = 1) -> Path:
-    return write_run_rows(out, run_id, tiny_rows(run_id, month))
+def write_tiny_run(out: Path, run_id: str = "20261101T120000Z-aaaaaa", month: int = 1, **manifest) -> Path:
+    """The tiny crawl as run ``run_id``; ``manifest``: ``input_sha256`` / ``panel`` of ``write_run_rows``."""
+    return write_run_rows(out, run_id, tiny_rows(run_id, month), **manifest)
 
 
 def q(db, sql, params=()):

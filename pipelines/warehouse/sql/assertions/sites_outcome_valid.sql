@@ -1,5 +1,3 @@
--- zero rows: outcomes are from the documented set
+-- zero rows: outcomes are from the documented set (crawler.outcomes.OUTCOMES, listed in _outcomes by the build)
 SELECT run_id, site_input, outcome FROM sites_all
-WHERE outcome NOT IN ('ok', 'dns_error', 'connect_error', 'timeout', 'http_error', 'tls_error', 'redirect_loop',
-                      'robots_denied', 'too_large', 'not_html', 'refused_private', 'browser_error',
-                      'page_budget_exceeded');
+WHERE outcome NOT IN (SELECT outcome FROM _outcomes);

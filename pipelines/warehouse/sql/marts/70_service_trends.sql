@@ -1,11 +1,9 @@
--- grain: one row per run that has a previous run, and service seen in either of the two runs;
--- change of share run over run, flagged when it moved by more than its interval
+-- grain: one row per run that has a previous run of its panel (int_run_pairs), and service seen in either of the
+-- two runs; change of share run over run, flagged when it moved by more than its interval
 CREATE OR REPLACE TABLE service_trends_all AS
-WITH runs AS (
-    SELECT run_id, lag(run_id) OVER (ORDER BY run_id) AS prev_run_id FROM stg_runs
-), pairs AS (
-    SELECT r.run_id, r.prev_run_id, x.service_id
-    FROM runs r
+WITH pairs AS (
+    SELECT r.run_id, r.prev_run_id, r.panel, x.service_id
+    FROM int_run_pairs r
     JOIN (SELECT run_id, service_id FROM services_all) x ON x.run_id IN (r.run_id, r.prev_run_id)
     WHERE r.prev_run_id IS NOT NULL
     GROUP BY ALL
@@ -13,6 +11,7 @@ WITH runs AS (
 SELECT
     p.run_id,
     p.prev_run_id,
+    p.panel,
     p.service_id,
     coalesce(prev.sites, 0) AS prev_sites,
     coalesce(cur.sites, 0) AS sites,

@@ -46,9 +46,9 @@ WITH counts AS (
              THEN (sites_named + sites_company_only) / nullif(sites_with_policy, 0) END AS share_recipient_named
     FROM counts
 ), runs AS (
-    SELECT run_id, lag(run_id) OVER (ORDER BY run_id) AS prev_run_id FROM stg_runs
+    SELECT run_id, prev_run_id FROM int_run_pairs
 )
--- the change since the previous run, flagged as for prevalence (service_trends, int_shares' share_movement)
+-- the change since the previous run of the same panel, flagged as for prevalence (service_trends, int_shares' share_movement)
 SELECT
     c.*,
     r.prev_run_id,

@@ -1,5 +1,8 @@
 """Resolve hosts once per run: CNAME chain, A and AAAA answers with TTLs, and an outcome class, over asyncio.
 
+Shared by the crawl (its private-address guard resolves every destination; a name that does not resolve is the
+site's ``dns_error``, with this outcome class as the error class) and DNS enrichment.
+
 ``HostResolver`` talks to the nameservers of the one resolver setting (``--nameserver IP[:PORT]``, default:
 the system's; see :mod:`crawler.resolver`) with its own queries instead of dnspython's stub resolver, so
 that every failure keeps its class (SERVFAIL and REFUSED are not folded into "no nameservers") and the
@@ -133,11 +136,12 @@ class HostResolver:
     ``retries``: extra rounds over all nameservers after the first; ``concurrency``: hosts in flight;
     ``max_depth``: longest CNAME chain followed; ``ecs``: a client subnet such as ``"91.0.0.0/24"`` sent
     with every query (EDNS Client Subnet), recorded as the answer's vantage. Never raises for DNS
-    failures: they become the answer's outcome. Counts go to ``stats`` (``sr/dns/...``).
+    failures: they become the answer's outcome. Counts go to ``stats`` (``sr/dns/...``). ``memo_size`` bounds
+    the memo (the oldest answers are forgotten first; default: unbounded).
     """
 
     def __init__(self, nameservers: Iterable[str] = (), *, timeout: float = 2.0, retries: int = 1,
-                 concurrency: int = 64, max_depth: int = 8, ecs: str | None = None):
+                 concurrency: int = 64, max_depth: int = 8, ecs: str | None = None, memo_size: int | None = None):
         resolver = make_async_resolver(tuple(nameservers), timeout)
         self.nameservers = _nameserver_list(resolver)
         if not self.nameservers:
@@ -151,6 +155,7 @@ class HostResolver:
         self.vantage = f"ecs:{self._ecs_option.address}/{self._ecs_option.srclen}" if ecs else "resolver"
         self.stats: Counter[str] = Counter()
         self._memo: dict[str, HostAnswer | asyncio.Task] = {}
+        self.memo_size = memo_size
         self._sem: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -206,6 +211,10 @@ class HostResolver:
         async with self._sem:
             answer = await self._resolve(host)
         self._memo[host] = answer
+        if self.memo_size is not None and len(self._memo) > self.memo_size:
+            oldest = next(iter(self._memo))
+            if isinstance(self._memo[oldest], HostAnswer):
+                del self._memo[oldest]
         self.stats[f"{STATS_PREFIX}/hosts"] += 1
         self.stats[f"{STATS_PREFIX}/outcome/{answer.outcome}"] += 1
         self.stats[f"{STATS_PREFIX}/queries"] += answer.queries

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.enrich.dns import OUTCOMES, HostResolver, parse_ecs
+from crawler.dnslookup import OUTCOMES, HostResolver, parse_ecs
 from pipelines.localdns import LocalDNS, Zone
 from pipelines.localdns.server import _free_port
 
