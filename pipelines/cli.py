@@ -402,12 +402,15 @@ def observe(file, url, content_type):
     for r in obs.references:
         click.echo(json.dumps({"type": "reference", "url": r.url, "host": r.host, "element": r.element,
                                "attribute": r.attribute, "rel": r.rel, "inline": r.inline, "declared": r.declared,
-                               "third_party": is_third_party(r.host, host)}, ensure_ascii=False))
-    for sid, value in obs.signatures:
-        click.echo(json.dumps({"type": "signature", "signature_id": sid, "value": value}))
-    for d in Detector(load_catalog()).detect(site_host=host, references=obs.references, signatures=obs.signatures):
+                               "embedding": r.embedding, "third_party": is_third_party(r.host, host)},
+                              ensure_ascii=False))
+    signatures = obs.signature_evidence()
+    for sid, value, embedding in signatures:
+        click.echo(json.dumps({"type": "signature", "signature_id": sid, "value": value, "embedding": embedding}))
+    for d in Detector(load_catalog()).detect(site_host=host, references=obs.references, signatures=signatures):
         click.echo(json.dumps({"type": "detection", "service_id": d.service_id, "kind": d.kind,
-                               "evidence": d.evidence, "seen_in": d.seen_in}, ensure_ascii=False))
+                               "evidence": d.evidence, "seen_in": d.seen_in, "embedding": d.embedding},
+                              ensure_ascii=False))
 
 
 @main.group(epilog=_epilog("refdata"), invoke_without_command=True)

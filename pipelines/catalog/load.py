@@ -39,7 +39,7 @@ TRANSFER_KEYS = frozenset({"company", "source", "as_of", "confidence", "note"})
 COOKIE_OVERRIDES_FILE = Path("reference") / "cookie_purposes.csv"
 COOKIE_OVERRIDE_COLUMNS = ("service", "name", "match", "purpose", "status", "source", "as_of", "note")
 ROLE_KEYS = frozenset({"role", "valid_from", "valid_to", "source", "as_of", "confidence", "note"})
-SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services"})
+SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services", "loader", "page"})
 FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
 
 
@@ -282,7 +282,12 @@ class Company:
 
 @dataclass(frozen=True)
 class Signature:
-    """An inline-snippet fingerprint; ``regex`` has one capture group for the account/container id if any."""
+    """An inline-snippet fingerprint; ``regex`` has one capture group for the account/container id if any.
+
+    ``loader``: the snippet is the vendor's loader code (running it fetches the vendor's script), so finding it
+    in a script that runs on load shows the service loading without a consent gate; a bare account id or
+    config object does not. ``page``: the dev-corpus page (``pages/NNNN_host.html``) whose bytes hold the
+    ``example``, a short evidence string taken from a real page."""
 
     id: str
     regex: str
@@ -290,6 +295,8 @@ class Signature:
     example: str | None = None
     ignore_case: bool = False
     path: str = ""
+    loader: bool = False
+    page: str | None = None
 
     def compile(self) -> re.Pattern[str]:
         return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
@@ -702,7 +709,8 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
             _check_keys(item, SIGNATURE_KEYS, problems, f"{where} signatures[{i}]")
             sig = Signature(id=_text(item.get("id")), regex=_text(item.get("regex")),
                             description=_text(item.get("description")), example=_opt_text(item.get("example")),
-                            ignore_case=bool(item.get("ignore_case", False)), path=where)
+                            ignore_case=bool(item.get("ignore_case", False)), path=where,
+                            loader=item.get("loader") is True, page=_opt_text(item.get("page")))
             if sig.id in signatures:
                 duplicate_signatures.append(sig)
             else:

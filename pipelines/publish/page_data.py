@@ -311,9 +311,16 @@ def _location_block(con, service_id: str, lang: str) -> dict[str, Any]:
     }
 
 
+_WITHOUT_GATE = ("sites_without_gate", "share_without_gate", "share_without_gate_ci_low",
+                 "share_without_gate_ci_high")
+
+
 def _prevalence_block(con, service_id: str) -> dict[str, Any]:
-    row = _one(con, "SELECT sites, sites_total, share, share_ci_low, share_ci_high FROM services "
-                    "WHERE service_id = ?", [service_id])
+    """Prevalence: the share of sites embedding the service (every embedding counts) and, of those, the share
+    loading it without a consent gate (None in a warehouse built before that column), slices and trend."""
+    wg = [c for c in _WITHOUT_GATE if c in _columns(con, "services_all")]
+    row = _one(con, "SELECT sites, sites_total, share, share_ci_low, share_ci_high"
+                    + "".join(f", {c}" for c in wg) + " FROM services WHERE service_id = ?", [service_id])
     slices = _rows(con, "SELECT slice_kind, slice, sites, sites_total, share FROM service_slices "
                         "WHERE service_id = ? ORDER BY slice_kind DESC, slice", [service_id])
     cols = _columns(con, "service_trends_all")
@@ -327,6 +334,10 @@ def _prevalence_block(con, service_id: str) -> dict[str, Any]:
         "share": row["share"] if row else None,
         "ci_low": row["share_ci_low"] if row else None,
         "ci_high": row["share_ci_high"] if row else None,
+        "sites_without_gate": (row or {}).get("sites_without_gate"),
+        "share_without_gate": (row or {}).get("share_without_gate"),
+        "ci_low_without_gate": (row or {}).get("share_without_gate_ci_low"),
+        "ci_high_without_gate": (row or {}).get("share_without_gate_ci_high"),
         "rank_buckets": [s for s in slices if s["slice_kind"] == "rank_bucket"],
         "cctlds": [s for s in slices if s["slice_kind"] == "cctld"],
         # columns an older warehouse lacks come out as None ("not measured"), never as "no change"
@@ -565,10 +576,15 @@ def company_page_data(con, catalog: Catalog, company_id: str, lang: str = "de",
     }
 
 
+UNCLAIMED_LISTED = 25  # the long-tail domains the index lists for the content team
+
+
 def index_data(con, catalog: Catalog, lang: str = "de", run: dict | None = None) -> dict[str, Any]:
     """The index: one row per service of the newest run: service, category, company, the recipient's
     jurisdiction (country and DPF status), the main server country (most sites; measured before uncertain),
-    share with its sample size, consent, band."""
+    share with its sample size, consent, band.,
+    and the most widespread third-party domains no catalog entry claims yet (``domains`` mart; empty in a
+    warehouse built before it), for the content team to curate next."""
     run = run or run_info(con)
     rows = _rows(con, "SELECT s.service_id, s.name, s.category, s.company_id, c.name AS company_name, s.curated, "
                       "s.sites, s.sites_total, s.share, s.share_ci_low, s.share_ci_high, r.consent_required, r.band, "
@@ -589,7 +605,10 @@ def index_data(con, catalog: Catalog, lang: str = "de", run: dict | None = None)
             r["company_name"] = glossary.label(lang, "jurisdiction", "site_operator")
         r["recipient_country"] = _known(r["recipient_country"])
         r["recipient_dpf_status"] = _known(r["recipient_dpf_status"])
-    return {"kind": "index", "lang": lang, "rows": rows, "as_of": _as_of_run(run),
+    unclaimed = _rows(con, "SELECT registrable_domain, sites, sites_total, share, share_ci_low, share_ci_high, hosts, "
+                           "countries, company_id FROM domains ORDER BY sites DESC, registrable_domain LIMIT ?",
+                      [UNCLAIMED_LISTED]) if _columns(con, "domains") else []
+    return {"kind": "index", "lang": lang, "rows": rows, "unclaimed": unclaimed, "as_of": _as_of_run(run),
             "disclaimer": DISCLAIMER[lang]}
 
 

@@ -16,7 +16,7 @@ from pipelines import glossary
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
 from pipelines.scan.report import POLICY_DIR
-from pipelines.scan.texts import band_label, dpf_label, pass_label, scan_label, yes_no
+from pipelines.scan.texts import band_label, dpf_label, embedding_labels, pass_label, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
@@ -33,12 +33,18 @@ def _helpers(lang: str) -> dict[str, Any]:
             "code": lambda kind, c, default=None: glossary.label(lang, kind, c, default),
             "country": lambda c: glossary.country(lang, c),
             "countries": lambda cs: ", ".join(glossary.country(lang, c) for c in cs or ()),
-            "pass_": lambda r: pass_label(lang, r.get("method"), r.get("consent_state"), r.get("signal"))}
+            "pass_": lambda r: pass_label(lang, r.get("method"), r.get("consent_state"), r.get("signal")),
+            "emb": lambda e: embedding_labels(lang, e)}
+
+
+def without_gate(data: dict[str, Any]) -> int:
+    """Services the site loads without a consent gate (site_services.loads_without_gate)."""
+    return sum(1 for s in data["services"] if s.get("loads_without_gate"))
 
 
 def render_html(data: dict[str, Any], lang: str) -> str:
     return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), dns=dns_outcomes(data, lang),
-                                                 **_helpers(lang))
+                                                 without=without_gate(data), **_helpers(lang))
 
 
 def render_evidence(finding: dict[str, Any], lang: str) -> str:
@@ -107,6 +113,8 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         us = s.get("us_entity")
         us_text = (f"{L('dpf')} {us['name']}: {dpf_label(lang, us.get('dpf_status'))}" if us
                    else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
+        console.print(f"  {L('embedding')}: {embedding_labels(lang, s.get('embeddings'))} · {L('without_gate')}: "
+                      f"{yes_no(lang, s.get('loads_without_gate'))}")
         console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
         console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")
         if data.get("mode") == "browser" and s.get("fires_before_consent") is not None:
@@ -125,6 +133,8 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         console.print(f"  {L('policy')}: [{style}]{L(pol['status'])}[/]{term}")
     n = unmentioned(data)
     console.print()
+    if data["services"]:
+        console.print(L("summary_embedded", n=len(data["services"]), without=without_gate(data)))
     if data.get("mode") == "browser":
         console.print(f"{L('cmp')}: {escape(data.get('cmp') or L('no_cmp'))}")
         b = data.get("before_consent") or {}

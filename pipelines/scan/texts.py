@@ -36,3 +36,8 @@ def yes_no(lang: str, value: object) -> str:
     if value in ("yes", "no", "likely"):
         return glossary.label(lang, "consent", value)
     return glossary.text(lang, "unknown")
+
+
+def embedding_labels(lang: str, embeddings: list[str] | None) -> str:
+    """How the site embeds a service, in ``lang`` (the glossary's ``embedding`` codes: direct, gated, encoded, …)."""
+    return ", ".join(glossary.label(lang, "embedding", e) for e in embeddings or []) or scan_label(lang, "unknown")
