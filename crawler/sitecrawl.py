@@ -137,6 +137,7 @@ class SiteCrawl:
         self.pages_failed = 0
         self.finished = False
         self.cmps_seen: set[str] = set()  # browser mode: consent tools the site's home page loads detected
+        self.home_cmp = ""  # browser mode: what the pre-consent load of the home page detected
         self.rows: dict[str, list[dict]] = {t: [] for t in TABLES if t != "sites"}
         self._ids = itertools.count(1)
         self._examining: dict[int, tuple[dict, Answer | None, Visit | None]] = {}
@@ -203,13 +204,15 @@ class SiteCrawl:
             self._home_answered(answer.url, chain, answer.status, ok, html, content_type, step)
         if fetch.page_kind == "home":
             self.cmps_seen.add(visit.cmp)
+            if primary:
+                self.home_cmp = visit.cmp
         if not primary and self._consent_missed(fetch, visit):
             if fetch.attempt < self.config.consent_retries:  # again in a fresh context, settling longer
                 step.counts["browser/consent_retry"] += 1
                 step.fetches.append(self._fetch(fetch.url, fetch.kind, fetch.page_kind, pass_=fetch.pass_,
                                                 attempt=fetch.attempt + 1))
                 return step  # this try is not recorded: the retry stands in for it
-            if visit.consent_result == "no_banner" and fetch.attempt > 0:
+            if visit.consent_result == "no_banner" and fetch.attempt > 0 and self._cmp_seen():
                 visit.consent_result = "no_banner_after_retry"  # never "no banner" where the CMP had shown one
             step.counts[f"browser/consent_after_retry/{visit.consent_result}"] += 1
         page = self._page_row(fetch.page_kind, chain, answer.status, content_type, len(answer.body),
@@ -228,13 +231,18 @@ class SiteCrawl:
             return self._examine(fetch, page, answer, visit, job, step)
         return self._page_answered(page, ok, answer.status, step)
 
+    def _cmp_seen(self) -> bool:
+        """A load of the site's home page (pre-consent, or a pass) named a consent tool."""
+        return bool(self.cmps_seen - {"", "none", "unknown"})
+
     def _consent_missed(self, fetch: Fetch, visit: Visit) -> bool:
         """A consent pass that clicked nothing (no banner found, or no click result in time) on a site where a
-        consent tool was seen (its pre-consent load, or another pass, detected one): under load the banner can be
-        late, so it is tried again."""
+        consent tool was seen (its pre-consent load, or another pass, detected one), or whose pre-consent load could
+        not tell (``cmp = unknown``: autoconsent's detection did not finish, a page slowed by load): the banner can
+        be late, so the pass is tried again."""
         return (fetch.pass_.consent_state in ("accept", "reject")
                 and visit.consent_result in ("no_banner", "pending")
-                and bool(self.cmps_seen - {"", "none", "unknown"}))
+                and (self._cmp_seen() or self.home_cmp == "unknown"))
 
     def _examine(self, fetch: Fetch, page: dict, answer: Answer, visit: Visit | None, job: PageJob,
                  step: Step) -> Step:

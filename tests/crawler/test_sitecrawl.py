@@ -398,6 +398,29 @@ def test_another_pass_that_saw_the_banner_is_evidence_enough():
     assert (retry.pass_, retry.attempt) == (Pass("reject"), 1)
 
 
+def test_a_pre_consent_load_that_could_not_tell_lets_a_pass_retry():
+    """Under load autoconsent's detection may not finish on the pre-consent load (``cmp = unknown``): a pass that
+    then finds no banner is tried again; one that clicks on a retry is clicked. If no try ever sees a banner, the
+    pass stays ``no_banner`` (no load of the site named a consent tool)."""
+    for results, final in ((["no_banner", "clicked"], "clicked"), (["no_banner"] * 3, "no_banner")):
+        sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
+        home = sc.start()
+        undecided = visit(home.url, dom=HOME.decode())
+        undecided.cmp = "unknown"
+        (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), undecided)).fetches
+        tries = [acc]
+        for result in results[:-1]:
+            missed = _pass_visit(acc.url, acc.pass_, result)
+            missed.cmp = "none"  # the pass's own detection ended without a banner (it came too late)
+            (retry,) = sc.on_visit(tries[-1], html(acc.url), missed).fetches
+            assert retry.attempt == len(tries)
+            tries.append(retry)
+        last = _pass_visit(acc.url, acc.pass_, results[-1])
+        step = sc.on_visit(tries[-1], html(acc.url), last)
+        assert not step.fetches
+        assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == [final]
+
+
 def test_without_retries_no_banner_stays_no_banner():
     sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),), consent_retries=0)
     home = sc.start()
