@@ -137,7 +137,6 @@ class SiteCrawl:
         self.pages_failed = 0
         self.finished = False
         self.cmps_seen: set[str] = set()  # browser mode: consent tools the site's home page loads detected
-        self.home_cmp = ""  # browser mode: what the pre-consent load of the home page detected
         self.rows: dict[str, list[dict]] = {t: [] for t in TABLES if t != "sites"}
         self._ids = itertools.count(1)
         self._examining: dict[int, tuple[dict, Answer | None, Visit | None]] = {}
@@ -204,8 +203,6 @@ class SiteCrawl:
             self._home_answered(answer.url, chain, answer.status, ok, html, content_type, step)
         if fetch.page_kind == "home":
             self.cmps_seen.add(visit.cmp)
-            if primary:
-                self.home_cmp = visit.cmp
         if not primary and self._consent_missed(fetch, visit):
             if fetch.attempt < self.config.consent_retries:  # again in a fresh context, settling longer
                 step.counts["browser/consent_retry"] += 1
@@ -237,12 +234,14 @@ class SiteCrawl:
 
     def _consent_missed(self, fetch: Fetch, visit: Visit) -> bool:
         """A consent pass that clicked nothing (no banner found, or no click result in time) on a site where a
-        consent tool was seen (its pre-consent load, or another pass, detected one), or whose pre-consent load could
-        not tell (``cmp = unknown``: autoconsent's detection did not finish, a page slowed by load): the banner can
-        be late, so the pass is tried again."""
+        consent tool was seen (its pre-consent load, or another pass, detected one), or where no load so far could
+        tell (``cmp = unknown``: autoconsent's detection did not finish within the wait, a page slowed by load): the
+        banner can be late, so the pass is tried again, with longer waits. A load whose detection finished without a
+        banner (``none``) is believed."""
+        undecided = "unknown" in self.cmps_seen and "none" not in self.cmps_seen
         return (fetch.pass_.consent_state in ("accept", "reject")
                 and visit.consent_result in ("no_banner", "pending")
-                and (self._cmp_seen() or self.home_cmp == "unknown"))
+                and (self._cmp_seen() or undecided))
 
     def _examine(self, fetch: Fetch, page: dict, answer: Answer, visit: Visit | None, job: PageJob,
                  step: Step) -> Step:

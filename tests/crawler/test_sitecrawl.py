@@ -398,10 +398,17 @@ def test_another_pass_that_saw_the_banner_is_evidence_enough():
     assert (retry.pass_, retry.attempt) == (Pass("reject"), 1)
 
 
-def test_a_pre_consent_load_that_could_not_tell_lets_a_pass_retry():
-    """Under load autoconsent's detection may not finish on the pre-consent load (``cmp = unknown``): a pass that
-    then finds no banner is tried again; one that clicks on a retry is clicked. If no try ever sees a banner, the
-    pass stays ``no_banner`` (no load of the site named a consent tool)."""
+def _undecided_pass(url, pass_, result):
+    v = _pass_visit(url, pass_, result)
+    if result == "no_banner":
+        v.cmp = "unknown"  # autoconsent's detection did not finish within the wait
+    return v
+
+
+def test_loads_that_could_not_tell_let_a_pass_retry():
+    """Under load autoconsent's detection may not finish (``cmp = unknown``): where no load of the site could
+    tell, a pass that finds no banner is tried again; one that clicks on a retry is clicked. If no try ever sees a
+    banner, the pass stays ``no_banner`` (no load of the site named a consent tool)."""
     for results, final in ((["no_banner", "clicked"], "clicked"), (["no_banner"] * 3, "no_banner")):
         sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
         home = sc.start()
@@ -410,15 +417,24 @@ def test_a_pre_consent_load_that_could_not_tell_lets_a_pass_retry():
         (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), undecided)).fetches
         tries = [acc]
         for result in results[:-1]:
-            missed = _pass_visit(acc.url, acc.pass_, result)
-            missed.cmp = "none"  # the pass's own detection ended without a banner (it came too late)
-            (retry,) = sc.on_visit(tries[-1], html(acc.url), missed).fetches
+            (retry,) = sc.on_visit(tries[-1], html(acc.url), _undecided_pass(acc.url, acc.pass_, result)).fetches
             assert retry.attempt == len(tries)
             tries.append(retry)
-        last = _pass_visit(acc.url, acc.pass_, results[-1])
-        step = sc.on_visit(tries[-1], html(acc.url), last)
+        step = sc.on_visit(tries[-1], html(acc.url), _undecided_pass(acc.url, acc.pass_, results[-1]))
         assert not step.fetches
         assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == [final]
+
+
+def test_a_load_whose_detection_finished_without_a_banner_is_believed():
+    """The pre-consent load could not tell, but the pass's own detection finished and found no banner: no retry."""
+    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
+    home = sc.start()
+    undecided = visit(home.url, dom=HOME.decode())
+    undecided.cmp = "unknown"
+    (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), undecided)).fetches
+    step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))  # cmp "none"
+    assert not step.fetches
+    assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == ["no_banner"]
 
 
 def test_without_retries_no_banner_stays_no_banner():
