@@ -374,11 +374,14 @@ def test_a_retried_pass_that_clicks_is_clicked():
     assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "reject"] == ["clicked"]
 
 
-def test_no_banner_is_believed_where_the_site_showed_none():
+@pytest.mark.parametrize("home_cmp", ["none", "unknown"])
+def test_no_banner_is_believed_where_the_site_showed_none(home_cmp):
+    """No load named a consent tool, and the pass's own detection finished without a banner (``cmp = none``),
+    whether or not the pre-consent load could tell: no retry."""
     sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
     home = sc.start()
     shown = visit(home.url, dom=HOME.decode())
-    shown.cmp = "none"
+    shown.cmp = home_cmp
     (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), shown)).fetches
     step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
     assert not step.fetches
@@ -423,18 +426,6 @@ def test_loads_that_could_not_tell_let_a_pass_retry():
         step = sc.on_visit(tries[-1], html(acc.url), _undecided_pass(acc.url, acc.pass_, results[-1]))
         assert not step.fetches
         assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == [final]
-
-
-def test_a_load_whose_detection_finished_without_a_banner_is_believed():
-    """The pre-consent load could not tell, but the pass's own detection finished and found no banner: no retry."""
-    sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
-    home = sc.start()
-    undecided = visit(home.url, dom=HOME.decode())
-    undecided.cmp = "unknown"
-    (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), undecided)).fetches
-    step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))  # cmp "none"
-    assert not step.fetches
-    assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == ["no_banner"]
 
 
 def test_without_retries_no_banner_stays_no_banner():
