@@ -26,6 +26,8 @@ PACKAGE = "@duckduckgo/autoconsent"
 #: consent state -> autoconsent's autoAction (None: detect only, never click)
 _ACTION = {"none": None, "accept": "optIn", "reject": "optOut"}
 #: main-frame lifecycles after which autoconsent does nothing more for the state
+#: autoconsent lifecycles after which a page without a detected CMP has none
+_CONCLUDED = frozenset({"nothingDetected", "done"})
 _SETTLED = {
     "none": {"nothingDetected", "openPopupDetected", "done"},
     "accept": {"nothingDetected", "done"},
@@ -88,16 +90,16 @@ class ConsentTracker:
 
     @property
     def cmp(self) -> str:
-        """The CMP vendor (autoconsent rule name) seen on the page; ``none`` if it found none; ``unknown``
-        without autoconsent or when it never reported."""
+        """The CMP vendor (autoconsent rule name) seen on the page; ``none`` if its detection finished and found
+        none; ``unknown`` without autoconsent, or when its detection did not finish within the wait (a page
+        slowed by load: a banner may still have been coming)."""
         if self.bundle is None:
             return "unknown"
         if self.popup:
             return self.popup
         if self.cmps:
             return self.cmps[0]
-        # detection ran (autoconsent was initialised) and named nothing within the wait
-        return "none" if self.lifecycle not in ("", "loading", "waitingForInitResponse") else "unknown"
+        return "none" if self.lifecycle in _CONCLUDED else "unknown"
 
     @property
     def outcome(self) -> str:
