@@ -367,12 +367,14 @@ class BrowserPool:
         visit.load_state = "load"
         if await net.idle(cfg.idle_timeout * patience):
             visit.load_state = "networkidle"
-        # detection runs while the page loads: before consent the wait ends when a CMP is named or autoconsent's
-        # detection has finished; a consent pass waits until autoconsent has clicked or given up (under load a
-        # banner is late, and a short wait recorded it as absent)
-        if p.consent_state != "none" or not tracker.cmps:
+        # detection runs while the page loads: before consent a short wait names the CMP; a consent pass waits
+        # until autoconsent has clicked or given up (a banner that is late under load is still found)
+        if p.consent_state != "none":
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(tracker.settled.wait(), cfg.consent_wait * patience)
+        elif not tracker.cmps:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(tracker.settled.wait(), min(cfg.consent_wait, 1.5) * patience)
         if p.consent_state != "none" and tracker.result is not None:
             await asyncio.sleep(0.2)
             await net.idle(cfg.idle_timeout)  # what the click made load

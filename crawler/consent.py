@@ -26,8 +26,6 @@ PACKAGE = "@duckduckgo/autoconsent"
 #: consent state -> autoconsent's autoAction (None: detect only, never click)
 _ACTION = {"none": None, "accept": "optIn", "reject": "optOut"}
 #: main-frame lifecycles after which autoconsent does nothing more for the state
-#: autoconsent lifecycles after which a page without a detected CMP has none
-_CONCLUDED = frozenset({"nothingDetected", "done"})
 _SETTLED = {
     "none": {"nothingDetected", "openPopupDetected", "done"},
     "accept": {"nothingDetected", "done"},
@@ -90,16 +88,18 @@ class ConsentTracker:
 
     @property
     def cmp(self) -> str:
-        """The CMP vendor (autoconsent rule name) seen on the page; ``none`` if its detection finished and found
-        none; ``unknown`` without autoconsent, or when its detection did not finish within the wait (a page
-        slowed by load: a banner may still have been coming)."""
+        """The CMP vendor (autoconsent rule name) seen on the page; ``none`` if it found none; ``unknown``
+        without autoconsent or when it never reported."""
         if self.bundle is None:
             return "unknown"
         if self.popup:
             return self.popup
         if self.cmps:
             return self.cmps[0]
-        return "none" if self.lifecycle in _CONCLUDED else "unknown"
+        # detection ran (autoconsent was initialised) and named nothing within the wait; it need not have
+        # finished: after its second try autoconsent waits for a DOM mutation, so a quiet page without a CMP can
+        # stay "started" for good (waiting for "nothingDetected" would cost every such page the whole wait)
+        return "none" if self.lifecycle not in ("", "loading", "waitingForInitResponse") else "unknown"
 
     @property
     def outcome(self) -> str:

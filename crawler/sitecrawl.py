@@ -235,9 +235,9 @@ class SiteCrawl:
     def _consent_missed(self, fetch: Fetch, visit: Visit) -> bool:
         """A consent pass that clicked nothing (no banner found, or no click result in time) on a site where a
         consent tool was seen (its pre-consent load, or another pass, detected one), or where no load so far could
-        tell (``cmp = unknown``: autoconsent's detection did not finish within the wait, a page slowed by load): the
-        banner can be late, so the pass is tried again, with longer waits. A load whose detection finished without a
-        banner (``none``) is believed."""
+        tell (``cmp = unknown``: autoconsent never reported within the wait, a page slowed by load): the banner can
+        be late, so the pass is tried again, with longer waits. A load where autoconsent ran and named no consent
+        tool (``none``) is believed."""
         undecided = "unknown" in self.cmps_seen and "none" not in self.cmps_seen
         return (fetch.pass_.consent_state in ("accept", "reject")
                 and visit.consent_result in ("no_banner", "pending")

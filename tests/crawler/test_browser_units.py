@@ -65,9 +65,7 @@ def test_consent_tracker_verdicts():
     assert missing.outcome == "no_cmp_tool"
     t = ConsentTracker("reject", _bundle())
     assert t.cmp == "unknown"  # autoconsent never reported
-    t.lifecycle = "started"  # detection did not finish within the wait: a banner may still have been coming
-    assert (t.cmp, t.outcome) == ("unknown", "no_banner")
-    t.lifecycle = "nothingDetected"
+    t.lifecycle = "started"  # detecting: on a quiet page without a CMP it can stay there
     assert (t.cmp, t.outcome) == ("none", "no_banner")
     t.cmps.append("acris")
     t.popup = "acris"

@@ -404,12 +404,12 @@ def test_another_pass_that_saw_the_banner_is_evidence_enough():
 def _undecided_pass(url, pass_, result):
     v = _pass_visit(url, pass_, result)
     if result == "no_banner":
-        v.cmp = "unknown"  # autoconsent's detection did not finish within the wait
+        v.cmp = "unknown"  # autoconsent never reported within the wait
     return v
 
 
 def test_loads_that_could_not_tell_let_a_pass_retry():
-    """Under load autoconsent's detection may not finish (``cmp = unknown``): where no load of the site could
+    """Under load autoconsent may not report at all (``cmp = unknown``): where no load of the site could
     tell, a pass that finds no banner is tried again; one that clicks on a retry is clicked. If no try ever sees a
     banner, the pass stays ``no_banner`` (no load of the site named a consent tool)."""
     for results, final in ((["no_banner", "clicked"], "clicked"), (["no_banner"] * 3, "no_banner")):
