@@ -209,7 +209,7 @@ class SiteCrawl:
                 step.fetches.append(self._fetch(fetch.url, fetch.kind, fetch.page_kind, pass_=fetch.pass_,
                                                 attempt=fetch.attempt + 1))
                 return step  # this try is not recorded: the retry stands in for it
-            if visit.consent_result == "no_banner" and fetch.attempt > 0:
+            if visit.consent_result == "no_banner" and fetch.attempt > 0 and self._cmp_seen():
                 visit.consent_result = "no_banner_after_retry"  # never "no banner" where the CMP had shown one
             step.counts[f"browser/consent_after_retry/{visit.consent_result}"] += 1
         page = self._page_row(fetch.page_kind, chain, answer.status, content_type, len(answer.body),
@@ -228,13 +228,20 @@ class SiteCrawl:
             return self._examine(fetch, page, answer, visit, job, step)
         return self._page_answered(page, ok, answer.status, step)
 
+    def _cmp_seen(self) -> bool:
+        """A load of the site's home page (pre-consent, or a pass) named a consent tool."""
+        return bool(self.cmps_seen - {"", "none", "unknown"})
+
     def _consent_missed(self, fetch: Fetch, visit: Visit) -> bool:
         """A consent pass that clicked nothing (no banner found, or no click result in time) on a site where a
-        consent tool was seen (its pre-consent load, or another pass, detected one): under load the banner can be
-        late, so it is tried again."""
+        consent tool was seen (its pre-consent load, or another pass, detected one), or where no load so far could
+        tell (``cmp = unknown``: autoconsent never reported within the wait, a page slowed by load): the banner can
+        be late, so the pass is tried again, with longer waits. A load where autoconsent ran and named no consent
+        tool (``none``) is believed."""
+        undecided = "unknown" in self.cmps_seen and "none" not in self.cmps_seen
         return (fetch.pass_.consent_state in ("accept", "reject")
                 and visit.consent_result in ("no_banner", "pending")
-                and bool(self.cmps_seen - {"", "none", "unknown"}))
+                and (self._cmp_seen() or undecided))
 
     def _examine(self, fetch: Fetch, page: dict, answer: Answer, visit: Visit | None, job: PageJob,
                  step: Step) -> Step:

@@ -96,7 +96,9 @@ class ConsentTracker:
             return self.popup
         if self.cmps:
             return self.cmps[0]
-        # detection ran (autoconsent was initialised) and named nothing within the wait
+        # detection ran (autoconsent was initialised) and named nothing within the wait; it need not have
+        # finished: after its second try autoconsent waits for a DOM mutation, so a quiet page without a CMP can
+        # stay "started" for good (waiting for "nothingDetected" would cost every such page the whole wait)
         return "none" if self.lifecycle not in ("", "loading", "waitingForInitResponse") else "unknown"
 
     @property

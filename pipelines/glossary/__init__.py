@@ -35,8 +35,9 @@ LANGS = ("de", "en")
 # the kinds of codes a page can show; each is a mapping code -> name in both files (tests check completeness)
 KINDS = ("category", "purpose", "data_category", "data_subject", "role", "factor", "mitigation", "security",
          "reason", "condition", "condition_status", "confidence", "location_confidence", "dpf_status", "consent",
-         "band", "consent_state", "embedding", "outcome", "movement", "fact_field", "mark", "ip_anonymisation",
-         "eu_hosting", "yes_no", "rank_bucket", "jurisdiction", "cookie_lifetime_word", "country")
+         "band", "consent_state", "embedding", "outcome", "page_kind", "dns_outcome", "movement", "fact_field",
+         "mark", "ip_anonymisation", "eu_hosting", "yes_no", "rank_bucket", "jurisdiction", "cookie_lifetime_word",
+         "country")
 
 
 class GlossaryError(ValueError):

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from common.runfolder import write_text_atomic as _write
+from pipelines import glossary
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
 from pipelines.scan.report import POLICY_DIR
@@ -29,6 +30,9 @@ def unmentioned(data: dict[str, Any]) -> int:
 def _helpers(lang: str) -> dict[str, Any]:
     return {"lang": lang, "L": lambda key, **kw: scan_label(lang, key, **kw), "yn": lambda v: yes_no(lang, v),
             "band": lambda b: band_label(lang, b), "dpf": lambda v: dpf_label(lang, v),
+            "code": lambda kind, c, default=None: glossary.label(lang, kind, c, default),
+            "country": lambda c: glossary.country(lang, c),
+            "countries": lambda cs: ", ".join(glossary.country(lang, c) for c in cs or ()),
             "pass_": lambda r: pass_label(lang, r.get("method"), r.get("consent_state"), r.get("signal")),
             "emb": lambda e: embedding_labels(lang, e)}
 
@@ -39,7 +43,7 @@ def without_gate(data: dict[str, Any]) -> int:
 
 
 def render_html(data: dict[str, Any], lang: str) -> str:
-    return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), dns=dns_outcomes(data),
+    return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), dns=dns_outcomes(data, lang),
                                                  without=without_gate(data), **_helpers(lang))
 
 
@@ -67,9 +71,9 @@ def write_policy_blocks(data: dict[str, Any], scan_dir: Path) -> None:
         write_blocks(catalog, ids, scan_dir / POLICY_DIR, day=scan_day(data), verdicts=scan_verdicts(data))
 
 
-def dns_outcomes(data: dict[str, Any]) -> str:
-    """``timeout 3, servfail 1``: how the scan's DNS lookups ended."""
-    return ", ".join(f"{o} {n}" for o, n in data["dns"]["outcomes"].items())
+def dns_outcomes(data: dict[str, Any], lang: str) -> str:
+    """``Zeitüberschreitung 3, Fehler des Nameservers 1``: how the scan's DNS lookups ended, in ``lang``."""
+    return ", ".join(f"{glossary.label(lang, 'dns_outcome', o)} {n}" for o, n in data["dns"]["outcomes"].items())
 
 
 def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
@@ -84,7 +88,7 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
     """A terminal summary: the services table, cloaked subdomains and the policy coverage."""
     L = lambda key, **kw: scan_label(lang, key, **kw)  # noqa: E731
     if data["dns"]["no_resolver"]:
-        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data)))}[/red]")
+        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data, lang)))}[/red]")
     if not data["reachable"]:
         f = data["failure"]
         console.print(f"[red]{escape(L('unreachable', domain=data['domain'], outcome=f['outcome'], error_class=f['error_class'] or L('unknown')))}[/red]")

@@ -65,7 +65,7 @@ def test_consent_tracker_verdicts():
     assert missing.outcome == "no_cmp_tool"
     t = ConsentTracker("reject", _bundle())
     assert t.cmp == "unknown"  # autoconsent never reported
-    t.lifecycle = "started"
+    t.lifecycle = "started"  # detecting: on a quiet page without a CMP it can stay there
     assert (t.cmp, t.outcome) == ("none", "no_banner")
     t.cmps.append("acris")
     t.popup = "acris"

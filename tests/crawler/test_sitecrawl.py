@@ -374,11 +374,14 @@ def test_a_retried_pass_that_clicks_is_clicked():
     assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "reject"] == ["clicked"]
 
 
-def test_no_banner_is_believed_where_the_site_showed_none():
+@pytest.mark.parametrize("home_cmp", ["none", "unknown"])
+def test_no_banner_is_believed_where_the_site_showed_none(home_cmp):
+    """No load named a consent tool, and the pass's own detection finished without a banner (``cmp = none``),
+    whether or not the pre-consent load could tell: no retry."""
     sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
     home = sc.start()
     shown = visit(home.url, dom=HOME.decode())
-    shown.cmp = "none"
+    shown.cmp = home_cmp
     (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), shown)).fetches
     step = sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "no_banner"))
     assert not step.fetches
@@ -396,6 +399,33 @@ def test_another_pass_that_saw_the_banner_is_evidence_enough():
     sc.on_visit(acc, html(acc.url), _pass_visit(acc.url, acc.pass_, "clicked"))
     (retry,) = sc.on_visit(rej, html(rej.url), _pass_visit(rej.url, rej.pass_, "no_banner")).fetches
     assert (retry.pass_, retry.attempt) == (Pass("reject"), 1)
+
+
+def _undecided_pass(url, pass_, result):
+    v = _pass_visit(url, pass_, result)
+    if result == "no_banner":
+        v.cmp = "unknown"  # autoconsent never reported within the wait
+    return v
+
+
+def test_loads_that_could_not_tell_let_a_pass_retry():
+    """Under load autoconsent may not report at all (``cmp = unknown``): where no load of the site could
+    tell, a pass that finds no banner is tried again; one that clicks on a retry is clicked. If no try ever sees a
+    banner, the pass stays ``no_banner`` (no load of the site named a consent tool)."""
+    for results, final in ((["no_banner", "clicked"], "clicked"), (["no_banner"] * 3, "no_banner")):
+        sc = crawl("b-site.de", method="browser", max_pages=1, passes=(Pass("accept"),))
+        home = sc.start()
+        undecided = visit(home.url, dom=HOME.decode())
+        undecided.cmp = "unknown"
+        (acc,) = run_job(sc, home, sc.on_visit(home, html(home.url), undecided)).fetches
+        tries = [acc]
+        for result in results[:-1]:
+            (retry,) = sc.on_visit(tries[-1], html(acc.url), _undecided_pass(acc.url, acc.pass_, result)).fetches
+            assert retry.attempt == len(tries)
+            tries.append(retry)
+        step = sc.on_visit(tries[-1], html(acc.url), _undecided_pass(acc.url, acc.pass_, results[-1]))
+        assert not step.fetches
+        assert [p["consent_result"] for p in step.bundle["pages"] if p["consent_state"] == "accept"] == [final]
 
 
 def test_without_retries_no_banner_stays_no_banner():

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.dnslookup import OUTCOMES as DNS_OUTCOMES
 from crawler.outcomes import OUTCOMES
+from crawler.pagepick import KINDS
 from pipelines import glossary
 from pipelines.catalog import vocab
 from pipelines.catalog.load import load_catalog
@@ -66,7 +68,8 @@ CODE_KINDS = {
     "mark": vocab.CONFIDENCE, "ip_anonymisation": vocab.IP_ANONYMISATION, "eu_hosting": vocab.EU_HOSTING,
     "yes_no": vocab.YES_NO_UNKNOWN, "rank_bucket": {"top1k", "top10k", "top100k", "rest", "unranked"},
     "legal_source": set(RUBRIC.sources), "mitigation_level": {"browser", "eu_edge", "tested", "documented", "evidenced"},
-    "decision_basis": vocab.CONSENT_BASES,
+    "decision_basis": vocab.CONSENT_BASES, "page_kind": {kind for kind, _ in KINDS} | {"home", "other"},
+    "dns_outcome": set(DNS_OUTCOMES),
 }
 
 

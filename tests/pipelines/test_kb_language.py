@@ -1,4 +1,5 @@
-"""Every page of the demo knowledge base (service, company, index, methodology) speaks its reader's language:
+"""Every page of the demo knowledge base (service, company, index, methodology), its scan report with the evidence
+pages and the scan's privacy-policy blocks speak their reader's language:
 no catalog code, snake_case/kebab-case token or English template text on a German page, no German template text
 on an English page; every service page has the eight-condition checklist with a status per condition; sources are
 public links (or datasets named without a link), never internal notes.
@@ -24,7 +25,8 @@ OTHER = {"de": "en", "en": "de"}
 CODE_KINDS = ("category", "purpose", "data_category", "data_subject", "role", "mitigation", "mitigation_level",
               "security", "decision_basis", "reason_state", "condition_status", "confidence", "location_confidence",
               "dpf_status", "consent_state", "embedding", "outcome", "movement", "fact_field", "ip_anonymisation",
-              "eu_hosting", "rank_bucket", "jurisdiction", "cookie_lifetime_word", "legal_source", "evidence", "check")
+              "eu_hosting", "rank_bucket", "jurisdiction", "cookie_lifetime_word", "legal_source", "evidence", "check",
+              "page_kind", "dns_outcome")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 
 
@@ -150,6 +152,24 @@ def test_no_code_and_no_other_language_on_any_page(demo_out, lang):
         found = leaks(visible_text(doc, lang), lang)
         if found:
             problems[str(path.relative_to(demo_out / "kb"))] = found[:8]
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_scan_report_evidence_and_policy_blocks_carry_no_codes(demo_out, lang):
+    """The demo scan's report and evidence pages (in the scan's language) and its policy blocks (both languages)."""
+    scan = sorted((demo_out / "scans").glob("*/report.html"))[-1].parent
+    pages = sorted((scan / "policy" / lang).glob("*.html"))
+    assert pages
+    if lxml_html.fromstring((scan / "report.html").read_bytes()).get("lang") == lang:
+        pages += [scan / "report.html", *sorted((scan / "evidence").rglob("*.html"))]
+    problems = {}
+    for path in pages:
+        doc = lxml_html.fromstring(path.read_bytes())
+        assert doc.get("lang") == lang, path
+        found = leaks(visible_text(doc, lang), lang)
+        if found:
+            problems[str(path.relative_to(scan))] = found[:8]
     assert not problems, problems
 
 

@@ -125,7 +125,7 @@ def test_a_scan_without_a_working_resolver_says_so_and_exits_5(fault_scans):
 
     out, res = fault_scans["no-resolver"]
     assert res.returncode == NO_DNS == 5, res.stderr[-2000:]
-    assert "Keine DNS-Abfrage wurde beantwortet (timeout" in " ".join(res.stdout.split())
+    assert "Keine DNS-Abfrage wurde beantwortet (Zeitüberschreitung" in " ".join(res.stdout.split())
     report = json.loads((_scan_dir(out) / "report.json").read_text("utf-8"))
     assert report["dns"]["no_resolver"] is True and set(report["dns"]["outcomes"]) == {"timeout"}
     doc = lxml_html.fromstring((_scan_dir(out) / "report.html").read_bytes())
@@ -213,17 +213,27 @@ def _report_rows(scan: Path) -> tuple[dict, list[dict]]:
     return report, report["services"] + report["third_party_hosts"] + report["cloaking"]
 
 
+def _linked_evidence(scan: Path) -> list[tuple[dict, dict]]:
+    """Every row of the report (services, other hosts, cloaked subdomains) with its evidence (the JSON), after
+    checking that each table row of report.html links exactly one evidence page and that page exists."""
+    _, rows = _report_rows(scan)
+    doc = lxml_html.fromstring((scan / "report.html").read_bytes())
+    linked = set(doc.xpath("//tbody/tr/td[@class='evidence']/a/@href"))
+    assert rows and len(doc.xpath("//tbody/tr")) == len(rows) == len(linked)  # one evidence link per table row
+    out = []
+    for row in rows:
+        assert row["evidence"]["html"] in linked and (scan / row["evidence"]["html"]).is_file()
+        ev = json.loads((scan / row["evidence"]["json"]).read_text("utf-8"))
+        assert ev["requests"] or ev["detections"] or ev["cookies"] or ev["cloaking"], ev["key"]
+        out.append((row, ev))
+    return out
+
+
 def test_every_report_row_links_its_evidence(demo_scans):
     for domain, (out, _) in demo_scans.items():
         scan = _scan_dir(out)
-        report, rows = _report_rows(scan)
-        doc = lxml_html.fromstring((scan / "report.html").read_bytes())
-        linked = set(doc.xpath("//tbody/tr/td[@class='evidence']/a/@href"))
-        assert len(doc.xpath("//tbody/tr")) == len(rows) == len(linked)  # one evidence link per table row
-        for row in rows:
-            assert row["evidence"]["html"] in linked
-            html_page, ev = scan / row["evidence"]["html"], json.loads((scan / row["evidence"]["json"]).read_text("utf-8"))
-            assert html_page.is_file()
+        report, _ = _report_rows(scan)
+        for _row, ev in _linked_evidence(scan):
             assert ev["requests"] or ev["detections"], (domain, ev["key"])
             for r in ev["requests"]:  # static mode: the reference, the page it was on and when that page was fetched
                 assert r["url"] and r["page_url"] and r["time"] and r["initiator"]
@@ -303,13 +313,11 @@ def test_browser_scan_writes_a_har_per_visit_without_cookie_values(browser_demo_
 @pytest.mark.wallclock
 def test_browser_scan_rows_link_evidence_with_request_times_and_hars(browser_demo_scan):
     scan, _ = browser_demo_scan
-    report, rows = _report_rows(scan)
     answered = []
-    for row in report["services"]:
-        ev = json.loads((scan / row["evidence"]["json"]).read_text("utf-8"))
+    for row, ev in _linked_evidence(scan):  # every row of the browser-mode report links its evidence too
         browser = [r for r in ev["requests"] if r["method"] == "browser"]
         answered += [r for r in browser if r["status"] and r["remote_ip"]]
-        if row["browser_only"] is True or row["fires_before_consent"] is True:
+        if row.get("browser_only") is True or row.get("fires_before_consent") is True:  # a service row
             cookies = [c for c in ev["cookies"] if c["method"] == "browser"]
             assert browser or cookies, row["service_id"]  # a request to it, or its cookie (_fbp: the social plugins)
             assert all(r["time_kind"] == "requested" and r["time"] for r in browser)
