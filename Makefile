@@ -7,7 +7,7 @@ BUILD_INPUTS := pyproject.toml setup.py crawler/_fastwalk.c
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD_INPUTS) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
 JOBS   ?= auto
 
-.PHONY: demo demo-browser test venv bench bench-browser lint clean help refdata tools
+.PHONY: demo demo-browser test venv bench bench-browser lint clean help refdata tools wheelhouse
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded offline demo web"
@@ -35,6 +35,17 @@ $(TOOLS): tests/tools/package.json tests/tools/package-lock.json
 
 tools: $(TOOLS)
 
+# the runtime dependencies as wheels (plus the build backend), so tests/test_wheel.py can build the project's
+# wheel and install it into a fresh venv offline (--no-index); refreshed when the dependencies change
+WHEELHOUSE := .cache/wheelhouse/.stamp-$(shell cat pyproject.toml setup.py | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
+$(WHEELHOUSE): pyproject.toml setup.py
+	rm -rf .cache/wheelhouse && mkdir -p .cache/wheelhouse
+	$(PY) -m pip wheel --quiet . -w .cache/wheelhouse
+	$(PY) -m pip download --quiet 'setuptools>=77' -d .cache/wheelhouse
+	@touch $@
+
+wheelhouse: $(STAMP) $(WHEELHOUSE)
+
 demo: $(STAMP) refdata
 	$(VENV)/bin/servicerisk demo --out out/demo
 
@@ -46,7 +57,7 @@ demo-browser: $(STAMP) refdata
 
 # two phases: everything in parallel, then the tests whose page budgets are wall-clock (browser mode) alone,
 # so a loaded 2-core machine cannot push a page past its budget; the load case itself is bench/browser.py's
-test: $(STAMP) refdata tools
+test: $(STAMP) refdata tools wheelhouse
 	$(PY) -m pytest -n $(JOBS) -q -m "not wallclock"
 	$(PY) -m pytest -q -m wallclock
 
@@ -62,7 +73,7 @@ bench-browser: $(STAMP)
 	$(PY) bench/browser.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check crawler pipelines tests bench
+	$(PY) -m ruff check common crawler pipelines tests bench
 
 clean:
 	rm -rf out .pytest_cache

@@ -3,13 +3,20 @@
  * The pure-Python walk (observe._Walk.visit over tree.css(_SELECTOR)) is the reference. This module walks
  * the same elements in the same (document) order and handles the common cases itself: absolute http(s)
  * URLs with a plain host, relative URLs without dot segments, srcset lists, <link rel>, script types, URL
- * literals in inline scripts and the needle prefilter of the inline signatures. Everything else (non-ASCII
- * values, odd URLs, CSS, meta refresh, titles, signature regexes) is handed back to the _Walk object's
- * Python methods, which share the page state (references, their dedup keys, signature lists). So each case
- * is either provably the same as the Python code or is the Python code; tests compare both walks.
+ * literals in inline scripts, the needle prefilter of the inline signatures, and <a href> links. Everything
+ * else (non-ASCII values, odd URLs, CSS, meta refresh, held-back script and iframe URLs, signature regexes)
+ * is handed back to the _Walk object's Python methods, which share the page state (references, their dedup
+ * keys, signature lists, links). So each case is either provably the same as the Python code or is the
+ * Python code; tests compare both walks.
+ *
+ * Rules are written once, in crawler/observe.py: which elements are visited and which of their attributes
+ * fetch something, the script types that run or hold data, the link rels that fetch, the skipped URL
+ * schemes, the attributes that hold a URL back, the signature window. configure() receives them when the
+ * module is set up; this file holds only the walk and its parsing primitives.
  *
  * lexbor is reached through the functions selectolax's extension exports (the "_noi" variants, made for
- * bindings), found with dlsym; no lexbor struct layout is used here.
+ * bindings), found with dlsym; no lexbor struct layout is used here. pyproject.toml pins selectolax to the
+ * minor version these symbols were tested with, and observe._native() checks both walks agree at start-up.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,24 +47,60 @@ static int loaded = 0;
 
 #define ELEMENT_NODE 1
 
-enum { TAG_TITLE, TAG_SCRIPT, TAG_IMG, TAG_IFRAME, TAG_FRAME, TAG_EMBED, TAG_OBJECT, TAG_SOURCE, TAG_VIDEO, TAG_AUDIO, TAG_TRACK,
-       TAG_INPUT, TAG_FORM, TAG_LINK, TAG_META, TAG_STYLE, TAG_BODY, TAG_A, TAG_AREA, TAG_COUNT, TAG_OTHER };
-static const char *TAG_NAMES[TAG_COUNT] = {"title", "script", "img", "iframe", "frame", "embed", "object", "source",
-                                         "video", "audio", "track", "input", "form", "link", "meta", "style",
-                                         "body", "a", "area"};
-static uintptr_t tag_ids[TAG_COUNT];
-static uint8_t tag_of_id[256]; /* lexbor tag id (when < 256) -> TAG_* */
-static int tags_set = 0;
-static PyObject *tag_str[TAG_COUNT];
+/* --- the rule tables, as configure() received them from crawler/observe.py ------------------------------ */
+enum { R_NONE, R_FETCH, R_SCRIPT, R_LINK, R_META, R_STYLE, R_TITLE, R_ANCHOR, R_TEMPLATE };
+static const char *ROLE_NAMES[] = {"", "fetch", "script", "link", "meta", "style", "title", "anchor", "template",
+                                   NULL};
+#define MAX_TAGS 32
+#define MAX_FETCH 4
+#define NO_TAG 255
+
+typedef struct {
+    PyObject *names; /* tuple of interned str (owned) */
+    const char **c;  /* their UTF-8 (borrowed from names) */
+    size_t *len;     /* their lengths */
+    Py_ssize_t n;
+} strs_t;
+
+typedef struct {
+    uintptr_t id;
+    int role;
+    PyObject *name;                /* interned tag name */
+    int nfetch;
+    const char *fetch[MAX_FETCH];  /* attributes that fetch something */
+    PyObject *fetch_str[MAX_FETCH];
+    int fetch_srcset[MAX_FETCH];   /* the attribute holds a srcset list */
+    const char *required;          /* attribute the element must carry, or NULL */
+    int gateable;                  /* its held-back URL attributes are read */
+} tagspec_t;
+
+static struct {
+    int ntags;
+    tagspec_t tag[MAX_TAGS];
+    uint8_t slot_of_id[256]; /* lexbor tag id (when < 256) -> slot, NO_TAG when none */
+    strs_t skip_schemes, js_types, js_suffixes, data_types, data_suffixes, link_rels, gate_src, deferred_src;
+    char url_openers[32];
+    size_t sig_limit, sig_tail, title_max, link_text_max;
+    PyObject *spec; /* keeps every borrowed string alive */
+} R;
+static int configured = 0;
 
 /* interned strings */
 static PyObject *s_src, *s_srcset, *s_script, *s_inline, *s_href, *s_imagesrcset, *s_empty, *s_text, *s_style,
-    *s_data, *s_poster, *s_action, *s_background, *s_link;
+    *s_link;
 static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *s_attr_signatures,
-    *s_scan_script, *s_signature_hits, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host, *s_table;
+    *s_scan_script, *s_signature_hits, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host,
+    *s_links, *s_max_links, *s_link_fn, *s_self_link;
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
-#define TRI(b) ((((unsigned)(b)[0] * 0x9e37u) ^ ((unsigned)(b)[1] * 0x85ebu) ^ ((unsigned)(b)[2] * 0xc2b3u)) & 0xffffu)
+/* a 16-bit hash of the first three bytes of a word loaded from memory (the fourth byte is masked off; the
+   same on either byte order, since the build and the scan load the bytes the same way) */
+#define TRI4(w) ((unsigned)((((uint32_t)(w) & TRI_MASK) * 0x9e3779b1u) >> 16))
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TRI_MASK 0xffffff00u
+#else
+#define TRI_MASK 0x00ffffffu
+#endif
 
 typedef struct {
     unsigned char *bytes;
@@ -135,7 +178,10 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
             unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
             t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
             if (len >= 3) {
-                unsigned h = TRI((const unsigned char *)b);
+                unsigned char w4[4] = {(unsigned char)b[0], (unsigned char)b[1], (unsigned char)b[2], 0};
+                uint32_t w;
+                memcpy(&w, w4, 4);
+                unsigned h = TRI4(w);
                 t->tri[h >> 3] |= (uint8_t)(1u << (h & 7));
             } else {
                 t->short_needle = 1;
@@ -158,33 +204,62 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
 }
 
 
+/* the group-0 needles starting at buf[i] (their first two bytes are k): hit[sig] |= 1; returns whether any */
+static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, size_t i, uint8_t *hit) {
+    unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
+    int lo = 0, hi = t->norder, any = 0; /* binary search the sorted group-0 needles for this pair */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        const unsigned char *b = t->needles[t->order[mid]].bytes;
+        if (((unsigned)b[0] << 8 | b[1]) < k) lo = mid + 1;
+        else hi = mid;
+    }
+    for (int j = lo; j < t->norder; j++) {
+        const needle_t *nd = &t->needles[t->order[j]];
+        if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
+        if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
+            hit[nd->sig] |= 1;
+            any = 1;
+        }
+    }
+    return any;
+}
+
 /* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
 static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit) {
     if (t->norder == 0 || n < 2) return 0;
     int any = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
-        if (!(t->pair[k >> 3] & (1u << (k & 7)))) continue;
-        if (!t->short_needle) {
-            if (i + 2 >= n) continue;
-            unsigned h = TRI(buf + i);
-            if (!(t->tri[h >> 3] & (1u << (h & 7)))) continue;
-        }
-        /* binary search the sorted group-0 needles for this pair */
-        int lo = 0, hi = t->norder;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            const unsigned char *b = t->needles[t->order[mid]].bytes;
-            if (((unsigned)b[0] << 8 | b[1]) < k) lo = mid + 1;
-            else hi = mid;
-        }
-        for (int j = lo; j < t->norder; j++) {
-            const needle_t *nd = &t->needles[t->order[j]];
-            if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
-            if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
-                hit[nd->sig] |= 1;
-                any = 1;
+    size_t i = 0;
+    if (!t->short_needle) {
+        /* every group-0 needle has >= 3 bytes: test the three-byte hash of each position without a branch,
+           64 positions at a time, and look up only the positions whose bit is set (a few in a hundred);
+           a branch per position mispredicts on every such hit and cost more than the test */
+        while (i + 3 + 64 <= n) { /* a four-byte load at each of the 64 positions stays inside buf */
+            uint64_t m = 0;
+            for (unsigned j = 0; j < 64; j++) {
+                uint32_t w;
+                memcpy(&w, buf + i + j, 4);
+                unsigned h = TRI4(w);
+                m |= (uint64_t)((t->tri[h >> 3] >> (h & 7)) & 1u) << j;
             }
+            while (m) {
+                unsigned j = (unsigned)__builtin_ctzll(m);
+                m &= m - 1;
+                any |= needle_at(t, buf, n, i + j, hit);
+            }
+            i += 64;
+        }
+        for (; i + 2 < n; i++) {
+            unsigned char w4[4] = {buf[i], buf[i + 1], buf[i + 2], 0};
+            uint32_t w;
+            memcpy(&w, w4, 4);
+            unsigned h = TRI4(w);
+            if ((t->tri[h >> 3] >> (h & 7)) & 1u) any |= needle_at(t, buf, n, i, hit);
+        }
+    } else {
+        for (; i + 1 < n; i++) {
+            unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
+            if (t->pair[k >> 3] & (1u << (k & 7))) any |= needle_at(t, buf, n, i, hit);
         }
     }
     if (!any) return 0;
@@ -201,6 +276,39 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
         count += hit[s];
     }
     return count;
+}
+
+/* needle_hits(needles, data) -> the indexes of the signatures whose needles occur in data (UTF-8), or None
+   when some signature needs Python's look (no needle, lower-case needles) */
+static PyObject *py_needle_hits(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "Oy*", &cap, &b)) return NULL;
+    const needles_t *t = PyCapsule_GetPointer(cap, "fastwalk.needles");
+    PyObject *out = NULL;
+    if (!t) goto done;
+    if (t->always || t->lower) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    uint8_t *hit = PyMem_Calloc(t->nsigs + 1, 1);
+    if (!hit) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int count = needle_scan(t, b.buf, (size_t)b.len, hit);
+    out = PyList_New(count);
+    for (int i = 0, k = 0; out && i < t->nsigs && k < count; i++)
+        if (hit[i]) {
+            PyObject *v = PyLong_FromLong(i);
+            if (!v) Py_CLEAR(out);
+            else PyList_SET_ITEM(out, k++, v);
+        }
+    PyMem_Free(hit);
+done:
+    PyBuffer_Release(&b);
+    return out;
 }
 
 /* --- small byte helpers ------------------------------------------------------------------------------------ */
@@ -338,6 +446,14 @@ typedef struct {
     PyObject *obs;               /* the Observation */
     int title_done;              /* obs.title is set (not empty) */
     int next_host;
+    int links;                   /* collect <a href> links */
+    PyObject *links_list;        /* obs.links */
+    Py_ssize_t max_links;
+    PyObject *self_link;         /* _Walk.self_link: where an href "#…" leads (str, or None) */
+    const char *self_link_s;
+    Py_ssize_t self_link_n;
+    int gated_all;               /* _Walk.gated: markup inside a <template> (every reference is gated) */
+    int encoded;                 /* _Walk.encoded: decoded embed code (references are encoded) */
 } page_t;
 
 
@@ -356,15 +472,16 @@ static int ensure(page_t *p, size_t n) {
 }
 
 /* Reference's slot offsets, in field order (set by set_reference) */
+#define REF_FIELDS 9 /* url, host, element, attribute, rel, inline, declared, gated, encoded */
 static PyTypeObject *ref_type = NULL;
-static Py_ssize_t ref_offsets[8];
+static Py_ssize_t ref_offsets[REF_FIELDS];
 
 /* set_reference(cls, field names): remember where cls keeps each field (slots of object type) */
 static PyObject *py_set_reference(PyObject *self, PyObject *args) {
     PyObject *cls, *names;
     if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
-    if (PyTuple_GET_SIZE(names) != 8) {
-        PyErr_SetString(PyExc_ValueError, "Reference must have 8 fields");
+    if (PyTuple_GET_SIZE(names) != REF_FIELDS) {
+        PyErr_SetString(PyExc_ValueError, "Reference must have 9 fields");
         return NULL;
     }
     PyTypeObject *t = (PyTypeObject *)cls;
@@ -372,7 +489,7 @@ static PyObject *py_set_reference(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "Reference must use __slots__");
         return NULL;
     }
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < REF_FIELDS; i++) {
         PyObject *d = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, i));
         if (!d) return NULL;
         if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
@@ -405,12 +522,14 @@ static int py_add(page_t *p, const unsigned char *raw, size_t n, PyObject *eleme
 }
 
 /* The reference for an absolute URL whose host is url[hs:he] (ASCII, lower-cased here, trailing dots
-   dropped) or, when host is given, that host. Dedups on (url, element, attribute, gated). */
+   dropped) or, when host is given, that host. Dedups on (url, element, attribute, gated, encoded) as
+   _Walk.add does. */
 static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t he, PyObject *host,
                 PyObject *element, PyObject *attribute, PyObject *rel, int inline_, int gated) {
     PyObject *u = PyUnicode_DecodeUTF8((const char *)url, n, "strict");
     if (!u) return -1;
-    PyObject *key = PyTuple_Pack(4, u, element, attribute, gated ? Py_True : Py_False);
+    PyObject *enc = p->encoded ? Py_True : Py_False;
+    PyObject *key = PyTuple_Pack(5, u, element, attribute, gated ? Py_True : Py_False, enc);
     if (!key) {
         Py_DECREF(u);
         return -1;
@@ -458,19 +577,19 @@ static int emit(page_t *p, const unsigned char *url, size_t n, size_t hs, size_t
             return -1;
         }
     }
-    PyObject *args[8] = {u, h, element, attribute, rel, inline_ ? Py_True : Py_False, Py_False,
-                         gated ? Py_True : Py_False};
+    PyObject *args[REF_FIELDS] = {u, h, element, attribute, rel, inline_ ? Py_True : Py_False, Py_False,
+                                  gated ? Py_True : Py_False, enc};
     PyObject *ref;
     if (ref_type == (PyTypeObject *)p->reference) {
         /* the slots of Reference, filled directly (what its dataclass __init__ does, without the call) */
         ref = ref_type->tp_alloc(ref_type, 0);
         if (ref)
-            for (int i = 0; i < 8; i++) {
+            for (int i = 0; i < REF_FIELDS; i++) {
                 Py_INCREF(args[i]);
                 *(PyObject **)((char *)ref + ref_offsets[i]) = args[i];
             }
     } else {
-        ref = PyObject_Vectorcall(p->reference, args, 8, NULL);
+        ref = PyObject_Vectorcall(p->reference, args, REF_FIELDS, NULL);
     }
     Py_DECREF(u);
     Py_DECREF(h);
@@ -509,53 +628,51 @@ static int plain_absolute(const unsigned char *s, size_t n, size_t *hs, size_t *
     return r;
 }
 
-static const char *SKIP_SCHEMES[] = {"data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:",
-                                     "whatsapp:", "callto:", NULL};
+static int in_strs(const strs_t *t, const unsigned char *s, size_t n, int prefix, int fold) {
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        size_t m = t->len[i];
+        if (prefix ? n < m : n != m) continue;
+        if (fold ? istarts(s, m, t->c[i]) : memcmp(s, t->c[i], m) == 0) return 1;
+    }
+    return 0;
+}
 
-/* walk.add() for one raw value. */
-static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element, PyObject *attribute, PyObject *rel,
-               int inline_, int gated) {
-    if (!raw || n == 0) return 0;
-    size_t hs, he;
-    int abs_prefix = starts(raw, n, "https://") || starts(raw, n, "http://");
-    if (abs_prefix) {
-        int r = plain_absolute(raw, n, &hs, &he);
-        if (r == 1) return emit(p, raw, n, hs, he, NULL, element, attribute, rel, inline_, gated);
-        return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+/* s ends with one of t's strings (ASCII case folded) */
+static int ends_in(const strs_t *t, const unsigned char *s, size_t n) {
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        size_t m = t->len[i];
+        if (n >= m && istarts(s + n - m, m, t->c[i])) return 1;
     }
-    if (!is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
-    size_t a = 0, b = n;
-    while (a < b && is_space(raw[a])) a++;
-    while (b > a && is_space(raw[b - 1])) b--;
-    const unsigned char *s = raw + a;
-    n = b - a;
-    if (n == 0) return 0;
-    {
-        unsigned char head[11];
-        size_t m = n < 11 ? n : 11;
-        for (size_t i = 0; i < m; i++) head[i] = lower(s[i]);
-        for (int i = 0; SKIP_SCHEMES[i]; i++)
-            if (starts(head, m, SKIP_SCHEMES[i])) return 0;
-    }
-    /* after strip: plain absolute again (e.g. " https://x/ ") */
+    return 0;
+}
+
+enum { RES_NONE, RES_OK, RES_PYTHON };
+
+/* Resolves an ASCII value without surrounding whitespace against the page's base, as _absolute does for
+   the cases it can prove: plain absolute http(s) URLs, protocol-relative ones with a plain host, relative
+   ones without dot segments, empty query or fragment markers. RES_OK: the URL is (*u, *un) with its host
+   at [*hs, *he) or, when *rel_host, the base's host. RES_PYTHON: let _absolute decide. */
+static int resolve(page_t *p, const unsigned char *s, size_t n, const unsigned char **u, size_t *un, size_t *hs,
+                   size_t *he, int *rel_host) {
+    *rel_host = 0;
     if (starts(s, n, "https://") || starts(s, n, "http://")) {
-        if (plain_absolute(s, n, &hs, &he) == 1) return emit(p, s, n, hs, he, NULL, element, attribute, rel, inline_, gated);
-        return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        if (plain_absolute(s, n, hs, he) != 1) return RES_PYTHON;
+        *u = s;
+        *un = n;
+        return RES_OK;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == ':' || c == ';')
-            return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == ':' || c == ';') return RES_PYTHON;
     }
     if (n >= 2 && s[0] == '/' && s[1] == '/') {
         /* protocol-relative: base scheme + "://" + host; plain hosts without port only */
-        if (!p->rel_root_s) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        if (!p->rel_root_s) return RES_PYTHON;
         size_t i = 0;
         while (i < n && s[i] == '/') i++;
         size_t j = i;
         while (j < n && (is_alnum(s[j]) || s[j] == '.' || s[j] == '-')) j++;
-        if (j == i || (j < n && s[j] != '/' && s[j] != '?' && s[j] != '#'))
-            return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+        if (j == i || (j < n && s[j] != '/' && s[j] != '?' && s[j] != '#')) return RES_PYTHON;
         const char *colon = memchr(p->rel_root_s, ':', p->rel_root_n);
         size_t sl = colon - p->rel_root_s;
         if (ensure(p, sl + 3 + (n - i)) < 0) return -1;
@@ -565,10 +682,14 @@ static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element,
         size_t hs2 = sl + 3, he2 = sl + 3 + (j - i);
         size_t he3 = he2;
         while (he3 > hs2 && p->buf[he3 - 1] == '.') he3--;
-        if (he3 == hs2) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
-        return emit(p, p->buf, sl + 3 + (n - i), hs2, he2, NULL, element, attribute, rel, inline_, gated);
+        if (he3 == hs2) return RES_PYTHON;
+        *u = p->buf;
+        *un = sl + 3 + (n - i);
+        *hs = hs2;
+        *he = he2;
+        return RES_OK;
     }
-    if (!p->rel_root_s || s[0] == '?') return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    if (!p->rel_root_s || s[0] == '?' || s[0] == '#') return RES_PYTHON;
     /* relative: no dot segments; empty query or fragment markers are left to Python */
     size_t hash = n, q;
     for (size_t i = 0; i < n; i++)
@@ -576,14 +697,12 @@ static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element,
     q = hash;
     for (size_t i = 0; i < hash; i++)
         if (s[i] == '?') { q = i; break; }
-    if ((hash < n && hash + 1 == n) || (q < hash && q + 1 == hash))
-        return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    if ((hash < n && hash + 1 == n) || (q < hash && q + 1 == hash)) return RES_PYTHON;
     size_t seg = 0;
     for (size_t i = 0; i <= q; i++) {
         if (i == q || s[i] == '/') {
             size_t len = i - seg;
-            if ((len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
-                return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+            if ((len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.')) return RES_PYTHON;
             seg = i + 1;
         }
     }
@@ -616,7 +735,93 @@ static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element,
         memcpy(p->buf + o, s + q, n - q);
         total = o + (n - q);
     }
-    return emit(p, p->buf, total, 0, 0, p->rel_host, element, attribute, rel, inline_, gated);
+    *u = p->buf;
+    *un = total;
+    *hs = *he = 0;
+    *rel_host = 1;
+    return RES_OK;
+}
+
+/* walk.add() for one raw value. */
+static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element, PyObject *attribute, PyObject *rel,
+               int inline_, int gated) {
+    if (!raw || n == 0) return 0;
+    gated |= p->gated_all;
+    size_t hs, he;
+    if (starts(raw, n, "https://") || starts(raw, n, "http://")) {
+        int r = plain_absolute(raw, n, &hs, &he);
+        if (r == 1) return emit(p, raw, n, hs, he, NULL, element, attribute, rel, inline_, gated);
+        return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    }
+    /* in decoded embed code only absolute URLs count: Python tells the rare other ones apart */
+    if (p->encoded || !is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    size_t a = 0, b = n;
+    while (a < b && is_space(raw[a])) a++;
+    while (b > a && is_space(raw[b - 1])) b--;
+    const unsigned char *s = raw + a;
+    n = b - a;
+    if (n == 0) return 0;
+    {
+        unsigned char head[16];
+        size_t m = n < 11 ? n : 11;
+        for (size_t i = 0; i < m; i++) head[i] = lower(s[i]);
+        if (in_strs(&R.skip_schemes, head, m, 1, 0)) return 0;
+    }
+    const unsigned char *u;
+    size_t un;
+    int rel_host;
+    int r = resolve(p, s, n, &u, &un, &hs, &he, &rel_host);
+    if (r < 0) return -1;
+    if (r != RES_OK) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
+    return emit(p, u, un, hs, he, rel_host ? p->rel_host : NULL, element, attribute, rel, inline_, gated);
+}
+
+/* the text of an element with whitespace runs collapsed to one space and cut at `cap` characters (code
+   points), as " ".join(text.split())[:cap] does; `out` holds up to 4 * cap bytes. 0 when the text is not
+   valid UTF-8 (Python decides) */
+static int collapse(const unsigned char *t, size_t n, char *out, size_t cap, size_t *o_len) {
+    size_t o = 0, chars = 0, i = 0;
+    while (i < n && chars < cap) {
+        uint32_t cp;
+        int k;
+        /* skip a whitespace run */
+        while (i < n) {
+            if (t[i] < 0x80) {
+                if (!is_space(t[i])) break;
+                i++;
+                continue;
+            }
+            k = utf8_at(t, n, i, &cp);
+            if (!k) return 0;
+            if (!cp_space(cp)) break;
+            i += k;
+        }
+        if (i >= n) break;
+        if (chars) {
+            out[o++] = ' ';
+            if (++chars == cap) break;
+        }
+        /* copy a word */
+        while (i < n && chars < cap) {
+            if (t[i] < 0x80) {
+                if (is_space(t[i])) break;
+                out[o++] = (char)t[i++];
+                chars++;
+                continue;
+            }
+            k = utf8_at(t, n, i, &cp);
+            if (!k) return 0;
+            if (cp_space(cp)) break;
+            memcpy(out + o, t + i, k);
+            o += k;
+            i += k;
+            chars++;
+        }
+    }
+    /* the rest must be valid too: Python would have replaced an invalid byte (and its text differs) */
+    if (i < n && !utf8_valid(t + i, n - i)) return 0;
+    *o_len = o;
+    return 1;
 }
 
 /* --- attributes --------------------------------------------------------------------------------------------- */
@@ -739,10 +944,10 @@ static PyObject *text_str(page_t *p, lnode *el) {
 /* A zero-argument callable returning `s` (the text() argument of _Walk.visit). */
 static PyObject *text_callable(PyObject *s) { return PyObject_GetAttrString(s, "__str__"); }
 
-static int py_visit(page_t *p, lnode *el, int tag) {
+static int py_visit(page_t *p, lnode *el, int slot) {
     PyObject *name;
-    if (tag < TAG_COUNT) {
-        name = tag_str[tag];
+    if (slot >= 0) {
+        name = R.tag[slot].name;
         Py_INCREF(name);
     } else {
         size_t n = 0;
@@ -766,21 +971,20 @@ static int py_visit(page_t *p, lnode *el, int tag) {
 /* _Walk.set_title: the first title with text, whitespace runs collapsed, cut at 500 characters */
 static int title(page_t *p, lnode *el) {
     if (p->title_done) return 0;
-    size_t n;
+    size_t n, o;
     unsigned char *t = text_of(p, el, &n);
     if (!t) n = 0;
     PyObject *r;
-    if (is_ascii(t ? t : (const unsigned char *)"", n)) {
-        char out[500];
-        size_t o = 0;
-        for (size_t i = 0; i < n && o < sizeof out;) {
-            while (i < n && is_space(t[i])) i++;
-            if (i >= n) break;
-            if (o) out[o++] = ' ';
-            while (i < n && !is_space(t[i]) && o < sizeof out) out[o++] = (char)t[i++];
-        }
+    char *out = PyMem_Malloc(4 * R.title_max + 1);
+    if (!out) {
         text_free(p, t);
-        PyObject *str = PyUnicode_FromStringAndSize(out, o);
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (collapse(t ? t : (const unsigned char *)"", n, out, R.title_max, &o)) {
+        text_free(p, t);
+        PyObject *str = PyUnicode_DecodeUTF8(out, o, "strict");
+        PyMem_Free(out);
         if (!str) return -1;
         int rc = PyObject_SetAttr(p->obs, s_title, str);
         Py_DECREF(str);
@@ -788,6 +992,7 @@ static int title(page_t *p, lnode *el) {
         p->title_done = o > 0;
         return 0;
     }
+    PyMem_Free(out);
     PyObject *str = decode(t, n);
     text_free(p, t);
     r = str ? PyObject_CallMethodObjArgs(p->walk, s_set_title, str, NULL) : NULL;
@@ -798,6 +1003,73 @@ static int title(page_t *p, lnode *el) {
     if (!now) return -1;
     p->title_done = PyObject_IsTrue(now) == 1;
     Py_DECREF(now);
+    return 0;
+}
+
+/* _Walk.link for an <a>/<area> element's href: its absolute http(s) URL without fragment and its text */
+static int add_link(page_t *p, lnode *el, const attr_t *href) {
+    if (PyList_GET_SIZE(p->links_list) >= p->max_links) return 0;
+    const unsigned char *raw = href->value;
+    size_t n = href->vlen;
+    size_t a = 0, b = n;
+    while (a < b && is_space(raw[a])) a++;
+    while (b > a && is_space(raw[b - 1])) b--;
+    const unsigned char *u = NULL, *s = raw + a;
+    size_t un = 0, hs, he, sn = b - a;
+    int rel_host, r = RES_PYTHON;
+    if (sn && is_ascii(raw, n)) {
+        /* a scheme other than http(s) (mailto:, tel:, javascript: …): urljoin keeps the href, no link */
+        const unsigned char *colon = memchr(s, ':', sn);
+        if (colon && colon > s && is_alpha(s[0])) {
+            size_t k = 1, sl = colon - s;
+            while (k < sl && (is_alnum(s[k]) || s[k] == '+' || s[k] == '-' || s[k] == '.')) k++;
+            if (k == sl && !ieq(s, sl, "http") && !ieq(s, sl, "https")) return 0;
+        }
+        if (s[0] == '#') {
+            /* the page itself: its base URL without fragment (worked out once by _Walk) */
+            if (!p->self_link_s) return 0;
+            u = (const unsigned char *)p->self_link_s;
+            un = (size_t)p->self_link_n;
+            r = RES_OK;
+        } else {
+            r = resolve(p, s, sn, &u, &un, &hs, &he, &rel_host);
+            if (r < 0) return -1;
+        }
+    }
+    size_t tn, o = 0;
+    unsigned char *t = text_of(p, el, &tn);
+    if (!t) tn = 0;
+    char small[1024];
+    char *out = 4 * R.link_text_max <= sizeof small ? small : PyMem_Malloc(4 * R.link_text_max);
+    if (!out) {
+        text_free(p, t);
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (r == RES_OK && collapse(t ? t : (const unsigned char *)"", tn, out, R.link_text_max, &o)) {
+        text_free(p, t);
+        const unsigned char *hash = memchr(u, '#', un);
+        PyObject *url = PyUnicode_FromStringAndSize((const char *)u, (Py_ssize_t)(hash ? (size_t)(hash - u) : un));
+        PyObject *txt = url ? PyUnicode_DecodeUTF8(out, (Py_ssize_t)o, "strict") : NULL;
+        if (out != small) PyMem_Free(out);
+        PyObject *item = txt ? PyTuple_Pack(2, url, txt) : NULL;
+        Py_XDECREF(url);
+        Py_XDECREF(txt);
+        if (!item) return -1;
+        int rc = PyList_Append(p->links_list, item);
+        Py_DECREF(item);
+        return rc;
+    }
+    if (out != small) PyMem_Free(out);
+    /* rare: Python resolves the href (non-ASCII, odd URLs) or collapses the text (invalid UTF-8) */
+    PyObject *h = decode(raw, n);
+    PyObject *txt = h ? (t ? decode(t, tn) : PyUnicode_FromStringAndSize("", 0)) : NULL;
+    text_free(p, t);
+    PyObject *res = txt ? PyObject_CallMethodObjArgs(p->walk, s_link_fn, h, txt, NULL) : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(txt);
+    if (!res) return -1;
+    Py_DECREF(res);
     return 0;
 }
 
@@ -915,8 +1187,8 @@ static int py_scan_script(page_t *p, const unsigned char *code, size_t n, int ga
     return 0;
 }
 
-#define SIG_SCAN_LIMIT 24576
-#define SIG_TAIL 8192
+#define SIG_SCAN_LIMIT R.sig_limit
+#define SIG_TAIL R.sig_tail
 
 /* _scan_script for valid UTF-8 code: URL literals, then the signatures on (a window of) the code */
 static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gated, uint8_t *hit) {
@@ -1010,7 +1282,7 @@ static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gat
                 if (r < 0) goto python;
                 e = end;
             }
-            if (st > 0 && strchr("\"'`(=:,[", code[st - 1]) && code[st - 1]) {
+            if (st > 0 && code[st - 1] && strchr(R.url_openers, code[st - 1])) {
                 int http = st >= 5 && istarts(code + st - 5, 5, "http:");
                 size_t m = e - st;
                 size_t pre = http ? 5 : 6;
@@ -1098,15 +1370,6 @@ fail:
     return -1;
 }
 
-static const char *JS_TYPES[] = {"text/javascript", "application/javascript", "module", "text/ecmascript",
-                                 "application/ecmascript", "application/x-javascript", "text/jscript",
-                                 "text/livescript", "text/javascript1.0", "text/javascript1.1", "text/javascript1.2",
-                                 "text/javascript1.3", "text/javascript1.4", "text/javascript1.5",
-                                 "text/x-javascript", "text/x-ecmascript", NULL};
-static const char *DATA_TYPES[] = {"application/ld+json", "application/json", "text/template", "text/x-template",
-                                   "text/html", "text/x-handlebars-template", "importmap", "speculationrules",
-                                   "text/x-magento-init", NULL};
-
 enum { K_JS, K_DATA, K_GATED, K_UNKNOWN };
 
 /* _script_kind for an ASCII type; K_UNKNOWN when Python must decide */
@@ -1121,12 +1384,8 @@ static int script_kind(const attr_t *t) {
     while (b > a && is_space(s[b - 1])) b--;
     s += a;
     n = b - a;
-    if (n == 0) return K_JS;
-    for (int i = 0; JS_TYPES[i]; i++)
-        if (ieq(s, n, JS_TYPES[i])) return K_JS;
-    for (int i = 0; DATA_TYPES[i]; i++)
-        if (ieq(s, n, DATA_TYPES[i])) return K_DATA;
-    if ((n >= 5 && (istarts(s + n - 5, 5, "+json") || istarts(s + n - 5, 5, "/json")))) return K_DATA;
+    if (n == 0 || in_strs(&R.js_types, s, n, 0, 1) || ends_in(&R.js_suffixes, s, n)) return K_JS;
+    if (in_strs(&R.data_types, s, n, 0, 1) || ends_in(&R.data_suffixes, s, n)) return K_DATA;
     return K_GATED;
 }
 
@@ -1151,6 +1410,7 @@ static int attr_sig_check(page_t *p, lnode *el, const attrs_t *at, int skip_src,
     }
     int need = needs_python(p->needles, p->buf, o, hit);
     if (!need) return 0;
+    if (need == 1 && utf8_valid(p->buf, o)) return call_hits(p, p->buf, o, hit, gated); /* the text Python builds */
     /* rare: Python builds the text from the attributes and runs the signatures */
     PyObject *d = attrs_dict(el);
     PyObject *r = d ? PyObject_CallMethodObjArgs(p->walk, s_attr_signatures, d, skip_src ? Py_True : Py_False,
@@ -1162,14 +1422,9 @@ static int attr_sig_check(page_t *p, lnode *el, const attrs_t *at, int skip_src,
     return 0;
 }
 
-static const char *LINK_RELS[] = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
-                                  "icon", "shortcut", "apple-touch-icon", "manifest", "prerender",
-                                  "alternate stylesheet", "mask-icon", NULL};
-static PyObject *rel_str[16];
-
 static int rel_index(const unsigned char *s, size_t n) {
-    for (int i = 0; LINK_RELS[i]; i++)
-        if (n == strlen(LINK_RELS[i]) && memcmp(s, LINK_RELS[i], n) == 0) return i;
+    for (Py_ssize_t i = 0; i < R.link_rels.n; i++)
+        if (n == R.link_rels.len[i] && memcmp(s, R.link_rels.c[i], n) == 0) return (int)i;
     return -1;
 }
 
@@ -1286,20 +1541,28 @@ static int has_url_paren(const unsigned char *s, size_t n) {
     return 0;
 }
 
-/* One element. Mirrors _Walk.visit (links off) for the elements _SELECTOR picks. */
-static int visit(page_t *p, lnode *el, uint8_t *hit) {
+/* a truthy value for one of t's attribute names (dict semantics: the last of a name counts) */
+static int any_truthy(const attrs_t *at, const strs_t *t) {
+    for (Py_ssize_t i = 0; i < t->n; i++)
+        if (truthy(get(at, t->c[i]))) return 1;
+    return 0;
+}
+
+static int slot_of(lnode *el) {
     uintptr_t id = f_tag_id(el);
-    int tag = TAG_OTHER;
-    if (id < 256) {
-        tag = tag_of_id[id];
-    } else {
-        for (int i = 0; i < TAG_COUNT; i++)
-            if (tag_ids[i] == id) {
-                tag = i;
-                break;
-            }
-    }
-    if (tag == TAG_OTHER || tag == TAG_A || tag == TAG_AREA) {
+    if (id < 256) return R.slot_of_id[id] == NO_TAG ? -1 : R.slot_of_id[id];
+    for (int i = 0; i < R.ntags; i++)
+        if (R.tag[i].id == id) return i;
+    return -1;
+}
+
+/* One element. Mirrors _Walk.visit for the elements _SELECTOR (or _SELECTOR_LINKS) picks. */
+static int visit(page_t *p, lnode *el, uint8_t *hit) {
+    int slot = slot_of(el);
+    const tagspec_t *ts = slot >= 0 ? &R.tag[slot] : NULL;
+    int role = ts ? ts->role : R_NONE;
+    if (role == R_ANCHOR && !p->links) role = R_NONE;
+    if (role == R_NONE) {
         /* only an inline style can make these count: look for it before reading every attribute */
         lattr *x = f_first_attr(el);
         if (!x) return 0;
@@ -1317,45 +1580,32 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
     attrs_t at;
     read_attrs(el, &at);
     const attr_t *style = at.overflow ? NULL : get(&at, "style");
-    int style_url = style && style->vlen && has_url_paren(style->value, style->vlen);
-    int selected;
-    switch (tag) {
-    case TAG_TITLE: case TAG_SCRIPT: case TAG_IMG: case TAG_IFRAME: case TAG_FRAME: case TAG_EMBED: case TAG_OBJECT:
-    case TAG_SOURCE: case TAG_VIDEO: case TAG_AUDIO: case TAG_TRACK: case TAG_STYLE:
-        selected = 1;
-        break;
-    case TAG_INPUT: selected = has(&at, "src"); break;
-    case TAG_FORM: selected = has(&at, "action"); break;
-    case TAG_LINK: selected = has(&at, "href"); break;
-    case TAG_META: selected = has(&at, "http-equiv"); break;
-    case TAG_BODY: selected = has(&at, "background"); break;
-    default: selected = 0;
-    }
+    int style_url = style && style->vlen && has_url_paren(style->value, style->vlen) && role != R_SCRIPT &&
+                    role != R_STYLE && role != R_TITLE;
+    int selected = role != R_NONE && (!ts->required || has(&at, ts->required));
     if (at.overflow) {
         /* very many attributes: decide on all of them, then let Python do the work */
-        switch (tag) {
-        case TAG_INPUT: selected = el_has(el, "src"); break;
-        case TAG_FORM: selected = el_has(el, "action"); break;
-        case TAG_LINK: selected = el_has(el, "href"); break;
-        case TAG_META: selected = el_has(el, "http-equiv"); break;
-        case TAG_BODY: selected = el_has(el, "background"); break;
-        default: break;
-        }
-        return selected || el_style_url(el) ? py_visit(p, el, tag) : 0;
+        selected = role != R_NONE && (!ts->required || el_has(el, ts->required));
+        return selected || (role != R_SCRIPT && role != R_STYLE && role != R_TITLE && el_style_url(el))
+                   ? py_visit(p, el, slot) : 0;
     }
-    if (at.dup) return selected || style_url ? py_visit(p, el, tag) : 0;
+    if (at.dup) return selected || style_url ? py_visit(p, el, slot) : 0;
     if (!selected && !style_url) return 0;
-    if (tag == TAG_TITLE) return title(p, el);
-    PyObject *name = tag < TAG_COUNT ? tag_str[tag] : NULL;
-    switch (tag) {
-    case TAG_SCRIPT: {
+    PyObject *name = ts ? ts->name : NULL;
+    switch (role) { /* selected, or carrying a style url(): Python's visit runs its role either way */
+    case R_TITLE:
+        return title(p, el);
+    case R_TEMPLATE:
+        return py_visit(p, el, slot); /* rare: Python notes it, its content is observed after the walk */
+    case R_SCRIPT: {
         const attr_t *type = get(&at, "type");
         int kind = truthy(type) ? script_kind(type) : K_JS;
-        if (kind == K_UNKNOWN) return py_visit(p, el, tag);
+        if (kind == K_UNKNOWN) return py_visit(p, el, slot);
+        const attr_t *src = get(&at, "src");
+        if (!truthy(src) && (any_truthy(&at, &R.deferred_src) || any_truthy(&at, &R.gate_src)))
+            return py_visit(p, el, slot); /* a parked or held-back URL: rare, Python reads it */
         if (kind == K_DATA) return 0;
         int gated = kind == K_GATED;
-        const attr_t *src = get(&at, "src");
-        if (!truthy(src)) src = gated ? get(&at, "data-src") : NULL;
         if (truthy(src)) {
             if (add(p, src->value, src->vlen, s_script, s_src, s_empty, 0, gated) < 0) return -1;
             if (at.n > 1 && attr_sig_check(p, el, &at, 1, gated, hit) < 0) return -1;
@@ -1371,28 +1621,44 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
                 text_free(p, code);
             }
         }
-        break;
+        return 0;
     }
-    case TAG_IMG: case TAG_SOURCE: case TAG_IFRAME: {
-        const attr_t *v = get(&at, "src");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
-        if (tag != TAG_IFRAME) {
-            v = get(&at, "srcset");
-            if (truthy(v) && add_srcset(p, v, name, s_srcset, s_empty) < 0) return -1;
+    case R_STYLE: {
+        size_t n;
+        unsigned char *t = text_of(p, el, &n);
+        attr_t v = {NULL, t ? t : (const unsigned char *)"", 0, t ? n : 0};
+        int rc = css_attr(p, &v, s_style, s_text);
+        text_free(p, t);
+        return rc;
+    }
+    case R_FETCH: {
+        if (ts->gateable && any_truthy(&at, &R.gate_src)) return py_visit(p, el, slot); /* maybe held back */
+        for (int i = 0; i < ts->nfetch; i++) {
+            const attr_t *v = get(&at, ts->fetch[i]);
+            if (!truthy(v)) continue;
+            int rc = ts->fetch_srcset[i]
+                         ? add_srcset(p, v, name, ts->fetch_str[i], s_empty)
+                         : add(p, v->value, v->vlen, name, ts->fetch_str[i], s_empty, 0, 0);
+            if (rc < 0) return -1;
         }
         break;
     }
-    case TAG_LINK: {
+    case R_ANCHOR: {
+        const attr_t *href = get(&at, "href");
+        if (truthy(href) && add_link(p, el, href) < 0) return -1;
+        break;
+    }
+    case R_LINK: {
         const attr_t *r = get(&at, "rel");
         if (!truthy(r)) break;
-        if (!is_ascii(r->value, r->vlen)) return py_visit(p, el, tag);
+        if (!is_ascii(r->value, r->vlen)) return py_visit(p, el, slot);
         unsigned char low[256];
-        if (r->vlen > sizeof low) return py_visit(p, el, tag);
+        if (r->vlen > sizeof low) return py_visit(p, el, slot);
         for (size_t i = 0; i < r->vlen; i++) low[i] = lower(r->value[i]);
         PyObject *rel = NULL;
         int k = rel_index(low, r->vlen);
         if (k >= 0) {
-            rel = rel_str[k];
+            rel = PyTuple_GET_ITEM(R.link_rels.names, k);
             Py_INCREF(rel);
         } else {
             /* " ".join(rel.split()) */
@@ -1424,44 +1690,9 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         if (rc < 0) return -1;
         break;
     }
-    case TAG_META: {
+    case R_META: {
         const attr_t *he = get(&at, "http-equiv");
-        if (he && (!is_ascii(he->value, he->vlen) || ieq(he->value, he->vlen, "refresh"))) return py_visit(p, el, tag);
-        break;
-    }
-    case TAG_STYLE: {
-        size_t n;
-        unsigned char *t = text_of(p, el, &n);
-        attr_t v = {NULL, t ? t : (const unsigned char *)"", 0, t ? n : 0};
-        int rc = css_attr(p, &v, s_style, s_text);
-        text_free(p, t);
-        return rc;
-    }
-    case TAG_FRAME: case TAG_EMBED: case TAG_AUDIO: case TAG_TRACK: case TAG_INPUT: {
-        const attr_t *v = get(&at, "src");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
-        break;
-    }
-    case TAG_VIDEO: {
-        const attr_t *v = get(&at, "src");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_src, s_empty, 0, 0) < 0) return -1;
-        v = get(&at, "poster");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_poster, s_empty, 0, 0) < 0) return -1;
-        break;
-    }
-    case TAG_OBJECT: {
-        const attr_t *v = get(&at, "data");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_data, s_empty, 0, 0) < 0) return -1;
-        break;
-    }
-    case TAG_FORM: {
-        const attr_t *v = get(&at, "action");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_action, s_empty, 0, 0) < 0) return -1;
-        break;
-    }
-    case TAG_BODY: {
-        const attr_t *v = get(&at, "background");
-        if (truthy(v) && add(p, v->value, v->vlen, name, s_background, s_empty, 0, 0) < 0) return -1;
+        if (he && (!is_ascii(he->value, he->vlen) || ieq(he->value, he->vlen, "refresh"))) return py_visit(p, el, slot);
         break;
     }
     default:
@@ -1505,7 +1736,7 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
     unsigned long long root_id;
     PyObject *walk, *reference, *cap;
     if (!PyArg_ParseTuple(args, "KOOO", &root_id, &walk, &reference, &cap)) return NULL;
-    if (!loaded || !tags_set) {
+    if (!loaded || !configured) {
         PyErr_SetString(PyExc_RuntimeError, "fastwalk not initialised");
         return NULL;
     }
@@ -1526,10 +1757,36 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
     }
     p.refs = p.obs ? PyObject_GetAttr(walk, s_refs) : NULL;
     p.seen = PyObject_GetAttr(walk, s_seen);
+    {
+        PyObject *g = p.seen ? PyObject_GetAttrString(walk, "gated") : NULL;
+        PyObject *e = g ? PyObject_GetAttrString(walk, "encoded") : NULL;
+        p.gated_all = g ? PyObject_IsTrue(g) == 1 : 0;
+        p.encoded = e ? PyObject_IsTrue(e) == 1 : 0;
+        Py_XDECREF(g);
+        if (!e) Py_CLEAR(p.seen);
+        Py_XDECREF(e);
+    }
     p.rel_root = p.refs && p.seen ? get_str_or_none(walk, s_rel_root, &p.rel_root_s, &p.rel_root_n) : NULL;
     p.rel_dir = p.rel_root ? get_str_or_none(walk, s_rel_dir, &p.rel_dir_s, &p.rel_dir_n) : NULL;
     p.rel_host = p.rel_dir ? PyObject_GetAttr(walk, s_rel_host) : NULL;
     if (!hit || !p.rel_host) goto done;
+    {
+        PyObject *flag = PyObject_GetAttr(walk, s_links);
+        PyObject *max = flag ? PyObject_GetAttr(walk, s_max_links) : NULL;
+        p.links = flag ? PyObject_IsTrue(flag) == 1 : 0;
+        p.max_links = max ? PyLong_AsSsize_t(max) : -1;
+        Py_XDECREF(flag);
+        Py_XDECREF(max);
+        if (!max || PyErr_Occurred()) goto done;
+        p.links_list = PyObject_GetAttr(p.obs, s_links);
+        if (!p.links_list) goto done;
+        p.self_link = get_str_or_none(walk, s_self_link, &p.self_link_s, &p.self_link_n);
+        if (!p.self_link) goto done;
+        if (!PyList_Check(p.links_list)) {
+            PyErr_SetString(PyExc_TypeError, "obs.links must be a list");
+            goto done;
+        }
+    }
     if (!PyList_Check(p.refs) || !PySet_Check(p.seen)) {
         PyErr_SetString(PyExc_TypeError, "refs must be a list, seen a set");
         goto done;
@@ -1559,6 +1816,8 @@ done:
     Py_XDECREF(p.rel_root);
     Py_XDECREF(p.rel_dir);
     Py_XDECREF(p.rel_host);
+    Py_XDECREF(p.links_list);
+    Py_XDECREF(p.self_link);
     return ret;
 }
 
@@ -1606,30 +1865,153 @@ static PyObject *py_tag_id(PyObject *self, PyObject *args) {
     return PyLong_FromUnsignedLongLong(f_tag_id((lnode *)(uintptr_t)id));
 }
 
-/* set_tags(names tuple, ids tuple): the names must be TAG_NAMES in order */
-static PyObject *py_set_tags(PyObject *self, PyObject *args) {
-    PyObject *names, *ids;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &ids)) return NULL;
-    if (PyTuple_GET_SIZE(names) != TAG_COUNT || PyTuple_GET_SIZE(ids) != TAG_COUNT) {
-        PyErr_SetString(PyExc_ValueError, "wrong number of tags");
-        return NULL;
+/* a sequence of str from spec[key] as an interned tuple */
+static int take_strs(PyObject *spec, const char *key, strs_t *out) {
+    PyObject *v = PyDict_GetItemString(spec, key); /* borrowed */
+    if (!v) {
+        PyErr_Format(PyExc_KeyError, "rule table %s missing", key);
+        return -1;
     }
-    for (int i = 0; i < TAG_COUNT; i++) {
-        const char *nm = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, i));
-        if (!nm || strcmp(nm, TAG_NAMES[i]) != 0) {
-            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "tag %d must be %s", i, TAG_NAMES[i]);
-            return NULL;
+    PyObject *t = PySequence_Tuple(v);
+    if (!t) return -1;
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    const char **c = PyMem_Calloc(n ? n : 1, sizeof(char *));
+    size_t *len = PyMem_Calloc(n ? n : 1, sizeof(size_t));
+    if (!c || !len) {
+        Py_DECREF(t);
+        PyMem_Free((void *)c);
+        PyMem_Free(len);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(t, i);
+        if (!PyUnicode_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "rule table %s holds a non-str", key);
+            goto fail;
         }
-        tag_ids[i] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(ids, i));
-        if (PyErr_Occurred()) return NULL;
+        Py_INCREF(item);
+        PyUnicode_InternInPlace(&item);
+        PyTuple_SET_ITEM(t, i, item); /* steals the reference; drops the old one */
+        c[i] = PyUnicode_AsUTF8(item);
+        if (!c[i]) goto fail;
+        len[i] = strlen(c[i]);
     }
-    memset(tag_of_id, TAG_OTHER, sizeof tag_of_id);
-    for (int i = TAG_COUNT - 1; i >= 0; i--)
-        if (tag_ids[i] < 256) tag_of_id[tag_ids[i]] = (uint8_t)i;
-    tags_set = 1;
-    Py_RETURN_NONE;
+    Py_XDECREF(out->names);
+    PyMem_Free((void *)out->c);
+    PyMem_Free(out->len);
+    out->names = t;
+    out->c = c;
+    out->len = len;
+    out->n = n;
+    return 0;
+fail:
+    Py_DECREF(t);
+    PyMem_Free((void *)c);
+    PyMem_Free(len);
+    return -1;
 }
 
+static int take_size(PyObject *spec, const char *key, size_t *out) {
+    PyObject *v = PyDict_GetItemString(spec, key);
+    if (!v) {
+        PyErr_Format(PyExc_KeyError, "rule value %s missing", key);
+        return -1;
+    }
+    Py_ssize_t x = PyLong_AsSsize_t(v);
+    if (x < 1 && !PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "%s must be positive", key);
+    if (PyErr_Occurred()) return -1;
+    *out = (size_t)x;
+    return 0;
+}
+
+/* configure(spec): the rule tables of crawler/observe.py (observe._native_spec() builds the dict):
+   tags: [(name, lexbor id, role, fetch attributes, required attribute or None, gateable)], skip_schemes,
+   js_types, js_suffixes, data_types, data_suffixes, link_rels, gate_src, deferred_src, url_openers,
+   sig_limit, sig_tail, title_max, link_text_max */
+static PyObject *py_configure(PyObject *self, PyObject *args) {
+    PyObject *spec;
+    if (!PyArg_ParseTuple(args, "O!", &PyDict_Type, &spec)) return NULL;
+    configured = 0;
+    PyObject *tags = PyDict_GetItemString(spec, "tags");
+    if (!tags || !PyList_Check(tags) || PyList_GET_SIZE(tags) > MAX_TAGS) {
+        PyErr_SetString(PyExc_ValueError, "tags must be a list of at most 32 element rules");
+        return NULL;
+    }
+    if (take_strs(spec, "skip_schemes", &R.skip_schemes) < 0 || take_strs(spec, "js_types", &R.js_types) < 0 ||
+        take_strs(spec, "js_suffixes", &R.js_suffixes) < 0 || take_strs(spec, "data_types", &R.data_types) < 0 ||
+        take_strs(spec, "data_suffixes", &R.data_suffixes) < 0 || take_strs(spec, "link_rels", &R.link_rels) < 0 ||
+        take_strs(spec, "gate_src", &R.gate_src) < 0 || take_strs(spec, "deferred_src", &R.deferred_src) < 0 ||
+        take_size(spec, "sig_limit", &R.sig_limit) < 0 || take_size(spec, "sig_tail", &R.sig_tail) < 0 ||
+        take_size(spec, "title_max", &R.title_max) < 0 || take_size(spec, "link_text_max", &R.link_text_max) < 0)
+        return NULL;
+    if (R.sig_tail >= R.sig_limit) {
+        PyErr_SetString(PyExc_ValueError, "sig_tail must be below sig_limit");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < R.skip_schemes.n; i++)
+        if (R.skip_schemes.len[i] > 11) {
+            PyErr_SetString(PyExc_ValueError, "skipped schemes are matched on 11 characters");
+            return NULL;
+        }
+    PyObject *op = PyDict_GetItemString(spec, "url_openers");
+    const char *ops = op ? PyUnicode_AsUTF8(op) : NULL;
+    if (!ops || strlen(ops) >= sizeof R.url_openers) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "url_openers must be a short str");
+        return NULL;
+    }
+    strcpy(R.url_openers, ops);
+    for (int i = 0; i < R.ntags; i++) {
+        Py_CLEAR(R.tag[i].name);
+        for (int k = 0; k < R.tag[i].nfetch; k++) Py_CLEAR(R.tag[i].fetch_str[k]);
+    }
+    R.ntags = 0;
+    memset(R.slot_of_id, NO_TAG, sizeof R.slot_of_id);
+    Py_XSETREF(R.spec, Py_NewRef(spec)); /* keeps the strings the tag rules borrow */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(tags); i++) {
+        PyObject *name, *fetch, *required;
+        const char *role;
+        unsigned long long id;
+        int gateable;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(tags, i), "UKsO!Op", &name, &id, &role, &PyTuple_Type, &fetch,
+                              &required, &gateable))
+            return NULL;
+        tagspec_t *t = &R.tag[R.ntags];
+        t->role = R_NONE;
+        for (int r = 1; ROLE_NAMES[r]; r++)
+            if (strcmp(role, ROLE_NAMES[r]) == 0) t->role = r;
+        if (t->role == R_NONE || PyTuple_GET_SIZE(fetch) > MAX_FETCH) {
+            PyErr_Format(PyExc_ValueError, "element rule %zd: unknown role %s or too many attributes", i, role);
+            return NULL;
+        }
+        t->id = (uintptr_t)id;
+        Py_INCREF(name);
+        PyUnicode_InternInPlace(&name);
+        t->name = name;
+        t->nfetch = (int)PyTuple_GET_SIZE(fetch);
+        for (int k = 0; k < t->nfetch; k++) {
+            PyObject *a = PyTuple_GET_ITEM(fetch, k);
+            if (!PyUnicode_Check(a)) {
+                PyErr_SetString(PyExc_TypeError, "fetch attributes must be str");
+                return NULL;
+            }
+            Py_INCREF(a);
+            PyUnicode_InternInPlace(&a);
+            t->fetch_str[k] = a;
+            t->fetch[k] = PyUnicode_AsUTF8(a);
+            size_t fl = t->fetch[k] ? strlen(t->fetch[k]) : 0;
+            t->fetch_srcset[k] = fl >= 6 && memcmp(t->fetch[k] + fl - 6, "srcset", 6) == 0;
+        }
+        t->required = required == Py_None ? NULL : PyUnicode_AsUTF8(required);
+        if (required != Py_None && !t->required) return NULL;
+        t->gateable = gateable;
+        R.ntags++;
+    }
+    for (int i = R.ntags - 1; i >= 0; i--)
+        if (R.tag[i].id < 256) R.slot_of_id[R.tag[i].id] = (uint8_t)i;
+    configured = 1;
+    Py_RETURN_NONE;
+}
 
 static inline int base_at(const unsigned char *f, const unsigned char *e) {
     /* b"<base", b"<BASE" or b"<Base" at f (exactly those spellings) */
@@ -1680,6 +2062,122 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nOO)", count, base ? Py_True : Py_False, nul ? Py_True : Py_False);
 }
 
+/* find_markers(data, markers) -> the indexes of the markers that occur in data. Each marker is a pair
+   (bytes, anchor): anchor is the offset of a byte in it that is rare in pages (at most 8 distinct anchor
+   bytes over all markers). One pass that stops only at anchor bytes followed by a byte some marker has
+   there. */
+static PyObject *py_find_markers(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    PyObject *markers;
+    if (!PyArg_ParseTuple(args, "y*O!", &b, &PyTuple_Type, &markers)) return NULL;
+    Py_ssize_t nm = PyTuple_GET_SIZE(markers);
+    typedef struct {
+        const unsigned char *m;
+        size_t len, at;
+    } mk_t;
+    mk_t mk[128];
+    unsigned char anchors[8];
+    int na = 0, group_of[256], nmembers[8] = {0};
+    uint8_t members[8][128]; /* per anchor byte: the markers anchored on it */
+    uint8_t next_ok[8][32];  /* per anchor byte: the bytes that follow it in some marker (a bit set) */
+    uint8_t found[128] = {0};
+    memset(next_ok, 0, sizeof next_ok);
+    const char *err = nm > 128 ? "at most 128 markers" : NULL;
+    for (Py_ssize_t i = 0; !err && i < nm; i++) {
+        PyObject *m = PyTuple_GET_ITEM(markers, i), *bytes;
+        Py_ssize_t at;
+        if (!PyTuple_Check(m) || !PyArg_ParseTuple(m, "O!n", &PyBytes_Type, &bytes, &at) || at < 0 ||
+            at >= PyBytes_GET_SIZE(bytes)) {
+            PyErr_Clear();
+            err = "markers must be (bytes, anchor offset inside them)";
+            break;
+        }
+        mk[i].m = (const unsigned char *)PyBytes_AS_STRING(bytes);
+        mk[i].len = (size_t)PyBytes_GET_SIZE(bytes);
+        mk[i].at = (size_t)at;
+        unsigned char c = mk[i].m[at];
+        if (!memchr(anchors, c, na)) {
+            if (na == 8) {
+                err = "at most 8 distinct anchor bytes";
+                break;
+            }
+            group_of[c] = na;
+            anchors[na++] = c;
+        }
+        int g = group_of[c];
+        members[g][nmembers[g]++] = (uint8_t)i;
+        if ((size_t)at + 1 < mk[i].len) {
+            unsigned char nx = mk[i].m[at + 1];
+            next_ok[g][nx >> 3] |= (uint8_t)(1u << (nx & 7));
+        } else {
+            memset(next_ok[g], 0xff, 32); /* the anchor ends the marker: anything may follow */
+        }
+    }
+    if (err) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    const unsigned char *s = b.buf;
+    size_t n = (size_t)b.len, i = 0;
+    Py_ssize_t left = nm;
+#define AT(pos)                                                                                              \
+    do {                                                                                                     \
+        int g_ = group_of[s[pos]];                                                                           \
+        if ((pos) + 1 < n && !(next_ok[g_][s[(pos) + 1] >> 3] & (1u << (s[(pos) + 1] & 7)))) break;         \
+        for (int x_ = 0; x_ < nmembers[g_]; x_++) {                                                          \
+            int j_ = members[g_][x_];                                                                        \
+            const mk_t *k_ = &mk[j_];                                                                        \
+            if (found[j_] || (pos) < k_->at || (pos) - k_->at + k_->len > n) continue;                       \
+            if (memcmp(s + (pos) - k_->at, k_->m, k_->len) == 0) {                                           \
+                found[j_] = 1;                                                                               \
+                left--;                                                                                      \
+            }                                                                                                \
+        }                                                                                                    \
+    } while (0)
+#ifdef __SSE2__
+    if (na && na <= 4) {
+        /* straight-line: four compares (unused ones repeat the first anchor), two 16-byte blocks a round */
+        __m128i a0 = _mm_set1_epi8((char)anchors[0]), a1 = _mm_set1_epi8((char)anchors[na > 1 ? 1 : 0]),
+                a2 = _mm_set1_epi8((char)anchors[na > 2 ? 2 : 0]), a3 = _mm_set1_epi8((char)anchors[na > 3 ? 3 : 0]);
+#define HITS(v) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, a0), _mm_cmpeq_epi8(v, a1)), \
+                                               _mm_or_si128(_mm_cmpeq_epi8(v, a2), _mm_cmpeq_epi8(v, a3))))
+        for (; left && i + 32 <= n; i += 32) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), w = _mm_loadu_si128((const __m128i *)(s + i + 16));
+            unsigned mask = (unsigned)HITS(v) | ((unsigned)HITS(w) << 16);
+            for (; mask && left; mask &= mask - 1) {
+                size_t pos = i + __builtin_ctz(mask);
+                AT(pos);
+            }
+        }
+#undef HITS
+    } else {
+        __m128i sets[8];
+        for (int k = 0; k < na; k++) sets[k] = _mm_set1_epi8((char)anchors[k]);
+        for (; left && na && i + 16 <= n; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), acc = _mm_cmpeq_epi8(v, sets[0]);
+            for (int k = 1; k < na; k++) acc = _mm_or_si128(acc, _mm_cmpeq_epi8(v, sets[k]));
+            for (unsigned mask = (unsigned)_mm_movemask_epi8(acc); mask && left; mask &= mask - 1) {
+                size_t pos = i + __builtin_ctz(mask);
+                AT(pos);
+            }
+        }
+    }
+#endif
+    for (; left && i < n; i++)
+        if (memchr(anchors, s[i], na)) AT(i);
+#undef AT
+    PyBuffer_Release(&b);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t j = 0; out && j < nm; j++)
+        if (found[j]) {
+            PyObject *x = PyLong_FromSsize_t(j);
+            if (!x || PyList_Append(out, x) < 0) Py_CLEAR(out);
+            Py_XDECREF(x);
+        }
+    return out;
+}
+
 /* utf8_valid(data) -> whether data decodes as strict UTF-8 (as bytes.decode("utf-8") does) */
 static PyObject *py_utf8_valid(PyObject *self, PyObject *args) {
     Py_buffer b;
@@ -1695,8 +2193,10 @@ static PyMethodDef methods[] = {
     {"body_facts", py_body_facts, METH_VARARGS, "body_facts(data): (count of <, <base|<BASE|<Base occurs, NUL occurs)"},
     {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
     {"tag_id", py_tag_id, METH_VARARGS, "tag_id(mem_id): lexbor tag id of a node"},
-    {"set_tags", py_set_tags, METH_VARARGS, "set_tags(names, ids): lexbor ids of the tags the walk knows"},
+    {"configure", py_configure, METH_VARARGS, "configure(spec): the rule tables of crawler/observe.py"},
+    {"find_markers", py_find_markers, METH_VARARGS, "find_markers(data, markers): indexes of those that occur"},
     {"needles", py_needles, METH_VARARGS, "needles(plain, nsigs, lower, always): a compiled needle table"},
+    {"needle_hits", py_needle_hits, METH_VARARGS, "needle_hits(needles, data): signatures whose needles occur"},
     {"walk", py_walk, METH_VARARGS, "walk(root_mem_id, walk, Reference, needles): the native element walk"},
     {NULL, NULL, 0, NULL}};
 
@@ -1708,16 +2208,12 @@ PyMODINIT_FUNC PyInit__fastwalk(void) {
     if (!m) return NULL;
 #define S(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL;
     S(s_src, "src") S(s_srcset, "srcset") S(s_script, "script") S(s_inline, "inline") S(s_href, "href")
-    S(s_imagesrcset, "imagesrcset") S(s_empty, "") S(s_text, "text") S(s_style, "style") S(s_data, "data")
-    S(s_poster, "poster") S(s_action, "action") S(s_background, "background") S(s_link, "link")
+    S(s_imagesrcset, "imagesrcset") S(s_empty, "") S(s_text, "text") S(s_style, "style") S(s_link, "link")
     S(s_refs, "refs") S(s_seen, "seen") S(s_add, "add") S(s_add_css, "add_css") S(s_add_srcset, "add_srcset")
     S(s_visit, "visit") S(s_attr_signatures, "attr_signatures") S(s_scan_script, "scan_script")
     S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_obs, "obs") S(s_title, "title") S(s_rel_root, "rel_root")
-    S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_table, "table")
+    S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_links, "links") S(s_max_links, "max_links")
+    S(s_link_fn, "link") S(s_self_link, "self_link")
 #undef S
-    for (int i = 0; i < TAG_COUNT; i++)
-        if (!(tag_str[i] = PyUnicode_InternFromString(TAG_NAMES[i]))) return NULL;
-    for (int i = 0; LINK_RELS[i]; i++)
-        if (!(rel_str[i] = PyUnicode_InternFromString(LINK_RELS[i]))) return NULL;
     return m;
 }

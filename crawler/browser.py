@@ -17,17 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from crawler.consent import AutoconsentBundle, ConsentTracker
 from crawler.outcomes import Classified, classify_browser_error
+from crawler.paths import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +102,7 @@ class RequestRecord:
     status: int | None = None
     remote_ip: str | None = None
     failure: str | None = None
+    requested_at: datetime | None = None  # wall clock (UTC) when the page issued it
 
 
 @dataclass
@@ -119,6 +126,7 @@ class Visit:
     load_state: str = "commit"
     popups: int = 0
     duration_ms: float = 0.0
+    har_path: str | None = None  # the visit's HAR file (cookie values stripped), when the pool records HARs
 
 
 class VisitFailed(Exception):
@@ -147,6 +155,7 @@ class BrowserConfig:
     user_agent: str | None = None
     extra_args: tuple[str, ...] = ()
     tag: str = ""  # marks the pool's Chromium processes (kill on hang; tests); random when empty
+    har_dir: str = ""  # record one HAR file per visit here (``har_name``); "" = none
 
 
 class BrowserPool:
@@ -231,6 +240,8 @@ class BrowserPool:
                 raise VisitFailed(Classified("browser_error", type(exc).__name__,
                                              f"browser did not start: {str(exc)[:200]}")) from exc
             visit = Visit(url=url, pass_=pass_)
+            if self.config.har_dir:
+                visit.har_path = str(Path(self.config.har_dir) / har_name(url, pass_))
             started = time.monotonic()
             holder: dict[str, Any] = {}
             task = asyncio.ensure_future(self._run(browser, visit, holder, patience))
@@ -269,7 +280,7 @@ class BrowserPool:
                 if not visit.requests:  # a partial visit keeps what was seen
                     visit.requests = list(holder.get("records", {}).values())
                 self._mark_guarded(visit.requests)
-                await self._close_context(holder.get("context"))
+                await self._close_context(holder.get("context"), visit.har_path)
 
     def _mark_guarded(self, records) -> None:
         """Say in the record of each request the guard proxy turned away (a plain-http one shows the proxy's 403 as
@@ -291,10 +302,13 @@ class BrowserPool:
                 return Classified(away[0], "BrowserGuard", f"the browser guard turned {rec.url} away: {away[1]}")
         return None
 
-    async def _close_context(self, context) -> None:
+    async def _close_context(self, context, har_path: str | None = None) -> None:
+        """Close a visit's context (Playwright writes its HAR then) and strip the cookie values from that HAR."""
         if context is None:
             return
         closing = asyncio.ensure_future(context.close())
+        if har_path:
+            closing.add_done_callback(lambda _f: self._inc("har/written" if strip_har_file(har_path) else "har/missing"))
         done, _ = await asyncio.wait({closing}, timeout=3.0)
         if done:
             closing.exception()  # a dead browser's context "fails" to close: nothing left to do
@@ -312,10 +326,13 @@ class BrowserPool:
     async def _run(self, browser, visit: Visit, holder: dict[str, Any], patience: float = 1) -> None:
         cfg, p = self.config, visit.pass_
         gpc = p.signal == "gpc"
+        har = {"record_har_path": visit.har_path, "record_har_content": "omit"} if visit.har_path else {}
+        if visit.har_path:
+            Path(visit.har_path).parent.mkdir(parents=True, exist_ok=True)
         context = await browser.new_context(
             ignore_https_errors=True,  # as the static crawler: record what is served, verify nothing
             user_agent=cfg.user_agent, extra_http_headers=GPC_HEADERS if gpc else None,
-            service_workers="block", accept_downloads=False, java_script_enabled=True,
+            service_workers="block", accept_downloads=False, java_script_enabled=True, **har,
         )
         holder["context"] = context
         if gpc:
@@ -398,7 +415,8 @@ class BrowserPool:
                 frame_url, nav = "", False
             prev = req.redirected_from
             rec = RequestRecord(url=req.url, resource_type=req.resource_type, frame_url=frame_url,
-                                method=req.method, navigation=nav, redirected_from=prev.url if prev else None)
+                                method=req.method, navigation=nav, redirected_from=prev.url if prev else None,
+                                requested_at=datetime.now(timezone.utc))
             if prev is not None and prev in records:
                 records[prev].status = records[prev].status or 300
             records[req] = rec
@@ -466,6 +484,63 @@ class BrowserPool:
         with contextlib.suppress(Exception):
             await cdp.send("Network.enable")
         return found, ips
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+
+
+def har_name(url: str, pass_: Pass) -> str:
+    """The HAR file name of the visit of ``url`` in ``pass_``: readable host and path, a hash of the whole URL
+    (unique per page), then the pass, e.g. ``www.example.de-impressum-1a2b3c4d.none-none.har``."""
+    rest = url.split("://", 1)[-1]
+    slug = _UNSAFE.sub("-", rest)[:60].strip("-.") or "page"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}.{pass_.consent_state}-{pass_.signal}.har"
+
+
+_COOKIE_HEADERS = ("cookie", "set-cookie")
+
+
+def _names_only(header: str, value: str) -> str:
+    """A Cookie / Set-Cookie header without values: ``a=; b=`` and ``a=; Path=/; Max-Age=…`` (attributes kept)."""
+    if header == "cookie":
+        return "; ".join(f"{p.split('=', 1)[0].strip()}=" for p in value.split(";") if p.strip())
+    lines = []
+    for line in value.split("\n"):  # Chromium joins several Set-Cookie headers with newlines
+        first, _, attrs = line.partition(";")
+        lines.append(f"{first.split('=', 1)[0].strip()}=" + (f";{attrs}" if attrs else ""))
+    return "\n".join(lines)
+
+
+def strip_har(har: dict[str, Any]) -> dict[str, Any]:
+    """``har`` with every cookie value removed (request/response ``cookies`` and Cookie/Set-Cookie headers) and
+    request bodies dropped (they can echo identifiers); names, attributes and sizes stay. Mutates and returns."""
+    for entry in (har.get("log") or {}).get("entries") or []:
+        for side in ("request", "response"):
+            part = entry.get(side) or {}
+            for c in part.get("cookies") or []:
+                c["value"] = ""
+            for h in part.get("headers") or []:
+                name = str(h.get("name", "")).lower()
+                if name in _COOKIE_HEADERS:
+                    h["value"] = _names_only(name, str(h.get("value", "")))
+        post = (entry.get("request") or {}).get("postData")
+        if isinstance(post, dict):
+            post["text"] = ""
+            post.pop("params", None)
+            post["comment"] = "request body not stored"
+    return har
+
+
+def strip_har_file(path: str) -> bool:
+    """Rewrite the HAR at ``path`` by :func:`strip_har` (atomically); False when there is no such file."""
+    p = Path(path)
+    try:
+        har = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    write_text_atomic(p, json.dumps(strip_har(har), ensure_ascii=False))
+    return True
 
 
 def browser_unavailable(executable: str | None = None, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from crawler.browser import Visit
 from crawler.hosts import host_of, registrable_domain
+from crawler.observe import embedding_of
 
 _LIMIT = 4096  # URLs are untrusted and can be huge (data: excluded below)
 
@@ -28,10 +29,11 @@ def visit_rows(visit: Visit, *, run_id: str, input_domain: str, page_url: str, s
             continue
         resources.append({**tags, "url": r.url[:_LIMIT], "host": host_of(r.url), "element": r.resource_type,
                           "attribute": None, "rel": None, "inline": False, "declared": False, "gated": False,
+                          "embedding": embedding_of(r.resource_type, "", None, False),  # a request made: direct
                           "resource_type": r.resource_type, "frame_url": (r.frame_url or "")[:_LIMIT] or None,
                           "initiator": (r.initiator or "")[:_LIMIT] or None,
                           "redirected_from": (r.redirected_from or "")[:_LIMIT] or None, "status": r.status,
-                          "remote_ip": r.remote_ip, "failure": r.failure})
+                          "remote_ip": r.remote_ip, "failure": r.failure, "requested_at": r.requested_at})
     cookies = []
     for c in visit.cookies:
         expires = c.get("expires", -1)

@@ -78,7 +78,8 @@ class BrowserDownloadHandler:
     guard and resolver), which forwards to ``SR_BROWSER_PROXY`` when set. Settings: ``SR_BROWSER_EXECUTABLE``,
     ``SR_BROWSER_PROXY``, ``SR_BROWSER_CONTEXTS``,
     ``SR_BROWSER_PAGE_BUDGET``, ``SR_BROWSER_NAV_TIMEOUT``, ``SR_BROWSER_LOAD_TIMEOUT``, ``SR_BROWSER_IDLE_TIMEOUT``,
-    ``SR_BROWSER_CONSENT_WAIT``, ``SR_BROWSER_MAX_POPUPS``, ``SR_BROWSER_AUTOCONSENT``, ``SR_BROWSER_TAG``.
+    ``SR_BROWSER_CONSENT_WAIT``, ``SR_BROWSER_MAX_POPUPS``, ``SR_BROWSER_AUTOCONSENT``, ``SR_BROWSER_TAG``,
+    ``SR_BROWSER_HAR_DIR`` (one HAR file per visit, cookie values stripped; the scan's evidence pack).
     Stats: ``sr/browser/*``.
     """
 
@@ -103,6 +104,7 @@ class BrowserDownloadHandler:
             max_popups=s.getint("SR_BROWSER_MAX_POPUPS"),
             user_agent=s.get("USER_AGENT"),
             tag=s.get("SR_BROWSER_TAG", ""),
+            har_dir=s.get("SR_BROWSER_HAR_DIR", ""),
         )
         bundle = load_bundle() if s.getbool("SR_BROWSER_AUTOCONSENT", True) else None
         crawler.stats.set_value("sr/browser/autoconsent", 1 if bundle else 0)

@@ -92,6 +92,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("inline", pa.bool_()),
             ("declared", pa.bool_()),
             ("gated", pa.bool_()),
+            ("embedding", pa.string()),  # direct | gated | encoded | config | hint (NULL: CSP-declared)
             ("method", pa.string()),
             ("consent_state", pa.string()),
             ("signal", pa.string()),
@@ -102,6 +103,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("status", pa.int32()),
             ("remote_ip", pa.string()),
             ("failure", pa.string()),
+            ("requested_at", TS),
         ]
     ),
     # one row per inline snippet signature found on a page
@@ -113,6 +115,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("signature_id", pa.string()),
             ("value", pa.string()),
             ("gated", pa.bool_()),
+            ("embedding", pa.string()),  # config | gated | encoded
             ("method", pa.string()),
             ("consent_state", pa.string()),
             ("signal", pa.string()),

@@ -130,4 +130,7 @@ def build_manifest(
             "scrapy": {k: v for k, v in stats.items() if k.startswith(SCRAPY_STATS) and isinstance(v, (int, float))},
         },
         "tables": tables,
+        # which tree walk observed the pages: the native one (crawler/_fastwalk.c) or the pure-Python reference
+        "observe": {"native_walk": grouped.get("observe/walk", {}).get("native", 0) > 0,
+                    "pages_by_walk": grouped.get("observe/walk", {})},
     }

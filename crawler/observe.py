@@ -27,29 +27,60 @@ from w3lib.encoding import (
 
 from crawler.signatures import CompiledSignature, compile_signature, load_signatures
 
-# element -> attributes that make the browser fetch something
-_FETCH_ATTRS: dict[str, tuple[str, ...]] = {
-    "script": ("src",),
-    "img": ("src", "srcset"),
-    "iframe": ("src",),
-    "frame": ("src",),
-    "embed": ("src",),
-    "object": ("data",),
-    "source": ("src", "srcset"),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "track": ("src",),
-    "input": ("src",),
-    "form": ("action",),
-    "body": ("background",),
+# --- the rule tables: the one place they are written (the native walk, crawler/_fastwalk.c, receives them
+# from here when it is set up and holds none of its own) ------------------------------------------------------
+# element -> (what the walk does with it, the attributes that make the browser fetch something, the attribute
+# the element must carry to be looked at). Roles: "fetch" adds the attributes' URLs, "script" / "link" / "meta" /
+# "style" / "title" / "anchor" have their own rules below.
+_ELEMENTS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "title": ("title", (), None),
+    "script": ("script", ("src",), None),
+    "img": ("fetch", ("src", "srcset"), None),
+    "iframe": ("fetch", ("src",), None),
+    "frame": ("fetch", ("src",), None),
+    "embed": ("fetch", ("src",), None),
+    "object": ("fetch", ("data",), None),
+    "source": ("fetch", ("src", "srcset"), None),
+    "video": ("fetch", ("src", "poster"), None),
+    "audio": ("fetch", ("src",), None),
+    "track": ("fetch", ("src",), None),
+    "input": ("fetch", ("src",), "src"),
+    "form": ("fetch", ("action",), "action"),
+    "link": ("link", ("href",), "href"),
+    "meta": ("meta", (), "http-equiv"),
+    "style": ("style", (), None),
+    "body": ("fetch", ("background",), "background"),
+    "a": ("anchor", ("href",), "href"),
+    "area": ("anchor", ("href",), "href"),
+    "template": ("template", (), None),  # its content is observed after the walk, as gated markup
 }
+_ROLE = {tag: role for tag, (role, _attrs, _required) in _ELEMENTS.items()}
+_FETCH_ATTRS: dict[str, tuple[str, ...]] = {tag: attrs for tag, (role, attrs, _r) in _ELEMENTS.items()
+                                            if role in ("fetch", "script")}
+# attributes that hold a script's or iframe's URL back until a consent manager or a loader script moves it to
+# src (Usercentrics/Cookiebot data-src, consentmanager, Complianz, Borlabs, lazy loaders): a gated reference
+_GATE_SRC_ATTRS = ("data-src", "data-cmp-src", "data-cmplz-src", "data-borlabs-script-blocker-src", "data-gdpr-src",
+                   "data-lazy-src")
+_GATEABLE = ("script", "iframe")  # the elements whose gate attributes are read
+# attributes where page-speed tools park a script's URL until the page has loaded (Rocket Loader, WP Rocket,
+# PhastPress): no consent involved, so the reference is direct
+_DEFERRED_SRC_ATTRS = ("data-rocket-src", "data-phast-original-src")
 _LINK_RELS_FETCHED = frozenset(
     {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon", "shortcut",
      "apple-touch-icon", "manifest", "prerender", "alternate stylesheet", "mask-icon"}
 )
-_SELECTOR = ("title, script, img, iframe, frame, embed, object, source, video, audio, track, input[src], form[action], "
-             "link[href], meta[http-equiv], style, body[background], [style*='url(' i]")
-_SELECTOR_LINKS = _SELECTOR + ", a[href], area[href]"
+_HINT_RELS = frozenset({"preconnect", "dns-prefetch"})  # a connection only: the embedding "hint"
+
+
+def _selector(links: bool) -> str:
+    """The CSS selector of the elements the Python walk visits (``a``/``area`` only when links are wanted)."""
+    parts = [f"{tag}[{required}]" if required else tag for tag, (role, _a, required) in _ELEMENTS.items()
+             if links or role != "anchor"]
+    return ", ".join(parts + ["[style*='url(' i]"])
+
+
+_SELECTOR = _selector(False)
+_SELECTOR_LINKS = _selector(True)
 _SKIP_SCHEMES = ("data:", "javascript:", "mailto:", "tel:", "about:", "blob:", "#", "sms:", "whatsapp:", "callto:")
 # data: URIs (often huge inline images) are skipped inside the regex, never copied out
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(?![dD][aA][tT][aA]:)([^'")\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""", re.I)
@@ -64,6 +95,30 @@ _CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'
 
 
 
+EMBEDDINGS = ("direct", "gated", "encoded", "config", "hint")
+
+
+def embedding_of(element: str, attribute: str, rel: str | None, gated: bool, encoded: bool = False) -> str:
+    """How a page embeds what a reference points to (the definition: docs/methodology.md, "What embeds means"):
+    ``gated`` held back until a consent manager or loader releases it, ``encoded`` inside escaped or encoded
+    embed code, ``hint`` a connection hint only (preconnect, dns-prefetch), ``config`` a URL literal in inline
+    code, else ``direct``. The one place this rule is written; older runs' rows are classified with it too."""
+    if gated:
+        return "gated"
+    if encoded:
+        return "encoded"
+    if element == "link" and rel and all(r in _HINT_RELS for r in rel.split()):
+        return "hint"
+    if element == "script" and attribute == "inline":
+        return "config"
+    return "direct"
+
+
+def signature_embedding(gated: bool, encoded: bool = False) -> str:
+    """The embedding of an inline signature: where the snippet sat (a running script configures the loader)."""
+    return "gated" if gated else "encoded" if encoded else "config"
+
+
 @dataclass(slots=True)
 class Reference:
     """One URL the page makes the browser fetch or connect to (or, if ``declared``, merely allows by CSP)."""
@@ -75,7 +130,15 @@ class Reference:
     rel: str = ""
     inline: bool = False
     declared: bool = False
-    gated: bool = False  # in a <script> whose type keeps it from running until a consent manager enables it
+    gated: bool = False  # held back until a consent manager (or a loader script) releases it
+    encoded: bool = False  # found in escaped or encoded embed code, decoded
+
+    @property
+    def embedding(self) -> str | None:
+        """``direct``, ``gated``, ``encoded``, ``config`` or ``hint`` (None for a CSP-declared host)."""
+        if self.declared:
+            return None
+        return embedding_of(self.element, self.attribute, self.rel, self.gated, self.encoded)
 
 
 @dataclass(slots=True)
@@ -90,7 +153,15 @@ class Observation:
     links: list[tuple[str, str]] = field(default_factory=list)
     signatures: list[tuple[str, str]] = field(default_factory=list)
     gated_signatures: list[tuple[str, str]] = field(default_factory=list)  # found in consent-gated scripts
+    encoded_signatures: list[tuple[str, str]] = field(default_factory=list)  # found in decoded embed code
     flattened: bool = False  # the page nested too deeply and was parsed without its container tags
+    walk: str = ""  # which tree walk ran: "native" (crawler/_fastwalk.c) or "python"
+
+    def signature_evidence(self) -> list[tuple[str, str, str]]:
+        """Every signature hit as (signature id, value, embedding)."""
+        return ([(s, v, signature_embedding(False)) for s, v in self.signatures]
+                + [(s, v, signature_embedding(True)) for s, v in self.gated_signatures]
+                + [(s, v, signature_embedding(False, True)) for s, v in self.encoded_signatures])
 
 
 def compile_signatures(signatures: Mapping[str, str]) -> list[CompiledSignature]:
@@ -240,7 +311,7 @@ def observe(
     ``signatures`` default to the catalog's (``data/services/_signatures.yml``); they run on inline scripts
     and on the attributes of ``<script>`` elements. ``links=False`` skips ``<a href>`` links (only the home
     page needs them to pick pages). ``native`` picks the tree walk: the C one (``crawler/_fastwalk.c``,
-    used by default when it is built and ``links`` is off) or the pure-Python reference walk (``False``);
+    used by default when it is built, with or without links) or the pure-Python reference walk (``False``);
     both give the same observation.
     """
     headers = headers or {}
@@ -269,16 +340,22 @@ def observe(
             if href:
                 resolved = _absolute(url, href)
                 obs.base_url = resolved if resolved and resolved.startswith(("http://", "https://")) else url
-    walk = _Walk(obs, load_signatures() if signatures is None else tuple(signatures), links, max_links)
-    fast = _native() if native is not False and not links else None  # the native walk does not collect links
+    sigs = load_signatures() if signatures is None else tuple(signatures)
+    fast = _native() if native is not False else None
+    walk = _Walk(obs, sigs, links, max_links, fast=fast)
     if fast is not None:
+        obs.walk = "native"
         root = tree.root
         if root is not None:
             fast.walk(root.mem_id, walk, Reference, _native_needles(fast, walk.table, walk.sigs))
     else:
-        visit = walk.visit
-        for node in tree.css(_SELECTOR_LINKS if links else _SELECTOR):
-            visit(node.tag, node.attributes, node.text)
+        obs.walk = "python"
+        _visit_all(walk, tree)
+    if walk.templates:
+        for node in tree.css("template"):
+            _walk_fragment(obs, sigs, walk.seen, _template_content(node.html or ""), gated=True, fast=fast)
+    for fragment in _encoded_fragments(body if text is None else text.encode("utf-8", "replace")):
+        _walk_fragment(obs, sigs, walk.seen, fragment, encoded=True, fast=fast)
     csp = headers.get("content-security-policy")
     if csp:
         for directive, host in csp_hosts(csp):
@@ -286,21 +363,190 @@ def observe(
     return obs
 
 
+def _visit_all(walk: _Walk, tree: LexborHTMLParser) -> None:
+    """The pure-Python walk: ``walk.visit`` for each selected element, in document order, once (lexbor lists
+    an element that matches two parts of the selector twice, one after the other)."""
+    visit = walk.visit
+    last = None
+    for node in tree.css(_SELECTOR_LINKS if walk.links else _SELECTOR):
+        mem_id = node.mem_id
+        if mem_id != last:
+            last = mem_id
+            visit(node.tag, node.attributes, node.text)
+
+
+# --- markup the tree walk does not reach: <template> contents, escaped or encoded embed code ---------------
+# escaped or encoded embed code kept for lazy or consent loading: the markers that start a blob, and its kind
+_ENCODED_MARKERS: tuple[tuple[bytes, str], ...] = (
+    *((b"&lt;" + t, "html") for t in (b"iframe", b"script", b"img", b"embed", b"object", b"video", b"audio")),
+    *((e + t, "js") for e in (b"\\u003c", b"\\u003C", b"\\x3c", b"\\x3C") for t in (b"iframe", b"script", b"img", b"embed")),
+    # markup with escaped quotes in a JS string: <iframe src=\"… (not <img: article images in app state)
+    (b'src=\\"', "js"), (b"src=\\'", "js"),
+    *((e + t, "url") for e in (b"%3C", b"%3c") for t in (b"iframe", b"script", b"img", b"embed")),
+    # base64 of <script, <iframe, <img, <div, <blockquote, <embed, <object
+    *((t, "b64") for t in (b"PHNjcmlwd", b"PGlmcmFtZ", b"PGltZ", b"PGRpd", b"PGJsb2NrcXVvdGU", b"PGVtYmVk",
+                           b"PG9iamVjd")),
+)
+_MARKER_BYTES = tuple(m for m, _kind in _ENCODED_MARKERS)
+# for the native search: each marker with the offset of a byte in it that is rare in pages
+_MARKER_ANCHORS = tuple((m, next(i for i, c in enumerate(m) if c in b"\\&%P")) for m in _MARKER_BYTES)
+_JS_MARKUP = re.compile(rb"<(?:iframe|script|embed)\s[^<>]*\Z", re.I)
+_JS_STRING_END = re.compile(rb"(?<!\\)[\"']|</script", re.I)
+_URL_ENCODED_RUN = re.compile(rb"[A-Za-z0-9%._~:/?#@!$&()*+,;=\[\]-]*")
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+_JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
+_MAX_FRAGMENTS = 64
+_MAX_FRAGMENT_BYTES = 1 << 20
+
+
+def _unescape_js(text: str) -> str:
+    """A JS/JSON string literal's escapes resolved (\\uXXXX, \\xXX, \\" …; unknown ones keep their character)."""
+    def one(m: re.Match) -> str:
+        e = m.group(1)
+        if len(e) > 1:
+            cp = int(e[1:], 16)
+            return "\ufffd" if 0xD800 <= cp <= 0xDFFF else chr(cp)
+        return {"n": "\n", "t": "\t", "r": "\r"}.get(e, e)
+    return _JS_ESCAPE.sub(one, text)
+
+
+def _markers_in(data: bytes) -> list[int]:
+    """Indexes of the ``_ENCODED_MARKERS`` that occur in ``data`` (one native pass when the extension is built)."""
+    native = _native()
+    if native is not None:
+        return native.find_markers(data, _MARKER_ANCHORS)
+    return [i for i, m in enumerate(_MARKER_BYTES) if m in data]
+
+
+def _blob(data: bytes, start: int, kind: str) -> tuple[int, bytes] | None:
+    """(start, bytes) of the encoded blob a marker at ``start`` opens, or None when it opens none."""
+    if kind == "html":
+        tag_open, tag_close = data.rfind(b"<", 0, start), data.rfind(b">", 0, start)
+        if tag_open < 0 or tag_close > tag_open:
+            return None  # escaped markup in text: shown to the reader, not embedded
+        quote = max(data.rfind(b'="', tag_open, start), data.rfind(b"='", tag_open, start))
+        if quote < 0:
+            return None
+        end = data.find(data[quote + 1 : quote + 2], start)
+        return start, data[start : end if end > 0 else len(data)]
+    if kind == "js":
+        if data[start : start + 1] == b"s":  # src=\": the markup starts at its tag, a little before
+            m = _JS_MARKUP.search(data, max(0, start - 400), start)
+            if m is None:
+                return None
+            start = m.start()
+        end = _JS_STRING_END.search(data, start + 1)
+        return start, data[start : end.start() if end else len(data)]
+    if kind == "url":
+        return start, _URL_ENCODED_RUN.match(data, start).group(0)
+    if start and data[start - 1 : start] in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/":
+        return None  # inside a longer base64 run (an image, a font): not the start of encoded markup
+    m = _BASE64_RUN.match(data, start)
+    return (start, m.group(0)) if m else None
+
+
+def _decode_blob(blob: bytes, kind: str) -> str | None:
+    raw = blob.decode("utf-8", "replace")
+    if kind == "html":
+        from html import unescape
+
+        text = unescape(raw)
+        return _unescape_js(text) if '\\"' in text or "\\/" in text else text
+    if kind == "js":
+        return _unescape_js(raw)
+    if kind == "url":
+        from urllib.parse import unquote
+
+        return unquote(raw)
+    import base64
+
+    try:
+        return base64.b64decode(blob + b"=" * (-len(blob) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _encoded_fragments(data: bytes) -> list[str]:
+    """Decoded embed-code blobs of a page (HTML-escaped in attribute values, JS/JSON-escaped in scripts,
+    URL-encoded, base64), each once, in page order; escaped markup in text (code samples) is not embed code."""
+    present = _markers_in(data)
+    if not present:
+        return []
+    blobs: dict[bytes, tuple[int, str]] = {}
+    for i in present:
+        marker, kind = _ENCODED_MARKERS[i]
+        pos = data.find(marker)
+        while pos >= 0 and len(blobs) < _MAX_FRAGMENTS:
+            found = _blob(data, pos, kind)
+            if found is not None and found[1] not in blobs:
+                blobs[found[1]] = (found[0], kind)
+            pos = data.find(marker, pos + len(marker))
+    out: list[str] = []
+    budget = _MAX_FRAGMENT_BYTES
+    for blob, (_start, kind) in sorted(blobs.items(), key=lambda b: b[1][0]):
+        if budget <= 0:
+            break
+        budget -= len(blob)
+        text = _decode_blob(blob[:_MAX_FRAGMENT_BYTES], kind)
+        if text and "<" in text:
+            out.append(text)
+    return out
+
+
+def _template_content(html: str) -> str:
+    """The markup inside a serialised ``<template …>…</template>``."""
+    start = html.find(">") + 1
+    end = html.lower().rfind("</template>")
+    return html[start : end if end >= start else len(html)]
+
+
+def _walk_fragment(obs: Observation, sigs: tuple[CompiledSignature, ...], seen: set, html: str, *,
+                   gated: bool = False, encoded: bool = False, depth: int = 0, fast=None) -> None:
+    """Observe a piece of markup the tree walk did not reach (a template's content, decoded embed code) into
+    ``obs``: its references are gated or encoded; in encoded code only absolute URLs count (relative ones there
+    are fragments of script-built strings). ``fast``: the native walk, when observe() uses it."""
+    if not html or depth > 1:
+        return
+    tree = LexborHTMLParser(html)
+    walk = _Walk(obs, sigs, False, 0, gated=gated, encoded=encoded, seen=seen, fast=fast)
+    root = tree.root
+    if fast is not None and root is not None:
+        fast.walk(root.mem_id, walk, Reference, _native_needles(fast, walk.table, walk.sigs))
+    else:
+        _visit_all(walk, tree)
+    for node in tree.css("template"):
+        _walk_fragment(obs, sigs, seen, _template_content(node.html or ""), gated=True, encoded=encoded,
+                       depth=depth + 1, fast=fast)
+    if encoded:
+        for fragment in _encoded_fragments(html.encode("utf-8", "replace")):
+            _walk_fragment(obs, sigs, seen, fragment, gated=gated, encoded=True, depth=depth + 1, fast=fast)
+
+
 class _Walk:
     """The state of one page's walk over its elements, shared by the pure-Python walk (``visit`` per
     selected element) and the native one, which handles the common cases itself and calls back into these
-    methods for the rest: the references found so far with their dedup keys, and the signature lists."""
+    methods for the rest: the references found so far with their dedup keys, and the signature lists.
+    A walk over a template's content or decoded embed code marks what it adds ``gated`` or ``encoded``."""
 
-    __slots__ = ("obs", "refs", "seen", "sigs", "table", "links", "max_links", "rel_root", "rel_dir", "rel_host")
+    __slots__ = ("obs", "refs", "seen", "sigs", "table", "links", "max_links", "rel_root", "rel_dir", "rel_host",
+                 "gated", "encoded", "templates", "self_link", "fast")
 
-    def __init__(self, obs: Observation, sigs: tuple[CompiledSignature, ...], links: bool, max_links: int):
+    def __init__(self, obs: Observation, sigs: tuple[CompiledSignature, ...], links: bool, max_links: int,
+                 gated: bool = False, encoded: bool = False, seen: set | None = None, fast=None):
         self.obs = obs
+        self.fast = fast  # the native module when the native walk runs (it also searches the needles)
         self.refs = obs.references
-        self.seen: set[tuple[str, str, str, bool]] = set()
+        self.seen: set[tuple[str, str, str, bool, bool]] = set() if seen is None else seen
         self.sigs = sigs
         self.table = _needle_table(sigs)
         self.links = links
         self.max_links = max_links
+        self.gated = gated
+        self.encoded = encoded
+        self.templates = False  # the walk passed a <template>
+        self.self_link = None  # where a link "#…" leads: the page itself (for the native walk)
+        if links:
+            self.self_link = _self_link(obs.base_url)
         # for the native walk: relative URLs without dot segments resolve by concatenation
         self.rel_root, self.rel_dir, self.rel_host = _relative_prefixes(obs.base_url)
 
@@ -312,14 +558,27 @@ class _Walk:
             raw = raw.strip()
             if not raw or raw[:11].lower().startswith(_SKIP_SCHEMES):
                 return
+            if self.encoded and not (raw.startswith("//") or _SPECIAL.match(raw)):
+                return
         absolute = _absolute(self.obs.base_url, raw)
         if absolute is None or not absolute.startswith(("http://", "https://", "ws://", "wss://")):
             return
-        key = (absolute, element, attribute, gated)
+        gated = gated or self.gated
+        key = (absolute, element, attribute, gated, self.encoded)
         if key in self.seen:
             return
         self.seen.add(key)
-        self.refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline, False, gated))
+        self.refs.append(Reference(absolute, _host(absolute), element, attribute, rel, inline, False, gated,
+                                   self.encoded))
+
+    def link(self, href: str | None, text: str) -> None:
+        """A same-document link (``<a href>``, ``<area href>``) with its collapsed text."""
+        obs = self.obs
+        if not href or len(obs.links) >= self.max_links:
+            return
+        absolute = _absolute(obs.base_url, href.strip())
+        if absolute and absolute.startswith(("http://", "https://")):
+            obs.links.append((absolute.split("#", 1)[0], " ".join((text or "").split())[:_LINK_TEXT_MAX]))
 
     def add_css(self, css: str, element: str, attribute: str) -> None:
         add = self.add
@@ -331,16 +590,18 @@ class _Walk:
             self.add(candidate, element, attribute, rel)
 
     def target(self, gated: bool) -> list[tuple[str, str]]:
-        return self.obs.gated_signatures if gated else self.obs.signatures
+        if self.encoded:
+            return self.obs.encoded_signatures
+        return self.obs.gated_signatures if gated or self.gated else self.obs.signatures
 
     def attr_signatures(self, attrs: Mapping[str, str | None], skip_src: bool, gated: bool) -> None:
         """Signatures in a ``<script>`` element's attributes (ids in ``data-*`` attributes: Cookiebot,
         Usercentrics, etracker …)."""
         text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v and not (skip_src and k == "src"))
-        _match_signatures(text, self.sigs, self.target(gated))
+        _match_signatures(text, self.sigs, self.target(gated), self.fast)
 
     def scan_script(self, code: str, gated: bool) -> None:
-        _scan_script(code, self.add, self.target(gated), self.sigs, gated)
+        _scan_script(code, self.add, self.target(gated), self.sigs, gated, self.fast)
 
     def signature_hits(self, text: str, hits: Sequence[int], gated: bool) -> None:
         """Run the signatures at ``hits`` (indexes into ``sigs``, in order) on ``text``: the native walk
@@ -349,44 +610,33 @@ class _Walk:
 
     def set_title(self, text: str) -> None:
         if not self.obs.title:
-            self.obs.title = " ".join(text.split())[:500]
+            self.obs.title = " ".join(text.split())[:_TITLE_MAX]
 
     def visit(self, tag: str, attrs: Mapping[str, str | None], text: Callable[[], str]) -> None:
         """One element the selector picked: ``attrs`` as selectolax gives them, ``text()`` its text."""
-        obs = self.obs
         add = self.add
-        if tag == "script":
-            stype = attrs.get("type")
-            kind = _script_kind(stype) if stype else "js"
-            if kind == "data":
-                return  # JSON / templates: not executed; URLs in app state are links, not loads
-            gated = kind == "gated"
-            src = attrs.get("src") or (attrs.get("data-src") if gated else None)
-            if src:
-                add(src, "script", "src", gated=gated)
-                if len(attrs) > 1:
-                    self.attr_signatures(attrs, True, gated)
-            else:
-                code = text() or ""
-                if code:
-                    self.scan_script(code, gated)
-                    if len(attrs) > 1:
-                        self.attr_signatures(attrs, False, gated)
-        elif tag == "img" or tag == "iframe" or tag == "source":
+        role = _ROLE.get(tag)
+        if role == "fetch":
             for attribute in _FETCH_ATTRS[tag]:
                 value = attrs.get(attribute)
                 if value:
-                    if attribute == "srcset":
+                    if attribute.endswith("srcset"):
                         self.add_srcset(value, tag, attribute)
                     else:
                         add(value, tag, attribute)
-        elif tag == "a" or tag == "area":
-            href = attrs.get("href") if self.links and len(obs.links) < self.max_links else None
-            if href:
-                absolute = _absolute(obs.base_url, href.strip())
-                if absolute and absolute.startswith(("http://", "https://")):
-                    obs.links.append((absolute.split("#", 1)[0], " ".join((text() or "").split())[:200]))
-        elif tag == "link":
+            if tag in _GATEABLE and _fetches_nothing(attrs.get("src")):
+                held = _first_of(attrs, _GATE_SRC_ATTRS)
+                if held:
+                    add(held, tag, "src", gated=True)
+        elif role == "script":
+            self.script(attrs, text)
+            return
+        elif role == "anchor":
+            if self.links and len(self.obs.links) < self.max_links:
+                href = attrs.get("href")
+                if href:
+                    self.link(href, text() or "")
+        elif role == "link":
             rel = attrs.get("rel")
             if rel:
                 rel = rel.lower()
@@ -398,28 +648,74 @@ class _Walk:
                     add(attrs.get("href"), "link", "href", rel)
                     if attrs.get("imagesrcset"):
                         self.add_srcset(attrs["imagesrcset"], "link", "imagesrcset", rel)
-        elif tag == "meta":
+        elif role == "meta":
             if (attrs.get("http-equiv") or "").lower() == "refresh":
                 m = _REFRESH.match(attrs.get("content") or "")
                 if m:
                     add(m.group(1), "meta", "refresh")
-        elif tag == "style":
+        elif role == "style":
             self.add_css(text() or "", "style", "text")
-        elif tag == "title":
+            return
+        elif role == "title":
             self.set_title(text())
             return
-        else:
-            for attribute in _FETCH_ATTRS.get(tag, ()):
-                value = attrs.get(attribute)
-                if value:
-                    if attribute.endswith("srcset"):
-                        self.add_srcset(value, tag, attribute)
-                    else:
-                        add(value, tag, attribute)
-        if tag != "style":
-            style = attrs.get("style")
-            if style and ("url(" in style or "URL(" in style or "url(" in style.lower()):
-                self.add_css(style, tag, "style")
+        elif role == "template":
+            self.templates = True
+            return
+        style = attrs.get("style")
+        if style and ("url(" in style or "URL(" in style or "url(" in style.lower()):
+            self.add_css(style, tag, "style")
+
+    def script(self, attrs: Mapping[str, str | None], text: Callable[[], str]) -> None:
+        """A ``<script>``: its URL (``src``, or one parked by a page-speed tool or held back by a consent
+        manager), else its code; JSON and templates are never run."""
+        stype = attrs.get("type")
+        kind = _script_kind(stype) if stype else "js"
+        gated = kind == "gated"
+        src = attrs.get("src")
+        if not src:
+            src = _first_of(attrs, _DEFERRED_SRC_ATTRS) if kind != "data" else None
+            if not src:
+                src = _first_of(attrs, _GATE_SRC_ATTRS)
+                gated = gated or bool(src)
+        if kind == "data" and not gated:
+            return  # JSON / templates: not executed; URLs in app state are links, not loads
+        if src:
+            self.add(src, "script", "src", gated=gated)
+            if len(attrs) > 1:
+                self.attr_signatures(attrs, True, gated)
+        elif kind != "data":
+            code = text() or ""
+            if code:
+                self.scan_script(code, gated)
+                if len(attrs) > 1:
+                    self.attr_signatures(attrs, False, gated)
+
+
+def _first_of(attrs: Mapping[str, str | None], names: Sequence[str]) -> str | None:
+    """The value of the first of ``names`` the element carries with a value."""
+    for name in names:
+        value = attrs.get(name)
+        if value:
+            return value
+    return None
+
+
+def _fetches_nothing(src: str | None) -> bool:
+    """True when a ``src`` value makes the browser fetch nothing (absent, blank, ``about:blank`` …)."""
+    if not src:
+        return True
+    src = src.strip()
+    return not src or src[:11].lower().startswith(_SKIP_SCHEMES)
+
+
+def _self_link(base: str) -> str | None:
+    """Where a link ``#…`` leads from ``base``: the page itself, without its fragment (None: no http(s) URL)."""
+    if _PLAIN_BASE.fullmatch(base):  # what urljoin gives, without it: an empty query is dropped too
+        head, sep, query = base.split("#", 1)[0].partition("?")
+        return head if sep and not query else head + sep + query
+    here = _absolute(base, "#")
+    return here.split("#", 1)[0] if here and here.startswith(("http://", "https://")) else None
 
 
 def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
@@ -429,7 +725,11 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
     hit = _PREFIXES.get(base)
     if hit is None:
         hit = (None, "", "")
-        if _PLAIN_ABSOLUTE.fullmatch(base) and ";" not in base:
+        plain = _PLAIN_BASE.fullmatch(base)
+        if plain:  # what urljoin gives, without it: no dot segments, empty segments or parameters to resolve
+            root, path = plain.group(1), plain.group(2)
+            hit = (root, root + path[: path.rfind("/") + 1] if path else root + "/", _host(root))
+        elif _PLAIN_ABSOLUTE.fullmatch(base):
             root, directory = _absolute(base, "/x"), _absolute(base, "x")
             if root and directory and root.endswith("/x") and directory.endswith("/x") \
                     and root.startswith(("http://", "https://")) and directory.startswith(root[:-1]):
@@ -441,6 +741,9 @@ def _relative_prefixes(base: str) -> tuple[str | None, str, str]:
 
 
 _PREFIXES: dict[str, tuple[str | None, str, str]] = {}
+# a plain base whose path (group 2) has no empty, "." or ".." segments and no ";" (urljoin would resolve them)
+_PLAIN_BASE = re.compile(r"(https?://[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,4})?)"
+                         r"((?:/(?!\.\.?(?:[/?#]|$))[^/?#;\s\\]+)*/?)(?:[?#][^\s\\]*)?")
 
 
 def _plain_encoding(body: bytes, content_type: str) -> str | None:
@@ -477,26 +780,42 @@ def _body_facts(body: bytes) -> tuple[int, bool, bool]:
 _JS_TYPES = frozenset({"text/javascript", "application/javascript", "module", "text/ecmascript",
                        "application/ecmascript", "application/x-javascript", "text/jscript", "text/livescript",
                        "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
-                       "text/javascript1.4", "text/javascript1.5", "text/x-javascript", "text/x-ecmascript"})
-_DATA_TYPES = ("application/ld+json", "application/json", "text/template", "text/x-template",
-               "text/html", "text/x-handlebars-template", "importmap", "speculationrules", "text/x-magento-init")
+                       "text/javascript1.4", "text/javascript1.5", "text/x-javascript", "text/x-ecmascript",
+                       # page-speed tools that run the script once the page has loaded or is first touched
+                       # (WP Rocket, Perfmatters, PhastPress, …): deferred, not held back for consent
+                       "rocketlazyloadscript", "pmdelayedscript", "text/phast", "loadonuseraction",
+                       "application/deferred"})
+_JS_TYPE_SUFFIXES = ("-text/javascript",)  # Cloudflare Rocket Loader: "<hash>-text/javascript"
+_DATA_TYPES = frozenset({"application/ld+json", "application/json", "text/template", "text/x-template",
+                         "text/html", "text/x-handlebars-template", "importmap", "speculationrules",
+                         "text/x-magento-init"})
+_DATA_TYPE_SUFFIXES = ("+json", "/json")
 
 
 def _script_kind(script_type: str) -> str:
-    """``js`` (the browser runs it), ``data`` (JSON, templates: never run) or ``gated`` (any other type,
-    e.g. ``text/plain`` as consent managers use it to hold a script back until consent)."""
+    """``js`` (the browser runs it, maybe deferred), ``data`` (JSON, templates: never run) or ``gated`` (any
+    other type, e.g. ``text/plain`` as consent managers use it to hold a script back until consent)."""
     t = script_type.split(";", 1)[0].strip().lower()
-    if not t or t in _JS_TYPES:
+    if not t or t in _JS_TYPES or t.endswith(_JS_TYPE_SUFFIXES):
         return "js"
-    if t in _DATA_TYPES or t.endswith("+json") or t.endswith("/json"):
+    if t in _DATA_TYPES or t.endswith(_DATA_TYPE_SUFFIXES):
         return "data"
     return "gated"
 
 
-def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
+def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[tuple[str, str]],
+                      fast=None) -> None:
     """Run the signatures whose needles occur in ``text``; a tight loop of substring tests over a flat
-    (needle, signature) table, since most texts contain none of them."""
-    table = _needle_table(tuple(sigs))
+    (needle, signature) table, since most texts contain none of them. ``fast``: the native module, whose one
+    pass finds the same needles and further literals (the pure-Python walk, the reference, passes None)."""
+    sigs = tuple(sigs)
+    table = _needle_table(sigs)
+    if fast is not None and sigs:
+        found_at = fast.needle_hits(_native_needles(fast, table, sigs), text.encode("utf-8", "surrogatepass"))
+        if found_at is not None:  # the native needle search (the same needles and further literals)
+            if found_at:
+                _run_signatures(text, [sigs[i] for i in found_at], found)
+            return
     hits: list[CompiledSignature] = []
     for needle, sig in table.plain:
         if needle in text and sig not in hits:
@@ -521,7 +840,8 @@ def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[
 def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
     for sig in hits:
         for m in sig.finditer(text):
-            pair = (sig.id, m.group(1) if sig.regex.groups else m.group(0))
+            value = m.group(1) if sig.regex.groups else None  # an optional id group may not take part
+            pair = (sig.id, m.group(0) if value is None else value)
             if pair not in found:
                 found.append(pair)
 
@@ -606,7 +926,7 @@ def _srcset_slow(value: str) -> list[str]:
 
 
 def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[CompiledSignature],
-                 gated: bool = False) -> None:
+                 gated: bool = False, fast=None) -> None:
     if "//" in code or "\\/\\/" in code:
         if "\\/" in code:
             code = code.replace("\\/", "/")
@@ -618,11 +938,14 @@ def _scan_script(code: str, add, found: list[tuple[str, str]], sigs: Sequence[Co
             scheme = "http:" if before.endswith("http:") and not before.endswith("https:") else "https:"
             add(scheme + m.group(0), "script", "inline", inline=True, gated=gated)
     if len(code) > _SIG_SCAN_LIMIT:  # app state / bundles: snippets sit at the start or the end
-        code = code[: _SIG_SCAN_LIMIT - 8192] + "\n" + code[-8192:]
-    _match_signatures(code, sigs, found)
+        code = code[: _SIG_SCAN_LIMIT - _SIG_TAIL] + "\n" + code[-_SIG_TAIL:]
+    _match_signatures(code, sigs, found, fast)
 
 
 _SIG_SCAN_LIMIT = 24576
+_SIG_TAIL = 8192
+_TITLE_MAX = 500
+_LINK_TEXT_MAX = 200
 
 
 def csp_hosts(policy: str) -> list[tuple[str, str]]:
@@ -733,11 +1056,6 @@ def parse_set_cookie(header: str, request_url: str, now: datetime | None = None)
 
 
 # --- the native walk (crawler/_fastwalk.c) ------------------------------------------------------------------
-_NATIVE_TAGS = ("title", "script", "img", "iframe", "frame", "embed", "object", "source", "video", "audio", "track",
-                "input", "form", "link", "meta", "style", "body", "a", "area")
-_TAG_SAMPLE = ("<html><head><title></title><link><meta><style></style><script></script></head><body><img>"
-               "<iframe></iframe><embed><object></object><video><source><track></video><audio></audio><input>"
-               "<form></form><a></a><map><area></map></body></html>")
 # every branch of the walk once, for the self-check that both walks agree on this build of selectolax
 _SELF_CHECK = (b'<html style="background:url(/h.png)"><head><title> A  title </title><base href="/b/">'
                b'<link rel="Preload" href="/f.woff2" imagesrcset="/a.png 1x, b.png 2x">'
@@ -745,17 +1063,41 @@ _SELF_CHECK = (b'<html style="background:url(/h.png)"><head><title> A  title </t
                b'content="5; url=/next"><style>@import "x.css"; a{background:url( \'i.png\' )}</style>'
                b'<script src="https://www.googletagmanager.com/gtm.js?id=GTM-ABC123" data-cbid="x"></script>'
                b'<script type="text/plain" data-src="https://t.example/p.js"></script>'
+               b'<script type="text/template" data-cmp-src="https://cmp.example/held.js"></script>'
+               b'<script type="rocketlazyloadscript" data-rocket-src="/deferred.js"></script>'
                b'<script type="application/ld+json">{"u": "https://json.example/"}</script>'
                b'<script>var u = "https:\\/\\/a.example\\/x.js", v = \'//b.example:8080/y?z\';'
                b"gtag('config', 'G-ABCDEF1234'); fbq('init', '123456789012345');</script></head>"
                b'<body background="bg.png"><img src="img/./a.png" srcset="c.png 1x,d.png 2x">'
                b'<img src=" ../up.png " style="x:URL(s.png)"><iframe src="https://www.youtube.com/embed/x">'
-               b'</iframe><video src="v.mp4" poster="//p.example/p.jpg"><source src="/s.webm"><track src="t.vtt">'
+               b'</iframe><iframe src="about:blank" data-cmp-src="https://www.youtube.com/embed/held"></iframe>'
+               b'<video src="v.mp4" poster="//p.example/p.jpg"><source src="/s.webm"><track src="t.vtt">'
                b'</video><object data="o.swf"></object><form action="/submit?x=1#f"></form><input src="i.gif">'
                b'<div style="background: url(\'/d.png\')"></div><p><svg><script>//x.example/y</script>'
                b'<title>svg</title></svg><img src="https://EXAMPLE.com:99999/x"><img src="h\xc3\xa9.png">'
                b'<img src="//h\xc3\xa9.example/x"><img src="https://x.example/a b"><img src="?q=1">'
-               b'<img src="a//b/c?">x</p></body></html>')
+               b'<a href="/page#top"> A\n link </a><a href="https://other.example/x">x</a><a href="#only">'
+               b'<area href="m\xc3\xa4p.html"><a href="//p.example/">\xc3\xa4</a>'
+               b'<img src="a//b/c?">x</p><template><img src="https://tpl.example/t.png"></template></body></html>')
+
+
+def _native_spec(fast) -> dict:
+    """The rule tables the native walk runs on, from this module (crawler/_fastwalk.c holds none): each
+    element rule with its lexbor tag id, looked up on parsed samples of the element."""
+    tags = []
+    for tag, (role, attrs, required) in _ELEMENTS.items():
+        sample = (LexborHTMLParser("<frameset><frame></frameset>") if tag == "frame"
+                  else LexborHTMLParser(f"<html><head></head><body><{tag}></{tag}></body></html>"))
+        node = sample.css_first(tag)
+        if node is None:
+            raise RuntimeError(f"no lexbor element for <{tag}>")
+        tags.append((tag, fast.tag_id(node.mem_id), role, attrs, required, tag in _GATEABLE))
+    return {"tags": tags, "skip_schemes": _SKIP_SCHEMES, "js_types": sorted(_JS_TYPES),
+            "js_suffixes": _JS_TYPE_SUFFIXES, "data_types": sorted(_DATA_TYPES),
+            "data_suffixes": _DATA_TYPE_SUFFIXES, "link_rels": sorted(_LINK_RELS_FETCHED),
+            "gate_src": _GATE_SRC_ATTRS, "deferred_src": _DEFERRED_SRC_ATTRS,
+            "url_openers": "".join(sorted(_URL_OPENERS)), "sig_limit": _SIG_SCAN_LIMIT, "sig_tail": _SIG_TAIL,
+            "title_max": _TITLE_MAX, "link_text_max": _LINK_TEXT_MAX}
 
 
 _NATIVE: list = []  # [module or None] once set up
@@ -772,17 +1114,15 @@ def _native():
         from crawler import _fastwalk
 
         _fastwalk.load(selectolax.lexbor.__file__)
-        doc, frames = LexborHTMLParser(_TAG_SAMPLE), LexborHTMLParser("<frameset><frame></frameset>")
-        ids = tuple(_fastwalk.tag_id((frames if t == "frame" else doc).css_first(t).mem_id) for t in _NATIVE_TAGS)
-        _fastwalk.set_tags(_NATIVE_TAGS, ids)
+        _fastwalk.configure(_native_spec(_fastwalk))
         _fastwalk.set_reference(Reference, tuple(f.name for f in fields(Reference)))
-    except (ImportError, OSError, AttributeError, ValueError, RuntimeError):
+    except (ImportError, OSError, AttributeError, ValueError, RuntimeError, TypeError, KeyError):
         return None
     _NATIVE[0] = _fastwalk
     url = "https://www.site.example/dir/page.html"
     try:
-        same = _observation_tuple(observe(_SELF_CHECK, url, native=True)) == \
-            _observation_tuple(observe(_SELF_CHECK, url, native=False))
+        same = all(_observation_tuple(observe(_SELF_CHECK, url, links=links, native=True)) ==
+                   _observation_tuple(observe(_SELF_CHECK, url, links=links, native=False)) for links in (False, True))
     except Exception:  # noqa: BLE001 - a broken build must not break observe(): fall back to Python
         same = False
     if not same:
@@ -793,8 +1133,9 @@ def _native():
 def _observation_tuple(obs: Observation) -> tuple:
     """Everything an observation holds, as plain tuples (for comparing the two walks)."""
     return (obs.url, obs.base_url, obs.encoding, obs.title, obs.flattened,
-            [(r.url, r.host, r.element, r.attribute, r.rel, r.inline, r.declared, r.gated) for r in obs.references],
-            list(obs.links), list(obs.signatures), list(obs.gated_signatures))
+            [(r.url, r.host, r.element, r.attribute, r.rel, r.inline, r.declared, r.gated, r.encoded)
+             for r in obs.references],
+            list(obs.links), list(obs.signatures), list(obs.gated_signatures), list(obs.encoded_signatures))
 
 
 _NATIVE_NEEDLES: dict[int, tuple[_NeedleTable, object]] = {}

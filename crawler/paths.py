@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ def check_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or ""):
         raise ValueError(f"invalid run id {run_id!r} (expected e.g. 20261129T084100Z-3fa2c1)")
     return run_id
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` under a temporary name, then rename it: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def new_writer_id() -> str:

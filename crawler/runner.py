@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.paths import data_path
 from crawler import settings as default_settings
 from crawler.domains import read_domain_list, write_rejected_csv
 from crawler.hosts import psl_version
@@ -191,7 +192,7 @@ def resume_run(run_id: str, opts: CrawlOptions, given: Collection[str] = ()) -> 
 def reference_data_versions() -> dict[str, Any]:
     """Versions and dates of the reference data this checkout pins (recorded in every run's manifest)."""
     out: dict[str, Any] = {"public_suffix_list": psl_version()}
-    lock = Path(__file__).resolve().parents[1] / "data" / "reference" / "refdata.lock.json"
+    lock = data_path("reference", "refdata.lock.json")
     try:
         for p in json.loads(lock.read_text(encoding="utf-8")).get("packages", []):
             out[p["name"]] = {"version": p["version"], "data_date": p.get("data_date"), "sha256": p.get("sha256")}

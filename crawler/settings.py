@@ -53,6 +53,7 @@ SR_BROWSER_CONSENT_WAIT = 6.0
 SR_BROWSER_CONSENT_RETRIES = 2  # tries more of a consent pass that found no banner the pre-consent load had seen
 SR_BROWSER_MAX_POPUPS = 10
 SR_BROWSER_AUTOCONSENT = True
+SR_BROWSER_HAR_DIR = ""  # a folder: one HAR file per visit (cookie values stripped); "" = no HAR (scans set it)
 SR_BROWSER_TAG = ""  # marks this crawl's Chromium processes on their command line; random when empty
 BROWSER_DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.BrowserDownloadHandler",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common.paths import data_path
+
 try:  # Python 3.11+: the regex parser lives in re._parser
     from re import _constants as _c
     from re import _parser as _p
@@ -19,7 +21,7 @@ except ImportError:  # pragma: no cover
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-SIGNATURES_FILE = Path(__file__).resolve().parents[1] / "data" / "services" / "_signatures.yml"
+SIGNATURES_FILE = data_path("services", "_signatures.yml")
 MIN_NEEDLE = 3
 
 
@@ -87,10 +89,26 @@ def _requirements(items) -> list[set[str]]:
     return reqs
 
 
+# words of every other inline script: a literal made of them says little ("function", "config", ".push(")
+_COMMON_WORDS = ("function", "configure", "config", "create", "init", "track", "pageview", "push", "setup",
+                 "cmd", "script", "window", "document", "bidder", "send", "version", "event", "account")
+
+
+def _distinct(literal: str) -> int:
+    """How much of ``literal`` is not a common script word (its length without them)."""
+    low = literal.lower()
+    for word in _COMMON_WORDS:
+        low = low.replace(word, "")
+    return len(low)
+
+
 def _best(reqs: list[set[str]]) -> set[str] | None:
-    """The requirement whose shortest alternative is longest (the most selective needle set)."""
+    """The most selective requirement: of those whose shortest alternative has >= MIN_NEEDLE characters, the
+    one whose alternatives are most distinct from common script words, then longest; ``{"disqus_"}`` rather
+    than ``{"function", "shortname"}``, ``{"fbq("}`` rather than ``{"track"}``."""
     good = [r for r in reqs if r and min(map(len, r)) >= 1]
-    return max(good, key=lambda r: (min(map(len, r)), -len(r)), default=None)
+    return max(good, key=lambda r: (min(map(len, r)) >= MIN_NEEDLE, min(map(_distinct, r)), min(map(len, r)),
+                                    -len(r)), default=None)
 
 
 def needles_for(regex: str, ignore_case: bool = False) -> tuple[str, ...]:
@@ -107,6 +125,21 @@ def needles_for(regex: str, ignore_case: bool = False) -> tuple[str, ...]:
 
 def _anchored_finditer(regex: re.Pattern[str], text: str, anchors: tuple[tuple[str, int], ...]):
     """The matches ``regex.finditer(text)`` yields, given that each starts at an anchor position."""
+    if len(anchors) == 1:  # the common case, without the bookkeeping of several anchors
+        literal, offset = anchors[0]
+        find, match = text.find, regex.match
+        pos = 0
+        while True:
+            i = find(literal, pos + offset)
+            if i < 0:
+                return
+            q = i - offset
+            m = match(text, q)
+            if m is None:
+                pos = q + 1
+                continue
+            yield m
+            pos = m.end() if m.end() > q else q + 1
     pos = 0
     nxt = [-2] * len(anchors)  # per anchor: its next candidate start (-1: none left; -2: not looked up)
     while True:

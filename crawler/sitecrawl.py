@@ -267,6 +267,7 @@ class SiteCrawl:
             page["title"] = obs.title
             page["encoding"] = obs.encoding
         page_url = page["url"]
+        step.counts[f"observe/walk/{obs.walk}"] += 1  # native or python: the manifest says which walk ran
         self._record_observation(page_url, obs, "static")
         if result.policy is not None:
             self._record_policy_text(page_url, fetch.page_kind, result.policy, step)
@@ -462,15 +463,15 @@ class SiteCrawl:
         self.rows["resources"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "url": r.url, "host": r.host,
              "element": r.element, "attribute": r.attribute, "rel": r.rel, "inline": r.inline,
-             "declared": r.declared, "gated": r.gated, "method": method, "consent_state": "none",
-             "signal": "none"}
+             "declared": r.declared, "gated": r.gated, "embedding": r.embedding, "method": method,
+             "consent_state": "none", "signal": "none"}
             for r in obs.references
         )
         self.rows["signatures"].extend(
             {"run_id": run_id, "input_domain": domain, "page_url": page_url, "signature_id": sid, "value": value,
-             "gated": gated, "method": method, "consent_state": "none", "signal": "none"}
-            for gated, pairs in ((False, obs.signatures), (True, obs.gated_signatures))
-            for sid, value in pairs
+             "gated": embedding == "gated", "embedding": embedding, "method": method, "consent_state": "none",
+             "signal": "none"}
+            for sid, value, embedding in obs.signature_evidence()
         )
 
     def _record_visit(self, page_url: str, visit: Visit, step: Step) -> None:

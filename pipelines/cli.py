@@ -402,12 +402,15 @@ def observe(file, url, content_type):
     for r in obs.references:
         click.echo(json.dumps({"type": "reference", "url": r.url, "host": r.host, "element": r.element,
                                "attribute": r.attribute, "rel": r.rel, "inline": r.inline, "declared": r.declared,
-                               "third_party": is_third_party(r.host, host)}, ensure_ascii=False))
-    for sid, value in obs.signatures:
-        click.echo(json.dumps({"type": "signature", "signature_id": sid, "value": value}))
-    for d in Detector(load_catalog()).detect(site_host=host, references=obs.references, signatures=obs.signatures):
+                               "embedding": r.embedding, "third_party": is_third_party(r.host, host)},
+                              ensure_ascii=False))
+    signatures = obs.signature_evidence()
+    for sid, value, embedding in signatures:
+        click.echo(json.dumps({"type": "signature", "signature_id": sid, "value": value, "embedding": embedding}))
+    for d in Detector(load_catalog()).detect(site_host=host, references=obs.references, signatures=signatures):
         click.echo(json.dumps({"type": "detection", "service_id": d.service_id, "kind": d.kind,
-                               "evidence": d.evidence, "seen_in": d.seen_in}, ensure_ascii=False))
+                               "evidence": d.evidence, "seen_in": d.seen_in, "embedding": d.embedding},
+                              ensure_ascii=False))
 
 
 @main.group(epilog=_epilog("refdata"), invoke_without_command=True)
@@ -675,6 +678,7 @@ def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
                               "--nameserver", dns.nameserver, "--timeout", "10"], env={**os.environ, **web.proxy_env()})
     if rc != 0:
         _fail(f"demo scan of {DEMO_SCAN_SITE} failed (exit {rc})", rc)
+    _demo_screenshots(layout)
     wh = layout.warehouse
     out.print(f"\nOutputs: runs in {layout.raw.resolve()}/, warehouse {wh.resolve()}, scans in {layout.scans.resolve()}/")
     out.print(f"Knowledge base: open {(out_dir / 'kb' / 'de' / 'site' / 'index.html').resolve()}", soft_wrap=True)
@@ -692,6 +696,27 @@ def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
 
 
 DEMO_SCAN_SITE = "baeckerei-schmidt.de"  # embeds Google services its privacy policy only partly names
+# pages of the demo's output shown as screenshots (path under --out, file name stem), at 1280 and 390 px; the
+# newest scan's report.html is added as "scan-report"
+DEMO_SCREENSHOTS = (("kb/de/site/services/livechat.html", "kb-livechat-de"),
+                    ("kb/en/site/services/livechat.html", "kb-livechat-en"),
+                    ("kb/de/site/index.html", "kb-index-de"), ("kb/en/site/index.html", "kb-index-en"))
+
+
+def _demo_screenshots(layout: Layout) -> None:
+    """Screenshots of the demo's KB pages and scan report into OUT/screenshots/ when Chromium is installed (a
+    message otherwise)."""
+    from pipelines.screenshots import BrowserUnavailable, capture
+
+    pages = [(layout.out / rel, name) for rel, name in DEMO_SCREENSHOTS]
+    pages += [(report, "scan-report") for report in sorted(layout.scans.glob("*/report.html"))[-1:]]
+    target = layout.out / "screenshots"
+    try:
+        files = capture(pages, target)
+    except BrowserUnavailable as exc:
+        out.print(f"\nScreenshots skipped: {exc}")
+        return
+    out.print(f"\nScreenshots: {len(files)} files in {target.resolve()}/", soft_wrap=True)
 
 
 def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
@@ -794,6 +819,8 @@ def _print_demo_services(out_dir: Path) -> None:
 def _register() -> None:
     from pipelines.catalog.command import top_services
     from pipelines.enrich.command import enrich
+    from pipelines.policy.command import EXAMPLE as POLICY_EXAMPLE
+    from pipelines.policy.command import policy
     from pipelines.publish.command import kb
     from pipelines.risk.command import EXAMPLES as RISK_EXAMPLES
     from pipelines.risk.command import dpf, risk
@@ -803,6 +830,8 @@ def _register() -> None:
     main.add_command(kb)
     main.add_command(scan)
     EXAMPLES["scan"] = SCAN_EXAMPLE
+    main.add_command(policy)
+    EXAMPLES["policy"] = POLICY_EXAMPLE
     main.add_command(enrich)
     main.add_command(risk)
     main.add_command(dpf)

@@ -12,7 +12,9 @@ import json
 from importlib import resources
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # kb/json/<id>.json; 2: consent.conditions, consent.checks, factors[].items, sources[].dataset
+# a scan's report.json; 2: evidence links per finding, policy-block links per service, the before-consent summary
+SCAN_REPORT_SCHEMA_VERSION = 2
 UNKNOWN = "unknown"
 
 # tri-states (true / false / unknown, or a vocabulary with "unknown") by path; "[]" walks a list, "*" every key
@@ -61,7 +63,7 @@ def kb_service_json(page: dict[str, Any]) -> dict[str, Any]:
 
 def scan_report_json(data: dict[str, Any]) -> dict[str, Any]:
     """A scan's ``report.json`` document."""
-    return {"schema_version": SCHEMA_VERSION, **spell_unknown(data, SCAN_REPORT_TRI_STATES)}
+    return {"schema_version": SCAN_REPORT_SCHEMA_VERSION, **spell_unknown(data, SCAN_REPORT_TRI_STATES)}
 
 
 def schema(name: str) -> dict[str, Any]:

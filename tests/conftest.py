@@ -202,6 +202,18 @@ def redis_server(tmp_path_factory):
         proc.wait(10)
 
 
+SEED_DIR = SHARED / "seed"
+
+
+@pytest.fixture(scope="session")
+def seed_texts() -> list[str]:
+    """The seed page(s) (a third party's text that no output may repeat): skips without ../shared, fails in CI."""
+    files = sorted(SEED_DIR.glob("*.txt"))
+    if not files:
+        missing(f"seed page not available ({SEED_DIR} absent: ../shared exists only in CI/dev)")
+    return [f.read_text(encoding="utf-8") for f in files]
+
+
 CORPUS_TARBALL = SHARED / "corpus" / "realpages-dev.tar.gz"
 CORPUS_DIR = ROOT / ".cache" / "realpages-dev"
 

@@ -15,6 +15,6 @@ def test_ruff_is_clean():
         if CI:
             pytest.fail("ruff is not installed (it is in the [test] extra)")
         pytest.skip("ruff is not installed")
-    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "crawler", "pipelines", "tests", "bench"],
+    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "common", "crawler", "pipelines", "tests", "bench"],
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]

@@ -100,7 +100,11 @@ def test_notebook_is_parameterised_by_the_warehouse_path(path):
     cell = parameters_cell(nb)
     assert cell.cell_type == "code"
     assert DEFAULT_WAREHOUSE in cell.source
-    assert "connect(warehouse_path, read_only=True)" in "\n".join(c.source for c in nb.cells)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "nb = setup(WAREHOUSE)" in code, "the setup cell opens the warehouse with pipelines.notebook.setup"
+    # setup, queries, intervals and figure display live in pipelines/notebook.py, not in each notebook
+    redefined = re.findall(r"^(?:def (?:q|show|short|wilson)\(|(?:con|warehouse_path) = )", code, re.MULTILINE)
+    assert not redefined, f"{path.name} redefines what pipelines.notebook provides: {redefined}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,15 +1,17 @@
 """Turn observations (references, inline signatures, cookies) into service detections with evidence.
 
 "Site S embeds service X, evidence E": every detection records what matched (``host``, ``url_pattern``,
-``path``, ``signature``, ``cookie``), the evidence itself, and where it was seen (``html``, ``header``,
-``cookie``, or ``browser``). Matching is memoised per host (and per URL only for hosts with path rules), so
-a whole run can be matched over its distinct hosts and URLs.
+``path``, ``signature``, ``cookie``, ``cname``), the evidence itself, where it was seen (``html``, ``header``,
+``cookie``, or ``browser``) and how the page embeds it (``direct``, ``gated``, ``encoded``, ``config``,
+``hint``; see ``crawler.observe.embedding_of``). Matching is memoised per host (and per URL only for hosts
+with path rules), so a whole run can be matched over its distinct hosts and URLs. Third-party hosts no
+catalog entry claims are handed back too (the long tail the ``domains`` mart lists).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,17 +24,38 @@ class Detection:
     """One piece of evidence that a page/site embeds a service."""
 
     service_id: str
-    kind: str  # host | url_pattern | path | signature | cookie
+    kind: str  # host | url_pattern | path | signature | cookie | cname
     evidence: str  # the host, URL, "signature-id:value" or cookie name
     seen_in: str  # html | header | cookie | browser
     host: str = ""  # the host the page contacts for this evidence ("" for signatures and cookies)
+    embedding: str = "direct"  # direct | gated | encoded | config | hint
+    # the evidence shows the service loading on page load without a consent gate: a direct reference, or a
+    # script that runs on load and holds the vendor's loadable URL or its loader snippet (Signature.loader)
+    loads_without_gate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unclaimed:
+    """A third-party host a page embeds that no catalog entry claims (nor the site's own group owns)."""
+
+    host: str
+    embedding: str
 
 
 _LOADABLE = re.compile(r"\.(?:m?js|css|gif|png|jpe?g|webp|svg|ico|woff2?|ttf|otf|json|swf|mp4|mp3)"
                        r"(?:$|[?#])|/(?:js|css|tag|pixel|collect|beacon|script|sdk|embed|widget)s?(?:/|$|\?)", re.I)
 
 
-_HINTS = frozenset({"preconnect", "dns-prefetch"})
+#: categories of services whose hosts serve tags, beacons and ad calls, never pages people link to: a URL
+#: literal naming such a host in running inline code configures the vendor's loader (``'https://tags.crwdcntrl.net/c/'
+#: + id``, an ad server's base URL), even when it does not look like a file; a social network's or video site's
+#: host in inline code is as often a share or profile link, so those still need a loadable-looking URL. Curated
+#: services only: a long-tail (third-party-web) entity may lump a company's whole web presence under one ad
+#: product (apple.com, microsoft.com), whose pages are linked
+LOADER_CATEGORIES = frozenset({"advertising", "analytics", "audience-measurement", "tag-manager", "consent",
+                               "ab-testing", "session-replay", "marketing-automation", "security", "captcha", "fonts"})
+
+
 _PER_URL = object()  # a host whose match depends on the URL's path
 _STAR_ONLY = object()  # a first-party host only host-"*" path rules can match
 _DONE = object()  # a host whose detection this page has recorded already
@@ -82,12 +105,17 @@ def _path_of(url: str) -> str:
 
 
 class Detector:
-    """Matches observations against a catalog (curated entries, plus the long tail if the catalog has it)."""
+    """Matches observations against a catalog (curated entries, plus the long tail if the catalog has it).
 
-    def __init__(self, catalog: Catalog):
+    ``owners`` (a ``pipelines.catalog.parties.OwnerIndex``) tells which third-party hosts the site's own
+    group runs, so they are not reported as unclaimed; without it none is."""
+
+    def __init__(self, catalog: Catalog, owners=None):
         self.catalog = catalog
+        self.owners = owners
         self.matcher = catalog.matcher
         self.by_signature: dict[str, list[str]] = {}
+        self._loaders = frozenset(sid for sid, sig in catalog.signatures.items() if sig.loader)
         for service in catalog.services:
             for sid in service.signatures:
                 self.by_signature.setdefault(sid, []).append(service.id)
@@ -110,7 +138,7 @@ class Detector:
         # per first_party flag: url -> match, for hosts whose match depends on the path
         self._url_memo: dict[bool, dict[str, tuple[Service, str] | None]] = {True: {}, False: {}}
         self._path_memo: dict[str, bool] = {}
-        self._detections: dict[tuple[str, str, str, str, str], Detection] = {}
+        self._detections: dict[tuple[str, str, str, str, str, str, bool], Detection] = {}
         self._star_needles = _star_needles(self.matcher._star_paths)
         self._star_lower = any(low for _, low in self._star_needles or ())
 
@@ -147,14 +175,15 @@ class Detector:
         self._host_memo[key] = hit
         return hit
 
-    def _detection(self, service_id: str, kind: str, evidence: str, seen_in: str, host: str) -> Detection:
+    def _detection(self, service_id: str, kind: str, evidence: str, seen_in: str, host: str,
+                   embedding: str, loads: bool) -> Detection:
         """A Detection, shared between pages (it is immutable) to spare building the same one again."""
-        key = (service_id, kind, evidence, seen_in, host)
+        key = (service_id, kind, evidence, seen_in, host, embedding, loads)
         det = self._detections.get(key)
         if det is None:
             if len(self._detections) >= 100_000:
                 self._detections.clear()
-            det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host)
+            det = self._detections[key] = Detection(service_id, kind, evidence, seen_in, host, embedding, loads)
         return det
 
     def _may_match_star(self, url: str) -> bool:
@@ -193,26 +222,37 @@ class Detector:
         *,
         site_host: str,
         references: Iterable = (),
-        signatures: Iterable[tuple[str, str]] = (),
+        signatures: Iterable[tuple[str, str, str]] = (),
         cookies: Iterable[str] = (),
         seen_in: str = "html",
         shortcuts: bool = True,
+        cnames: Mapping[str, str] | None = None,
+        unclaimed: list[Unclaimed] | None = None,
     ) -> list[Detection]:
-        """Detections for one page: ``references`` have ``url``/``host``/``declared`` (CSP-declared hosts are
-        skipped: allowed is not loaded); ``signatures`` are (signature id, value); ``cookies`` are names.
+        """Detections for one page: ``references`` have ``url``/``host``/``declared``/``embedding`` (CSP-declared
+        hosts are skipped: allowed is not loaded); ``signatures`` are (signature id, value, embedding);
+        ``cookies`` are names. ``cnames`` maps first-party hosts whose CNAME chain reaches a service (cloaking,
+        from enrichment) to that service. Third-party references no entry claims are appended to
+        ``unclaimed`` when it is given (hosts of the site's own group left out).
 
         ``shortcuts=False`` matches every reference on its own (the reference behaviour the per-page host
         shortcuts must reproduce; tests compare both)."""
         site = registrable_domain(site_host)
-        out: dict[tuple[str, str, str], Detection] = {}
+        out: dict[tuple[str, str, str, str], Detection] = {}
         hints: list[tuple[Service, str, str]] = []
         specific_hosts: set[str] = set()
         by_host: dict[str, tuple[bool, object]] = {}  # host -> (first party?, its match or _PER_URL)
+        done: set = set()  # hosts (direct) or (host, embedding) whose host detection is recorded
+        unclaimed_seen: set[tuple[str, str]] = set()
         memo_fp, memo_tp = self._url_memo[True], self._url_memo[False]
         for ref in references:
             host = ref.host
-            if ref.declared or not host or getattr(ref, "gated", False):
-                continue  # CSP-allowed or held back by a consent manager: not loaded on page load
+            if ref.declared or not host:
+                continue  # CSP-allowed: not loaded
+            embedding = ref.embedding
+            done_key = host if embedding == "direct" else (host, embedding)
+            if done_key in done:
+                continue
             known = by_host.get(host)
             if known is None:
                 first_party = registrable_domain(host) == site
@@ -220,8 +260,6 @@ class Detector:
                 if shortcuts:
                     by_host[host] = known
             first_party, hit = known
-            if hit is _DONE:
-                continue
             if hit is _PER_URL or hit is _STAR_ONLY:
                 memo = memo_fp if first_party else memo_tp
                 url = ref.url
@@ -235,10 +273,22 @@ class Detector:
                     else:
                         hit = self.match_url(url, host, first_party=first_party)
             if hit is None:
+                if first_party:
+                    service_id = cnames.get(host) if cnames else None
+                    if service_id is not None:  # a first-party name CNAMEd to a tracker (cloaking)
+                        key = (service_id, "cname", host, embedding)
+                        if key not in out:
+                            out[key] = self._detection(service_id, "cname", host, seen_in, host, embedding,
+                                                       _loads(embedding, ref.url))
+                elif unclaimed is not None and (host, embedding) not in unclaimed_seen:
+                    unclaimed_seen.add((host, embedding))
+                    if not (ref.inline and ref.element == "script" and not _looks_loadable(ref.url)) \
+                            and not (self.owners is not None and self.owners.same_owner(host, site)):
+                        unclaimed.append(Unclaimed(host, embedding))
                 continue
             service, rule = hit
-            if rule == "host" and getattr(ref, "inline", False) and getattr(ref, "element", "") == "script" \
-                    and not _looks_loadable(ref.url):
+            if rule == "host" and ref.inline and ref.element == "script" and not _looks_loadable(ref.url) \
+                    and (service.category not in LOADER_CATEGORIES or service.id.startswith("tpw-")):
                 # a URL literal in inline code that is no loadable resource (share links, profile URLs in
                 # JSON state): a page link, not an embed; path rules and signatures still count
                 continue
@@ -246,33 +296,44 @@ class Detector:
                 # the site's own domain listed in the catalog (e.g. crawling google.com itself)
                 continue
             if rule == "url_pattern":
-                specific_hosts.add(ref.host)
-            if rule == "host" and getattr(ref, "element", "") == "link" and getattr(ref, "rel", "") in _HINTS:
-                hints.append((service, ref.host, seen_in))
+                specific_hosts.add(host)
+            if rule == "host" and embedding == "hint":
+                hints.append((service, host, seen_in))
                 continue
-            evidence = ref.host if rule == "host" else ref.url[:300]
-            key = (service.id, rule, evidence)
+            evidence = host if rule == "host" else ref.url[:300]
+            key = (service.id, rule, evidence, embedding)
             if key not in out:
-                out[key] = self._detection(service.id, rule, evidence, seen_in, ref.host)
+                out[key] = self._detection(service.id, rule, evidence, seen_in, host, embedding,
+                                           _loads(embedding, ref.url))
             if rule == "host" and known[1] is not _PER_URL and known[1] is not _STAR_ONLY:  # (only with shortcuts)
                 # the host's detection is recorded and no path rule applies to it: any further reference to
-                # it adds nothing (a hint for it would only set the same key again)
-                by_host[host] = (first_party, _DONE)
+                # it with this embedding adds nothing
+                done.add(done_key)
         for service, host, where in hints:
             # a bare connection hint is weak evidence: a specific script reference to the same host on the
             # page (e.g. gtag.js for GA4 on googletagmanager.com) says which product the hint was for
             if host not in specific_hosts:
-                out.setdefault((service.id, "host", host), Detection(service.id, "host", host, where, host))
+                out.setdefault((service.id, "host", host, "hint"),
+                               Detection(service.id, "host", host, where, host, "hint"))
         url_found = {k[0] for k in out}
-        for sid, value in signatures:
+        for sid, value, embedding in signatures:
+            loads = embedding == "config" and sid in self._loaders  # the vendor's loader snippet runs on load
             for service_id in self._signature_owners(sid, url_found):
                 ev = f"{sid}:{value}"
-                out.setdefault((service_id, "signature", ev), Detection(service_id, "signature", ev, seen_in))
+                out.setdefault((service_id, "signature", ev, embedding),
+                               Detection(service_id, "signature", ev, seen_in, "", embedding, loads))
         for name in cookies:
             service_id = self.match_cookie(name)
             if service_id:
-                out.setdefault((service_id, "cookie", name), Detection(service_id, "cookie", name, "cookie"))
+                out.setdefault((service_id, "cookie", name, "direct"),
+                               Detection(service_id, "cookie", name, "cookie", "", "direct", True))
         return list(out.values())
+
+
+def _loads(embedding: str, url: str) -> bool:
+    """Does a reference with this embedding show its service loading without a consent gate? Direct ones do;
+    in inline code (config), a loadable URL (a script, pixel or widget endpoint, not a link) does."""
+    return embedding == "direct" or (embedding == "config" and _looks_loadable(url))
 
 
 def services_of(detections: Iterable[Detection]) -> set[str]:
@@ -288,5 +349,4 @@ class PageRef:
     declared: bool
     element: str = ""
     inline: bool = False
-    gated: bool = False
-    rel: str = ""
+    embedding: str = "direct"

@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
+from common.paths import DATA_DIR
 from pipelines.catalog.match import ServiceMatcher
 from pipelines.problems import ProblemsError
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
 SIGNATURES_FILE = "_signatures.yml"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_DATA_DIR = DATA_DIR
 
 SERVICE_KEYS = frozenset({
     "id", "name", "aliases", "category", "company", "hosts", "url_patterns", "signatures", "cookies",
@@ -30,7 +31,7 @@ SERVICE_KEYS = frozenset({
 })
 COMPANY_KEYS = frozenset({
     "id", "name", "country", "parent", "parent_status", "role_note", "dpf", "acquisitions", "valid_from",
-    "valid_to", "facts", "sources", "as_of", "aliases", "notes", "city", "transfers_to",
+    "valid_to", "facts", "sources", "as_of", "aliases", "notes", "city", "street", "transfers_to",
 })
 CONSENT_KEYS = frozenset({"baseline", "reason", "basis", "source", "as_of", "note"})
 FINDING_KEYS = frozenset({"kind", "since", "note", "source", "as_of", "confidence"})
@@ -38,7 +39,7 @@ TRANSFER_KEYS = frozenset({"company", "source", "as_of", "confidence", "note"})
 COOKIE_OVERRIDES_FILE = Path("reference") / "cookie_purposes.csv"
 COOKIE_OVERRIDE_COLUMNS = ("service", "name", "match", "purpose", "status", "source", "as_of", "note")
 ROLE_KEYS = frozenset({"role", "valid_from", "valid_to", "source", "as_of", "confidence", "note"})
-SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services"})
+SIGNATURE_KEYS = frozenset({"id", "regex", "description", "example", "ignore_case", "services", "loader", "page"})
 FACT_KEYS = frozenset({"field", "value", "source", "as_of", "confidence", "note", "valid_from", "valid_to"})
 
 
@@ -255,6 +256,7 @@ class Company:
     # known: ``parent`` is set; none: a source says this is the ultimate parent; unknown: not established
     parent_status: str = "unknown"
     city: str = ""  # seat city (backed by the seat fact), "" = not recorded
+    street: str = ""  # street address of the seat (a seat fact's value holds it), "" = not recorded
     transfers_to: TransfersTo | None = None
 
     def parent_on(self, day: str | None) -> str | None:
@@ -280,7 +282,12 @@ class Company:
 
 @dataclass(frozen=True)
 class Signature:
-    """An inline-snippet fingerprint; ``regex`` has one capture group for the account/container id if any."""
+    """An inline-snippet fingerprint; ``regex`` has one capture group for the account/container id if any.
+
+    ``loader``: the snippet is the vendor's loader code (running it fetches the vendor's script), so finding it
+    in a script that runs on load shows the service loading without a consent gate; a bare account id or
+    config object does not. ``page``: the dev-corpus page (``pages/NNNN_host.html``) whose bytes hold the
+    ``example``, a short evidence string taken from a real page."""
 
     id: str
     regex: str
@@ -288,6 +295,8 @@ class Signature:
     example: str | None = None
     ignore_case: bool = False
     path: str = ""
+    loader: bool = False
+    page: str | None = None
 
     def compile(self) -> re.Pattern[str]:
         return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
@@ -555,6 +564,7 @@ def _company(raw: dict, problems: list[str], where: str) -> Company:
     return Company(
         parent_status=parent_status,
         city=_text(raw.get("city")),
+        street=_text(raw.get("street")),
         transfers_to=transfers,
         id=_text(raw.get("id")),
         name=_text(raw.get("name")),
@@ -699,7 +709,8 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
             _check_keys(item, SIGNATURE_KEYS, problems, f"{where} signatures[{i}]")
             sig = Signature(id=_text(item.get("id")), regex=_text(item.get("regex")),
                             description=_text(item.get("description")), example=_opt_text(item.get("example")),
-                            ignore_case=bool(item.get("ignore_case", False)), path=where)
+                            ignore_case=bool(item.get("ignore_case", False)), path=where,
+                            loader=item.get("loader") is True, page=_opt_text(item.get("page")))
             if sig.id in signatures:
                 duplicate_signatures.append(sig)
             else:

@@ -87,7 +87,7 @@ def sites_per_service(pages: Iterable[Page], catalog) -> tuple[dict[str, set[str
         sites.add(page.site)
         obs = observe(page.body, page.url, links=False)
         for d in detector.detect(site_host=host_of(page.url), references=obs.references,
-                                 signatures=obs.signatures, cookies=page.cookies):
+                                 signatures=obs.signature_evidence(), cookies=page.cookies):
             found.setdefault(d.service_id, set()).add(page.site)
     return found, sites
 

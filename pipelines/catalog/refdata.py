@@ -16,13 +16,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from common.paths import data_path, refdata_cache
 from pipelines.catalog.load import Catalog, Company, Dpf, Fact, Service
 from pipelines.catalog.match import host_matches
 from pipelines.catalog.vocab import is_valid_host_pattern
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_LOCK = ROOT / "data" / "reference" / "refdata.lock.json"
-DEFAULT_CACHE = ROOT / "data" / "cache" / "refdata"
+DEFAULT_LOCK = data_path("reference", "refdata.lock.json")
+DEFAULT_CACHE = refdata_cache()
 
 THIRD_PARTY_WEB = "third-party-web"
 OPEN_COOKIE_DATABASE = "@slashgear/gdpr-cookie-scanner"

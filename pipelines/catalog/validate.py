@@ -212,6 +212,8 @@ def _check_company(c: Company, catalog: Catalog, problems: list[str]) -> None:
             problems.append(f"{where}: parent '{c.parent}' does not exist")
     if c.city and c.country == "unknown":
         problems.append(f"{where}: city '{c.city}' without a seat country")
+    if c.street and (not c.city or not any(f.field == "seat" and c.street in str(f.value) for f in c.facts)):
+        problems.append(f"{where}: street '{c.street}' needs a city and a seat fact whose value names it")
     if c.transfers_to is not None:
         t = c.transfers_to
         if t.company not in catalog.companies or t.company == c.id:

@@ -14,7 +14,9 @@ CATEGORIES = frozenset({
 DATA_CATEGORIES = frozenset({
     "contact_data", "chat_content", "ip_address", "device_browser", "location", "usage_behaviour",
     "identifiers", "payment", "content_ugc",
+    "staff_data",  # about the site operator's staff who use the service (e.g. chat agents), not about visitors
 })
+STAFF_DATA_CATEGORIES = frozenset({"staff_data"})
 
 PURPOSES = frozenset({
     "necessary", "functional", "analytics", "advertising", "profiling", "session_replay", "social",

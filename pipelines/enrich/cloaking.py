@@ -16,13 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.paths import data_label, data_path
 from crawler.hosts import registrable_domain
 
 if TYPE_CHECKING:
     from pipelines.catalog.load import Catalog
 
-ROOT = Path(__file__).resolve().parents[2]
-CLOAKING_TARGETS = ROOT / "data" / "reference" / "cloaking_targets.csv"
+CLOAKING_TARGETS = data_path("reference", "cloaking_targets.csv")
 #: catalog categories whose services count as trackers when a first-party name is CNAMEd to them
 TRACKER_CATEGORIES = frozenset({
     "analytics", "advertising", "audience-measurement", "session-replay", "marketing-automation",
@@ -131,7 +131,7 @@ class CloakingDetector:
 
     def describe(self) -> dict[str, Any]:
         dates = sorted(t.as_of for t in self.targets)
-        return {"path": str(CLOAKING_TARGETS.relative_to(ROOT)), "patterns": len(self.targets),
+        return {"path": data_label(CLOAKING_TARGETS), "patterns": len(self.targets),
                 "as_of_min": dates[0] if dates else None, "as_of_max": dates[-1] if dates else None,
                 "catalog_services": len(self.catalog.services) if self.catalog else 0,
                 "tracker_categories": sorted(self.tracker_categories)}

@@ -36,7 +36,11 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import parse_qs, urlsplit
 
-DPF_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "dpf"
+from common.paths import data_path
+from pipelines import glossary
+from pipelines.glossary import Item, item
+
+DPF_DIR = data_path("reference", "dpf")
 SNAPSHOT_RE = re.compile(r"^dpf-snapshot-(\d{4}-\d{2}-\d{2})\.csv$")
 COLUMNS = ("name", "participant_id", "status", "frameworks", "coverage", "checked_on", "source_url")
 OPTIONAL_COLUMNS = ("note",)
@@ -310,7 +314,8 @@ class DpfStatus:
     ``active`` (checked within 12 months, EU framework and non-HR coverage recorded), ``inactive``,
     ``not_listed``, ``not_covered`` (listed, but not for the EU framework or only for HR data),
     ``not_applicable`` (not a US organisation) or ``unknown`` (not checked, stale, or scope not recorded).
-    ``origin`` is ``snapshot``, ``company file`` or ``none``; ``reason`` explains a downgrade to ``unknown``.
+    ``origin`` is ``snapshot``, ``company file`` or ``none``; ``why`` explains a downgrade (structured items,
+    rendered per language by :mod:`pipelines.glossary`; ``reason`` is its English line).
     """
 
     company_id: str
@@ -325,15 +330,28 @@ class DpfStatus:
     source: str = ""
     confidence: str = "M"
     snapshot_date: str = ""
-    reason: str = ""
+    why: tuple[Item, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why the effective status differs from the recorded one, in English ("" when it does not)."""
+        return glossary.render("en", self.why)
+
+    def items(self) -> tuple[Item, ...]:
+        """The status as evidence items: entity, id, recorded status, check date, where it came from, and why it
+        counts as another status."""
+        out = [item("dpf_recorded", name=self.name, participant_id=self.participant_id, status=self.recorded),
+               item("dpf_checked", on=self.checked_on) if self.checked_on else item("dpf_never_checked"),
+               item("dpf_origin_snapshot", date=self.snapshot_date, source=self.source or None)
+               if self.origin == "snapshot" else item("dpf_origin_company_file", source=self.source or None)
+               if self.origin == "company file" else item("dpf_origin_none")]
+        if self.effective != self.recorded:
+            out += [item("dpf_counts_as", status=self.effective), *self.why]
+        return tuple(out)
 
     def evidence(self) -> str:
-        """One line: entity, id, recorded status, check date and where it came from."""
-        pid = f" participant {self.participant_id}" if self.participant_id else " (no participant id)"
-        checked = f", checked {self.checked_on}" if self.checked_on else ", never checked"
-        origin = f"DPF snapshot {self.snapshot_date}" if self.origin == "snapshot" else self.origin
-        why = f" -> counts as {self.effective}: {self.reason}" if self.effective != self.recorded else ""
-        return f"{self.name}:{pid}, status {self.recorded}{checked} [{origin}; {self.source or 'no source'}]{why}"
+        """The status in one English line (see :meth:`items`)."""
+        return glossary.render("en", self.items())
 
 
 def months_before(day: date, months: int) -> date:
@@ -367,28 +385,29 @@ def resolve_status(company, snapshot: DpfSnapshot, on: date, *, max_age_months: 
                          tuple(dpf.frameworks), tuple(dpf.coverage), source=dpf.source, confidence=dpf.confidence,
                          snapshot_date=snapshot.date)
         if pid and snapshot.date:
-            base = replace(base, reason=f"participant id not in the DPF snapshot {snapshot.date}")
+            base = replace(base, why=(item("dpf_not_in_snapshot", date=snapshot.date),))
     if base.recorded == "not_applicable":
         return base
     if company.country not in ("US", "unknown") and not pid:
-        return replace(base, effective="not_applicable", reason="not a US organisation")
+        return replace(base, effective="not_applicable", why=(item("dpf_not_us"),))
 
-    def downgrade(effective: str, why: str) -> DpfStatus:
-        return replace(base, effective=effective, reason=f"{base.reason}; {why}" if base.reason else why)
+    def downgrade(effective: str, why: Item) -> DpfStatus:
+        return replace(base, effective=effective, why=(*base.why, why))
 
     if base.recorded == "unknown":
-        return downgrade("unknown", "status not checked against the DPF list")
+        return downgrade("unknown", item("dpf_not_checked"))
     if not base.checked_on:
-        return downgrade("unknown", f"status '{base.recorded}' has no checked-on date (not checked against the list)")
+        return downgrade("unknown", item("dpf_no_check_date", status=base.recorded))
     if base.checked_on < months_before(on, max_age_months).isoformat():
-        return downgrade("unknown", f"last checked {base.checked_on}, more than {max_age_months} months before {on}")
+        return downgrade("unknown", item("dpf_stale", checked_on=base.checked_on, months=max_age_months,
+                                         on=on.isoformat()))
     if base.recorded == "active":
         if base.frameworks and "EU" not in base.frameworks:
-            return downgrade("not_covered", "listed, but not under the EU–US framework")
+            return downgrade("not_covered", item("dpf_not_eu"))
         if base.coverage and "non-HR" not in base.coverage:
-            return downgrade("not_covered", "listed for HR data only")
+            return downgrade("not_covered", item("dpf_hr_only"))
         if not base.frameworks or not base.coverage:
-            return downgrade("unknown", "active, but the EU framework / non-HR coverage is not recorded")
+            return downgrade("unknown", item("dpf_scope_unrecorded"))
     return base
 
 

@@ -33,9 +33,10 @@ from typing import Any
 import maxminddb
 import numpy as np
 
+from common.paths import data_label, data_path
+
 CONFIDENCES = ("measured", "anycast_or_cdn", "unknown")
-ROOT = Path(__file__).resolve().parents[2]
-CDN_ASNS = ROOT / "data" / "reference" / "cdn_asns.csv"
+CDN_ASNS = data_path("reference", "cdn_asns.csv")
 GEO_PACKAGE = "@ip-location-db/geo-whois-asn-country-mmdb"
 ASN_PACKAGE = "@ip-location-db/asn"
 ASN_IPV6_FILE = "package/asn-ipv6-num.csv"  # sibling of the pinned asn-ipv4-num.csv in the same tarball
@@ -427,7 +428,7 @@ class CdnNetworks:
 
     def describe(self) -> dict[str, Any]:
         dates = sorted(r.as_of for r in self.rows)
-        return {"path": os.path.relpath(self.path, ROOT) if self.path else "", "rows": len(self.rows),
+        return {"path": data_label(self.path) if self.path else "", "rows": len(self.rows),
                 "asns": len({r.asn for r in self.rows}), "as_of_min": dates[0] if dates else None,
                 "as_of_max": dates[-1] if dates else None}
 

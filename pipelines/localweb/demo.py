@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import string
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from .sites import Route, Site, Web, html_route, redirect, robots_route, text_route
 
 __all__ = [
-    "demo_web", "DEMO_DOMAINS", "DEMO_SITES", "DEMO_SERVICES", "MONTH2_CHANGES",
+    "demo_web", "DEMO_DOMAINS", "DEMO_SITES", "DEMO_SERVICES", "MONTH2_CHANGES", "DEMO_EMBEDDINGS",
     "demo_domain_list_text", "demo_ground_truth", "DemoSite", "ServiceInfo",
 ]
 
@@ -199,6 +200,18 @@ MONTH2_CHANGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "weinhandel-kaiser.de": (("cookiebot",), ("usercentrics",)),
     "kochen-mit-anna.de": ((), ("meta_pixel",)),
     "datenwerk-analytics.de": (("ga4", "hotjar"), ("matomo_cloud",)),
+}
+
+#: How a few sites embed one of their services when not directly: held back by the consent manager until
+#: consent ("gated": a text/plain script, an iframe whose URL waits in data-src / data-cmp-src) or kept as
+#: encoded embed code for a click-to-load placeholder ("encoded": HTML-escaped in an attribute, base64 in a
+#: Borlabs content blocker). The site still embeds the service, but nothing of it loads before consent.
+DEMO_EMBEDDINGS: dict[str, dict[str, str]] = {
+    "fahrradhaus-koch.de": {"meta_pixel": "gated"},
+    "cloudbuch-software.de": {"hotjar": "gated"},
+    "fahrschule-lehmann.de": {"google_maps": "gated"},
+    "kochen-mit-anna.de": {"youtube": "encoded"},
+    "ferienwohnung-ostsee.de": {"vimeo": "encoded"},
 }
 
 # template -> (CMP weights, {service: probability})
@@ -511,7 +524,16 @@ def _snippets(ctx: _Ctx) -> tuple[list[str], list[str], list[str]]:
         head.append('<link rel="stylesheet" href="https://unpkg.com/swiper@11/swiper-bundle.min.css" />\n')
         end.append('<script src="https://unpkg.com/swiper@11/swiper-bundle.min.js"></script>\n'
                    '<script src="https://unpkg.com/alpinejs@3.13.3/dist/cdn.min.js" defer></script>\n')
-    if "meta_pixel" in s:
+    held = DEMO_EMBEDDINGS.get(ctx.ds.domain, {})
+    if "meta_pixel" in s and held.get("meta_pixel") == "gated":
+        head.append('<!-- Meta Pixel Code (released by Usercentrics after consent) -->\n<script type="text/plain" '
+                    'data-usercentrics="Facebook Pixel">\n!function(f,b,e,v,n,t,s)\n{if(f.fbq)return;n=f.fbq='
+                    "function(){n.callMethod?\nn.callMethod.apply(n,arguments):n.queue.push(arguments)};\nif(!f._fbq)"
+                    "f._fbq=n;n.push=n;n.loaded=!0;n.version='2.0';\nn.queue=[];t=b.createElement(e);t.async=!0;\n"
+                    "t.src=v;s=b.getElementsByTagName(e)[0];\ns.parentNode.insertBefore(t,s)}(window, document,"
+                    f"'script',\n'https://connect.facebook.net/en_US/fbevents.js');\nfbq('init', '{i['fb']}');\n"
+                    "fbq('track', 'PageView');\n</script>\n<!-- End Meta Pixel Code -->\n")
+    elif "meta_pixel" in s:
         head.append("<!-- Meta Pixel Code -->\n<script>\n!function(f,b,e,v,n,t,s)\n{if(f.fbq)return;n=f.fbq=function()"
                     "{n.callMethod?\nn.callMethod.apply(n,arguments):n.queue.push(arguments)};\nif(!f._fbq)f._fbq=n;"
                     "n.push=n;n.loaded=!0;n.version='2.0';\nn.queue=[];t=b.createElement(e);t.async=!0;\nt.src=v;"
@@ -521,7 +543,8 @@ def _snippets(ctx: _Ctx) -> tuple[list[str], list[str], list[str]]:
                     f'src="https://www.facebook.com/tr?id={i["fb"]}&ev=PageView&noscript=1"\n/></noscript>\n'
                     "<!-- End Meta Pixel Code -->\n")
     if "hotjar" in s:
-        head.append("<!-- Hotjar Tracking Code -->\n<script>\n    (function(h,o,t,j,a,r){\n"
+        gate = ' type="text/plain" data-cookieconsent="statistics"' if held.get("hotjar") == "gated" else ""
+        head.append(f"<!-- Hotjar Tracking Code -->\n<script{gate}>\n    (function(h,o,t,j,a,r){{\n"
                     "        h.hj=h.hj||function(){(h.hj.q=h.hj.q||[]).push(arguments)};\n"
                     f"        h._hjSettings={{hjid:{i['hotjar']},hjsv:6}};\n"
                     "        a=o.getElementsByTagName('head')[0];\n        r=o.createElement('script');r.async=1;\n"
@@ -626,27 +649,47 @@ def _snippets(ctx: _Ctx) -> tuple[list[str], list[str], list[str]]:
     return head, start, end
 
 
+def _borlabs_blocker(service: str, embed: str) -> str:
+    """A Borlabs Cookie content blocker: the embed code waits base64-encoded until the visitor agrees."""
+    code = base64.b64encode(embed.encode("utf-8")).decode("ascii")
+    return (f'<div class="BorlabsCookie _brlbs-content-blocker" data-borlabs-cookie-type="content-blocker" '
+            f'data-borlabs-cookie-id="{service}"><div class="_brlbs-embed"><p>Dieser Inhalt kommt erst nach Ihrer '
+            'Zustimmung vom Server des Anbieters.</p><a class="_brlbs-btn" href="#" '
+            f'data-borlabs-cookie-unblock role="button">Inhalt laden</a></div><script type="text/template">{code}'
+            "</script></div>\n")
+
+
+def _click_to_load(embed: str) -> str:
+    """A click-to-load placeholder holding the embed code HTML-escaped in an attribute."""
+    return (f'<div class="video-consent" data-embed-code="{_esc(embed)}"><button type="button">Video laden '
+            "(Daten werden an den Anbieter übertragen)</button></div>\n")
+
+
 def _page_embeds(ctx: _Ctx, page: str) -> str:
     """Service embeds placed on specific pages only (maps, videos, captcha, review widgets, pixels)."""
     i, s = ctx.ids, ctx.services
+    held = DEMO_EMBEDDINGS.get(ctx.ds.domain, {})
     out: list[str] = []
     if page in ("home", "video"):
         vid = i["yt1"] if page == "home" else i["yt2"]
         if "youtube" in s:
-            out.append(f'<div class="video"><iframe width="560" height="315" src="https://www.youtube.com/embed/{vid}" '
-                       'title="YouTube video player" frameborder="0" allow="accelerometer; autoplay; clipboard-write; '
-                       'encrypted-media; gyroscope; picture-in-picture; web-share" referrerpolicy="strict-origin-when-'
-                       'cross-origin" allowfullscreen></iframe></div>\n')
+            embed = (f'<iframe width="560" height="315" src="https://www.youtube.com/embed/{vid}" '
+                     'title="YouTube video player" frameborder="0" allow="accelerometer; autoplay; clipboard-write; '
+                     'encrypted-media; gyroscope; picture-in-picture; web-share" referrerpolicy="strict-origin-when-'
+                     'cross-origin" allowfullscreen></iframe>')
+            out.append(_borlabs_blocker("youtube", embed) if held.get("youtube") == "encoded"
+                       else f'<div class="video">{embed}</div>\n')
         if "youtube_nocookie" in s:
             out.append(f'<div class="video"><iframe width="560" height="315" src="https://www.youtube-nocookie.com/'
                        f'embed/{vid}?rel=0" title="YouTube video player" frameborder="0" allow="accelerometer; '
                        'autoplay; encrypted-media; picture-in-picture" allowfullscreen></iframe></div>\n')
         if "vimeo" in s and page == "video":
-            out.append(f'<div style="padding:56.25% 0 0 0;position:relative;"><iframe src="https://player.vimeo.com/'
-                       f'video/{i["vimeo"]}?h={i["vimeo_h"]}&amp;badge=0&amp;autopause=0&amp;player_id=0&amp;app_id=58479" '
-                       'frameborder="0" allow="autoplay; fullscreen; picture-in-picture; clipboard-write" '
-                       'style="position:absolute;top:0;left:0;width:100%;height:100%;" title="Imagefilm"></iframe></div>'
-                       '<script src="https://player.vimeo.com/api/player.js"></script>\n')
+            embed = (f'<div style="padding:56.25% 0 0 0;position:relative;"><iframe src="https://player.vimeo.com/'
+                     f'video/{i["vimeo"]}?h={i["vimeo_h"]}&amp;badge=0&amp;autopause=0&amp;player_id=0&amp;app_id=58479" '
+                     'frameborder="0" allow="autoplay; fullscreen; picture-in-picture; clipboard-write" '
+                     'style="position:absolute;top:0;left:0;width:100%;height:100%;" title="Imagefilm"></iframe></div>'
+                     '<script src="https://player.vimeo.com/api/player.js"></script>')
+            out.append(_click_to_load(embed) if held.get("vimeo") == "encoded" else embed + "\n")
     if page == "home" and "trustpilot" in s:
         out.append('<!-- TrustBox script -->\n<script type="text/javascript" src="https://widget.trustpilot.com/'
                    'bootstrap/v5/tp.widget.bootstrap.min.js" async></script>\n<!-- End TrustBox script -->\n'
@@ -658,7 +701,9 @@ def _page_embeds(ctx: _Ctx, page: str) -> str:
         pb = (f"!1m18!1m12!1m3!1d2662.{ctx.ids['maps_ts'][-6:]}!2d{ctx.lon}!3d{ctx.lat}!2m3!1f0!2f0!3f0!3m2!1i1024"
               f"!2i768!4f13.1!3m3!1m2!1s{ctx.ids['maps_hex'].replace(':', '%3A')}!2s{ctx.street.replace(' ', '%20')}"
               f"!5e0!3m2!1sde!2sde!4v{ctx.ids['maps_ts']}!5m2!1sde!2sde")
-        out.append(f'<iframe src="https://www.google.com/maps/embed?pb={pb}" width="600" height="450" '
+        src = ('src="about:blank" data-src' if held.get("google_maps") == "gated" else "src")
+        consent = ' data-usercentrics="Google Maps"' if held.get("google_maps") == "gated" else ""
+        out.append(f'<iframe {src}="https://www.google.com/maps/embed?pb={pb}"{consent} width="600" height="450" '
                    'style="border:0;" allowfullscreen="" loading="lazy" referrerpolicy="no-referrer-when-downgrade">'
                    "</iframe>\n")
     if page == "form" and "recaptcha" in s:
@@ -983,7 +1028,8 @@ def demo_web(month: int = 1) -> Web:
 
 
 def demo_ground_truth(month: int = 1) -> dict[str, dict]:
-    """Input domain -> {"host", "template", "services", "declared", "third_party_hosts", "server"} for ``month``."""
+    """Input domain -> {"host", "template", "services", "embeddings" (service -> direct / gated / encoded),
+    "loads_without_gate", "declared", "third_party_hosts", "server"} for ``month``."""
     out: dict[str, dict] = {}
     for ds in DEMO_SITES:
         services = site_services(ds.domain, month)
@@ -996,10 +1042,14 @@ def demo_ground_truth(month: int = 1) -> dict[str, dict]:
                 h = h.replace("{host}", ds.domain).replace("{slug}", slug).replace("{vgwort}", ids["vgwort_sub"])
                 if not h.endswith("." + ds.domain):
                     hosts.add(h)
+        held = {k: e for k, e in DEMO_EMBEDDINGS.get(ds.domain, {}).items() if k in services}
         out[ds.domain] = {
             "host": f"www.{ds.domain}" if ds.www else ds.domain,
             "template": ds.template,
             "services": sorted(services),
+            "embeddings": {k: held.get(k, "direct") for k in sorted(services)},
+            # every service but those held back or encoded loads on page load, without a consent gate
+            "loads_without_gate": sorted(set(services) - set(held)),
             "declared": sorted(declared_services(ds.domain)),
             "third_party_hosts": sorted(hosts),
             "server": ctx.server,  # "cloudflare": the site sits behind Cloudflare (sets __cf_bm)

@@ -24,10 +24,11 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from pipelines import contract
+from pipelines import contract, glossary
 from pipelines.catalog.load import Catalog
+from pipelines.glossary import Item
 from pipelines.publish import page_data as pd
-from pipelines.publish.texts import BANDS, DESCRIPTIONS, LABELS, LANG_NAMES, LANGS, label, percent
+from pipelines.publish.texts import BANDS, LABELS, LANG_NAMES, LANGS, label, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -72,6 +73,13 @@ def md_escape(value: Any) -> str:
     return re.sub(r"^(\s*)([>=-])", r"\1\\\2", text)
 
 
+def md_url(value: Any) -> MdRaw:
+    """An outside link target for Markdown: a plain http(s) URL with the characters that would end or break a
+    Markdown link (parentheses, spaces, angle brackets) percent-encoded; anything else becomes ``#``."""
+    url = web_url(value)
+    return MdRaw(quote(url, safe=":/?#[]@!$&'*+,;=%~-._") if url else "#")
+
+
 def md_link(entity_id: str, folder: str, root: str = "../") -> MdRaw:
     """A relative Markdown link target to another KB page: ``../companies/<id>.md``."""
     return MdRaw(f"{root}{folder}/{quote(entity_id, safe='')}.md".replace("/./", "/"))
@@ -81,7 +89,7 @@ def _yes_no(lang: str):
     def yn(v):
         if v is None:
             return label(lang, "unknown")
-        return label(lang, "true" if v else "false")
+        return glossary.label(lang, "yes_no", "true" if v else "false")
     return yn
 
 
@@ -103,35 +111,49 @@ def _md_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["md_link"] = md_link
+    env.filters["md_url"] = md_url
     return env
+
+
+def _evidence(lang: str):
+    def ev(items) -> str:
+        return glossary.render(lang, [i if isinstance(i, Item) else Item.from_dict(i) for i in items or ()])
+    return ev
 
 
 def _globals(lang: str, root: str, disclaimer: str, path: str = "", description: str = "") -> dict[str, Any]:
     """What every template may use. ``path`` is the page's path inside ``site/`` (``services/x.html``): the
-    other languages' versions sit at the same path under ``kb/<other>/site/`` (hreflang, language switch)."""
+    other languages' versions sit at the same path under ``kb/<other>/site/`` (hreflang, language switch).
+    Codes reach the reader only through ``G(kind, code)`` (the glossary's name), evidence through ``EV(items)``,
+    "to check" items through ``CHK(check)``, countries through ``country(code)``, counts through ``count(n, unit)``
+    ("1 Host", "3 Hosts") and catalog lifetimes through ``lifetime(text)``."""
     others = [{"lang": o, "name": LANG_NAMES[o], "href": f"{root}../../{o}/site/{path}"} for o in LANGS if o != lang]
     return {"lang": lang, "L": LABELS[lang], "T": lambda key, **kw: label(lang, key, **kw), "root": root,
             "bands": BANDS[lang], "disclaimer": disclaimer, "script_hash": Markup(SCRIPT_HASH), "yn": _yes_no(lang),
             "pc": lambda v: percent(v, lang), "description": description, "path": path, "others": others,
-            # texts that exist only in English (catalog facts, rubric evidence, the methodology) on other pages
-            "en_only": Markup(' lang="en"') if lang != "en" else ""}
+            "G": lambda kind, code: glossary.label(lang, kind, code), "EV": _evidence(lang),
+            "GL": lambda kind, codes: ", ".join(glossary.label(lang, kind, c) for c in codes or ()) or label(lang, "none"),
+            "CHK": lambda c: glossary.check_text(lang, c["code"], c.get("params")),
+            "country": lambda code: glossary.country(lang, code), "count": lambda n, unit: glossary.count(lang, n, unit),
+            "lifetime": lambda text: glossary.lifetime(lang, text) if text else None,
+            "source_label": lambda src: glossary.source_label(lang, src),
+            "num": lambda v: glossary.number(lang, v, 0)}
 
 
 def description(page: dict[str, Any]) -> str:
     """The page's one-sentence description (meta description, front matter), in its language."""
     lang, kind = page["lang"], page["kind"]
-    t = DESCRIPTIONS[lang][kind]
     date = (page.get("as_of") or {}).get("run_date") or label(lang, "unknown")
     if kind == "service":
         risk = page["consent"] or {}
         share = page["prevalence"]["share"]
-        return t.format(name=page["name"], date=date,
-                        consent=label(lang, risk["consent_required"]) if risk.get("consent_required") else label(lang, "unknown"),
-                        band=BANDS[lang].get(risk.get("band") or "", label(lang, "unknown")),
-                        share=percent(share, lang) if share is not None else label(lang, "not_measured"))
+        return label(lang, "description_service", name=page["name"], date=date,
+                     consent=glossary.label(lang, "consent", risk.get("consent_required")),
+                     band=glossary.label(lang, "band", risk.get("band")),
+                     share=percent(share, lang) if share is not None else label(lang, "not_measured"))
     if kind == "company":
-        return t.format(name=page["name"], date=date)
-    return t.format(date=date)
+        return label(lang, "description_company", name=page["name"], date=date)
+    return label(lang, f"description_{kind}", date=date)
 
 
 def safe_name(entity_id: str) -> str:
@@ -181,12 +203,22 @@ def methodology_html_body(markdown: str) -> str:
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open":
             tok.attrSet("id", slug(tokens[i + 1].content, seen))
+        for child in tok.children or ():
+            if child.type == "link_open" and web_url(child.attrGet("href")):
+                child.attrSet("rel", "noopener noreferrer")  # outside sources: no referrer, like every other page
     html = md.renderer.render(tokens, md.options, {})
     return html.replace("<table>", '<div class="table-wrap" tabindex="0"><table>').replace("</table>", "</table></div>")
 
 
+def methodology_markdown(page: dict) -> str:
+    """The methodology page's Markdown body in its language (``templates/methodology_<lang>.md`` over the rubric's
+    data from :func:`pipelines.publish.page_data.methodology_data`)."""
+    return _md_env().get_template(f"methodology_{page['lang']}.md").render(
+        p=page, **_globals(page["lang"], "", page["disclaimer"]))
+
+
 def render_methodology_html(page: dict) -> str:
-    body = methodology_html_body(page["markdown"])
+    body = methodology_html_body(methodology_markdown(page))
     return _html_env().get_template("methodology.html").render(body=Markup(body),
                                                                **_page_globals(page, "", "methodology.html"))
 
@@ -239,10 +271,10 @@ def render_index_md(page: dict) -> str:
 
 
 def render_methodology_md(page: dict, run: dict) -> str:
-    """The methodology (English) as a Markdown page of the language's tree, its links unchanged."""
-    fm = {**_common_front_matter({**page, "as_of": run}, "methodology", label(page["lang"], "methodology"),
-                                 "methodology.md"), "content_lang": "en"}
-    return _with_front_matter(fm, page["markdown"])
+    """The methodology as a Markdown page of the language's tree."""
+    fm = _common_front_matter({**page, "as_of": run}, "methodology", label(page["lang"], "methodology"),
+                              "methodology.md")
+    return _with_front_matter(fm, methodology_markdown(page))
 
 
 def _json_default(value: Any) -> str:

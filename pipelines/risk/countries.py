@@ -19,9 +19,10 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from common.paths import data_path
 from pipelines.problems import ProblemsError
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "countries"
+DEFAULT_DIR = data_path("reference", "countries")
 
 # what a country is for a transfer on a given day
 EEA, ADEQUATE, US, THIRD_COUNTRY, UNKNOWN = "eea", "adequate", "us", "third_country", "unknown"

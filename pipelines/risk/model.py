@@ -22,9 +22,11 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from pipelines import glossary
 from pipelines.catalog import vocab
 from pipelines.catalog.load import DEFAULT_DATA_DIR, Catalog, Cookie, Fact, Service
 from pipelines.enrich.dpf import DpfSnapshot
+from pipelines.glossary import Item, item
 from pipelines.risk.countries import CountryTables
 from pipelines.risk.rubric import Rubric
 from pipelines.risk.transfer import (
@@ -128,7 +130,7 @@ class RiskContext:
         return self.as_of.isoformat()
 
 
-MODEL_VERSION = 1  # bump when the assessment code changes on purpose: stored runs are then re-assessed
+MODEL_VERSION = 2  # bump when the assessment code changes on purpose: stored runs are then re-assessed
 # what the assessment reads (load_context): catalog, cookie overrides, country tables, DPF snapshots, rubric
 VERSIONED_DATA = ("services", "companies", "reference/cookie_purposes.csv", "reference/countries", "reference/dpf",
                   "risk")
@@ -177,28 +179,65 @@ def load_context(data_dir: str | Path = DEFAULT_DATA_DIR, *, as_of: date | None 
 
 @dataclass(frozen=True)
 class FactorResult:
-    """One factor (F1–F8) or mitigation (M:<name>): level, points, one evidence line, confidence label."""
+    """One factor (F1–F8) or mitigation (M:<name>): level, points, its evidence as structured items (template code
+    + parameters, rendered per language by :mod:`pipelines.glossary`) and a confidence label."""
 
     code: str
     title: str
     level: str
     points: int
-    evidence: str
+    items: tuple[Item, ...]
     confidence: str
+
+    @property
+    def evidence(self) -> str:
+        """The evidence as one English line (the warehouse's ``factors[].evidence``, ``risk --explain``)."""
+        return glossary.render("en", self.items)
 
     def line(self) -> str:
         sign = "+" if self.points > 0 else ""
         return f"{self.code} {self.level} {sign}{self.points}: {self.evidence} ({self.confidence})"
 
+    def as_dict(self) -> dict:
+        return {"code": self.code, "title": self.title, "level": self.level, "points": self.points,
+                "evidence": self.evidence, "evidence_items": [i.as_dict() for i in self.items],
+                "confidence": self.confidence}
+
 
 @dataclass(frozen=True)
 class ReasonResult:
-    """A consent reason code: ``state`` is ``holds``, ``unknown`` or ``no``."""
+    """A consent reason code: ``state`` is ``holds``, ``unknown`` or ``no``; ``items`` the structured evidence."""
 
     code: str
     title: str
     state: str
-    evidence: str
+    items: tuple[Item, ...]
+
+    @property
+    def evidence(self) -> str:
+        return glossary.render("en", self.items)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "title": self.title, "state": self.state, "evidence": self.evidence,
+                "evidence_items": [i.as_dict() for i in self.items]}
+
+
+@dataclass(frozen=True)
+class Check:
+    """Something a crawl cannot establish ("to check"): the eight-conditions ``condition`` it belongs to (None for
+    a general note), a template ``code`` (``check.<code>`` in the glossary) and its parameters."""
+
+    condition: int | None
+    code: str
+    params: dict = field(default_factory=dict, hash=False)
+
+    def text(self, lang: str = "en") -> str:
+        """The item in ``lang``; in English with its condition number first ("(3) …"), as the warehouse stores it."""
+        body = glossary.check_text(lang, self.code, self.params)
+        return f"({self.condition}) {body}" if self.condition is not None else body
+
+    def as_dict(self) -> dict:
+        return {"condition": self.condition, "code": self.code, "params": self.params}
 
 
 @dataclass(frozen=True)
@@ -218,7 +257,7 @@ class Assessment:
     band: str
     factors: tuple[FactorResult, ...]
     confidence: str
-    to_check: tuple[str, ...]
+    checks: tuple[Check, ...]
     server: ServerTransfer
     jurisdiction: JurisdictionTransfer
     observations: int = 0
@@ -228,6 +267,11 @@ class Assessment:
     def reason_codes(self) -> tuple[str, ...]:
         """The reason codes that hold (C1–C5)."""
         return tuple(r.code for r in self.reasons if r.state == "holds")
+
+    @property
+    def to_check(self) -> tuple[str, ...]:
+        """The "to check" items as English lines, each with its condition number first."""
+        return tuple(c.text("en") for c in self.checks)
 
     def factor(self, code: str) -> FactorResult:
         return next(f for f in self.factors if f.code == code)
@@ -242,10 +286,11 @@ class Assessment:
         return {
             "grain": self.grain, "service_id": self.service_id, "service_name": self.service_name, "site": self.site,
             "as_of": self.as_of, "consent_required": self.consent_required, "reason_codes": list(self.reason_codes),
-            "reasons": [r.__dict__ for r in self.reasons], "verdict_basis": self.verdict_basis,
+            "reasons": [r.as_dict() for r in self.reasons], "verdict_basis": self.verdict_basis,
             "risk_score": self.risk_score, "raw_score": self.raw_score, "band": self.band,
-            "factors": [f.__dict__ for f in self.factors], "confidence": self.confidence,
-            "to_check": list(self.to_check), "server_class": self.server.cls,
+            "factors": [f.as_dict() for f in self.factors], "confidence": self.confidence,
+            "to_check": list(self.to_check), "checks": [c.as_dict() for c in self.checks],
+            "server_class": self.server.cls,
             "jurisdiction_class": self.jurisdiction.cls, "us_jurisdiction": self.jurisdiction.us_jurisdiction,
             "observations": self.observations, "disclaimer": dict(self.disclaimer),
             "recipient": _entity_dict(self.jurisdiction.recipient, self.jurisdiction.dpf),
@@ -269,7 +314,7 @@ def _entity_dict(entity, dpf) -> dict | None:
 @dataclass(frozen=True)
 class _Level:
     level: str
-    evidence: str
+    items: tuple[Item, ...]
     confidence: str
 
 
@@ -288,18 +333,9 @@ def _best_fact(facts: Iterable[Fact], fields: Iterable[str]) -> Fact | None:
     return min(found, key=lambda f: (_MARK.get(f.confidence, 2), f.as_of)) if found else None
 
 
-def _cite(fact: Fact | None) -> str:
-    return f" [{fact.source}, as of {fact.as_of}, {fact.confidence}]" if fact else ""
-
-
-def _lifetime(seconds: int | None) -> str:
-    if seconds is None:
-        return "session"
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600)):
-        if seconds >= size:
-            n = round(seconds / size)
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} s"
+def _cite(fact: Fact | None) -> dict | None:
+    """A fact's source, as-of date and V/S/M mark (the ``cite`` parameter of an evidence item)."""
+    return {"source": fact.source, "as_of": fact.as_of, "mark": fact.confidence} if fact else None
 
 
 def _strictly_necessary(service: Service) -> bool:
@@ -320,13 +356,14 @@ def _essential(purpose: str | None, service: Service, rubric: Rubric) -> bool:
     return _strictly_necessary(service) and purpose in ("functional", "necessary", "security", "consent_management")
 
 
-def _cookie_list(cookies: Sequence[Cookie], n: int = 3) -> str:
-    shown = ", ".join(f"{c.name}{'*' if c.match == 'prefix' else ''} ({c.purpose}, {c.lifetime})" for c in cookies[:n])
-    return shown + (f" +{len(cookies) - n} more" if len(cookies) > n else "")
+def _cookie_list(cookies: Sequence[Cookie], n: int = 3) -> dict:
+    """The first ``n`` catalog cookies (name, prefix match, purpose, lifetime) and how many more there are."""
+    return {"cookies": [{"name": c.name, "prefix": c.match == "prefix", "purpose": c.purpose, "lifetime": c.lifetime}
+                        for c in cookies[:n]], "more": max(len(cookies) - n, 0)}
 
 
-def _first(items: Sequence[str], n: int = 2) -> str:
-    return ", ".join(items[:n]) + (f" +{len(items) - n} more" if len(items) > n else "")
+def _first(items: Sequence[str], n: int = 2) -> dict:
+    return {"items": list(items[:n]), "more": max(len(items) - n, 0)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -338,81 +375,76 @@ def _prior_storage(service: Service, ctx: RiskContext) -> _Level:
     cookie_fact = _best_fact(service.facts, ["cookies"])
     device_fact = _best_fact(service.facts, ["device_access"])
     if _strictly_necessary(service):
-        return _Level("absent", "catalog marks the service strictly necessary (consent baseline not_required: "
-                      f"{service.consent.reason}); its storage counts as essential", "catalog-verified")
+        return _Level("absent", (item("strictly_necessary_storage", reason=service.consent.reason),),
+                      "catalog-verified")
     noness = [c for c in service.cookies if not _essential(c.purpose, service, rubric)]
     parts, marks = [], []
     if service.sets_cookies == "yes" and (noness or not service.cookies):
-        what = _cookie_list(noness) if noness else "cookies (purposes not recorded)"
-        parts.append(f"catalog: sets {what}{_cite(cookie_fact)}")
+        parts.append(item("catalog_sets_cookies", cookies=_cookie_list(noness), cite=_cite(cookie_fact)) if noness
+                     else item("catalog_sets_unlisted_cookies", cite=_cite(cookie_fact)))
         marks.append(cookie_fact.confidence if cookie_fact else "M")
     if service.device_access.value == "yes":
-        parts.append(f"catalog: reads device properties ({service.device_access.note or 'device access'})"
-                     f"{_cite(device_fact)}")
+        parts.append(item("catalog_device_access", note=service.device_access.note or None, cite=_cite(device_fact)))
         marks.append(device_fact.confidence if device_fact else "M")
     if parts:
         best = min(marks, key=lambda m: _MARK.get(m, 2))
         if _self_hosted(service) and set(service.purposes) <= {"analytics"}:
             # first-party audience measurement: whether its cookies need consent depends on the configuration (no
             # blanket exemption in Germany, DSK OH Telemedien 2021; CNIL exempts it under strict conditions)
-            return _Level("unknown", "self-hosted audience measurement: whether it stores anything before consent "
-                          "depends on its configuration (cookieless mode, cookie lifetime); " + "; ".join(parts),
-                          "catalog-unverified")
-        return _Level("present", "; ".join(parts), _label(best))
+            return _Level("unknown", (item("self_hosted_measurement_config"), *parts), "catalog-unverified")
+        return _Level("present", tuple(parts), _label(best))
     mark = cookie_fact.confidence if cookie_fact else "M"
     if service.sets_cookies == "yes":
-        return _Level("absent", f"catalog cookies are all essential: {_cookie_list(service.cookies)}{_cite(cookie_fact)}",
-                      _label(mark))
+        return _Level("absent", (item("catalog_cookies_essential", cookies=_cookie_list(service.cookies),
+                                      cite=_cite(cookie_fact)),), _label(mark))
     if service.sets_cookies == "no":
-        return _Level("absent", f"catalog: sets no cookies{_cite(cookie_fact)}", _label(mark))
-    return _Level("unknown", "catalog does not record whether the service stores anything on the terminal "
-                  "(sets_cookies unknown)", "catalog-unverified")
+        return _Level("absent", (item("catalog_sets_no_cookies", cite=_cite(cookie_fact)),), _label(mark))
+    return _Level("unknown", (item("catalog_storage_unknown"),), "catalog-unverified")
 
 
 def _prior_identifier(service: Service, ctx: RiskContext) -> _Level:
     if _self_hosted(service):
-        return _Level("absent", "self-hosted: identifiers stay with the site", "catalog-verified")
+        return _Level("absent", (item("self_hosted_identifiers"),), "catalog-verified")
     if _strictly_necessary(service):
-        return _Level("absent", "catalog marks the service strictly necessary; an identifier it uses (e.g. a consent "
-                      "id kept as proof of consent) serves that purpose", "catalog-verified")
+        return _Level("absent", (item("strictly_necessary_identifier"),), "catalog-verified")
     cookie_fact = _best_fact(service.facts, ["cookies"])
     device_fact = _best_fact(service.facts, ["device_access"])
     role, _entry = service.role_on(ctx.day)
     if role == "processor" and service.own_purposes.value != "yes" and service.device_access.value != "yes":
         # an identifier a processor keeps for the site (e.g. a chat visitor id) is not linked across sites
-        return _Level("absent", "catalog: processor without own-purpose use; its identifiers serve the site only and "
-                      "are not cross-site capable", _label(_best_fact(service.facts, ["role"]).confidence
-                                                           if _best_fact(service.facts, ["role"]) else "M"))
+        role_fact = _best_fact(service.facts, ["role"])
+        return _Level("absent", (item("processor_identifiers"),), _label(role_fact.confidence if role_fact else "M"))
     if service.device_access.value == "yes":
         mark = device_fact.confidence if device_fact else "M"
-        return _Level("present", f"catalog: the script reads device properties for the provider"
-                      f"{_cite(device_fact)}", _label(mark))
+        return _Level("present", (item("catalog_device_access_provider", cite=_cite(device_fact)),), _label(mark))
     ids = "identifiers" in service.data_categories
     mark = cookie_fact.confidence if cookie_fact else "M"
     if ids and service.sets_cookies == "yes" and not service.cookies:
-        return _Level("unknown", "catalog: the provider receives identifiers and sets cookies, but which cookies (and "
-                      f"whether any persists) is not recorded{_cite(cookie_fact)}", "catalog-unverified")
+        return _Level("unknown", (item("identifiers_cookies_unlisted", cite=_cite(cookie_fact)),), "catalog-unverified")
     if ids and service.sets_cookies == "yes":
         # a persistent identifier is a cookie that outlives the session (an unknown lifetime counts) and serves no
         # essential purpose: session-only or security/consent cookies identify no visitor across sites and visits
         lasting = [c for c in service.cookies if "session" not in c.lifetime.lower()
                    and not _essential(c.purpose, service, ctx.rubric)]
         if not lasting:
-            return _Level("absent", f"catalog: only session or essential cookies ({_cookie_list(service.cookies)}): no "
-                          f"persistent identifier{_cite(cookie_fact)}", _label(mark))
-        return _Level("present", f"catalog: the provider receives identifiers; persistent cookies "
-                      f"{_cookie_list(lasting)}{_cite(cookie_fact)}", _label(mark))
+            return _Level("absent", (item("session_or_essential_cookies", cookies=_cookie_list(service.cookies),
+                                          cite=_cite(cookie_fact)),), _label(mark))
+        return _Level("present", (item("persistent_cookies", cookies=_cookie_list(lasting), cite=_cite(cookie_fact)),),
+                      _label(mark))
     if ids:
-        return _Level("unknown", "catalog lists identifiers among the data received, but no cookie or device "
-                      f"access (sets_cookies {service.sets_cookies})", "catalog-unverified")
+        return _Level("unknown", (item("identifiers_without_storage", sets_cookies=service.sets_cookies),),
+                      "catalog-unverified")
     if not service.data_categories:
-        return _Level("unknown", "no data categories recorded", "catalog-unverified")
-    return _Level("absent", f"catalog: no identifiers among the data received ({', '.join(service.data_categories)})",
-                  "catalog-verified")
+        return _Level("unknown", (item("no_data_categories"),), "catalog-unverified")
+    return _Level("absent", (item("no_identifiers", categories=list(service.data_categories)),), "catalog-verified")
 
 
 # --------------------------------------------------------------------------------------------------
 # observations
+
+
+def _where(obs: SiteServiceObservation) -> Item:
+    return item("measured_on", site=obs.site, run_id=obs.run_id or None, state=obs.consent_state)
 
 
 def _observed_storage(obs: SiteServiceObservation, service: Service, rubric: Rubric) -> _Level | None:
@@ -420,16 +452,16 @@ def _observed_storage(obs: SiteServiceObservation, service: Service, rubric: Rub
     storage = [] if _strictly_necessary(service) else list(obs.storage)
     parts = []
     if noness:
-        parts.append("cookie " + _first([f"{c.name} ({c.purpose or 'purpose unknown'}, {_lifetime(c.lifetime_seconds)}"
-                                         f"{', third party' if c.third_party else ''})" for c in noness]))
+        shown = [{"name": c.name, "purpose": c.purpose, "seconds": c.lifetime_seconds, "third_party": c.third_party}
+                 for c in noness[:2]]
+        parts.append(item("seen_cookies", cookies={"cookies": shown, "more": max(len(noness) - 2, 0)}))
     if storage:
-        parts.append("storage " + _first(storage))
+        parts.append(item("seen_storage", keys=_first(storage)))
     if obs.fingerprinting:
-        parts.append("fingerprinting " + _first(list(obs.fingerprinting)))
+        parts.append(item("seen_fingerprinting", apis=_first(list(obs.fingerprinting))))
     if not parts:
         return None
-    where = f" on {obs.site}" + (f" (run {obs.run_id})" if obs.run_id else "")
-    return _Level("present", f"measured{where}, {obs.consent_state}: " + "; ".join(parts), "measured")
+    return _Level("present", (_where(obs), *parts), "measured")
 
 
 def _observed_identifier(obs: SiteServiceObservation, service: Service, rubric: Rubric) -> _Level | None:
@@ -438,16 +470,17 @@ def _observed_identifier(obs: SiteServiceObservation, service: Service, rubric: 
     cookies = [c for c in obs.cookies if c.lifetime_seconds and (c.purpose is None or c.purpose in rubric.tracking_purposes)]
     parts = []
     if cookies:
-        parts.append("persistent cookie " + _first([f"{c.name} ({_lifetime(c.lifetime_seconds)})" for c in cookies]))
+        shown = [{"name": c.name, "seconds": c.lifetime_seconds} for c in cookies[:2]]
+        parts.append(item("seen_persistent_cookies", cookies={"cookies": shown, "more": max(len(cookies) - 2, 0)}))
     if obs.identifiers:
-        parts.append("identifier in request " + _first(list(obs.identifiers)))
+        parts.append(item("seen_identifiers", values=_first(list(obs.identifiers))))
     if obs.pixels:
-        parts.append("pixel " + _first(list(obs.pixels)))
+        parts.append(item("seen_pixels", urls=_first(list(obs.pixels))))
     if obs.fingerprinting:
-        parts.append("fingerprinting " + _first(list(obs.fingerprinting)))
+        parts.append(item("seen_fingerprinting", apis=_first(list(obs.fingerprinting))))
     if not parts:
         return None
-    return _Level("present", f"measured on {obs.site}, {obs.consent_state}: " + "; ".join(parts), "measured")
+    return _Level("present", (_where(obs), *parts), "measured")
 
 
 def _merge_locations(observations: Iterable[SiteServiceObservation]) -> list[HostLocation]:
@@ -468,74 +501,78 @@ def _merge_locations(observations: Iterable[SiteServiceObservation]) -> list[Hos
 # factors shared by both grains
 
 
-def _factor(ctx: RiskContext, code: str, level: str, evidence: str, confidence: str) -> FactorResult:
+def _factor(ctx: RiskContext, code: str, level: str, items: Sequence[Item], confidence: str) -> FactorResult:
     factor = ctx.rubric.factors[code]
-    return FactorResult(code, factor.title, level, factor.levels[level].points, evidence, confidence)
+    return FactorResult(code, factor.title, level, factor.levels[level].points, tuple(items), confidence)
 
 
 def _f4(service: Service, ctx: RiskContext) -> FactorResult:
     buckets = ctx.rubric.factors["F4"].buckets
     if not service.purposes:
-        return _factor(ctx, "F4", "unknown", "no purposes recorded in the catalog", "catalog-unverified")
+        return _factor(ctx, "F4", "unknown", (item("no_purposes"),), "catalog-unverified")
     levels = {p: buckets[p] for p in service.purposes if p in buckets}
     best = max(levels.values(), key=lambda lv: ctx.rubric.points("F4", lv))
-    why = ", ".join(p for p, lv in levels.items() if lv == best)
+    why = [p for p, lv in levels.items() if lv == best]
     if _self_hosted(service) and ctx.rubric.points("F4", best) > ctx.rubric.points("F4", "first_party"):
-        return _factor(ctx, "F4", "first_party", f"self-hosted: {', '.join(service.purposes)} for the site itself, "
-                       "no provider processes the data", "catalog-verified")
-    return _factor(ctx, "F4", best, f"catalog purposes: {', '.join(service.purposes)} (highest: {why}; "
-                   f"entry as of {service.as_of})", "catalog-verified")
+        return _factor(ctx, "F4", "first_party", (item("self_hosted_purposes", purposes=list(service.purposes)),),
+                       "catalog-verified")
+    return _factor(ctx, "F4", best, (item("catalog_purposes", purposes=list(service.purposes), highest=why,
+                                          as_of=service.as_of),), "catalog-verified")
 
 
 def _f5(service: Service, ctx: RiskContext) -> FactorResult:
     if _self_hosted(service):
-        return _factor(ctx, "F5", "first_party", "self-hosted: no provider receives the data", "catalog-verified")
+        return _factor(ctx, "F5", "first_party", (item("self_hosted_no_provider"),), "catalog-verified")
     role, entry = service.role_on(ctx.day)
     if entry is not None:
-        role_src = f" [{entry.source}, as of {entry.as_of}, {entry.confidence}]"
+        cite = {"source": entry.source, "as_of": entry.as_of, "mark": entry.confidence}
         role_mark = entry.confidence
-        span = f" (valid {entry.valid_from or '…'} to {entry.valid_to or '…'})"
+        span = {"valid": {"from": entry.valid_from, "to": entry.valid_to}}
     else:
         fact = _best_fact(service.facts, ["role"])
-        role_src, role_mark, span = _cite(fact), (fact.confidence if fact else "M"), ""
+        cite, role_mark, span = _cite(fact), (fact.confidence if fact else "M"), {}
     own = service.own_purposes.value
     own_fact = _best_fact(service.facts, ["own_purposes"])
     if role in ("controller", "joint_controller"):
-        return _factor(ctx, "F5", "own_purposes", f"role on {ctx.day}: {role}{span}{role_src}", _label(role_mark))
+        return _factor(ctx, "F5", "own_purposes", (item("role_on", day=ctx.day, role=role, cite=cite, **span),),
+                       _label(role_mark))
     if own == "yes":
-        return _factor(ctx, "F5", "own_purposes", f"provider may reuse the data: {service.own_purposes.note}"
-                       f"{_cite(own_fact)}", _label(own_fact.confidence if own_fact else "M"))
+        return _factor(ctx, "F5", "own_purposes", (item("provider_reuse", note=service.own_purposes.note or None,
+                                                        cite=_cite(own_fact)),),
+                       _label(own_fact.confidence if own_fact else "M"))
     if role == "processor":
-        return _factor(ctx, "F5", "processor", f"role on {ctx.day}: processor{span}{role_src}", _label(role_mark))
-    return _factor(ctx, "F5", "unknown", f"role on {ctx.day} not recorded (own-purpose use: {own})",
-                   "catalog-unverified")
+        return _factor(ctx, "F5", "processor", (item("role_on", day=ctx.day, role="processor", cite=cite, **span),),
+                       _label(role_mark))
+    return _factor(ctx, "F5", "unknown", (item("role_not_recorded", day=ctx.day, own=own),), "catalog-unverified")
 
 
 def _f6(jur: JurisdictionTransfer, ctx: RiskContext) -> FactorResult:
     label = "catalog-verified" if jur.cls == "site_operator" else _label(jur.confidence)
     if jur.cls in ("unknown", "eea_parent_unknown", "us_dpf_unknown"):
         label = "catalog-unverified"
-    return _factor(ctx, "F6", jur.cls, jur.evidence, label)
+    return _factor(ctx, "F6", jur.cls, jur.items, label)
 
 
 def _f7(server: ServerTransfer, ctx: RiskContext) -> FactorResult:
     if server.cls == "first_party":
-        return _factor(ctx, "F7", "first_party", server.evidence, "catalog-verified")
+        return _factor(ctx, "F7", "first_party", server.items, "catalog-verified")
     if not server.measured:
-        return _factor(ctx, "F7", "not_measured", server.evidence, "catalog-unverified")
-    return _factor(ctx, "F7", server.cls, server.evidence, "measured")
+        return _factor(ctx, "F7", "not_measured", server.items, "catalog-unverified")
+    return _factor(ctx, "F7", server.cls, server.items, "measured")
 
 
 def _f8(service: Service, ctx: RiskContext) -> FactorResult:
     if _self_hosted(service):
-        return _factor(ctx, "F8", "first_party", "already self-hosted", "catalog-verified")
+        return _factor(ctx, "F8", "first_party", (item("already_self_hosted"),), "catalog-verified")
     if service.self_host_alternative.value:
-        note = service.self_host_alternative.note or "self-hosting possible"
-        return _factor(ctx, "F8", "remote_with_alternative", f"catalog: {note}", "catalog-verified")
-    return _factor(ctx, "F8", "no_alternative", "catalog: no trivial self-host alternative recorded", "catalog-verified")
+        return _factor(ctx, "F8", "remote_with_alternative",
+                       (item("self_host_alternative", note=service.self_host_alternative.note or None),),
+                       "catalog-verified")
+    return _factor(ctx, "F8", "no_alternative", (item("no_self_host_alternative"),), "catalog-verified")
 
 
-def _mitigations(service: Service, ctx: RiskContext, dnt: bool | None, dnt_evidence: str) -> list[FactorResult]:
+def _mitigations(service: Service, ctx: RiskContext, dnt: bool | None, dnt_items: tuple[Item, ...]
+                 ) -> list[FactorResult]:
     items = ctx.rubric.mitigations
     out = []
     if _self_hosted(service):
@@ -544,21 +581,23 @@ def _mitigations(service: Service, ctx: RiskContext, dnt: bool | None, dnt_evide
     if ip in ("browser", "eu_edge"):
         fact = _best_fact(service.facts, ["ip_handling"])
         out.append(FactorResult("M:ip_truncated", items["ip_truncated"].title, ip, items["ip_truncated"].points,
-                                f"catalog: {service.ip_anonymisation.note}{_cite(fact)}",
-                                _label(fact.confidence if fact else "M")))
+                                (item("catalog_ip_truncated", where=ip, note=service.ip_anonymisation.note or None,
+                                      cite=_cite(fact)),), _label(fact.confidence if fact else "M")))
     if dnt is True:
         out.append(FactorResult("M:dnt_honoured", items["dnt_honoured"].title, "tested",
-                                items["dnt_honoured"].points, dnt_evidence, "measured"))
+                                items["dnt_honoured"].points, dnt_items, "measured"))
     elif dnt is None and service.honours_dnt.value == "yes":
         fact = _best_fact(service.facts, ["dnt"])
         out.append(FactorResult("M:dnt_honoured", items["dnt_honoured"].title, "documented",
-                                items["dnt_honoured"].points, f"catalog: {service.honours_dnt.note}{_cite(fact)}",
+                                items["dnt_honoured"].points,
+                                (item("catalog_dnt", note=service.honours_dnt.note or None, cite=_cite(fact)),),
                                 _label(fact.confidence if fact else "M")))
     if service.eu_hosting.value == "yes":
         fact = _best_fact(service.facts, ["eu_hosting", "data_location"])
         if fact is not None and fact.confidence in ("V", "S"):
             out.append(FactorResult("M:eu_hosting", items["eu_hosting"].title, "evidenced",
-                                    items["eu_hosting"].points, f"catalog: EU hosting: {fact.value}{_cite(fact)}",
+                                    items["eu_hosting"].points,
+                                    (item("catalog_eu_hosting", value=str(fact.value), cite=_cite(fact)),),
                                     _label(fact.confidence)))
     return out
 
@@ -567,10 +606,11 @@ def _security(service: Service, ctx: RiskContext) -> list[FactorResult]:
     finding = service.security_finding
     if finding is None or finding.kind not in ctx.rubric.security:
         return []
-    item = ctx.rubric.security[finding.kind]
-    return [FactorResult(f"S:{finding.kind}", item.title, finding.kind, item.points,
-                         f"catalog: {finding.note} (since {finding.since or '?'}) [{finding.source}, as of "
-                         f"{finding.as_of}, {finding.confidence}]", _label(finding.confidence))]
+    found = ctx.rubric.security[finding.kind]
+    cite = {"source": finding.source, "as_of": finding.as_of, "mark": finding.confidence}
+    return [FactorResult(f"S:{finding.kind}", found.title, finding.kind, found.points,
+                         (item("security_finding", kind=finding.kind, note=finding.note or None,
+                               since=finding.since or None, cite=cite),), _label(finding.confidence))]
 
 
 def _reasons(service: Service, ctx: RiskContext, storage: _Level, ident: _Level, f5: FactorResult,
@@ -578,37 +618,35 @@ def _reasons(service: Service, ctx: RiskContext, storage: _Level, ident: _Level,
     titles = {code: title for code, (title, _legal) in ctx.rubric.reasons.items()}
     third = not _self_hosted(service)
     state = {"present": "holds", "unknown": "unknown"}
-    c1 = ReasonResult("C1", titles["C1"], state.get(storage.level, "no"), storage.evidence)
+    c1 = ReasonResult("C1", titles["C1"], state.get(storage.level, "no"), storage.items)
     if third:
-        c2 = ReasonResult("C2", titles["C2"], state.get(ident.level, "no"), ident.evidence)
+        c2 = ReasonResult("C2", titles["C2"], state.get(ident.level, "no"), ident.items)
     else:
-        c2 = ReasonResult("C2", titles["C2"], "no", "self-hosted: no third-party request")
+        c2 = ReasonResult("C2", titles["C2"], "no", (item("self_hosted_no_request"),))
     tracking = sorted(set(service.purposes) & _CONSENT_PURPOSES_C3)
     if tracking:
-        c3 = ReasonResult("C3", titles["C3"], "holds", f"catalog purposes: {', '.join(tracking)}")
+        c3 = ReasonResult("C3", titles["C3"], "holds", (item("tracking_purposes", purposes=tracking),))
     elif "analytics" in service.purposes and third and f5.level == "own_purposes":
-        c3 = ReasonResult("C3", titles["C3"], "holds", f"third-party analytics whose provider uses the data for its "
-                          f"own purposes (cross-site capable): {f5.evidence}")
+        c3 = ReasonResult("C3", titles["C3"], "holds", (item("analytics_own_purposes"), *f5.items))
     elif "analytics" in service.purposes and third and f5.level == "unknown":
-        c3 = ReasonResult("C3", titles["C3"], "unknown", "third-party analytics; whether the provider links data "
-                          "across sites is not established (role unknown)")
+        c3 = ReasonResult("C3", titles["C3"], "unknown", (item("analytics_role_unknown"),))
     else:
-        c3 = ReasonResult("C3", titles["C3"], "no", f"catalog purposes: {', '.join(service.purposes) or 'none'}")
+        c3 = ReasonResult("C3", titles["C3"], "no", (item("catalog_purposes_only", purposes=list(service.purposes)),))
     if third and service.self_host_alternative.value and jur.non_eea_controlled:
-        c4 = ReasonResult("C4", titles["C4"], "holds", f"self-host alternative exists; {jur.evidence}")
+        c4 = ReasonResult("C4", titles["C4"], "holds", (item("self_host_exists"), *jur.items))
     elif third and service.self_host_alternative.value and jur.non_eea_controlled is None:
-        c4 = ReasonResult("C4", titles["C4"], "unknown", f"self-host alternative exists; control not established: "
-                          f"{jur.evidence}")
+        c4 = ReasonResult("C4", titles["C4"], "unknown", (item("self_host_exists_control_unknown"), *jur.items))
     else:
-        why = "no self-host alternative recorded" if third and not service.self_host_alternative.value else \
-            ("self-hosted" if not third else "EEA-controlled provider")
-        c4 = ReasonResult("C4", titles["C4"], "no", why)
+        why = "no_self_host_alternative" if third and not service.self_host_alternative.value else \
+            ("already_self_hosted" if not third else "eea_controlled")
+        c4 = ReasonResult("C4", titles["C4"], "no", (item(why),))
     consent = service.consent
     if consent.basis in ("court_ruling", "authority_decision"):
-        c5 = ReasonResult("C5", titles["C5"], "holds", f"{consent.reason}"
-                          f"{' (' + consent.note + ')' if consent.note else ''} [{consent.source}, as of {consent.as_of}]")
+        c5 = ReasonResult("C5", titles["C5"], "holds", (item(
+            "decision", basis=consent.basis, reason=consent.reason, note=consent.note or None,
+            cite={"source": consent.source, "as_of": consent.as_of, "mark": None}),))
     else:
-        c5 = ReasonResult("C5", titles["C5"], "no", "no decision on this service recorded in the catalog")
+        c5 = ReasonResult("C5", titles["C5"], "no", (item("no_decision"),))
     return [c1, c2, c3, c4, c5]
 
 
@@ -630,50 +668,51 @@ def _verdict(service: Service, reasons: list[ReasonResult], storage: _Level) -> 
                       "marked strictly necessary (EDPB GL 2/2023 IP-only tracking; Fashion ID)")
 
 
+DPF_SEARCH = "https://www.dataprivacyframework.gov/s/participant-search"
+
+
+def _dpf_page(dpf) -> str:
+    """Where a reader checks a US entity on the DPF list: its participant page, else the list's search page."""
+    if dpf.source.startswith("https://www.dataprivacyframework.gov/"):
+        return dpf.source
+    return DPF_SEARCH
+
+
 def _to_check(service: Service, ctx: RiskContext, factors: list[FactorResult], jur: JurisdictionTransfer,
-              server: ServerTransfer, *, dnt_tested: bool, static_only: bool) -> tuple[str, ...]:
-    conds = ctx.rubric.conditions
+              server: ServerTransfer, *, dnt_tested: bool, static_only: bool) -> tuple[Check, ...]:
     third = not _self_hosted(service)
     f5 = next(f for f in factors if f.code == "F5")
-    items: list[str] = []
+    items: list[Check] = []
     if third and f5.level == "own_purposes":
-        items.append("(1) The provider uses the data for its own purposes: a processing agreement is not enough; "
-                     "check the joint-controller arrangement (Art. 26 GDPR) and the consent text.")
+        items.append(Check(1, "joint_controllers"))
     elif third:
-        items.append(f"(1) {conds[1].to_check}")
+        items.append(Check(1, "processing_agreement"))
     if jur.dpf is not None and jur.dpf.effective == "unknown" and jur.cls.startswith(("us_", "non_eea")):
-        items.append(f"(3) Check {jur.dpf.name} on the DPF list "
-                     f"({jur.dpf.source if jur.dpf.source.startswith('http') else 'dataprivacyframework.gov'}): "
-                     f"active status, EU framework and non-HR coverage ({jur.dpf.reason}).")
+        items.append(Check(3, "dpf_listing", {"name": jur.dpf.name, "page": _dpf_page(jur.dpf),
+                                              "why": [i.as_dict() for i in jur.dpf.why]}))
     for note in dict.fromkeys(jur.notes + server.notes):
-        items.append(f"(3) {note}: check that the recipient is within this scope.")
+        items.append(Check(3, "adequacy_scope", note.params()))
     if third and service.eu_hosting.value == "optional":
-        items.append("(3) EU hosting is optional: check which region this site's account uses.")
+        items.append(Check(3, "eu_hosting_optional"))
     if server.cls in ("not_measured", "anycast_or_unknown"):
-        items.append("(3) Server location not established (anycast/CDN or not measured): confirm with an RTT/IPmap "
-                     "measurement or the provider's documentation.")
+        items.append(Check(3, "server_location"))
     if third and service.ip_anonymisation.value in ("unknown", "after_receipt"):
-        items.append("(5) Check whether the IP is shortened before it leaves the browser or the EU edge "
-                     "(truncation after the transfer does not count).")
+        items.append(Check(5, "ip_truncation"))
     if third and not dnt_tested:
-        items.append("(6) Test whether the service honours Do-Not-Track / GPC (crawl with DNT: 1 and Sec-GPC: 1).")
-    items.append(f"(4) {conds[4].to_check}")
-    items.append(f"(7) {conds[7].to_check}")
-    items.append(f"(8) {conds[8].to_check}")
+        items.append(Check(6, "dnt_test"))
+    items += [Check(4, "privacy_policy"), Check(7, "balancing"), Check(8, "proof")]
     if static_only:
-        items.append("Storage written by scripts was not observed (static crawl): confirm with a browser crawl "
-                     "before consent.")
+        items.append(Check(None, "static_only"))
     for entry in service.roles:
         if entry.valid_from and entry.valid_from <= ctx.day and \
                 (ctx.as_of.toordinal() - date.fromisoformat(_pad(entry.valid_from)).toordinal()) <= 366:
-            items.append(f"The provider's role changed to {entry.role} on {entry.valid_from}: check which terms "
-                         "the site has accepted.")
-    numbered = sorted((i for i in items if i.startswith("(")), key=lambda i: int(i[1:i.index(")")]))
+            items.append(Check(None, "role_changed", {"role": entry.role, "since": entry.valid_from}))
+    numbered = sorted((i for i in items if i.condition is not None), key=lambda i: i.condition)
     first = []
     if service.security_finding is not None:
-        first.append(f"Security: {service.security_finding.note} Remove the reference or serve a vetted copy "
-                     "yourself.")
-    return tuple(first + numbered + [i for i in items if not i.startswith("(")])
+        f = service.security_finding
+        first.append(Check(None, "security", {"kind": f.kind, "note": f.note or None, "since": f.since or None}))
+    return tuple(first + numbered + [i for i in items if i.condition is None])
 
 
 def _pad(partial: str) -> str:
@@ -692,7 +731,7 @@ def _overall_confidence(factors: list[FactorResult]) -> str:
 
 
 def _finish(grain: str, service: Service, site: str | None, ctx: RiskContext, factors: list[FactorResult],
-            reasons: list[ReasonResult], verdict: tuple[str, str], to_check: tuple[str, ...],
+            reasons: list[ReasonResult], verdict: tuple[str, str], checks: tuple[Check, ...],
             server: ServerTransfer, jur: JurisdictionTransfer, n_obs: int) -> Assessment:
     rubric = ctx.rubric
     base = sum(f.points for f in factors if not f.code.startswith("M:"))
@@ -700,7 +739,7 @@ def _finish(grain: str, service: Service, site: str | None, ctx: RiskContext, fa
     raw = base + mitigation
     score = min(max(raw, rubric.score_min), rubric.score_max)
     return Assessment(grain, service.id, service.name, site, ctx.day, verdict[0], tuple(reasons), verdict[1], score,
-                      raw, rubric.band(score), tuple(factors), _overall_confidence(factors), to_check, server, jur,
+                      raw, rubric.band(score), tuple(factors), _overall_confidence(factors), checks, server, jur,
                       n_obs)
 
 
@@ -731,53 +770,51 @@ def assess_site_service(obs: SiteServiceObservation, ctx: RiskContext) -> Assess
     seen_storage = _observed_storage(obs, service, rubric)
     seen_ident = _observed_identifier(obs, service, rubric)
     browser_clean = obs.method == "browser" and obs.pre_consent and not obs.gated
-    static_note = "static crawl cannot see storage written by scripts; "
 
-    def behaviour(seen: _Level | None, prior: _Level, what: str) -> _Level:
+    def behaviour(seen: _Level | None, prior: _Level, nothing: str) -> _Level:
         if seen is not None:
             return seen
         if browser_clean:
-            return _Level("absent", f"measured on {obs.site} (browser, before consent): no {what}", "measured")
-        return _Level(prior.level, static_note + prior.evidence if obs.method == "static" else prior.evidence,
+            return _Level("absent", (item(nothing, site=obs.site),), "measured")
+        return _Level(prior.level, ((item("static_prior"),) if obs.method == "static" else ()) + prior.items,
                       prior.confidence)
 
-    storage = behaviour(seen_storage, _prior_storage(service, ctx), "non-essential storage")
-    ident = behaviour(seen_ident, _prior_identifier(service, ctx), "identifier, pixel or fingerprinting")
+    storage = behaviour(seen_storage, _prior_storage(service, ctx), "browser_no_storage")
+    ident = behaviour(seen_ident, _prior_identifier(service, ctx), "browser_no_identifier")
     gated = obs.gated or not obs.pre_consent
-    gate_text = ("loaded only after consent (gated reference)" if obs.gated else
-                 f"observed {obs.consent_state.replace('_', ' ')}") + f" on {obs.site}"
+    gate = (item("gated_reference", site=obs.site) if obs.gated else
+            item("observed_state", state=obs.consent_state, site=obs.site),)
 
     def scored(code: str, seen: _Level | None, beh: _Level) -> FactorResult:
         if seen is not None and obs.pre_consent:
-            return _factor(ctx, code, "present", seen.evidence, "measured")
+            return _factor(ctx, code, "present", seen.items, "measured")
         if gated:
-            return _factor(ctx, code, "gated", gate_text, "measured")
-        return _factor(ctx, code, beh.level, beh.evidence, beh.confidence)
+            return _factor(ctx, code, "gated", gate, "measured")
+        return _factor(ctx, code, beh.level, beh.items, beh.confidence)
 
     f1 = scored("F1", seen_storage, storage)
     if _self_hosted(service):
-        f2 = _factor(ctx, "F2", "absent", f"self-hosted: requests go to {obs.site} itself", "catalog-verified")
-        f3 = _factor(ctx, "F3", "absent", "self-hosted: identifiers stay with the site", "catalog-verified")
+        f2 = _factor(ctx, "F2", "absent", (item("self_hosted_requests", site=obs.site),), "catalog-verified")
+        f3 = _factor(ctx, "F3", "absent", (item("self_hosted_identifiers"),), "catalog-verified")
     else:
         if gated:
-            f2 = _factor(ctx, "F2", "gated", gate_text, "measured")
+            f2 = _factor(ctx, "F2", "gated", gate, "measured")
         elif obs.loaded_on_page_view:
-            f2 = _factor(ctx, "F2", "present", f"measured on {obs.site}: loads {_first(list(obs.requests)) or 'on page view'}"
-                         f" before consent", "measured")
+            f2 = _factor(ctx, "F2", "present", (item("loads_before_consent", site=obs.site,
+                                                     requests=_first(list(obs.requests))) if obs.requests else
+                                                item("loads_on_page_view", site=obs.site),), "measured")
         else:
-            f2 = _factor(ctx, "F2", "absent", f"measured on {obs.site}: referenced, but not loaded on page view",
-                         "measured")
+            f2 = _factor(ctx, "F2", "absent", (item("referenced_not_loaded", site=obs.site),), "measured")
         f3 = scored("F3", seen_ident, ident)
     f5 = _f5(service, ctx)
     factors = [f1, f2, f3, _f4(service, ctx), f5, _f6(jur, ctx), _f7(server, ctx), _f8(service, ctx)]
-    dnt_evidence = f"measured on {obs.site}: DNT/GPC crawl showed no request to the provider" if obs.dnt_honoured \
-        else ""
-    factors += _mitigations(service, ctx, obs.dnt_honoured, dnt_evidence) + _security(service, ctx)
+    dnt_items = (item("dnt_tested_site", site=obs.site),) if obs.dnt_honoured else ()
+    factors += _mitigations(service, ctx, obs.dnt_honoured, dnt_items) + _security(service, ctx)
     reasons = _reasons(service, ctx, storage, ident, f5, jur)
     verdict = _verdict(service, reasons, storage)
-    to_check = _to_check(service, ctx, factors, jur, server, dnt_tested=obs.dnt_honoured is not None,
-                         static_only=obs.method == "static")
-    return _finish("site_service", service, obs.site, ctx, factors, reasons, verdict, to_check, server, jur, 1)
+    checks = _to_check(service, ctx, factors, jur, server, dnt_tested=obs.dnt_honoured is not None,
+                       static_only=obs.method == "static")
+    return _finish("site_service", service, obs.site, ctx, factors, reasons, verdict, checks, server, jur, 1)
 
 
 def assess_service(service_id: str, ctx: RiskContext, observations: Sequence[SiteServiceObservation] = (), *,
@@ -803,38 +840,40 @@ def assess_service(service_id: str, ctx: RiskContext, observations: Sequence[Sit
         if not found:
             return prior
         hit_sites = len({o.site for o, _ in found})
-        return _Level("present", f"seen before consent on {hit_sites} of {sites} site(s), e.g. {found[0][1].evidence}",
-                      "measured")
+        return _Level("present", (item("seen_before_consent", hits=hit_sites, sites=sites),
+                                  *found[0][1].items), "measured")
 
     storage = aggregate([(o, lv) for o in pre if (lv := _observed_storage(o, service, rubric))],
                         _prior_storage(service, ctx))
     ident = aggregate([(o, lv) for o in pre if (lv := _observed_identifier(o, service, rubric))],
                       _prior_identifier(service, ctx))
-    f1 = _factor(ctx, "F1", storage.level, storage.evidence, storage.confidence)
+    f1 = _factor(ctx, "F1", storage.level, storage.items, storage.confidence)
     if _self_hosted(service):
-        f2 = _factor(ctx, "F2", "absent", "self-hosted: requests go to the site itself", "catalog-verified")
-        f3 = _factor(ctx, "F3", "absent", "self-hosted: identifiers stay with the site", "catalog-verified")
+        f2 = _factor(ctx, "F2", "absent", (item("self_hosted_requests", site=None),), "catalog-verified")
+        f3 = _factor(ctx, "F3", "absent", (item("self_hosted_identifiers"),), "catalog-verified")
     else:
         loaded = [o for o in pre if o.loaded_on_page_view and not o.gated]
         if loaded:
-            f2 = _factor(ctx, "F2", "present", f"loaded before consent on {len({o.site for o in loaded})} of {sites} "
-                         f"site(s), e.g. {_first(list(loaded[0].requests)) or loaded[0].site}", "measured")
+            f2 = _factor(ctx, "F2", "present", (item(
+                "loaded_before_consent", hits=len({o.site for o in loaded}), sites=sites,
+                example=_first(list(loaded[0].requests)) if loaded[0].requests else {"items": [loaded[0].site]}),),
+                "measured")
         else:
-            hosts = ", ".join(h.lstrip("=") for h in service.hosts[:2]) or "the provider's host"
-            f2 = _factor(ctx, "F2", "present", f"catalog: embedded without a consent gate, the browser requests "
-                         f"{hosts} on page view", "catalog-verified")
-        f3 = _factor(ctx, "F3", ident.level, ident.evidence, ident.confidence)
+            hosts = [h.lstrip("=") for h in service.hosts]
+            f2 = _factor(ctx, "F2", "present", (item("catalog_loads_on_page_view", hosts=_first(hosts)),),
+                         "catalog-verified")
+        f3 = _factor(ctx, "F3", ident.level, ident.items, ident.confidence)
     f5 = _f5(service, ctx)
     factors = [f1, f2, f3, _f4(service, ctx), f5, _f6(jur, ctx), _f7(server, ctx), _f8(service, ctx)]
     tested = [o.dnt_honoured for o in obs if o.dnt_honoured is not None]
     dnt = None if not tested else all(tested)
-    dnt_evidence = f"measured: DNT/GPC honoured on {len(tested)} tested site(s)" if dnt else ""
-    factors += _mitigations(service, ctx, dnt, dnt_evidence) + _security(service, ctx)
+    dnt_items = (item("dnt_tested_sites", n=len(tested)),) if dnt else ()
+    factors += _mitigations(service, ctx, dnt, dnt_items) + _security(service, ctx)
     reasons = _reasons(service, ctx, storage, ident, f5, jur)
     verdict = _verdict(service, reasons, storage)
-    to_check = _to_check(service, ctx, factors, jur, server, dnt_tested=bool(tested),
-                         static_only=bool(obs) and all(o.method == "static" for o in obs))
-    return _finish("service", service, None, ctx, factors, reasons, verdict, to_check, server, jur, len(obs))
+    checks = _to_check(service, ctx, factors, jur, server, dnt_tested=bool(tested),
+                       static_only=bool(obs) and all(o.method == "static" for o in obs))
+    return _finish("service", service, None, ctx, factors, reasons, verdict, checks, server, jur, len(obs))
 
 
 def lifetime_seconds(text: str) -> int | None:

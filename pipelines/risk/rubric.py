@@ -11,10 +11,11 @@ from types import MappingProxyType
 
 import yaml
 
+from common.paths import data_path
 from pipelines.catalog import vocab
 from pipelines.problems import ProblemsError
 
-DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "data" / "risk" / "rubric.yml"
+DEFAULT_RUBRIC = data_path("risk", "rubric.yml")
 
 # The levels the model computes for each factor; the rubric file must define exactly these.
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -82,12 +83,36 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A factor (``F1``…``F8`` or ``M:<mitigation>``) and the levels at which it decides a condition."""
+
+    factor: str
+    levels: frozenset[str]
+
+    def holds(self, levels: Mapping[str, str]) -> bool:
+        return levels.get(self.factor) in self.levels
+
+
+@dataclass(frozen=True)
 class Condition:
+    """One of the eight conditions for consent-free use: the factors that score it, the rules that make it not met
+    (any) and the alternatives that make it met (all rules of one alternative); otherwise it is to be checked."""
+
     number: int
-    de: str
-    en: str
     factors: tuple[str, ...]
-    to_check: str
+    not_met: tuple[Rule, ...] = ()
+    met: tuple[tuple[Rule, ...], ...] = ()
+
+    def status(self, levels: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+        """``(status, deciding factors)`` for the factor levels ``{code: level}`` of one assessment: ``not_met``
+        with the factors that break it, ``met`` with the factors that establish it, or ``check`` with none."""
+        broken = tuple(dict.fromkeys(r.factor for r in self.not_met if r.holds(levels)))
+        if broken:
+            return "not_met", broken
+        for alternative in self.met:
+            if all(r.holds(levels) for r in alternative):
+                return "met", tuple(r.factor for r in alternative)
+        return "check", ()
 
 
 @dataclass(frozen=True)
@@ -238,16 +263,35 @@ def parse_rubric(data: dict, where: str = "rubric.yml") -> Rubric:
     raw_conditions = data.get("conditions") or {}
     if set(raw_conditions) != set(range(1, 9)):
         problems.append(f"{where}: conditions must be 1..8")
+
+    def rule(text, at: str) -> Rule | None:
+        """``F6.us_no_dpf|third_country`` or ``M:ip_truncated.browser|eu_edge``."""
+        factor, _, levels = str(text).partition(".")
+        names = frozenset(lv for lv in levels.split("|") if lv)
+        if factor in LEVELS:
+            allowed = set(LEVELS[factor])
+        elif factor.startswith("M:") and factor[2:] in MITIGATIONS:
+            allowed = None  # mitigation levels are the model's (browser, eu_edge, tested, documented, evidenced)
+        else:
+            problems.append(f"{at}: unknown factor in rule '{text}'")
+            return None
+        if not names or (allowed is not None and not names <= allowed):
+            problems.append(f"{at}: rule '{text}' names no level or an unknown level of {factor}")
+            return None
+        return Rule(factor, names)
+
     for number, raw in raw_conditions.items():
         at = f"{where}: conditions.{number}"
+        if not isinstance(raw, dict):
+            problems.append(f"{at}: must be a mapping")
+            continue
         fs = tuple(str(f) for f in _as_tuple(raw.get("factors")))
         for f in fs:
             if f not in LEVELS and f != "M":
                 problems.append(f"{at}: unknown factor '{f}'")
-        if not fs and not raw.get("to_check"):
-            problems.append(f"{at}: a condition no factor scores needs a to_check text")
-        conditions[int(number)] = Condition(int(number), str(raw.get("de", "")), str(raw.get("en", "")), fs,
-                                            str(raw.get("to_check", "")))
+        not_met = tuple(r for t in _as_tuple(raw.get("not_met")) if (r := rule(t, at)))
+        met = tuple(tuple(r for t in _as_tuple(alt) if (r := rule(t, at))) for alt in _as_tuple(raw.get("met")))
+        conditions[int(number)] = Condition(int(number), fs, not_met, met)
     for code, factor in factors.items():
         for c in factor.conditions:
             if c in conditions and code not in conditions[c].factors:

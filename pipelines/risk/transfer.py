@@ -18,8 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipelines import glossary
 from pipelines.catalog import vocab
 from pipelines.enrich.dpf import DpfSnapshot, DpfStatus, resolve_status
+from pipelines.glossary import Item, item
 from pipelines.risk.countries import ADEQUATE, EEA, THIRD_COUNTRY, UNKNOWN, US, CountryTables
 
 LOCATION_CONFIDENCES = ("measured", "anycast_or_cdn", "unknown")
@@ -83,17 +85,20 @@ class CompanyChain:
     def recipient(self) -> Entity | None:
         return self.entities[0] if self.entities else None
 
-    def describe(self) -> str:
+    def describe(self) -> tuple[Item, ...]:
+        """The chain as evidence items: the recipient and its parents (and the EEA contracting entity that passes
+        the data to it)."""
         if self.site_operator:
-            return "the site operator (self-hosted)"
+            return (item("chain_site_operator"),)
         if not self.entities:
-            return f"unknown company '{self.company_id}'"
-        text = " -> ".join(f"{e.name} ({e.country})" for e in self.entities)
-        text += "" if self.complete else " -> ultimate parent not established"
+            return (item("chain_unknown", company=self.company_id),)
+        out = []
         if self.contracting is not None:
-            text = (f"recipient {text}; EEA contracting entity {self.contracting.name} "
-                    f"({self.contracting.country}) passes the data to it")
-        return text
+            out.append(item("chain_contracting", name=self.contracting.name, country=self.contracting.country))
+        out.append(item("chain", entities=[{"name": e.name, "country": e.country} for e in self.entities]))
+        if not self.complete:
+            out.append(item("chain_top_unknown"))
+        return tuple(out)
 
     @property
     def us_entity(self) -> Entity | None:
@@ -130,12 +135,28 @@ class JurisdictionTransfer:
     cls: str
     us_jurisdiction: bool | None
     non_eea_controlled: bool | None
-    evidence: str
+    items: tuple[Item, ...]
     confidence: str
     dpf: DpfStatus | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[ScopeNote, ...] = ()
     recipient: Entity | None = None  # the entity whose jurisdiction and DPF status are scored
     contracting: Entity | None = None  # the EEA contracting entity, when it passes the data to the recipient
+
+    @property
+    def evidence(self) -> str:
+        return glossary.render("en", self.items)
+
+
+@dataclass(frozen=True)
+class ScopeNote:
+    """A partial adequacy decision the reader must check the recipient against (e.g. Canada: PIPEDA only)."""
+
+    country: str
+    decision: str
+    scope_limit: str
+
+    def params(self) -> dict:
+        return {"country": self.country, "decision": self.decision, "scope_limit": self.scope_limit}
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,7 @@ class HostClass:
     cls: str
     countries: tuple[str, ...]
     confidence: str
-    evidence: str = ""
+    items: tuple[Item, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,9 +174,13 @@ class ServerTransfer:
 
     cls: str
     hosts: tuple[HostClass, ...] = ()
-    evidence: str = ""
+    items: tuple[Item, ...] = ()
     measured: bool = False
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[ScopeNote, ...] = field(default=())
+
+    @property
+    def evidence(self) -> str:
+        return glossary.render("en", self.items)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -209,10 +234,10 @@ def _us_class(entity: Entity | None, *, server: bool) -> str:
     return "us_dpf_unknown"
 
 
-def _scope_note(countries: CountryTables, code: str, on: date) -> str | None:
+def _scope_note(countries: CountryTables, code: str, on: date) -> ScopeNote | None:
     decision = countries.adequacy(code, on)
     if decision is not None and decision.scope == "partial" and code != "US":
-        return f"{decision.name}: adequacy covers {decision.scope_limit} ({decision.decision})"
+        return ScopeNote(code, decision.decision, decision.scope_limit)
     return None
 
 
@@ -226,10 +251,11 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
     entity whose ultimate parent is not established -> ``eea_parent_unknown``; all EEA -> ``eea``.
     """
     if chain.site_operator:
-        return JurisdictionTransfer("site_operator", False, False, "self-hosted: no third party", "V")
+        return JurisdictionTransfer("site_operator", False, False, (item("jur_site_operator"),), "V")
     if not chain.entities or chain.entities[0].country == "unknown":
-        why = chain.describe() if chain.entities else f"company '{chain.company_id}' is not in the catalog"
-        return JurisdictionTransfer("unknown", chain.us_jurisdiction, None, f"{why}: seat unknown", "M",
+        why = (*chain.describe(), item("seat_unknown")) if chain.entities else \
+            (item("company_not_in_catalog", company=chain.company_id),)
+        return JurisdictionTransfer("unknown", chain.us_jurisdiction, None, why, "M",
                                     recipient=chain.recipient, contracting=chain.contracting)
     first = chain.entities[0]
     regions = [countries.region(e.country, on) for e in chain.entities]
@@ -238,27 +264,28 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
         None if (UNKNOWN in regions or not chain.complete) else False)
     dpf = first.dpf if regions[0] == US else (chain.us_entity.dpf if chain.us_entity else None)
     if THIRD_COUNTRY in regions:
-        bad = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions, strict=True) if r == THIRD_COUNTRY]
-        cls, why = "third_country", f"no adequacy decision for {', '.join(bad)}"
+        bad = [{"name": e.name, "country": e.country}
+               for e, r in zip(chain.entities, regions, strict=True) if r == THIRD_COUNTRY]
+        cls, why = "third_country", (item("jur_no_adequacy", entities=bad),)
     elif regions[0] == US:
         cls = _us_class(first, server=False)
-        why = f"US recipient; DPF: {first.dpf.evidence() if first.dpf else 'no status'}"
+        why = (item("jur_us_recipient"), *(first.dpf.items() if first.dpf else (item("dpf_no_status"),)))
     elif US in regions[1:]:
-        cls, why = "non_eea_parent", "a US parent can reach the data (CLOUD Act / FISA 702)"
+        cls, why = "non_eea_parent", (item("jur_us_parent"),)
         if dpf is not None:
-            why += f"; US parent's DPF: {dpf.evidence()}"
+            why += (item("jur_us_parent_dpf"), *dpf.items())
     elif ADEQUATE in regions[1:]:
-        parents = [f"{e.name} ({e.country})" for e, r in zip(chain.entities, regions, strict=True) if r == ADEQUATE]
-        cls, why = "non_eea_parent", (f"parent in a country with an adequacy decision: {', '.join(parents)}; "
-                                      "no transfer to a US recipient recorded")
+        parents = [{"name": e.name, "country": e.country}
+                   for e, r in zip(chain.entities, regions, strict=True) if r == ADEQUATE]
+        cls, why = "non_eea_parent", (item("jur_adequate_parent", entities=parents),)
     elif regions[0] == ADEQUATE:
         decision = countries.adequacy(first.country, on)
-        cls, why = "adequate", f"adequacy decision {decision.decision if decision else '?'}"
+        cls, why = "adequate", (item("jur_adequate", decision=decision.decision if decision else None),)
     elif UNKNOWN in regions or not chain.complete:
-        cls, why = "eea_parent_unknown", "EEA entity; ultimate parent not established"
+        cls, why = "eea_parent_unknown", (item("jur_eea_parent_unknown"),)
     else:
-        cls, why = "eea", "EEA entity and parents"
-    evidence = f"{chain.describe()}: {why} [seat/parent facts {chain.confidence}]"
+        cls, why = "eea", (item("jur_eea"),)
+    evidence = (*chain.describe(), *why, item("chain_facts", mark=chain.confidence))
     confidence = chain.confidence
     if dpf is not None and cls.startswith("us_"):
         confidence = max(confidence, dpf.confidence, key=lambda m: _CONF_ORDER.get(m, 2))
@@ -267,13 +294,14 @@ def jurisdiction_class(chain: CompanyChain, countries: CountryTables, on: date) 
 
 
 def _host_class(loc: HostLocation, chain: CompanyChain, countries: CountryTables, on: date,
-                notes: list[str]) -> HostClass:
+                notes: list[ScopeNote]) -> HostClass:
     codes = tuple(sorted(loc.countries))
     if loc.confidence == "anycast_or_cdn":
         return HostClass(loc.host, "anycast_or_unknown", codes, loc.confidence,
-                         f"{loc.host}: anycast/CDN network, GeoIP {','.join(codes) or '-'} is not the serving location")
+                         (item("host_anycast", host=loc.host, countries=list(codes)),))
     if loc.confidence != "measured" or not codes:
-        return HostClass(loc.host, "anycast_or_unknown", codes, loc.confidence, f"{loc.host}: location unknown")
+        return HostClass(loc.host, "anycast_or_unknown", codes, loc.confidence,
+                         (item("host_unknown", host=loc.host),))
     classes = []
     for code in codes:
         region = countries.region(code, on)
@@ -290,7 +318,8 @@ def _host_class(loc: HostLocation, chain: CompanyChain, countries: CountryTables
         else:
             classes.append("anycast_or_unknown")
     worst = max(classes, key=SERVER_ORDER.index)
-    return HostClass(loc.host, worst, codes, loc.confidence, f"{loc.host}: {','.join(codes)} (GeoIP, measured)")
+    return HostClass(loc.host, worst, codes, loc.confidence, (item("host_measured", host=loc.host,
+                                                                    countries=list(codes)),))
 
 
 def server_class(locations: Iterable[HostLocation], chain: CompanyChain, countries: CountryTables,
@@ -303,15 +332,15 @@ def server_class(locations: Iterable[HostLocation], chain: CompanyChain, countri
     as ``us_dpf_unknown`` otherwise (also when no US entity is in the chain).
     """
     if chain.site_operator:
-        return ServerTransfer("first_party", evidence="self-hosted: the site's own servers")
+        return ServerTransfer("first_party", items=(item("server_first_party"),))
     locs = list(locations)
     if not locs:
-        return ServerTransfer("not_measured", evidence="no server location measured (catalog only)")
-    notes: list[str] = []
+        return ServerTransfer("not_measured", items=(item("server_not_measured"),))
+    notes: list[ScopeNote] = []
     hosts = tuple(_host_class(loc, chain, countries, on, notes) for loc in sorted(locs, key=lambda x: x.host))
     worst = max((h.cls for h in hosts), key=SERVER_ORDER.index)
-    shown = [h.evidence for h in hosts if h.cls == worst][:2] + [h.evidence for h in hosts if h.cls != worst][:1]
+    shown = [h for h in hosts if h.cls == worst][:2] + [h for h in hosts if h.cls != worst][:1]
     more = len(hosts) - len(shown)
-    evidence = "; ".join(shown) + (f"; +{more} more host(s)" if more > 0 else "")
+    evidence = tuple(i for h in shown for i in h.items) + ((item("more_hosts", n=more),) if more > 0 else ())
     # anycast/unknown answers are measurements too: the crawl established that the location is unclear
     return ServerTransfer(worst, hosts, evidence, True, tuple(dict.fromkeys(notes)))

@@ -76,12 +76,14 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
     console = Console(stderr=as_json, emoji=False, highlight=False)  # crawled ":name:" strings stay text
     run_id = new_run_id()
     scan_dir = Layout(out_dir).scans / run_id
-    data = run_scan(site, scan_dir, run_id=run_id, max_pages=max_pages, mode=mode,
-                    browser_executable=browser_executable, timeout=timeout,
-                    nameservers=tuple(nameservers), allow_private=allow_private, ignore_robots=ignore_robots,
-                    user_agent=user_agent, console=console)
-    from pipelines.scan.render import print_report, write_report
+    data, evidence = run_scan(site, scan_dir, run_id=run_id, max_pages=max_pages, mode=mode,
+                              browser_executable=browser_executable, timeout=timeout,
+                              nameservers=tuple(nameservers), allow_private=allow_private,
+                              ignore_robots=ignore_robots, user_agent=user_agent, console=console)
+    from pipelines.scan.render import print_report, write_evidence_pages, write_policy_blocks, write_report
 
+    write_evidence_pages(evidence, scan_dir, lang)
+    write_policy_blocks(data, scan_dir)
     json_path, html_path = write_report(data, scan_dir, lang)
     if as_json:
         click.echo(json.dumps(scan_report_json(data), ensure_ascii=False, default=str))
@@ -97,16 +99,23 @@ def scan(domain, out_dir, max_pages, mode, browser_executable, lang, timeout, na
 def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: str, timeout: float,
              browser_executable: str | None = None,
              nameservers: tuple[str, ...], allow_private: bool, ignore_robots: bool, user_agent: str | None,
-             console: Console) -> dict:
-    """Crawl, enrich and build ``site`` into ``scan_dir`` (a fresh folder) and return the report's page data."""
+             console: Console) -> tuple[dict, dict]:
+    """Crawl, enrich and build ``site`` into ``scan_dir`` (a fresh folder) and return the report's page data and
+    its evidence pack (:func:`pipelines.scan.evidence.evidence_data`; a browser scan's crawl writes one HAR file
+    per visit to ``scan_dir/evidence/har/``)."""
     from crawler.runner import CrawlOptions, prepare_run, run_crawl
     from pipelines.catalog.refdata import catalog_with_long_tail
     from pipelines.enrich.run import EnrichError, enrich_run
+    from pipelines.scan.evidence import EVIDENCE_DIR, HAR_DIR, evidence_data
     from pipelines.scan.report import scan_data
     from pipelines.warehouse.build import build
     from pipelines.warehouse.connect import connect
 
     scan_dir.mkdir(parents=True, exist_ok=False)
+    har_dir = scan_dir / EVIDENCE_DIR / HAR_DIR
+    extra = {"SR_BROWSER_EXECUTABLE": browser_executable} if browser_executable else {}
+    if mode == "browser":
+        extra["SR_BROWSER_HAR_DIR"] = str(har_dir)
     domains = scan_dir / "domain.txt"
     domains.write_text(site + "\n", encoding="utf-8")
     opts = CrawlOptions(out=scan_dir, max_pages=max_pages, concurrency=4, per_site_concurrency=2, timeout=timeout,
@@ -115,7 +124,7 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
                         # one site: the browser pass loads it before consent, after accept and reject, and with GPC
                         consent_states=("accept", "reject") if mode == "browser" else (),
                         signals=("gpc",) if mode == "browser" else (),
-                        extra_settings={"SR_BROWSER_EXECUTABLE": browser_executable} if browser_executable else {})
+                        extra_settings=extra)
     plan = prepare_run(domains, opts)
     console.print(f"scanning {site} (up to {max_pages} pages) …")
     run_crawl(plan, opts)
@@ -145,6 +154,7 @@ def run_scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int, mode: st
     }
     con = connect(layout.warehouse, read_only=True)
     try:
-        return scan_data(con, catalog, run_id=run_id, site_input=site, provenance=prov)
+        data = scan_data(con, catalog, run_id=run_id, site_input=site, provenance=prov)
+        return data, evidence_data(con, data, har_dir if mode == "browser" else None)
     finally:
         con.close()

@@ -4,7 +4,6 @@ terminal summary. Crawled strings are escaped by Jinja's autoescape (HTML) and b
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,42 +11,69 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
+from crawler.paths import write_text_atomic as _write
+from pipelines import glossary
 from pipelines.catalog.coverage import NOT_MENTIONED
 from pipelines.contract import scan_report_json
-from pipelines.scan.texts import band_label, dpf_label, scan_label, yes_no
+from pipelines.scan.report import POLICY_DIR
+from pipelines.scan.texts import band_label, dpf_label, embedding_labels, pass_label, scan_label, yes_no
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
                           keep_trailing_newline=True)
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def unmentioned(data: dict[str, Any]) -> int:
     return sum(1 for s in data["services"] if s["policy"]["status"] == NOT_MENTIONED)
 
 
-def before_consent(data: dict[str, Any]) -> int:
-    """Services loading before consent that the rubric says need it (a CMP or self-hosted fonts may load)."""
-    return sum(1 for s in data["services"]
-               if s.get("fires_before_consent") and s.get("consent_required") in ("yes", "likely"))
+def _helpers(lang: str) -> dict[str, Any]:
+    return {"lang": lang, "L": lambda key, **kw: scan_label(lang, key, **kw), "yn": lambda v: yes_no(lang, v),
+            "band": lambda b: band_label(lang, b), "dpf": lambda v: dpf_label(lang, v),
+            "code": lambda kind, c, default=None: glossary.label(lang, kind, c, default),
+            "country": lambda c: glossary.country(lang, c),
+            "countries": lambda cs: ", ".join(glossary.country(lang, c) for c in cs or ()),
+            "pass_": lambda r: pass_label(lang, r.get("method"), r.get("consent_state"), r.get("signal")),
+            "emb": lambda e: embedding_labels(lang, e)}
+
+
+def without_gate(data: dict[str, Any]) -> int:
+    """Services the site loads without a consent gate (site_services.loads_without_gate)."""
+    return sum(1 for s in data["services"] if s.get("loads_without_gate"))
 
 
 def render_html(data: dict[str, Any], lang: str) -> str:
-    return _ENV.get_template("scan.html").render(
-        d=data, lang=lang, unmentioned=unmentioned(data), before=before_consent(data), dns=dns_outcomes(data),
-        L=lambda key, **kw: scan_label(lang, key, **kw),
-        yn=lambda v: yes_no(lang, v), band=lambda b: band_label(lang, b), dpf=lambda v: dpf_label(lang, v),
-    )
+    return _ENV.get_template("scan.html").render(d=data, unmentioned=unmentioned(data), dns=dns_outcomes(data, lang),
+                                                 without=without_gate(data), **_helpers(lang))
 
 
-def dns_outcomes(data: dict[str, Any]) -> str:
-    """``timeout 3, servfail 1``: how the scan's DNS lookups ended."""
-    return ", ".join(f"{o} {n}" for o, n in data["dns"]["outcomes"].items())
+def render_evidence(finding: dict[str, Any], lang: str) -> str:
+    """One finding's evidence page (``evidence/<kind>/<key>.html``)."""
+    return _ENV.get_template("evidence.html").render(e=finding, **_helpers(lang))
+
+
+def write_evidence_pages(pack: dict[str, Any], scan_dir: Path, lang: str) -> list[Path]:
+    """The evidence pack as JSON and HTML files under ``scan_dir/evidence/``."""
+    from pipelines.scan.evidence import write_evidence
+
+    return write_evidence(pack, scan_dir, lambda finding: render_evidence(finding, lang))
+
+
+def write_policy_blocks(data: dict[str, Any], scan_dir: Path) -> None:
+    """Draft privacy-policy blocks (de and en) under ``scan_dir/policy/`` for the services the report links one
+    for (those the site's policy does not name), with the scan's own verdicts and day."""
+    from pipelines.catalog.refdata import catalog_with_long_tail
+    from pipelines.policy.blocks import scan_day, scan_verdicts, write_blocks
+
+    ids = [s["service_id"] for s in data["services"] if s["policy"].get("blocks")]
+    if ids:
+        catalog, _ = catalog_with_long_tail()
+        write_blocks(catalog, ids, scan_dir / POLICY_DIR, day=scan_day(data), verdicts=scan_verdicts(data))
+
+
+def dns_outcomes(data: dict[str, Any], lang: str) -> str:
+    """``Zeitüberschreitung 3, Fehler des Nameservers 1``: how the scan's DNS lookups ended, in ``lang``."""
+    return ", ".join(f"{glossary.label(lang, 'dns_outcome', o)} {n}" for o, n in data["dns"]["outcomes"].items())
 
 
 def write_report(data: dict[str, Any], scan_dir: Path, lang: str) -> tuple[Path, Path]:
@@ -62,7 +88,7 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
     """A terminal summary: the services table, cloaked subdomains and the policy coverage."""
     L = lambda key, **kw: scan_label(lang, key, **kw)  # noqa: E731
     if data["dns"]["no_resolver"]:
-        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data)))}[/red]")
+        console.print(f"[red]{escape(L('no_resolver', outcomes=dns_outcomes(data, lang)))}[/red]")
     if not data["reachable"]:
         f = data["failure"]
         console.print(f"[red]{escape(L('unreachable', domain=data['domain'], outcome=f['outcome'], error_class=f['error_class'] or L('unknown')))}[/red]")
@@ -87,10 +113,14 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         us = s.get("us_entity")
         us_text = (f"{L('dpf')} {us['name']}: {dpf_label(lang, us.get('dpf_status'))}" if us
                    else f"{L('us')}: {yes_no(lang, s.get('company_us_jurisdiction'))}")
+        console.print(f"  {L('embedding')}: {embedding_labels(lang, s.get('embeddings'))} · {L('without_gate')}: "
+                      f"{yes_no(lang, s.get('loads_without_gate'))}")
         console.print(f"  {L('countries')}: {', '.join(s['server_countries']) or L('unknown')}")
         console.print(f"  {L('company')}: {escape(' → '.join(chain))} · {escape(us_text)}")
         if data.get("mode") == "browser" and s.get("fires_before_consent") is not None:
-            flags = [f"{L('before_consent')}: {yes_no(lang, s.get('fires_before_consent'))}"]
+            finding = s["service_id"] in (data.get("before_consent") or {}).get("needs_consent", [])
+            flags = [f"{L('before_consent')}: {yes_no(lang, s.get('fires_before_consent'))}"
+                     + (f" ({L('before_consent_finding')})" if finding else "")]
             for key, col in (("after_reject", "fires_after_reject"), ("with_gpc", "fires_with_gpc")):
                 if s.get(col) is not None:
                     flags.append(f"{L(key)}: {yes_no(lang, s.get(col))}")
@@ -103,11 +133,14 @@ def print_report(data: dict[str, Any], console: Console, lang: str) -> None:
         console.print(f"  {L('policy')}: [{style}]{L(pol['status'])}[/]{term}")
     n = unmentioned(data)
     console.print()
+    if data["services"]:
+        console.print(L("summary_embedded", n=len(data["services"]), without=without_gate(data)))
     if data.get("mode") == "browser":
         console.print(f"{L('cmp')}: {escape(data.get('cmp') or L('no_cmp'))}")
-        b = before_consent(data)
-        if b:
-            console.print(f"[bold red]{L('summary_before_consent', n=b)}[/bold red]")
+        b = data.get("before_consent") or {}
+        if b.get("loads"):
+            console.print(f"[bold red]{L('summary_before_consent', loads=len(b['loads']), needs=len(b['needs_consent']))}"
+                          "[/bold red]")
     if n:
         console.print(f"[bold red]{L('summary_unmentioned', n=n)}[/bold red]")
     if not data["policy"]["pages"]:

@@ -1,93 +1,43 @@
-"""Fixed German and English texts of the scan report (terminal and HTML)."""
+"""The scan report's labels (terminal and HTML) in the reader's language, read from the glossary's ``scan`` section
+(``pipelines/glossary/<lang>.yml``; no reader-facing text lives in code)."""
 
 from __future__ import annotations
 
-from pipelines.publish.texts import BANDS
-
-SCAN_LABELS: dict[str, dict[str, str]] = {
-    "de": {
-        "title": "Quickscan: {domain}", "scanned": "Gescannt", "run": "Lauf", "pages": "Seiten",
-        "unreachable": "{domain} war nicht erreichbar: {outcome} ({error_class}).",
-        "no_resolver": "Keine DNS-Abfrage wurde beantwortet ({outcomes}): Der Resolver funktioniert nicht, "
-                       "Serverstandorte sind deshalb unbekannt. Resolver mit --nameserver IP angeben.",
-        "attempts": "Versuche", "services": "Eingebundene Dienste", "service": "Dienst", "category": "Kategorie",
-        "consent": "Einwilligung nötig", "band": "Risikostufe", "countries": "Server-Länder",
-        "company": "Unternehmen", "us": "US-Recht", "dpf": "US-Stelle: DPF", "policy": "In Datenschutzerklärung",
-        "evidence": "Beleg", "no_services": "Keine bekannten Drittanbieter-Dienste gefunden.",
-        "cloaking": "Getarnte Subdomains (CNAME auf Tracker)", "host": "Host", "cname": "CNAME-Ziel",
-        "tracker": "Tracker", "no_cloaking": "Keine getarnten Subdomains gefunden.",
-        "other_hosts": "Weitere Drittanbieter-Hosts ohne Katalogeintrag", "references": "Verweise",
-        "policy_pages": "Gelesene Datenschutz-/Cookie-Seiten", "no_policy_page":
-            "Keine Datenschutz- oder Cookie-Seite gefunden: Die Abdeckung konnte nicht geprüft werden.",
-        "named": "genannt", "company_only": "nur das Unternehmen genannt", "not_mentioned": "nicht erwähnt",
-        "no_policy": "keine Erklärung gefunden", "self_hosted": "selbst gehostet, nicht genannt", "yes": "ja", "no": "nein", "likely": "wahrscheinlich",
-        "unknown": "unbekannt", "provenance": "Herkunft und Stand", "crawled": "Gecrawlt am",
-        "enriched": "DNS/GeoIP am", "geoip": "GeoIP-Daten", "catalog": "Katalog",
-        "summary_unmentioned": "{n} Dienst(e) werden in der Datenschutzerklärung nicht erwähnt.",
-        "not_assessed": "nicht bewertet (kein Katalogeintrag mit Rechtsfakten)",
-        "before_consent": "Lädt vor Einwilligung", "after_reject": "Lädt nach Ablehnen",
-        "with_gpc": "Lädt trotz GPC", "browser_only": "nur im Browser sichtbar", "cmp": "Consent-Banner",
-        "no_cmp": "kein Consent-Banner erkannt", "summary_before_consent":
-            "{n} Dienst(e) laden vor jeder Einwilligung (§ 25 TDDDG).",
-        "consent_pass": "Durchgang", "result": "Ergebnis",
-        "redirected": "Achtung: Die Startseite leitet auf eine andere Website um ({url}); gescannt wurde diese.",
-    },
-    "en": {
-        "title": "Quick scan: {domain}", "scanned": "Scanned", "run": "Run", "pages": "Pages",
-        "unreachable": "{domain} could not be reached: {outcome} ({error_class}).",
-        "no_resolver": "No DNS lookup was answered ({outcomes}): the resolver is not working, so server "
-                       "locations are unknown. Name a resolver with --nameserver IP.",
-        "attempts": "Attempts", "services": "Embedded services", "service": "Service", "category": "Category",
-        "consent": "Consent needed", "band": "Risk band", "countries": "Server countries",
-        "company": "Company", "us": "US law", "dpf": "US entity: DPF", "policy": "In privacy policy",
-        "evidence": "Evidence", "no_services": "No known third-party services found.",
-        "cloaking": "Cloaked subdomains (CNAME to a tracker)", "host": "Host", "cname": "CNAME target",
-        "tracker": "Tracker", "no_cloaking": "No cloaked subdomains found.",
-        "other_hosts": "Other third-party hosts without a catalog entry", "references": "References",
-        "policy_pages": "Privacy / cookie pages read", "no_policy_page":
-            "No privacy or cookie policy page found: coverage could not be checked.",
-        "named": "named", "company_only": "only the company named", "not_mentioned": "not mentioned",
-        "no_policy": "no policy found", "self_hosted": "self-hosted, not named", "yes": "yes", "no": "no", "likely": "likely",
-        "unknown": "unknown", "provenance": "Provenance and as-of dates", "crawled": "Crawled on",
-        "enriched": "DNS/GeoIP on", "geoip": "GeoIP data", "catalog": "Catalog",
-        "summary_unmentioned": "{n} service(s) are not mentioned in the privacy policy.",
-        "not_assessed": "not assessed (no catalog entry with legal facts)",
-        "before_consent": "Loads before consent", "after_reject": "Loads after reject",
-        "with_gpc": "Loads despite GPC", "browser_only": "seen in the browser only", "cmp": "Consent banner",
-        "no_cmp": "no consent banner recognised", "summary_before_consent":
-            "{n} service(s) load before any consent (TDDDG §25).",
-        "consent_pass": "Pass", "result": "Result",
-        "redirected": "Note: the home page redirects to another site ({url}); that site was scanned.",
-    },
-}
+from pipelines import glossary
 
 
 def scan_label(lang: str, key: str, **kw: object) -> str:
-    text = SCAN_LABELS.get(lang, SCAN_LABELS["de"]).get(key, key)
-    return text.format(**kw) if kw else text
+    """The scan label ``key`` (``scan.<key>``, else a page label of the glossary such as ``unknown``) in ``lang``."""
+    value = glossary.section(lang, "scan").get(key)
+    if value is None:
+        return glossary.text(lang, key, **kw)
+    return value.format(**kw) if kw else value
 
 
-DPF_STATUS = {
-    "de": {"active": "aktiv", "inactive": "inaktiv", "not_listed": "nicht gelistet",
-           "not_applicable": "nicht anwendbar", "unknown": "unbekannt"},
-    "en": {"active": "active", "inactive": "inactive", "not_listed": "not listed",
-           "not_applicable": "not applicable", "unknown": "unknown"},
-}
+def pass_label(lang: str, method: str | None, consent_state: str | None, signal: str | None) -> str:
+    """How a page was loaded: statically, or in the browser before consent / after accept / after reject / with GPC."""
+    if method != "browser":
+        return scan_label(lang, "pass_static")
+    return scan_label(lang, "pass_gpc" if signal == "gpc" else f"pass_{consent_state or 'none'}")
 
 
 def dpf_label(lang: str, status: str | None) -> str:
-    return DPF_STATUS.get(lang, DPF_STATUS["de"]).get(status or "unknown", status or scan_label(lang, "unknown"))
+    return glossary.label(lang, "dpf_status", status or "unknown")
 
 
 def band_label(lang: str, band: str | None) -> str:
-    return BANDS.get(lang, BANDS["de"]).get(band or "", scan_label(lang, "unknown"))
+    return glossary.label(lang, "band", band) if band else glossary.text(lang, "unknown")
 
 
 def yes_no(lang: str, value: object) -> str:
-    if value is True:
-        return scan_label(lang, "yes")
-    if value is False:
-        return scan_label(lang, "no")
-    if isinstance(value, str) and value in ("yes", "no", "likely"):
-        return scan_label(lang, value)
-    return scan_label(lang, "unknown")
+    """A tri-state (True / False / None) or a consent verdict (``yes`` / ``no`` / ``likely``) in ``lang``."""
+    if isinstance(value, bool):
+        return glossary.label(lang, "yes_no", "true" if value else "false")
+    if value in ("yes", "no", "likely"):
+        return glossary.label(lang, "consent", value)
+    return glossary.text(lang, "unknown")
+
+
+def embedding_labels(lang: str, embeddings: list[str] | None) -> str:
+    """How the site embeds a service, in ``lang`` (the glossary's ``embedding`` codes: direct, gated, encoded, …)."""
+    return ", ".join(glossary.label(lang, "embedding", e) for e in embeddings or []) or scan_label(lang, "unknown")

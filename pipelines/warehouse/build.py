@@ -33,9 +33,16 @@ DETECTIONS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
     ("service_id", pa.string()), ("kind", pa.string()), ("evidence", pa.string()), ("seen_in", pa.string()),
     ("host", pa.string()), ("method", pa.string()), ("consent_state", pa.string()), ("signal", pa.string()),
+    ("embedding", pa.string()), ("loads_without_gate", pa.bool_()),
+])
+# third-party hosts the run's pages embed that no catalog entry claims (the domains mart's long tail)
+UNCLAIMED_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("input_domain", pa.string()), ("site", pa.string()), ("page_url", pa.string()),
+    ("host", pa.string()), ("registrable_domain", pa.string()), ("embedding", pa.string()),
+    ("method", pa.string()), ("consent_state", pa.string()), ("signal", pa.string()),
 ])
 ENRICHED_PREFIX = "enr_"
-DETECTOR_VERSION = 3  # bump when detection rules change in code: every stored run is re-attributed
+DETECTOR_VERSION = 5  # bump when detection rules change in code: every stored run is re-attributed
 
 
 @dataclass
@@ -75,6 +82,7 @@ def _from_arrow(con, sql: str, table: pa.Table) -> None:
 
 
 def _sql_type(typ: pa.DataType) -> str:
+    """The DuckDB type of an Arrow column type (lists and structs keep their element types)."""
     if pa.types.is_boolean(typ):
         return "BOOLEAN"
     if pa.types.is_integer(typ):
@@ -83,8 +91,13 @@ def _sql_type(typ: pa.DataType) -> str:
         return "DOUBLE"
     if pa.types.is_timestamp(typ):
         return "TIMESTAMPTZ"
+    if pa.types.is_date(typ):
+        return "DATE"
     if pa.types.is_list(typ):
-        return "VARCHAR[]"
+        return f"{_sql_type(typ.value_type)}[]"
+    if pa.types.is_struct(typ):
+        return "STRUCT(" + ", ".join(f"{quote_ident(typ.field(i).name)} {_sql_type(typ.field(i).type)}"
+                                     for i in range(typ.num_fields)) + ")"
     return "VARCHAR"
 
 
@@ -104,6 +117,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS detections AS SELECT * FROM _arrow_in",
                 _arrow_empty(DETECTIONS_SCHEMA))
     _add_missing_columns(con, "detections", DETECTIONS_SCHEMA)
+    _from_arrow(con, "CREATE TABLE IF NOT EXISTS unclaimed AS SELECT * FROM _arrow_in", _arrow_empty(UNCLAIMED_SCHEMA))
     from pipelines.enrich.run import SCHEMAS as ENRICHED
 
     for table, schema in ENRICHED.items():
@@ -165,67 +179,83 @@ def _load_run(con, layout: Layout, run_id: str, manifest_sha: str) -> None:
         raise
 
 
-def _detect(con, run_id: str, detector, catalog_digest: str, chunk: int = 100_000) -> None:
+def _detect(con, run_id: str, detector, digest: str, chunk: int = 100_000) -> None:
     """Match the run's stored observations against the catalog, streaming the resources page by page
-    (read from the raw tables: one schema for every run, newer columns default)."""
+    (read from the raw tables: one schema for every run, newer columns default). Writes ``detections`` and the
+    third-party hosts no entry claims (``unclaimed``); first-party hosts the run's enrichment found CNAMEd to a
+    catalog service (cloaking) are attributed to it."""
+    from crawler.observe import embedding_of, signature_embedding
     from pipelines.catalog.detect import PageRef
 
     sites = {d: (site or d, host or d) for d, site, host in con.execute(
         "SELECT input_domain, site, final_host FROM raw_sites WHERE run_id = ?", [run_id]).fetchall()}
+    known = detector.catalog.by_id
+    cnames = {host: sid for host, sid in con.execute(
+        f"SELECT host, any_value(service_id) FROM {quote_ident(ENRICHED_PREFIX + 'cloaking')} "
+        "WHERE run_id = ? AND service_id IS NOT NULL GROUP BY host", [run_id]).fetchall() if sid in known}
     # one observation = a page seen one way: (domain, page, method, consent state, signal); runs from before
     # browser mode have NULL there, read as static / none / none
     obs = "coalesce(method, 'static'), coalesce(consent_state, 'none'), coalesce(signal, 'none')"
     sigs: dict[tuple, list] = {}
-    for d, page, m, c, g, sid, value in con.execute(
-            f"SELECT input_domain, page_url, {obs}, signature_id, value FROM raw_signatures "
-            "WHERE run_id = ? AND NOT coalesce(gated, false)", [run_id]).fetchall():
-        sigs.setdefault((d, page, m, c, g), []).append((sid, value))
+    for d, page, m, c, g, sid, value, gated, embedding in con.execute(
+            f"SELECT input_domain, page_url, {obs}, signature_id, value, coalesce(gated, false), embedding "
+            "FROM raw_signatures WHERE run_id = ?", [run_id]).fetchall():
+        sigs.setdefault((d, page, m, c, g), []).append((sid, value, embedding or signature_embedding(gated)))
     cookies: dict[tuple, list] = {}
     for d, page, m, c, g, name in con.execute(
             f"SELECT input_domain, page_url, {obs}, name FROM raw_cookies WHERE run_id = ?", [run_id]).fetchall():
         cookies.setdefault((d, page, m, c, g), []).append(name)
 
     out: list[tuple] = []
+    left_over: list[tuple] = []
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM detections WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM unclaimed WHERE run_id = ?", [run_id])
     con.execute("DELETE FROM _policy_checked WHERE run_id = ?", [run_id])  # its services may have changed
 
     def flush(force: bool = False) -> None:
-        if out and (force or len(out) >= chunk):
-            cols = list(zip(*out, strict=True))
-            _from_arrow(con, "INSERT INTO detections BY NAME SELECT * FROM _arrow_in", pa.table(
-                {name: pa.array(col, pa.string()) for name, col in zip(DETECTIONS_SCHEMA.names, cols, strict=True)}))
-            out.clear()
+        for rows, table, schema in ((out, "detections", DETECTIONS_SCHEMA), (left_over, "unclaimed", UNCLAIMED_SCHEMA)):
+            if rows and (force or len(rows) >= chunk):
+                cols = list(zip(*rows, strict=True))
+                _from_arrow(con, f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _arrow_in",
+                            pa.table([pa.array(col, typ) for col, typ in zip(cols, schema.types, strict=True)],
+                                     schema=schema))
+                rows.clear()
 
     def page_done(key: tuple, refs: list) -> None:
         domain, page, method, consent, signal = key
         site, site_host = sites.get(domain, (domain, domain))
+        unclaimed: list = []
         for det in detector.detect(site_host=site_host, references=refs, signatures=sigs.pop(key, ()),
-                                   cookies=cookies.pop(key, ())):
+                                   cookies=cookies.pop(key, ()), cnames=cnames, unclaimed=unclaimed):
             out.append((run_id, domain, site, page, det.service_id, det.kind, det.evidence, det.seen_in, det.host,
-                        method, consent, signal))
+                        method, consent, signal, det.embedding, det.loads_without_gate))
+        for u in unclaimed:
+            left_over.append((run_id, domain, site, page, u.host, registrable_domain(u.host), u.embedding, method,
+                              consent, signal))
         flush()
 
     cur = con.cursor()
     cur.execute(f"SELECT input_domain, page_url, {obs}, url, host, declared, element, inline, coalesce(gated, false), "
-                "rel FROM raw_resources WHERE run_id = ? ORDER BY 1, 2, 3, 4, 5", [run_id])
+                "rel, attribute, embedding FROM raw_resources WHERE run_id = ? ORDER BY 1, 2, 3, 4, 5", [run_id])
     key, refs = None, []
     while True:
         rows = cur.fetchmany(chunk)
         if not rows:
             break
-        for d, page, m, c, g, url, host, declared, element, inline, gated, rel in rows:
+        for d, page, m, c, g, url, host, declared, element, inline, gated, rel, attribute, embedding in rows:
             if (d, page, m, c, g) != key:
                 if key is not None:
                     page_done(key, refs)
                 key, refs = (d, page, m, c, g), []
-            refs.append(PageRef(url, host, bool(declared), element or "", bool(inline), bool(gated), rel or ""))
+            refs.append(PageRef(url, host, bool(declared), element or "", bool(inline),
+                                embedding or embedding_of(element or "", attribute or "", rel, gated)))
     if key is not None:
         page_done(key, refs)
     for key in list(sigs.keys() | cookies.keys()):  # pages with signatures or cookies but no references
         page_done(key, [])
     flush(force=True)
-    con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [catalog_digest, run_id])
+    con.execute("UPDATE _runs SET catalog_digest = ? WHERE run_id = ?", [digest, run_id])
     con.execute("COMMIT")
 
 
@@ -385,14 +415,16 @@ def _risk(con, report: BuildReport, ctx=None) -> None:
         report.assessed.append(run_id)
 
 
-def _host_domains(con) -> None:
-    """Registrable domain of every host seen (the Public Suffix List lives in Python, not in DuckDB)."""
+def _host_domains(con, owners) -> None:
+    """Registrable domain of every host seen (the Public Suffix List lives in Python, not in DuckDB), and its
+    owner where ``owners`` (``pipelines.catalog.parties.EntityIndex``) knows it."""
     hosts = [r[0] for r in con.execute(
         "SELECT DISTINCT host FROM raw_resources WHERE host IS NOT NULL UNION "
         "SELECT DISTINCT final_host FROM raw_sites WHERE final_host IS NOT NULL UNION "
         "SELECT DISTINCT input_domain FROM raw_sites").fetchall()]
     tbl = pa.table({"host": pa.array(hosts, pa.string()),
-                    "registrable_domain": pa.array([registrable_domain(h) for h in hosts], pa.string())})
+                    "registrable_domain": pa.array([registrable_domain(h) for h in hosts], pa.string()),
+                    "owner": pa.array([owners.entity_of(h) for h in hosts], pa.string())})
     _from_arrow(con, "CREATE OR REPLACE TABLE _host_domains AS SELECT * FROM _arrow_in", tbl)
 
 
@@ -453,6 +485,7 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     (default: ``load_context()`` on ``data/``) is what the risk assessment reads; each run is assessed on its own
     date with the catalog version recorded for it."""
     from pipelines.catalog.detect import Detector
+    from pipelines.catalog.parties import EntityIndex
     from pipelines.catalog.refdata import catalog_with_long_tail
     from pipelines.warehouse.policy import terms_digest
 
@@ -479,6 +512,8 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
         checked = dict(con.execute("SELECT run_id, terms_digest FROM _policy_checked").fetchall())
         policy_digest = terms_digest(catalog)
         detector = None
+        owners = EntityIndex(catalog)
+        runs = []
         for run_id in layout.sealed_runs():
             manifest_path = layout.run_dir(run_id) / "manifest.json"
             kind = json.loads(manifest_path.read_text(encoding="utf-8")).get("kind")
@@ -491,25 +526,32 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 step(f"load {run_id}")
                 _load_run(con, layout, run_id, sha)
                 report.loaded.append(run_id)
-            detect = changed or attributed.get(run_id) != catalog_digest
+            runs.append((run_id, changed))
+        # before matching: a first-party host the enrichment found CNAMEd to a service is attributed to it
+        step("load enrichment")
+        _load_enriched(con, layout, report)
+        enriched = dict(con.execute("SELECT run_id, manifest_sha256 FROM _enriched").fetchall())
+        for run_id, changed in runs:
+            # a run is attributed with the catalog and its enrichment: a change of either re-matches it
+            digest = catalog_digest if run_id not in enriched else \
+                hashlib.sha256(f"{catalog_digest}:{enriched[run_id]}".encode()).hexdigest()[:16]
+            detect = changed or attributed.get(run_id) != digest
             if detect:
                 step(f"match {run_id}")
-                detector = detector or Detector(catalog)
-                _detect(con, run_id, detector, catalog_digest)
+                detector = detector or Detector(catalog, owners)
+                _detect(con, run_id, detector, digest)
                 if not changed:
                     report.reattributed.append(run_id)
             if detect or checked.get(run_id) != policy_digest:  # the services it checks, or their names, changed
                 step(f"check privacy policies {run_id}")
                 _policy_coverage(con, run_id, catalog, policy_digest)
                 report.policy_checked.append(run_id)
-        step("load enrichment")
-        _load_enriched(con, layout, report)
         con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?), ('engine_version', ?), "
                     "('storage_version', ?), ('dictionary_version', ?)",
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds"), engine_version(),
                      storage_version(con), str(dictionary.version())])
         _catalog_tables(con, catalog)
-        _host_domains(con)
+        _host_domains(con, owners)
         _host_services(con, catalog)
         step("assess risk")
         _risk(con, report, risk_context)

@@ -9,6 +9,7 @@ the distinct combinations.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,15 +20,21 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
                     ("evidence", pa.string()), ("confidence", pa.string())])
+# the factors' evidence as structured items (template code + JSON parameters), rendered per language by
+# pipelines.glossary; kept beside FACTOR (not inside it) so warehouses built before it only gain columns
+EVIDENCE_ITEM = pa.struct([("factor", pa.string()), ("code", pa.string()), ("params", pa.string())])
+CHECK = pa.struct([("condition", pa.int32()), ("code", pa.string()), ("params", pa.string())])
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
           ("confidence", pa.string()), ("reasons", pa.list_(pa.string())), ("factors", pa.list_(FACTOR)),
           ("server_class", pa.string()), ("jurisdiction_class", pa.string()), ("us_jurisdiction", pa.bool_()),
           ("as_of", pa.date32()), ("recipient_id", pa.string()), ("recipient_name", pa.string()),
           ("recipient_country", pa.string()), ("recipient_dpf_status", pa.string()),
           ("contracting_id", pa.string()), ("contracting_name", pa.string()), ("contracting_country", pa.string()),
-          ("security_findings", pa.list_(pa.string())), ("catalog_version", pa.string())]
+          ("security_findings", pa.list_(pa.string())), ("catalog_version", pa.string()),
+          ("evidence_items", pa.list_(EVIDENCE_ITEM))]
 SERVICE_SCHEMA = pa.schema([("run_id", pa.string()), ("service_id", pa.string()), ("name", pa.string()),
-                            ("sites", pa.int64()), *COMMON, ("to_check", pa.list_(pa.string()))])
+                            ("sites", pa.int64()), *COMMON, ("to_check", pa.list_(pa.string())),
+                            ("checks", pa.list_(CHECK))])
 SITE_SCHEMA = pa.schema([("run_id", pa.string()), ("site_input", pa.string()), ("service_id", pa.string()), *COMMON])
 
 
@@ -54,6 +61,10 @@ def company_rows(run_id: str, ctx) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=COMPANY_SCHEMA)
 
 
+def _json(params: dict) -> str:
+    return json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def _common(a, version: str = "") -> dict:
     rec, con = a.jurisdiction.recipient, a.jurisdiction.contracting
     d = a.as_dict()
@@ -69,6 +80,8 @@ def _common(a, version: str = "") -> dict:
         "confidence": a.confidence, "reasons": list(a.reason_codes),
         "factors": [{"code": f.code, "level": f.level, "points": f.points, "evidence": f.evidence,
                      "confidence": f.confidence} for f in a.factors],
+        "evidence_items": [{"factor": f.code, "code": i.code, "params": _json(i.params)}
+                           for f in a.factors for i in f.items],
         "server_class": a.server.cls, "jurisdiction_class": a.jurisdiction.cls,
         "us_jurisdiction": a.jurisdiction.us_jurisdiction, "as_of": iso_date(a.as_of),
     }
@@ -166,5 +179,7 @@ def write_risk_tables(con, insert, ctx, run_id: str, chunk: int = 20_000) -> Non
     for (run_id, sid), agg in sorted(per_service.items()):
         a = assess_service(sid, ctx, locations=tuple(sorted(agg["locs"], key=lambda loc: loc.host)))
         service_rows.append({"run_id": run_id, "service_id": sid, "name": a.service_name, "sites": agg["sites"],
-                             **_common(a, ctx.version), "to_check": list(a.to_check)})
+                             **_common(a, ctx.version), "to_check": list(a.to_check),
+                             "checks": [{"condition": c.condition, "code": c.code, "params": _json(c.params)}
+                                        for c in a.checks]})
     insert("_service_risk", pa.Table.from_pylist(service_rows, schema=SERVICE_SCHEMA))

@@ -72,8 +72,8 @@ def test_items_without_rows_give_an_empty_file_with_schema(table):
 def test_missing_columns_become_null():
     t = export("signatures", [{"run_id": "r1", "signature_id": "gtm-container-id"}])
     assert t.to_pylist() == [{"run_id": "r1", "input_domain": None, "page_url": None,
-                              "signature_id": "gtm-container-id", "value": None, "gated": None, "method": None,
-                              "consent_state": None, "signal": None}]
+                              "signature_id": "gtm-container-id", "value": None, "gated": None, "embedding": None,
+                              "method": None, "consent_state": None, "signal": None}]
 
 
 def test_unknown_column_raises():

@@ -373,10 +373,13 @@ def test_default_signatures():
     """
     assert obs_of(html).signatures == [
         ("gtm-container-id", "GTM-ABC1234"),
+        ("gtm-loader-snippet", "GTM-ABC1234"),
         ("ga4-measurement-id", "G-ABCDEF1234"),
         ("ua-property-id", "UA-1234567-1"),
         ("google-ads-conversion-id", "AW-123456789"),
+        ("ua-property-id-config", "UA-1234567-1"),  # a quoted UA id names the property wherever it sits
         ("meta-pixel-init", "123456789012345"),
+        ("meta-pixel-track", "PageView"),
         ("livechat-license", "12345678"),
         ("hotjar-id", "1234567"),
         ("matomo-paq", "42"),

@@ -1,20 +1,32 @@
 """The native walk (``crawler/_fastwalk.c``) against the pure-Python reference walk (``observe._Walk``):
-the same observation on every corpus page, on generated documents, and on the cases each native shortcut
-must either handle exactly or hand back to Python. Plus the equivalences the speed-ups of the signature
-and detection code rely on (anchored signature search, the fast path+query split).
+the same observation, links included (the home-page call), on every corpus page, on generated documents,
+and on the cases each native shortcut must either handle exactly or hand back to Python. Plus the
+equivalences the speed-ups of the signature and detection code rely on (anchored signature search, the fast
+path+query split), and that the native walk holds no rule table of its own.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.observe import _SELF_CHECK, _native, _observation_tuple, observe
+from crawler.observe import (
+    _PLAIN_BASE,
+    _SELF_CHECK,
+    _host,
+    _match_signatures,
+    _native,
+    _needle_table,
+    _observation_tuple,
+    _relative_prefixes,
+    _self_link,
+    observe,
+)
 from crawler.signatures import compile_signature, load_signatures
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
@@ -33,15 +45,19 @@ def native():
     return module
 
 
-def both(body: bytes, url: str = PAGE, headers: dict | None = None) -> tuple[tuple, tuple]:
-    fast = observe(body, url, headers, links=False, native=True)
+def both(body: bytes, url: str = PAGE, headers: dict | None = None, links: bool = False) -> tuple[tuple, tuple]:
+    fast = observe(body, url, headers, links=links, native=True)
     assert not invariant_violations(fast)
-    return _observation_tuple(fast), _observation_tuple(observe(body, url, headers, links=False, native=False))
+    assert fast.walk == "native"
+    reference = observe(body, url, headers, links=links, native=False)
+    assert reference.walk == "python"
+    return _observation_tuple(fast), _observation_tuple(reference)
 
 
 def test_self_check_document_covers_every_branch(native):
-    fast, reference = both(_SELF_CHECK, "https://www.site.example/dir/page.html")
+    fast, reference = both(_SELF_CHECK, "https://www.site.example/dir/page.html", links=True)
     assert fast == reference
+    assert reference[6] and any("\u00e4" in text for _url, text in reference[6])  # links, non-ASCII text too
     refs = reference[5]
     assert {(r[2], r[3]) for r in refs} >= {
         ("html", "style"), ("link", "href"), ("link", "imagesrcset"), ("meta", "refresh"), ("style", "text"),
@@ -51,14 +67,17 @@ def test_self_check_document_covers_every_branch(native):
     assert reference[3] == "A title" and reference[7] and any(r[7] for r in refs)
 
 
-def test_every_corpus_page_gives_the_same_observation(native, realpages):
+@pytest.mark.parametrize("links", [False, True], ids=["sub-page", "home page with links"])
+def test_every_corpus_page_gives_the_same_observation(native, realpages, links):
     pages = corpus_pages(realpages)
     differ = []
     for page in pages:
-        fast, reference = both(page.path.read_bytes(), page.url)
+        fast, reference = both(page.path.read_bytes(), page.url, links=links)
         if fast != reference:
             differ.append(page.page_file)
     assert not differ, f"the walks differ on {len(differ)} of {len(pages)} pages: {differ[:10]}"
+    if links:
+        assert sum(len(observe(p.path.read_bytes(), p.url, links=True).links) for p in pages[:50]) > 1000
 
 
 LONG_JS = "var a = 1;\n" * 3000  # beyond the 24576-character signature window
@@ -128,6 +147,22 @@ CASES = {
     "invalid utf-8": b'<img src="/a\xff.png"><script>var u = "//bad.example/\xfe"; GTM-BAD1234</script>'
                      b'<style>x{background:url(\xff.png)}</style><title>\xff t</title>',
     "nul": b'<img src="/a\x00b.png"><script>"//n.example/\x00"</script>',
+    "links": '<a href="/a">One</a><a href=" b.html ">Two\n words</a><a href="#top">top</a><a href="">e</a>'
+             '<a href="?q=1">q</a><a href="../up">up</a><a href="https://x.example/p#f">f</a><a>none</a>'
+             '<a href="mailto:x@y.example">m</a><a href="javascript:void(0)">j</a><a href="//p.example/x">p</a>'
+             '<area href="/map"><a href="/stra\u00dfe">\u00e4\u00f6</a><a href="/t">\u00a0nbsp\u3000text </a>'
+             '<a href="/s" style="background:url(a.png)">s</a><a href="  ">blank</a><a href="https://h.example:99999/">'
+             + "".join(f'<a href="/p{i}">{"w " * (i % 150)}</a>' for i in range(30)),
+    "held back": '<script data-src="https://held.example/a.js"></script><script type="text/plain" data-cmp-src='
+                 '"https://cmp.example/b.js"></script><script type="text/template" data-borlabs-script-blocker-src='
+                 '"//bl.example/c.js"></script><script type="text/template">no src</script>'
+                 '<iframe src="about:blank" data-cmp-src="https://v.example/embed"></iframe><iframe data-src='
+                 '"//lazy.example/x" src=""></iframe><iframe src="https://real.example/" data-src="https://x.example/">'
+                 '</iframe><script src="" data-gdpr-src="https://g.example/g.js"></script>'
+                 '<script type="rocketlazyloadscript" data-rocket-src="/wp/jquery.js"></script><script type='
+                 '"abcdef0123-text/javascript">var u="//rocket.example/x.js";</script><script type="pmdelayedscript" '
+                 'src="https://pm.example/p.js"></script><script type="didomi/javascript">"//d.example/x.js"</script>'
+                 '<script data-phast-original-src="https://ph.example/p.js" type="text/phast"></script>',
 }
 
 
@@ -136,21 +171,45 @@ def test_edge_cases_give_the_same_observation(native, name):
     html = CASES[name]
     body = html if isinstance(html, bytes) else html.encode("utf-8")
     for url in (PAGE, "https://www.site.example", "https://www.site.example/a//b/../c/d.html?x=1#y",
-                "HTTP://Site.Example:8080/a/b?c#d"):
-        fast, reference = both(body, url)
-        assert fast == reference, f"{name} at {url}"
+                "HTTP://Site.Example:8080/a/b?c#d", "https://www.site.example/a;x/b;art1,2?q=1",
+                "https://www.site.example/dir/x;p"):
+        for links in (False, True):
+            fast, reference = both(body, url, links=links)
+            assert fast == reference, f"{name} at {url} (links={links})"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=documents(), page=st.sampled_from([PAGE, "http://Site.Example:8080/a/b?c#d", "https://[::1]/x",
-                                              "https://xn--mnchen-3ya.de/", "https://www.site.example"]))
+                                              "https://xn--mnchen-3ya.de/", "https://www.site.example",
+                                              "https://www.site.example/a;b/c;d,1?e"]))
 @example(doc=('<img src="https://h.example:99999/"><img src="http://[::1]:8080/a">', {}), page=PAGE)
 @example(doc=('<base href="https://[">\x00<img src="//nul\x00.example/">', {}), page=PAGE)
 def test_generated_documents_give_the_same_observation(native, doc, page):
     html, headers = doc
     for body in (html.encode("utf-8", "surrogatepass"), html.encode("cp1252", "replace")):
-        fast, reference = both(body, page, headers)
-        assert fast == reference
+        for links in (False, True):
+            fast, reference = both(body, page, headers, links=links)
+            assert fast == reference
+
+
+def test_the_native_walk_holds_no_rule_table():
+    """Rules are written once, in crawler/observe.py: the C source names none of the element, attribute,
+    script-type, rel or scheme strings the walk decides on; configure() hands them over."""
+    from pathlib import Path
+
+    import crawler.observe as observe_module
+
+    source = (Path(observe_module.__file__).parent / "_fastwalk.c").read_text(encoding="utf-8")
+    literals = set(re.findall(r'"([^"\\]*)"', source))
+    tables = (set(observe_module._ELEMENTS) | {a for _r, attrs, _q in observe_module._ELEMENTS.values() for a in attrs}
+              | set(observe_module._JS_TYPES) | set(observe_module._DATA_TYPES) | set(observe_module._LINK_RELS_FETCHED)
+              | set(observe_module._SKIP_SCHEMES) | set(observe_module._GATE_SRC_ATTRS)
+              | set(observe_module._DEFERRED_SRC_ATTRS) | set(observe_module._DATA_TYPE_SUFFIXES)
+              | set(observe_module._JS_TYPE_SUFFIXES))
+    # the names of the walk's roles and the attributes they read are its vocabulary, not rule tables
+    walk_vocabulary = {role for role, _a, _q in observe_module._ELEMENTS.values()} | {
+        "src", "srcset", "href", "imagesrcset", "style", "type", "rel", "http-equiv", "refresh", "text", "inline"}
+    assert not (literals & tables) - walk_vocabulary, sorted((literals & tables) - walk_vocabulary)
 
 
 # --- the signature search and the path split the speed-ups rely on ------------------------------------------
@@ -169,6 +228,21 @@ def test_anchored_signature_search_finds_what_finditer_finds(parts):
                [(m.span(), m.groups()) for m in sig.regex.finditer(text)], sig.id
 
 
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PIECES + ["a" * 61, "\u00e4" * 33, "\x00", "\ud800"]) | st.text(max_size=3),
+                      max_size=30))
+def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
+    """The native one-pass needle search (64 positions per step, then the tail; further literals too) picks
+    the signatures the pure-Python substring tests pick, so both run the same regexes."""
+    text = "".join(parts)
+    sigs = load_signatures()
+    assert _needle_table(sigs).plain and not _needle_table(sigs).always  # else the native search hands back
+    by_python, by_native = [], []
+    _match_signatures(text, sigs, by_python)
+    _match_signatures(text, sigs, by_native, native)
+    assert by_native == by_python
+
+
 @pytest.mark.parametrize("regex,anchors", [
     (r"\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),
     (r"""(?:gtag/js\?id=|['"]config['"]\s*,\s*['"])(G-[A-Z0-9]{6,12})\b""", (("config", 1), ("gtag/js?id=", 0))),
@@ -183,7 +257,9 @@ def test_anchors(regex, anchors):
 
 def test_further_required_literals():
     sig = compile_signature("ua", r"""(?:ga\(\s*['"]create['"]\s*,\s*|['"]config['"]\s*,\s*)['"]?(UA-\d{4,10}-\d{1,4})""")
-    assert sig.also == (("UA-",),)
+    # "UA-" is the more distinct literal set ("config" is in every other inline script): it is the needle
+    assert sig.needles == ("UA-",)
+    assert sig.also == (("config", "ga("),)
     assert sig.findall("ga('create', 'UA-1234-5')") == ["UA-1234-5"]
     assert sig.findall("ga('create', 'X')") == []
 
@@ -201,6 +277,32 @@ def _slow_path_of(url: str) -> str:
                          fullmatch=True) | st.text(max_size=30))
 def test_fast_path_of_matches_urlsplit(url):
     assert _path_of(url) == _slow_path_of(url)
+
+
+def _joined_prefixes(base: str) -> tuple[str, str, str]:
+    """(root, dir, host) as urljoin gives them: what "/x" and "x" resolve to, less the "x"."""
+    root, directory = urljoin(base, "/x"), urljoin(base, "x")
+    assert root.endswith("/x") and directory.endswith("/x")
+    return root[:-2], directory[:-1], _host(root)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(base=st.from_regex(re.compile(r"https?://[a-z0-9]([a-z0-9.-]{0,6}[a-z0-9])?(:[0-9]{1,4})?"
+                                     r"(/[a-zA-Z0-9.;%~é-]{0,4}){0,4}/?([?#][a-z0-9/.?#=&]{0,6})?"), fullmatch=True))
+@example(base="https://a.de/b/./c?x=/y/z")
+@example(base="https://a.de/b//c")
+@example(base="https://a.de/..")
+@example(base="https://a.de/b;p/c")
+@example(base="https://a.de?q=/a/b")
+@example(base="https://a.de/b/...")
+@example(base="https://a.de/b?#f")
+@example(base="https://a.de/b??")
+def test_relative_prefixes_are_what_urljoin_gives(base):
+    """The plain-base shortcut of _relative_prefixes agrees with urljoin wherever it applies."""
+    _relative_prefixes.__globals__["_PREFIXES"].clear()
+    if _PLAIN_BASE.fullmatch(base):
+        assert _relative_prefixes(base) == _joined_prefixes(base)
+        assert _self_link(base) == urljoin(base, "#").split("#", 1)[0]
 
 
 def _decodes(data: bytes) -> bool:
@@ -231,9 +333,10 @@ def test_detect_shortcuts_change_no_detection(realpages):
     for page in corpus_pages(realpages):
         obs = observe(page.path.read_bytes(), page.url, links=False)
         site = host_of(page.url)
+        sigs = obs.signature_evidence()
         for _ in range(2):  # cold and warm memos
-            a = fast.detect(site_host=site, references=obs.references, signatures=obs.signatures)
-            b = slow.detect(site_host=site, references=obs.references, signatures=obs.signatures, shortcuts=False)
+            a = fast.detect(site_host=site, references=obs.references, signatures=sigs)
+            b = slow.detect(site_host=site, references=obs.references, signatures=sigs, shortcuts=False)
             if a != b:
                 differ.append(page.page_file)
     assert not differ, f"{len(differ)} pages differ: {differ[:10]}"

@@ -4,7 +4,7 @@ The oracle (``tests/oracle.py``) reads the page with a different parser (lxml/li
 and URL resolution. For every corpus page (first-party identity = ``original_url``), the oracle's
 third-party hosts are compared with observe's (hosts of non-declared references whose registrable domain
 differs from the page's). Micro-averaged recall = |oracle ∩ observe| / |oracle| must be at least 99 %,
-overall and on the hand-labelled pages of ``tests/data/detection_eval/labels-*.jsonl`` when those exist.
+overall and on the hand-labelled pages of ``tests/data/detection_labels/labels-*.jsonl`` when those exist.
 
 The corpus comes from the session fixture ``realpages`` (tests/conftest.py: extracted from ../shared into
 ``ROOT/.cache/realpages-dev``; skipped without ../shared, failed when CI=true). The figures are written to
@@ -36,7 +36,7 @@ from tests.oracle import (
 )
 
 MIN_RECALL = 0.99
-LABELS_DIR = ROOT / "tests" / "data" / "detection_eval"
+LABELS_DIR = ROOT / "tests" / "data" / "detection_labels"
 REPORT = ROOT / ".cache" / "observe-recall.txt"
 TOP_MISSES = 20
 REALPAGES_NAME = "realpages-dev"

@@ -4,8 +4,11 @@ embeds)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from crawler.observe import _native
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from pipelines.catalog.load import load_catalog
 from pipelines.localdns import LocalDNS
@@ -43,6 +46,14 @@ def warehouse(tmp_path_factory):
     return tmp / "out" / "warehouse.duckdb"
 
 
+def test_manifest_records_which_walk_observed_the_pages(warehouse):
+    (manifest_path,) = (warehouse.parent / "raw").glob("*/manifest.json")
+    walk = json.loads(manifest_path.read_text(encoding="utf-8"))["observe"]
+    assert walk["native_walk"] is (_native() is not None)
+    assert sum(walk["pages_by_walk"].values()) > len(DEMO_DOMAINS)
+    assert set(walk["pages_by_walk"]) == {"native" if walk["native_walk"] else "python"}
+
+
 def _rows(warehouse, sql: str) -> list[dict]:
     con = connect(warehouse)
     try:
@@ -76,6 +87,30 @@ def test_detected_services_equal_ground_truth_per_site(detections):
         if expected != got:
             mismatches[domain] = {"missing": sorted(expected - got), "extra": sorted(got - expected)}
     assert not mismatches, mismatches
+
+
+def test_gated_and_encoded_embeds_count_and_loads_without_gate_is_right(warehouse):
+    """The demo's consent-gated and encoded embeds (DEMO_EMBEDDINGS) are embedded services of their sites, not
+    loaded without a gate; every other service of every site is. Prevalence counts them all, the second share
+    only the sites loading the service without a gate."""
+    truth = demo_ground_truth(1)
+    got = {(r["site_input"], r["service_id"]): r for r in _rows(
+        warehouse, "SELECT site_input, service_id, embeddings, loads_without_gate FROM site_services")}
+    held = [(d, k, e) for d in DEMO_DOMAINS for k, e in truth[d]["embeddings"].items() if e != "direct"]
+    assert {e for _d, _k, e in held} == {"gated", "encoded"} and len(held) >= 5
+    for domain, key, embedding in held:
+        row = got[(domain, DEMO_TO_CATALOG[key])]
+        assert (row["embeddings"], row["loads_without_gate"]) == ([embedding], False), (domain, key)
+    wrong = [(d, k) for d in DEMO_DOMAINS for k in truth[d]["loads_without_gate"]
+             if not got[(d, DEMO_TO_CATALOG[k])]["loads_without_gate"]]
+    assert not wrong, wrong
+    services = {r["service_id"]: (r["sites"], r["sites_without_gate"]) for r in _rows(
+        warehouse, "SELECT service_id, sites, sites_without_gate FROM services")}
+    for key, sid in DEMO_TO_CATALOG.items():
+        sites = [d for d in DEMO_DOMAINS if key in truth[d]["services"]]
+        if sites:
+            loading = [d for d in sites if key in truth[d]["loads_without_gate"]]
+            assert services[sid] == (len(sites), len(loading)), key
 
 
 def test_every_detection_has_evidence(detections):

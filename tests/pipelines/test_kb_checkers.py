@@ -15,12 +15,19 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from pipelines import glossary
 from pipelines.publish.texts import LANGS
 from tests.conftest import require_node_tool, require_tool
 
 
 def _pages(demo_out, lang: str) -> list[Path]:
     return sorted((demo_out / "kb" / lang / "site").rglob("*.html"))
+
+
+def _scan_pages(demo_out) -> list[Path]:
+    """The demo scan's report, its evidence pages and its draft policy blocks."""
+    scans = demo_out / "scans"
+    return sorted([*scans.glob("*/report.html"), *scans.glob("*/evidence/*/*.html"), *scans.glob("*/policy/*/*.html")])
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -65,7 +72,7 @@ def test_link_checker_finds_no_dead_link_or_anchor(kb_http, demo_out, tmp_path, 
 def test_html_validator_finds_no_error(demo_out):
     exe = require_node_tool(".bin/html-validate")
     config = exe.parents[2] / ".htmlvalidate.json"
-    files = [str(p) for lang in LANGS for p in _pages(demo_out, lang)] + [str(p) for p in (demo_out / "scans").glob("*/report.html")]
+    files = [str(p) for lang in LANGS for p in _pages(demo_out, lang)] + [str(p) for p in _scan_pages(demo_out)]
     assert len(files) > 60
     proc = subprocess.run([str(exe), "--config", str(config), "--formatter", "text", *files],
                           capture_output=True, text=True, timeout=600)
@@ -81,7 +88,7 @@ def test_axe_finds_no_serious_violation_and_nothing_overflows(kb_browser, demo_o
     page = ctx.new_page()
     violations, overflow = [], []
     try:
-        scans = sorted((demo_out / "scans").glob("*/report.html")) if lang == LANGS[0] else []  # the scan report too
+        scans = _scan_pages(demo_out) if lang == LANGS[0] else []  # the scan report, its evidence and policy blocks
         for path in _pages(demo_out, lang) + scans:
             page.goto(path.resolve().as_uri())
             page.add_script_tag(content=axe)
@@ -119,4 +126,5 @@ def test_every_page_has_language_description_and_alternates(demo_out, lang):
             assert switch and switch[0].get("lang") == o and switch[0].get("href") == alternates[o], path
     method = lxml_html.fromstring((demo_out / "kb" / lang / "site" / "methodology.html").read_bytes())
     article = method.xpath("//article[@id='methodology']")[0]
-    assert article.get("lang") == (None if lang == "en" else "en")  # the methodology is written in English
+    assert article.get("lang") is None  # the methodology is written in the page's language
+    assert article.xpath("h1")[0].text_content().startswith(glossary.text(lang, "methodology"))

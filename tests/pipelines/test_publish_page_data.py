@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines import glossary
 from pipelines.catalog.load import load_catalog
 from pipelines.publish import page_data as pd
-from pipelines.publish.texts import STATIC
 from pipelines.risk.model import DISCLAIMER
 from pipelines.warehouse import connect
 from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, PREV_RUN, RUN, write_publish_runs
@@ -26,7 +26,7 @@ def con(tmp_path_factory):
 
 
 SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location", "company", "prevalence",
-                "conclusion", "sources", "as_of", "disclaimer"}
+                "privacy_policy", "why_consent", "conclusion", "options", "sources", "as_of", "disclaimer"}
 
 
 def test_run_info(con):
@@ -42,7 +42,8 @@ def test_service_page_has_every_section(con, catalog, lang):
     assert SECTION_KEYS <= set(page)
     assert page["lang"] == lang and page["name"] == "Hotjar" and page["category"] == "session-replay"
     assert page["disclaimer"] == DISCLAIMER[lang]
-    assert page["ip"] == STATIC[lang]["ip"]
+    assert page["ip"] == glossary.text(lang, "ip_text")
+    assert "IP" in page["ip"] and page["ip"] != "ip_text"
 
 
 def test_editorial_text_comes_only_from_the_catalog(con, catalog):
@@ -73,10 +74,20 @@ def test_consent_section_from_service_risk(con, catalog):
                       "WHERE service_id = 'hotjar'").fetchone()
     assert (risk["consent_required"], risk["band"], risk["score"]) == row[:3]
     assert [r["code"] for r in risk["reasons"]] == list(row[3])
-    assert risk["reasons"][0]["text"].startswith("Nicht notwendige Speicherung")
     assert risk["to_check"] == list(row[4])
     assert {f["code"] for f in risk["factors"]} >= {"F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"}
-    assert all(f["evidence"] for f in risk["factors"])
+    assert all(f["evidence"] and f["items"] for f in risk["factors"]) and risk["structured"]
+    # the stored structured evidence renders to the stored English line, and to German from the same items
+    f1 = next(f for f in risk["factors"] if f["code"] == "F1")
+    items = [glossary.Item.from_dict(i) for i in f1["items"]]
+    assert glossary.render("en", items) == f1["evidence"]
+    assert glossary.render("de", items).startswith("Katalog: setzt ")
+    # the eight conditions, each with a status; Hotjar's cookies break (2), its EU edge IP shortening meets (5)
+    conds = {c["number"]: c for c in risk["conditions"]}
+    assert sorted(conds) == list(range(1, 9))
+    assert {c["status"] for c in conds.values()} <= {"met", "not_met", "check"}
+    assert conds[2]["status"] == "not_met" and [f["code"] for f in conds[2]["factors"]] == ["F1"]
+    assert conds[5]["status"] == "met" and conds[8]["status"] == "check" and conds[8]["checks"]
 
 
 def test_location_not_measured_is_not_invented(con, catalog):
@@ -124,12 +135,16 @@ def test_policy_coverage_and_its_change(con, catalog):
 
 def test_conclusion_follows_the_verdict(con, catalog):
     # Hotjar is a processor (issue 15): its visitor ids serve the site only, so C2 (cross-site identifier) is no
-    assert pd.service_page_data(con, catalog, "hotjar", "en")["conclusion"].startswith(
-        "By this assessment Hotjar requires consent (C1, C3); risk band medium")
-    assert "keine Einstufung" in pd.conclusion("de", "X", None, None, [])
-    text = pd.conclusion("en", "X", {"consent_required": "likely", "reasons": [{"code": "C4"}], "band": "medium"},
-                         {"us_jurisdiction": True, "dpf": {"status": "active"}}, ["US"])
-    assert "likely requires consent (C4)" in text and "DPF status: active" in text and "US" in text
+    page = pd.service_page_data(con, catalog, "hotjar", "en")
+    assert page["conclusion"].startswith("By this assessment Hotjar needs consent before it is loaded. Risk band: "
+                                         "medium (35 of 100 points).")
+    assert [w["code"] for w in page["why_consent"]] == ["C1", "C3"]
+    assert page["options"][0] == "after_consent" and page["options"][-1] == "document"
+    assert "keine Einstufung" in pd.conclusion("de", "X", None, [])
+    text = pd.conclusion("en", "X", {"consent_required": "likely", "band": "medium", "score": 25,
+                                     "recipient": {"name": "X Inc.", "country": "US", "dpf_status": "active"}}, ["US"])
+    assert "likely needs consent" in text and "DPF status: active" in text and "United States" in text
+    assert "USA" in pd.conclusion("de", "X", {"consent_required": "yes", "band": "high", "score": 45}, ["US"])
 
 
 def test_sources_and_as_of(con, catalog):
@@ -137,6 +152,14 @@ def test_sources_and_as_of(con, catalog):
     urls = [s["url"] for s in page["sources"] if s["url"]]
     assert "https://help.hotjar.com/" in urls
     assert all(s["text"] for s in page["sources"])
+    # one entry per page, however often and however spelled (www., trailing slash) the catalog cites it
+    keys = [pd._url_key(u) for u in urls]
+    assert len(keys) == len(set(keys))
+    # datasets from pinned packages have no link; nothing internal is a source
+    datasets = [s for s in page["sources"] if s["dataset"]]
+    assert datasets and all(s["url"] is None for s in datasets)
+    assert not [s for s in page["sources"] if s["text"].startswith("doc:")]
+    assert {"tdddg25", "gdpr", "breyer"} <= {s["legal"] for s in page["sources"]}
     assert page["as_of"]["run_id"] == RUN and page["as_of"]["catalog"] == catalog.by_id["hotjar"].as_of
 
 
@@ -174,4 +197,6 @@ def test_changes(con, catalog):
 
 def test_methodology():
     page = pd.methodology_data("en")
-    assert page["markdown"].startswith("# ") and page["disclaimer"] == DISCLAIMER["en"]
+    assert [f["code"] for f in page["factors"]] == [f"F{i}" for i in range(1, 9)]
+    assert page["bands"][0] == {"band": "low", "from": 0, "to": 19} and page["disclaimer"] == DISCLAIMER["en"]
+    assert [c["number"] for c in page["conditions"]] == list(range(1, 9))

@@ -18,10 +18,14 @@ from pipelines.publish.command import kb
 from pipelines.publish.texts import LABELS, label
 from pipelines.risk.model import DISCLAIMER
 from pipelines.warehouse import connect
-from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, IMG, SCRIPT, write_publish_runs
+from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, IMG, RUN, SCRIPT, write_publish_runs
 
-SERVICE_SECTIONS = ("what", "why", "data", "consent", "ip", "location", "company", "prevalence", "conclusion",
-                    "sources")
+# the seed's structure: (section id, heading label), in page order
+SERVICE_SECTIONS = (("what", "what"), ("why", "why"), ("data", "data"), ("legal", "legal_basis"),
+                    ("consent", "when_consent"), ("conditions", "checklist"), ("ip", "ip"), ("location", "location"),
+                    ("company", "company"), ("prevalence", "prevalence"), ("privacy-policy", "policy_section"),
+                    ("why-consent", "why_consent"), ("conclusion", "conclusion"), ("sources", "sources"),
+                    ("scan", "scan"))
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +72,10 @@ def test_service_html_has_every_section(built, lang):
     out, _ = built
     doc = lxml_html.fromstring((out / "kb" / lang / "site" / "services" / "hotjar.html").read_bytes())
     assert doc.get("lang") == lang
-    for key in SERVICE_SECTIONS:
-        section = doc.get_element_by_id(key)
+    for section_id, key in SERVICE_SECTIONS:
+        section = doc.get_element_by_id(section_id)
         assert section.find("h2").text_content() == _heading(lang, key)
+    assert [s.get("id") for s in doc.xpath("//main/section")] == [i for i, _ in SERVICE_SECTIONS]
     assert DISCLAIMER[lang] in doc.get_element_by_id("disclaimer").text_content()
     assert doc.xpath("//section[@id='prevalence']//svg")  # the inline chart
     policy = doc.get_element_by_id("policy").getnext().text_content()  # blog-b.de's policy names Hotjar
@@ -88,7 +93,7 @@ def test_service_markdown_has_front_matter_and_every_section(built, lang):
     meta = yaml.safe_load(fm)
     assert meta["id"] == "hotjar" and meta["lang"] == lang and meta["consent_required"] == "yes"
     headings = [line[3:] for line in body.splitlines() if line.startswith("## ")]
-    expected = [render.md_escape(_heading(lang, k)) for k in SERVICE_SECTIONS] + [LABELS[lang]["disclaimer"]]
+    expected = [render.md_escape(_heading(lang, k)) for _, k in SERVICE_SECTIONS] + [LABELS[lang]["disclaimer"]]
     assert headings == expected
     assert DISCLAIMER[lang].split(":")[0] in body
 
@@ -106,12 +111,21 @@ def test_index_and_company_pages(built, lang):
     site = out / "kb" / lang / "site"
     doc = lxml_html.fromstring((site / "index.html").read_bytes())
     headers = [th.text_content() for th in doc.xpath("//table[@id='services-table']//th[@data-sort]")]
-    assert headers == [LABELS[lang][k] for k in ("service", "category", "share", "consent_short", "band")]
+    assert headers == [LABELS[lang][k] for k in ("service", "category", "company_name", "recipient_jurisdiction",
+                                                 "main_server_country", "share", "consent_short", "band")]
+    assert "hotjar-ltd" in " ".join(doc.xpath("//tbody//a/@href"))  # company pages are linked
+    assert p_run_id_only_in_footer(doc)
     assert "Hotjar" in [a.text_content() for a in doc.xpath("//tbody//a")]
     company = lxml_html.fromstring((site / "companies" / "hotjar-ltd.html").read_bytes())
     assert company.get_element_by_id("company").find("h2").text_content() == LABELS[lang]["company"]
     method = lxml_html.fromstring((site / "methodology.html").read_bytes())
     assert method.xpath("//article[@id='methodology']/h1")
+
+
+def p_run_id_only_in_footer(doc) -> bool:
+    """The internal run id is shown in the footer, never in the visible header or main content."""
+    main, footer = doc.xpath("//main")[0].text_content(), doc.xpath("//footer")[0].text_content()
+    return RUN not in main and RUN in footer
 
 
 def _assert_inert(doc, allow_scripts: int) -> None:
@@ -227,7 +241,7 @@ def test_no_external_resources(built):
             href = el.get("href") or el.get("{http://www.w3.org/1999/xlink}href")
             if href and _URL.match(href):
                 assert el.tag == "a", (path, el.tag, href)
-                assert el.xpath("ancestor::section[@id='sources']"), (path, href)
+                assert el.xpath("ancestor::section[@id='sources' or @id='facts'] | ancestor::article[@id='methodology']"), (path, href)
                 assert "noreferrer" in (el.get("rel") or "")
         for style in doc.xpath("//style/text()") + doc.xpath("//@style"):
             assert "url(" not in style and "@import" not in style

@@ -133,7 +133,7 @@ def test_f1_catalog_prior(changes, level, points):
 def test_f1_evidence_names_cookie_lifetime_source_and_date():
     f1 = base_assess(svc(sets_cookies="yes", cookies=(ANALYTICS_COOKIE,),
                          facts=(fact("cookies", confidence="S"),))).factor("F1")
-    assert "_id (analytics, 2 years)" in f1.evidence and "[https://example.org/test, as of 2026-01-01, S]" in f1.evidence
+    assert "_id (analytics, 2 years)" in f1.evidence and "[https://example.org/test, as of 2026-01-01, secondary source]" in f1.evidence
     assert f1.confidence == "catalog-unverified"
 
 
@@ -254,7 +254,7 @@ def test_f5(changes, on, level):
 
 def test_role_change_within_a_year_is_a_to_check_item():
     a = base_assess(svc(roles=ROLES, role="processor"))
-    assert any("role changed to processor on 2026-04-02" in t for t in a.to_check)
+    assert any("role changed to processor (Art. 28 GDPR) on 2026-04-02" in t for t in a.to_check)
     assert "valid 2026-04-02 to …" in a.factor("F5").evidence
 
 
@@ -441,7 +441,7 @@ def test_service_grain_aggregates_observations_but_never_lowers_the_prior():
     assert a.factor("F1").level == "present" and a.factor("F1").confidence != "measured"
     seen = clean + [replace(obs(pixels=("https://svc.example/p.gif",)), site="c.example")]
     b = assess_service("svc", ctx, seen)
-    assert b.factor("F3").confidence == "measured" and "1 of 3 site(s)" in b.factor("F3").evidence
+    assert b.factor("F3").confidence == "measured" and "1 of 3 sites" in b.factor("F3").evidence
     # confidence = the weakest evidence behind the score: F5 (role not recorded) is an unverified catalog level
     assert b.observations == 3 and b.confidence == "catalog-unverified"
 

@@ -16,8 +16,8 @@ def _page(domain, url, kind="home", method="browser", cs="none", sig="none", err
     return (RUN, domain, kind, url, method, cs, sig, error, result)
 
 
-def _det(domain, service, url, method="browser", cs="none", sig="none", host="t.example"):
-    return (RUN, domain, domain, url, service, "host", host, "request", host, method, cs, sig)
+def _det(domain, service, url, method="browser", cs="none", sig="none", host="t.example", embedding="direct"):
+    return (RUN, domain, domain, url, service, "host", host, "request", host, method, cs, sig, embedding)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def observations():
                 "method VARCHAR, consent_state VARCHAR, signal VARCHAR, error_class VARCHAR, consent_result VARCHAR)")
     con.execute("CREATE TABLE detections (run_id VARCHAR, input_domain VARCHAR, site VARCHAR, page_url VARCHAR, "
                 "service_id VARCHAR, kind VARCHAR, evidence VARCHAR, seen_in VARCHAR, host VARCHAR, "
-                "method VARCHAR, consent_state VARCHAR, signal VARCHAR)")
+                "method VARCHAR, consent_state VARCHAR, signal VARCHAR, embedding VARCHAR)")
     a, ak = "https://a.de/", "https://a.de/kontakt"
     b, c, d, e = "https://b.de/", "https://c.de/", "https://d.de/", "https://e.de/"
     pages = [
@@ -56,13 +56,16 @@ def observations():
         _det("c.de", "after-accept", c, cs="accept"),
         _det("c.de", "despite-reject", c, cs="reject", host="r.example"),
         _det("d.de", "static", d, method="static"),
+        _det("d.de", "static-gated", d, method="static", embedding="gated"),  # held back for the consent manager
+        _det("d.de", "static-encoded", d, method="static", embedding="encoded"),
         _det("e.de", "pre-failed", e, method="static"),
         # e.de: a cookie from the static Set-Cookie header, and one the failed browser load's jar still showed
-        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_static_sess", "cookie", "", "static", "none", "none"),
-        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_ga", "cookie", "", "browser", "none", "none"),
+        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_static_sess", "cookie", "", "static", "none", "none",
+         "direct"),
+        (RUN, "e.de", "e.de", e, "pre-failed", "cookie", "_ga", "cookie", "", "browser", "none", "none", "direct"),
     ]
     con.executemany("INSERT INTO raw_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", pages)
-    con.executemany("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dets)
+    con.executemany("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dets)
     cur = con.execute((SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8"))
     cols = [x[0] for x in cur.description]
     rows = {r[2]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
@@ -98,6 +101,9 @@ def test_clicked_passes(observations):
 
 def test_static_evidence(observations):
     assert _state(observations["static"]) == ("none", "static", False)  # a static crawl: the HTML loads it
+    # embedded, but held back for consent or kept encoded: not loaded before consent
+    for held in ("static-gated", "static-encoded"):
+        assert observations[held]["pre_seen"] is False and observations[held]["any_hosts"] == ["t.example"]
     assert _state(observations["static-only"]) == ("none", "browser", True)  # browser never fetched it: gated
     # the browser's pre-consent load failed: the static view of the document stands in
     assert _state(observations["pre-failed"]) == ("none", "static", False)

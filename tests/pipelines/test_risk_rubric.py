@@ -66,8 +66,15 @@ def test_every_factor_maps_to_conditions_and_law():
     c = RUBRIC.conditions
     assert {"F3", "F4", "F5"} <= set(c[1].factors) and set(c[2].factors) == {"F1", "F3"}
     assert set(c[3].factors) == {"F6", "F7"} and c[5].factors == ("M",) and c[6].factors == ("M",)
-    for n in (4, 7, 8):
-        assert c[n].to_check
+    assert c[4].factors == () and c[8].factors == () and set(c[7].factors) == {"F8"}
+    # statuses from factor levels: a US recipient without DPF breaks (3), self-hosting meets (1), (5) and (6)
+    assert c[3].status({"F6": "us_no_dpf", "F7": "eea"}) == ("not_met", ("F6",))
+    assert c[3].status({"F6": "eea", "F7": "eea"}) == ("met", ("F6", "F7"))
+    assert c[3].status({"F6": "us_dpf_unknown", "F7": "eea"}) == ("check", ())
+    assert [c[n].status({"F5": "first_party"})[0] for n in (1, 5, 6)] == ["met"] * 3
+    assert c[5].status({"F5": "processor", "M:ip_truncated": "eu_edge"}) == ("met", ("M:ip_truncated",))
+    assert c[2].status({"F1": "present", "F3": "present"}) == ("not_met", ("F1", "F3"))
+    assert c[4].status({"F1": "absent"}) == ("check", ())
     assert set(RUBRIC.reasons) == set(REASONS)
     used = {k for f in RUBRIC.factors.values() for k in f.legal} | {k for m in RUBRIC.mitigations.values() for k in
                                                                      m.legal} | {k for _t, ls in RUBRIC.reasons.values()
@@ -98,7 +105,8 @@ def mutate(fn):
     (lambda d: d["bands"].reverse(), "bands must be"),
     (lambda d: d["reasons"].pop("C4"), "reasons.C4"),
     (lambda d: d["verdicts"].pop("likely"), "verdicts must be exactly"),
-    (lambda d: d["conditions"][4].pop("to_check"), "needs a to_check text"),
+    (lambda d: d["conditions"][3].update(not_met=["F6.nowhere"]), "unknown level of F6"),
+    (lambda d: d["conditions"][5].update(met=[["M:sunshine.tested"]]), "unknown factor in rule"),
     (lambda d: d["conditions"][2].update(factors=["F1"]), "F3 names condition 2"),
     (lambda d: d["sources"]["seed"].update(source="somewhere"), "sources.seed needs cite and a valid source"),
 ])

@@ -4,6 +4,7 @@ web, into OUT/scans/<run_id>/ and never into the dataset."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,7 @@ def test_a_scan_without_a_working_resolver_says_so_and_exits_5(fault_scans):
 
     out, res = fault_scans["no-resolver"]
     assert res.returncode == NO_DNS == 5, res.stderr[-2000:]
-    assert "Keine DNS-Abfrage wurde beantwortet (timeout" in " ".join(res.stdout.split())
+    assert "Keine DNS-Abfrage wurde beantwortet (Zeitüberschreitung" in " ".join(res.stdout.split())
     report = json.loads((_scan_dir(out) / "report.json").read_text("utf-8"))
     assert report["dns"]["no_resolver"] is True and set(report["dns"]["outcomes"]) == {"timeout"}
     doc = lxml_html.fromstring((_scan_dir(out) / "report.html").read_bytes())
@@ -186,8 +187,8 @@ def browser_scans(tmp_path_factory, local_dns):
     return reports
 
 
-@pytest.mark.wallclock  # Chromium's page budgets are wall-clock: in the parallel phase under load the consent
-# passes missed the tags (services {google-tag-manager} only); `make test` runs it afterwards, alone
+# browser-mode scans have wall-clock page budgets: `make test` runs these tests after the parallel phase, alone
+@pytest.mark.wallclock
 def test_browser_scan_answers_the_consent_question(browser_scans):
     """The banner gates the tags on one site and is ignored by the other: the scan tells them apart."""
     gated, _ = browser_scans[CMP_GATED_SITE]
@@ -203,3 +204,169 @@ def test_browser_scan_answers_the_consent_question(browser_scans):
         assert (s["fires_before_consent"], s["fires_after_accept"], s["fires_after_reject"]) == (True, True, True)
     assert any(s["browser_only"] for s in ignored["services"])  # the loader's tags are invisible to static HTML
     assert f"{len(TAG_SERVICES)} Dienst(e) laden vor jeder Einwilligung" in res.stdout
+
+
+# --- the evidence pack, the policy blocks and the layout (issue 16) ------------------------------------------------
+
+def _report_rows(scan: Path) -> tuple[dict, list[dict]]:
+    report = json.loads((scan / "report.json").read_text("utf-8"))
+    return report, report["services"] + report["third_party_hosts"] + report["cloaking"]
+
+
+def _linked_evidence(scan: Path) -> list[tuple[dict, dict]]:
+    """Every row of the report (services, other hosts, cloaked subdomains) with its evidence (the JSON), after
+    checking that each table row of report.html links exactly one evidence page and that page exists."""
+    _, rows = _report_rows(scan)
+    doc = lxml_html.fromstring((scan / "report.html").read_bytes())
+    linked = set(doc.xpath("//tbody/tr/td[@class='evidence']/a/@href"))
+    assert rows and len(doc.xpath("//tbody/tr")) == len(rows) == len(linked)  # one evidence link per table row
+    out = []
+    for row in rows:
+        assert row["evidence"]["html"] in linked and (scan / row["evidence"]["html"]).is_file()
+        ev = json.loads((scan / row["evidence"]["json"]).read_text("utf-8"))
+        assert ev["requests"] or ev["detections"] or ev["cookies"] or ev["cloaking"], ev["key"]
+        out.append((row, ev))
+    return out
+
+
+def test_every_report_row_links_its_evidence(demo_scans):
+    for domain, (out, _) in demo_scans.items():
+        scan = _scan_dir(out)
+        report, _ = _report_rows(scan)
+        for _row, ev in _linked_evidence(scan):
+            assert ev["requests"] or ev["detections"], (domain, ev["key"])
+            for r in ev["requests"]:  # static mode: the reference, the page it was on and when that page was fetched
+                assert r["url"] and r["page_url"] and r["time"] and r["initiator"]
+                assert r["time_kind"] == "page_fetched" and r["method"] == "static"
+        google = [s for s in report["services"] if s["company_id"] == "google-ireland"]
+        answers = []
+        for s in google:  # the DNS answers of Google's hosts: addresses, and CNAMEs into Google's network
+            ev = json.loads((scan / s["evidence"]["json"]).read_text("utf-8"))
+            assert ev["dns"] and all(h["addresses"] for h in ev["dns"]), s["service_id"]
+            answers += ev["dns"]
+        if domain == "baeckerei-schmidt.de":  # its tag manager's host is a CNAME into Google's network
+            assert any(n.endswith(".google.com") for h in answers for n in h["cname_chain"]), domain
+        index = json.loads((scan / "evidence" / "index.json").read_text("utf-8"))
+        assert set(index["findings"]["services"]) == {s["service_id"] for s in report["services"]}
+
+
+def test_scan_links_policy_blocks_for_services_the_policy_does_not_name(demo_scans):
+    for domain, (out, _) in demo_scans.items():
+        scan = _scan_dir(out)
+        report, _ = _report_rows(scan)
+        doc = lxml_html.fromstring((scan / "report.html").read_bytes())
+        hrefs = set(doc.xpath("//a/@href"))
+        for s in report["services"]:
+            if s["policy"]["status"] in (NOT_MENTIONED, COMPANY_ONLY):
+                blocks = s["policy"]["blocks"]
+                assert blocks["en"] in hrefs  # the English report links the English block
+                for path in blocks.values():
+                    text = (scan / path).read_text("utf-8")
+                    assert s["name"] in text and (scan / path).with_suffix(".md").is_file()
+            else:
+                assert s["policy"]["blocks"] is None, (domain, s["service_id"])
+
+
+@pytest.fixture(scope="module")
+def browser_demo_scan(tmp_path_factory):
+    """A browser-mode scan of a demo site: its tag manager loads more than the HTML shows, its consent tool and
+    self-hosted fonts load too."""
+    from tests.conftest import require_binary, require_refdata
+
+    require_binary("chromium")
+    require_refdata("@duckduckgo/autoconsent")
+    from pipelines.localweb import build_web
+
+    out = tmp_path_factory.mktemp("scan-browser-demo")
+    with LocalDNS(demo_zone()) as dns, LocalWeb(build_web("demo,browser")) as web:
+        res = run_cli(["scan", DEMO_SITES[0], "--out", str(out), "--mode", "browser", "--max-pages", "2",
+                       "--nameserver", dns.nameserver, "--timeout", "10"], env=web.proxy_env())
+    assert res.returncode == 0, res.stderr[-3000:]
+    return _scan_dir(out), res
+
+
+@pytest.mark.wallclock
+def test_browser_scan_writes_a_har_per_visit_without_cookie_values(browser_demo_scan):
+    from haralyzer import HarParser
+
+    scan, _ = browser_demo_scan
+    index = json.loads((scan / "evidence" / "index.json").read_text("utf-8"))
+    visits = index["visits"]
+    assert len(visits) >= 5  # home before consent, after accept, after reject, with GPC; the privacy page
+    hars = sorted((scan / "evidence" / "har").glob("*.har"))
+    assert len(hars) == len(visits) and all(v["har"] for v in visits)
+    for path in hars:
+        har = json.loads(path.read_text("utf-8"))
+        parser = HarParser(har)  # a HAR reader accepts it
+        assert parser.pages and sum(len(p.entries) for p in parser.pages) == len(har["log"]["entries"]) > 0
+        for entry in har["log"]["entries"]:
+            for side in ("request", "response"):
+                assert all(c["value"] == "" for c in entry[side]["cookies"])
+                for h in entry[side]["headers"]:
+                    if h["name"].lower() == "cookie":
+                        assert all(p.strip().endswith("=") for p in h["value"].split(";") if p.strip())
+                    if h["name"].lower() == "set-cookie":
+                        assert all(line.split(";")[0].endswith("=") for line in h["value"].split("\n"))
+    assert any("set-cookie" in path.read_text("utf-8").lower() for path in hars)  # there were cookies to strip
+
+
+@pytest.mark.wallclock
+def test_browser_scan_rows_link_evidence_with_request_times_and_hars(browser_demo_scan):
+    scan, _ = browser_demo_scan
+    answered = []
+    for row, ev in _linked_evidence(scan):  # every row of the browser-mode report links its evidence too
+        browser = [r for r in ev["requests"] if r["method"] == "browser"]
+        answered += [r for r in browser if r["status"] and r["remote_ip"]]
+        if row.get("browser_only") is True or row.get("fires_before_consent") is True:  # a service row
+            cookies = [c for c in ev["cookies"] if c["method"] == "browser"]
+            assert browser or cookies, row["service_id"]  # a request to it, or its cookie (_fbp: the social plugins)
+            assert all(r["time_kind"] == "requested" and r["time"] for r in browser)
+            assert all(c["seen_at"] and c["domain"] and "value" not in c for c in cookies)
+            assert ev["visits"] and all((scan / v["har"]).is_file() for v in ev["visits"])
+    assert answered  # requests that got an answer carry its status and the address that answered
+
+
+@pytest.mark.wallclock
+def test_browser_headline_counts_the_tables_rows(browser_demo_scan):
+    scan, res = browser_demo_scan
+    report = json.loads((scan / "report.json").read_text("utf-8"))
+    doc = lxml_html.fromstring((scan / "report.html").read_bytes())
+    head = re.search(r"(\d+) Dienst\(e\) laden vor jeder Einwilligung, davon (\d+) einwilligungspflichtig",
+                     doc.text_content())
+    assert head, doc.text_content()[:2000]
+    cells = doc.xpath("//tbody/tr/td[@data-label='Lädt vor Einwilligung']")
+    loads = [c for c in cells if c.text_content().strip().startswith("ja")]
+    flagged = [c for c in loads if "ohne Einwilligung" in c.text_content()]
+    assert (int(head.group(1)), int(head.group(2))) == (len(loads), len(flagged))
+    # the consent tool and the self-hosted fonts load before consent too, and need none: the two figures differ
+    assert len(loads) > len(flagged) > 0
+    free = {s["service_id"] for s in report["services"] if s["service_id"] in report["before_consent"]["loads"]
+            and s["service_id"] not in report["before_consent"]["needs_consent"]}
+    assert {"cookiebot", "fonts-self-hosted"} <= free
+    assert head.group(0) in res.stdout.replace("\n", " ")
+
+
+@pytest.mark.wallclock
+@pytest.mark.xdist_group("chromium-heavy")
+def test_scan_report_and_evidence_fit_screens_and_a4(kb_browser, browser_demo_scan):
+    """No horizontal overflow at 1280 and 390 px, nor in print at A4 width (the evidence column and long URLs
+    wrap instead of running off), for the widest report (browser mode) and its evidence pages."""
+    scan, _ = browser_demo_scan
+    pages = [scan / "report.html"] + sorted((scan / "evidence").rglob("*.html"))
+    ctx = kb_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    overflow = []
+    probe = ("() => [document.documentElement.scrollWidth, [...document.querySelectorAll('.table-wrap, td, th')]"
+             ".filter(e => e.scrollWidth > e.clientWidth + 1).length]")
+    try:
+        for path in pages:
+            page.goto(path.resolve().as_uri())
+            for media, width in (("screen", 1280), ("screen", 390), ("print", 718)):  # A4 less margins at 96 dpi
+                page.emulate_media(media=media)
+                page.set_viewport_size({"width": width, "height": 900})
+                scroll, inner = page.evaluate(probe)
+                if scroll > width or inner:
+                    overflow.append((path.name, media, width, scroll, inner))
+    finally:
+        ctx.close()
+    assert not overflow, overflow

@@ -181,7 +181,7 @@ def test_site_operator():
 
 def test_partial_adequacy_scope_is_noted():
     result = jurisdiction_class(chain(("Acme KK", "JP")), COUNTRIES, DAY)
-    assert result.cls == "adequate" and any("private sector" in n for n in result.notes)
+    assert result.cls == "adequate" and any("private sector" in n.scope_limit for n in result.notes)
 
 
 def test_us_jurisdiction_is_derived_and_unknown_stays_unknown():
@@ -241,7 +241,7 @@ def test_first_party_and_per_host_detail():
     assert server_class([loc("a.example", "CN")], site, COUNTRIES, DAY).cls == "first_party"
     result = server_class([loc("b.example", "DE"), loc("a.example", "SG")], EEA_CHAIN, COUNTRIES, DAY)
     assert [(h.host, h.cls) for h in result.hosts] == [("a.example", "third_country"), ("b.example", "eea")]
-    assert "a.example: SG" in result.evidence
+    assert "a.example: Singapore" in result.evidence  # the English evidence line names the country
 
 
 def test_host_location_validates_confidence():

@@ -27,7 +27,7 @@ def test_sites_mart_golden(one_run):
     rows = q(one_run, "SELECT site_input, outcome, rank_bucket, cctld, third_party_hosts, services FROM sites "
                       "ORDER BY site_input")
     assert rows == [
-        ("blog-b.de", "ok", "top1k", "de", 2, 2),       # hotjar + (gated) facebook host; hotjar + matomo
+        ("blog-b.de", "ok", "top1k", "de", 2, 3),       # hotjar + (gated) facebook host; hotjar, matomo, pixel
         ("clean-c.at", "ok", "top1k", "at", 0, 0),
         ("dead-d.de", "dns_error", "top1k", "de", 0, 0),
         ("shop-a.de", "ok", "top1k", "de", 2, 3),       # googletagmanager + fonts.googleapis; GTM, GA4, Fonts
@@ -35,25 +35,34 @@ def test_sites_mart_golden(one_run):
 
 
 def test_services_mart_golden(one_run):
-    rows = q(one_run, "SELECT service_id, sites, sites_total, share, share_ci_low, share_ci_high FROM services "
+    rows = q(one_run, "SELECT service_id, sites, sites_total, share, share_ci_low, share_ci_high, sites_without_gate, "
+                      "share_without_gate, share_without_gate_ci_low, share_without_gate_ci_high FROM services "
                       "ORDER BY service_id")
-    expected_ids = ["google-analytics-4", "google-fonts", "google-tag-manager", "hotjar", "matomo-self-hosted"]
-    assert [r[0] for r in rows] == expected_ids  # the consent-gated Meta Pixel is not counted
+    expected_ids = ["google-analytics-4", "google-fonts", "google-tag-manager", "hotjar", "matomo-self-hosted",
+                    "meta-pixel"]
+    assert [r[0] for r in rows] == expected_ids  # the consent-gated Meta Pixel is embedded too
     lo, hi = wilson(1, 3)
-    for _sid, sites, total, share, ci_low, ci_high in rows:
+    for sid, sites, total, share, ci_low, ci_high, without_gate, share_wg, wg_low, wg_high in rows:
         assert (sites, total) == (1, 3)
         assert share == pytest.approx(1 / 3, abs=1e-12)
         assert ci_low == pytest.approx(lo, abs=1e-12) and ci_high == pytest.approx(hi, abs=1e-12)
+        # the pixel only sits in a text/plain script: embedded, but nowhere loaded without the gate (Matomo's
+        # _paq snippet is its loader and runs on load)
+        k = 0 if sid == "meta-pixel" else 1
+        assert without_gate == k and share_wg == pytest.approx(k / 3, abs=1e-12)
+        assert (wg_low, wg_high) == pytest.approx(wilson(k, 3), abs=1e-12)
 
 
 def test_site_services_evidence(one_run):
-    rows = q(one_run, "SELECT site_input, service_id, evidence_kinds FROM site_services ORDER BY 1, 2")
+    rows = q(one_run, "SELECT site_input, service_id, evidence_kinds, embeddings, loads_without_gate FROM site_services "
+                      "ORDER BY 1, 2")
     assert rows == [
-        ("blog-b.de", "hotjar", ["host"]),
-        ("blog-b.de", "matomo-self-hosted", ["signature"]),
-        ("shop-a.de", "google-analytics-4", ["url_pattern"]),
-        ("shop-a.de", "google-fonts", ["host"]),
-        ("shop-a.de", "google-tag-manager", ["url_pattern"]),
+        ("blog-b.de", "hotjar", ["host"], ["direct"], True),
+        ("blog-b.de", "matomo-self-hosted", ["signature"], ["config"], True),
+        ("blog-b.de", "meta-pixel", ["url_pattern"], ["gated"], False),
+        ("shop-a.de", "google-analytics-4", ["url_pattern"], ["direct"], True),
+        ("shop-a.de", "google-fonts", ["host"], ["direct"], True),
+        ("shop-a.de", "google-tag-manager", ["url_pattern"], ["direct"], True),
     ]
 
 
@@ -177,8 +186,8 @@ def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
 def test_risk_marts_cover_every_detected_service(one_run):
     rows = q(one_run, "SELECT site_input, service_id, consent_required, band FROM site_service_risk ORDER BY 1, 2")
     assert [(r[0], r[1]) for r in rows] == [
-        ("blog-b.de", "hotjar"), ("blog-b.de", "matomo-self-hosted"), ("shop-a.de", "google-analytics-4"),
-        ("shop-a.de", "google-fonts"), ("shop-a.de", "google-tag-manager")]
+        ("blog-b.de", "hotjar"), ("blog-b.de", "matomo-self-hosted"), ("blog-b.de", "meta-pixel"),
+        ("shop-a.de", "google-analytics-4"), ("shop-a.de", "google-fonts"), ("shop-a.de", "google-tag-manager")]
     verdicts = dict(q(one_run, "SELECT service_id, consent_required FROM service_risk"))
     # GA4 sets identifiers for analytics on a US-controlled service: consent is required (guide §6 C1–C3)
     assert verdicts["google-analytics-4"] == "yes"

@@ -40,6 +40,8 @@ def test_site_statuses_follow_the_policy_texts(two_runs):
     assert rows == [
         ("blog-b.de", "hotjar", "named", "Hotjar", "https://blog-b.de/privacy"),
         ("blog-b.de", "matomo-self-hosted", "self_hosted", None, None),  # on the site's own servers, unnamed
+        # the consent-gated pixel is embedded, so the policy must name it too
+        ("blog-b.de", "meta-pixel", "not_mentioned", None, None),
         # "Google-Analytics" names it (separators ignored); the privacy page is quoted before the cookie page
         ("shop-a.de", "google-analytics-4", "named", "Google Analytics", "https://shop-a.de/privacy"),
         ("shop-a.de", "google-fonts", "company_only", "Google", "https://shop-a.de/privacy"),

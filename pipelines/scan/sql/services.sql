@@ -2,7 +2,7 @@
 -- have a verdict; long-tail services from third-party-web come with name, category and company); the consent
 -- columns are filled for a browser-mode scan only
 SELECT ss.service_id, coalesce(s.name, ss.service_id) AS name, s.category, s.curated, s.company_id,
-       ss.evidence_kinds, ss.evidence_count, ss.pages, ss.example_evidence,
+       ss.evidence_kinds, ss.evidence_count, ss.pages, ss.example_evidence, ss.embeddings, ss.loads_without_gate,
        r.consent_required, r.band, r.risk_score, r.confidence, r.reasons, r.server_class, r.jurisdiction_class,
        r.us_jurisdiction, r.as_of, r.recipient_id, r.recipient_name, r.recipient_country, r.recipient_dpf_status,
        r.contracting_id, r.contracting_name, r.contracting_country, r.security_findings,

@@ -1,4 +1,4 @@
--- grain: one row per run, site and detected service, with the kinds of evidence seen
+-- grain: one row per run, site and detected service, with the kinds of evidence seen and how the site embeds it
 CREATE OR REPLACE TABLE site_services_all AS
 SELECT
     d.run_id,
@@ -8,7 +8,9 @@ SELECT
     list_sort(list_distinct(list(d.evidence_kind))) AS evidence_kinds,
     count(*) AS evidence_count,
     count(DISTINCT d.page_url) AS pages,
-    min(d.evidence) AS example_evidence
+    min(d.evidence) AS example_evidence,
+    list_sort(list_distinct(list(d.embedding))) AS embeddings,
+    coalesce(bool_or(d.loads_without_gate), false) AS loads_without_gate
 FROM stg_detections d
 JOIN stg_runs USING (run_id)
 GROUP BY d.run_id, d.input_domain, d.service_id

@@ -2,11 +2,12 @@
 -- "Before consent" evidence is the browser's pre-consent load where the site had one without error, else the
 -- static HTML (a static crawl: nothing was clicked). An accept / reject pass counts as such only when
 -- autoconsent actually clicked the banner button; an unclicked pass is one more load before consent. The GPC
--- pass loads the home page only, so only home-page loads are compared with it.
+-- pass loads the home page only, so only home-page loads are compared with it. Static evidence that the page holds
+-- back for consent or keeps encoded (embedding gated / encoded) is embedded but not loaded before consent.
 WITH d AS (
     SELECT d.run_id, d.input_domain, d.service_id, d.page_url, nullif(d.host, '') AS host, d.kind, d.evidence,
            coalesce(d.method, 'static') AS method, coalesce(d.consent_state, 'none') AS cs,
-           coalesce(d.signal, 'none') AS sig
+           coalesce(d.signal, 'none') AS sig, coalesce(d.embedding, 'direct') IN ('gated', 'encoded') AS held
     FROM detections d
     JOIN _runs r USING (run_id)
     WHERE r.kind IN (SELECT kind FROM _dataset_kinds)
@@ -27,7 +28,7 @@ home AS (
 ),
 e AS (
     SELECT d.*, coalesce(p.browser_pre, false) AS browser_pre, coalesce(p.browser_gpc, false) AS browser_gpc,
-           d.sig = 'none' AND (d.method = 'browser' OR NOT coalesce(p.browser_pre, false))
+           d.sig = 'none' AND (d.method = 'browser' OR (NOT coalesce(p.browser_pre, false) AND NOT d.held))
                AND (d.cs = 'none' OR (d.cs = 'accept' AND NOT coalesce(p.accept_clicked, false))
                     OR (d.cs = 'reject' AND NOT coalesce(p.reject_clicked, false))) AS pre,
            d.method = 'browser' AND d.cs = 'accept' AND coalesce(p.accept_clicked, false) AS accepted,
