@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def main() -> None:
     domains = tmp / "domains.txt"
     domains.write_text("".join(f"{d}\n" for d in banner_domains(args.sites)), encoding="utf-8")
     web = banner_web(args.sites)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a terminated bench still stops its burners
     burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(args.burners)]
     print(f"bench/consent.py: {args.sites} banner sites x (accept, reject), {args.burners} CPU burners, "
           f"{os.cpu_count()} CPUs")
