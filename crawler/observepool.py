@@ -25,10 +25,19 @@ from multiprocessing.connection import Connection
 from crawler.examine import PageFindings, PageJob, examine
 from crawler.outcomes import Classified
 
+# How long a new worker may take to import the crawler and say it is ready. A page's budget starts only then:
+# on a loaded machine the imports alone can take longer than a budget meant for parsing.
+STARTUP_BUDGET = 60.0
+
 
 def _serve(jobs: Connection, answers: Connection) -> None:
-    """A worker: examine the jobs that arrive on ``jobs`` until it closes; answer each on ``answers``."""
+    """A worker: say it is ready (``None``), then examine the jobs that arrive on ``jobs`` until it closes;
+    answer each on ``answers``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the crawler decides
+    try:
+        answers.send(None)
+    except (OSError, ValueError):
+        return
     while True:
         try:
             job = jobs.recv()
@@ -57,9 +66,28 @@ class _Worker:
             os.close(ans_w)
         self.jobs = Connection(job_w, readable=False)
         self.answers = Connection(ans_r, writable=False)
+        self.ready = False
 
     async def run(self, job: PageJob, budget: float) -> PageFindings | str:
-        """The worker's answer to ``job``; raises ``TimeoutError`` past ``budget`` s, ``EOFError`` if it died."""
+        """The worker's answer to ``job``; raises ``TimeoutError`` past ``budget`` s (counted from when the
+        worker is ready), ``EOFError`` if it died or did not start within ``STARTUP_BUDGET`` s."""
+        await self.started()
+        return await self._answer(job, budget)
+
+    async def started(self) -> None:
+        """Wait until the worker has imported the crawler and said so; ``EOFError`` if it does not."""
+        if self.ready:
+            return
+        try:
+            hello = await self._answer(None, STARTUP_BUDGET)
+        except TimeoutError as exc:
+            raise EOFError(f"the worker did not start within {STARTUP_BUDGET:g} s") from exc
+        if hello is not None:
+            raise EOFError(f"the worker started with an unexpected message: {hello!r}"[:300])
+        self.ready = True
+
+    async def _answer(self, job: PageJob | None, budget: float):
+        """Send ``job`` (if any) and wait up to ``budget`` s for the worker's next message."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future = loop.create_future()
         fd = self.answers.fileno()
@@ -76,7 +104,8 @@ class _Worker:
         loop.add_reader(fd, readable)
         try:
             try:
-                self.jobs.send(job)
+                if job is not None:
+                    self.jobs.send(job)
             except (OSError, ValueError) as exc:  # the pipe broke while sending: the worker is gone
                 raise EOFError(str(exc)) from exc
             return await asyncio.wait_for(answer, budget)
@@ -130,6 +159,11 @@ class ObservePool:
         """Start the workers now rather than on the first page."""
         while len(self._idle) + len(self._busy) < self.workers:
             self._idle.append(self._spawn())
+
+    async def ready(self) -> None:
+        """Start the workers and wait until each is ready to examine a page."""
+        self.start()
+        await asyncio.gather(*(w.started() for w in self._idle))
 
     @property
     def pids(self) -> list[int]:

@@ -93,7 +93,7 @@ def test_every_factor_level_and_country_has_a_name(lang):
 
 
 EMITTERS = [ROOT / "pipelines" / "risk" / "model.py", ROOT / "pipelines" / "risk" / "transfer.py",
-            ROOT / "pipelines" / "enrich" / "dpf.py"]
+            ROOT / "pipelines" / "risk" / "dpf.py"]
 
 
 def _emitted(pattern: str) -> set[str]:
