@@ -8,7 +8,7 @@ The curated data stays in the repository's top-level ``data/`` and is installed 
 never packaged. tests/test_wheel.py builds the wheel and runs the demo from it in a fresh venv.
 """
 
-from setuptools import Extension, find_namespace_packages, find_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 # data/services, data/companies, data/reference/countries …: folders of the data package (never the cache)
 DATA_FOLDERS = [f"servicerisk_data.{name}" for name in find_namespace_packages(where="data", exclude=["cache*"])]
@@ -16,7 +16,9 @@ DATA_FOLDERS = [f"servicerisk_data.{name}" for name in find_namespace_packages(w
 CODE_DATA = [f"**/*.{ext}" for ext in ("sql", "yml", "yaml", "json", "html", "j2", "md", "csv", "txt", "c")]
 
 setup(
-    packages=find_packages(include=["common*", "crawler*", "devweb*", "pipelines*"])
+    # namespace discovery: folders of SQL and templates are (data-only) packages too, so setuptools knows they ship
+    packages=find_namespace_packages(include=["common*", "crawler*", "devweb*", "pipelines*"],
+                                     exclude=["*.__pycache__"])
     + ["servicerisk_data"] + DATA_FOLDERS,
     package_dir={"servicerisk_data": "data"},
     package_data={
