@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.catalog.load import Service
+from pipelines.catalog.records import Service
 from pipelines.glossary import item
 from pipelines.risk.model.evidence import (
     _first,

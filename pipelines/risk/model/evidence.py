@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipelines.catalog import vocab
-from pipelines.catalog.load import Cookie, Fact, Service
+from pipelines.catalog.records import Cookie, Fact, Service
 from pipelines.glossary import Item, item
 from pipelines.risk.model.inputs import RiskContext, SiteServiceObservation
 from pipelines.risk.model.results import LABELS

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipelines.catalog.load import DEFAULT_DATA_DIR, Catalog
+from pipelines.catalog.load import DEFAULT_DATA_DIR
+from pipelines.catalog.records import Catalog
 from pipelines.risk.countries import CountryTables
 from pipelines.risk.dpf import DpfSnapshot
 from pipelines.risk.rubric import Rubric

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.catalog.load import Service
+from pipelines.catalog.records import Service
 from pipelines.glossary import item
 from pipelines.risk.model.evidence import _Level, _self_hosted, _strictly_necessary, _weakest
 from pipelines.risk.model.inputs import RiskContext
