@@ -120,7 +120,7 @@ class BrowserDownloadHandler:
     async def download_request(self, request):
         from scrapy.http import HtmlResponse
 
-        from crawler.browser.session import Pass
+        from crawler.browser.visit import Pass
 
         if "sr_site" not in request.meta:
             return await self.http.download_request(request)

@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from common.hosts import host_of, registrable_domain
 from common.tables import TABLES
 from crawler.browser.observe import page_extras, visit_rows
-from crawler.browser.session import Pass, Visit
+from crawler.browser.visit import Pass, Visit
 from crawler.examine import PageFindings, PageJob
 from crawler.observe import Observation, parse_set_cookie
 from crawler.outcomes import ANSWERED, FALLBACK_ON, Classified, classify_proxy_response, is_html

@@ -14,7 +14,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from crawler.browser.session import CHROMIUM_ARGS, browser_unavailable
+from crawler.browser.chromium import CHROMIUM_ARGS, browser_unavailable
 
 WIDTHS = (1280, 390)
 HEIGHT = 844  # the viewport's height (a phone's); the screenshot covers the whole page

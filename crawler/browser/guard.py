@@ -1,7 +1,7 @@
 """Browser mode's own forward proxy: every request Chromium makes (the page's scripts' too) is checked before a
 connection is opened.
 
-Chromium gets ``--proxy-server`` pointing here (loopback included, see ``crawler.browser.session.CHROMIUM_ARGS``). Each
+Chromium gets ``--proxy-server`` pointing here (loopback included, see ``crawler.browser.chromium.CHROMIUM_ARGS``). Each
 CONNECT and each plain-HTTP request names its host; the run's guard (``crawler.netguard``: the run's resolver,
 memoised, shared with the static checks) decides: a host that is, or resolves to, a loopback, private,
 link-local or metadata address is refused with ``403`` before any connection is made (unless ``--allow-private``),

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from common.hosts import host_of, registrable_domain
-from crawler.browser.session import Visit
+from crawler.browser.visit import Visit
 from crawler.observe import embedding_of
 
 _LIMIT = 4096  # URLs are untrusted and can be huge (data: excluded below)

@@ -17,49 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
-import os
-import re
 import secrets
-import shutil
-import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from common.runfolder import write_text_atomic
+from crawler.browser.chromium import CHROMIUM_ARGS, TAG_SWITCH, browser_unavailable, kill_tagged
 from crawler.browser.consent import AutoconsentBundle, ConsentTracker
+from crawler.browser.har import har_name, strip_har_file
+from crawler.browser.visit import Pass, RequestRecord, Visit, VisitFailed
 from crawler.outcomes import Classified, classify_browser_error
+
+# browser_unavailable is imported from here by pipelines/cli.py and pipelines/scan/command.py
+__all__ = ["BrowserConfig", "BrowserPool", "browser_unavailable"]
 
 logger = logging.getLogger(__name__)
 
-#: Flags for a headless Chromium that talks to nothing but the pages it is sent to (and the proxy).
-CHROMIUM_ARGS = (
-    "--no-sandbox",  # runs as root in containers and CI
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-domain-reliability",
-    "--disable-client-side-phishing-detection",
-    "--metrics-recording-only",
-    "--disable-breakpad",
-    "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
-    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4",
-    "--proxy-bypass-list=<-loopback>",  # loopback goes through the proxy too (Chromium bypasses it by default)
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # WebRTC may not go around the proxy over UDP
-)
-
+_PLAIN = Pass()  # the default pass: no consent step, no privacy signal
 GPC_HEADERS = {"Sec-GPC": "1", "DNT": "1"}
 GPC_SCRIPT = ("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true, configurable: true});"
               "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1', configurable: true});")
@@ -78,65 +55,6 @@ _STORAGE_JS = """() => {
   }
   return [location.origin, out];
 }"""
-
-
-@dataclass(frozen=True, slots=True)
-class Pass:
-    """One way of loading a page: the consent state to reach and the privacy signal to send."""
-
-    consent_state: str = "none"  # none | accept | reject
-    signal: str = "none"  # none | gpc
-
-
-@dataclass(slots=True)
-class RequestRecord:
-    """One request the page made (redirect hops are separate records linked by ``redirected_from``)."""
-
-    url: str
-    resource_type: str
-    frame_url: str
-    method: str = "GET"
-    navigation: bool = False
-    initiator: str | None = None
-    redirected_from: str | None = None
-    status: int | None = None
-    remote_ip: str | None = None
-    failure: str | None = None
-    requested_at: datetime | None = None  # wall clock (UTC) when the page issued it
-
-
-@dataclass
-class Visit:
-    """What one page load showed; ``partial`` visits ended early (budget, crash) but keep what was seen."""
-
-    url: str
-    pass_: Pass
-    final_url: str = ""
-    status: int | None = None
-    headers: dict[str, list[str]] = field(default_factory=dict)
-    body: bytes = b""
-    dom: str = ""
-    title: str = ""
-    redirect_chain: list[str] = field(default_factory=list)
-    requests: list[RequestRecord] = field(default_factory=list)
-    cookies: list[dict[str, Any]] = field(default_factory=list)
-    storage: list[tuple[str, str, str, int]] = field(default_factory=list)  # (origin, kind, key, value length)
-    cmp: str = "unknown"
-    consent_result: str = "not_attempted"
-    load_state: str = "commit"
-    popups: int = 0
-    duration_ms: float = 0.0
-    har_path: str | None = None  # the visit's HAR file (cookie values stripped), when the pool records HARs
-
-
-class VisitFailed(Exception):
-    """A visit that ended without a usable page; ``sr_outcome`` is the site outcome it stands for."""
-
-    def __init__(self, c: Classified, partial: Visit | None = None):
-        super().__init__(f"{c.error_class}: {c.detail}")
-        self.sr_outcome = c.outcome
-        self.classified = c
-        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -229,7 +147,7 @@ class BrowserPool:
                 self._pw = None
 
     # --- one visit ---------------------------------------------------------------------------------------
-    async def visit(self, url: str, pass_: Pass = Pass(), patience: float = 1) -> Visit:
+    async def visit(self, url: str, pass_: Pass = _PLAIN, patience: float = 1) -> Visit:
         """Load ``url`` in a fresh context; raises ``VisitFailed`` (with the partial visit) on failure.
         ``patience`` multiplies the waits for the page to settle and the consent tool to act (and the budget)."""
         async with self._slots:
@@ -484,108 +402,6 @@ class BrowserPool:
         with contextlib.suppress(Exception):
             await cdp.send("Network.enable")
         return found, ips
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
-
-
-def har_name(url: str, pass_: Pass) -> str:
-    """The HAR file name of the visit of ``url`` in ``pass_``: readable host and path, a hash of the whole URL
-    (unique per page), then the pass, e.g. ``www.example.de-impressum-1a2b3c4d.none-none.har``."""
-    rest = url.split("://", 1)[-1]
-    slug = _UNSAFE.sub("-", rest)[:60].strip("-.") or "page"
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
-    return f"{slug}-{digest}.{pass_.consent_state}-{pass_.signal}.har"
-
-
-_COOKIE_HEADERS = ("cookie", "set-cookie")
-
-
-def _names_only(header: str, value: str) -> str:
-    """A Cookie / Set-Cookie header without values: ``a=; b=`` and ``a=; Path=/; Max-Age=…`` (attributes kept)."""
-    if header == "cookie":
-        return "; ".join(f"{p.split('=', 1)[0].strip()}=" for p in value.split(";") if p.strip())
-    lines = []
-    for line in value.split("\n"):  # Chromium joins several Set-Cookie headers with newlines
-        first, _, attrs = line.partition(";")
-        lines.append(f"{first.split('=', 1)[0].strip()}=" + (f";{attrs}" if attrs else ""))
-    return "\n".join(lines)
-
-
-def strip_har(har: dict[str, Any]) -> dict[str, Any]:
-    """``har`` with every cookie value removed (request/response ``cookies`` and Cookie/Set-Cookie headers) and
-    request bodies dropped (they can echo identifiers); names, attributes and sizes stay. Mutates and returns."""
-    for entry in (har.get("log") or {}).get("entries") or []:
-        for side in ("request", "response"):
-            part = entry.get(side) or {}
-            for c in part.get("cookies") or []:
-                c["value"] = ""
-            for h in part.get("headers") or []:
-                name = str(h.get("name", "")).lower()
-                if name in _COOKIE_HEADERS:
-                    h["value"] = _names_only(name, str(h.get("value", "")))
-        post = (entry.get("request") or {}).get("postData")
-        if isinstance(post, dict):
-            post["text"] = ""
-            post.pop("params", None)
-            post["comment"] = "request body not stored"
-    return har
-
-
-def strip_har_file(path: str) -> bool:
-    """Rewrite the HAR at ``path`` by :func:`strip_har` (atomically); False when there is no such file."""
-    p = Path(path)
-    try:
-        har = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    write_text_atomic(p, json.dumps(strip_har(har), ensure_ascii=False))
-    return True
-
-
-def browser_unavailable(executable: str | None = None, option: str = "-s SR_BROWSER_EXECUTABLE=PATH") -> str | None:
-    """Why browser mode cannot run with ``executable`` (a path, or a name on PATH; default the
-    ``SR_BROWSER_EXECUTABLE`` setting's default; one line), or None when it can: checked before a crawl starts,
-    so a missing Chromium is one clear error instead of a browser_error on every site. ``option`` is how the
-    calling command takes another path."""
-    if executable is None:
-        from crawler.settings import SR_BROWSER_EXECUTABLE as executable
-    if shutil.which(executable) is None:
-        return (f"browser mode needs Chromium at {executable} (Debian: apt-get install chromium; "
-                f"another path: {option})")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "browser mode needs the Python package playwright (pip install 'playwright>=1.50,<2')"
-    return None
-
-
-TAG_SWITCH = "--sr-browser-tag="  # Chromium ignores unknown switches; this one names a pool's processes
-
-
-def tagged_pids(tag: str) -> list[int]:
-    """Ids of processes whose command line carries ``--sr-browser-tag=TAG`` (Linux /proc)."""
-    needle = (TAG_SWITCH + tag).encode()
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    out.append(int(entry))
-        except OSError:
-            continue
-    return out
-
-
-def kill_tagged(tag: str) -> list[int]:
-    """SIGKILL every process ``tagged_pids`` finds; returns their ids."""
-    pids = tagged_pids(tag)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    return pids
 
 
 class _Network:

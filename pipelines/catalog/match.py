@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelines.catalog.load import Service
+    from pipelines.catalog.records import Service
 
 
 def host_matches(pattern: str, host: str) -> bool:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from common.runfolder import write_text_atomic
-from crawler.browser.session import Pass, har_name
+from crawler.browser.har import har_name
+from crawler.browser.visit import Pass
 from pipelines.scan.report import EVIDENCE_DIR, evidence_path, plain, sql_rows
 
 HAR_DIR = "har"  # evidence/har/: one HAR file per browser visit (written by the crawl)

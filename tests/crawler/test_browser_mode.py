@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.browser.session import kill_tagged, tagged_pids
+from crawler.browser.chromium import kill_tagged, tagged_pids
 from devweb.web import LocalWeb, build_web
 from devweb.web.browserweb import (
     BROWSER_DOMAINS,
@@ -255,7 +255,8 @@ def test_renderer_crash_is_browser_error_and_browser_lives_on():
     require_binary("chromium")
     import asyncio
 
-    from crawler.browser.session import BrowserConfig, BrowserPool, VisitFailed
+    from crawler.browser.session import BrowserConfig, BrowserPool
+    from crawler.browser.visit import VisitFailed
 
     tag = f"rendertest{os.getpid()}"
 

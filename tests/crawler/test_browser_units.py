@@ -17,7 +17,7 @@ from common import refdata as rd
 from common.tables import LEGACY_TABLES, SCHEMAS, TABLES
 from crawler.browser.consent import AutoconsentBundle, ConsentTracker
 from crawler.browser.observe import page_extras, visit_rows
-from crawler.browser.session import Pass, RequestRecord, Visit
+from crawler.browser.visit import Pass, RequestRecord, Visit
 from crawler.ledger import committed, run_tables
 from crawler.outcomes import OUTCOMES, classify_browser_error
 from crawler.sitecrawl import extra_passes

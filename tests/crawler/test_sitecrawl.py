@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from common.tables import SCHEMAS, TABLES
-from crawler.browser.session import Pass, RequestRecord, Visit
+from crawler.browser.visit import Pass, RequestRecord, Visit
 from crawler.examine import examine
 from crawler.outcomes import Classified
 from crawler.sitecrawl import PRE_CONSENT, Answer, CrawlConfig, SiteCrawl, Step, extra_passes, start_urls

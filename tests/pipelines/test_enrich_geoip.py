@@ -14,7 +14,6 @@ import pytest
 from common import refdata
 from devweb import fixtures
 from devweb.dns import LocalDNS, Zone
-from pipelines.enrich import geoip
 from pipelines.enrich.geoip import (
     ASN_PACKAGE,
     GEO_PACKAGE,
@@ -26,6 +25,7 @@ from pipelines.enrich.geoip import (
     GeoIPError,
     open_geoip,
 )
+from pipelines.enrich.geoip import asn as geoip_asn
 from pipelines.enrich.run import enrich_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_asn_table_is_built_once_and_cached(dbs, tmp_path, monkeypatch):
     def boom(files):
         raise AssertionError("rebuilt although cached")
 
-    monkeypatch.setattr(geoip, "_build_arrays", boom)
+    monkeypatch.setattr(geoip_asn, "_build_arrays", boom)
     again = AsnTable.from_csv(dbs["asn_v4"], dbs["asn_v6"], cache=cache)
     assert len(again) == len(first) and again.lookup("11.1.0.1") == first.lookup("11.1.0.1")
     monkeypatch.undo()

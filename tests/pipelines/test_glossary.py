@@ -92,7 +92,7 @@ def test_every_factor_level_and_country_has_a_name(lang):
     assert not [c for c in codes if not glossary.has(lang, "country", c)]
 
 
-EMITTERS = [ROOT / "pipelines" / "risk" / "model.py", ROOT / "pipelines" / "risk" / "transfer.py",
+EMITTERS = [*sorted((ROOT / "pipelines" / "risk" / "model").glob("*.py")), ROOT / "pipelines" / "risk" / "transfer.py",
             ROOT / "pipelines" / "risk" / "dpf.py"]
 
 
