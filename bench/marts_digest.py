@@ -5,6 +5,8 @@
 
 Marts are the documented latest-run views (services, sites, companies …). Columns that differ between two
 otherwise identical runs are left out: run and scan ids, timestamps, durations and elapsed times, build times.
+Values that differ between two demos of the same code are normalised: run ids inside evidence text, the local
+DNS server's port (``127.0.0.1:PORT``) and cookie lifetimes in evidence (counted from each run's fetch time).
 Rows are compared as a sorted multiset, so row order does not matter.
 """
 
@@ -23,6 +25,15 @@ MARTS = ("services", "sites", "site_services", "site_hosts", "hosts", "companies
 VOLATILE = re.compile(r"(^|_)(run_id|run|runs|scan_id|built_at|started_at|finished_at|sealed_at|elapsed.*|"
                       r"duration.*|.*_ms|.*_seconds|as_of_run|requested_at|fetched_at|crawled_at|run_date)$")
 VOLATILE_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIME")
+NOISE = [(re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}"), "RUN"), (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
+         (re.compile(r'"seconds": \d+'), '"seconds": N')]
+
+
+def _normal(value) -> str:
+    text = str(value)
+    for pattern, stand_in in NOISE:
+        text = pattern.sub(stand_in, text)
+    return text
 
 
 def digests(path: str | Path) -> dict[str, str]:
@@ -36,7 +47,7 @@ def digests(path: str | Path) -> dict[str, str]:
                                              "WHERE table_name = ? ORDER BY ordinal_position", [mart]).fetchall()
                     if not VOLATILE.search(c) and t not in VOLATILE_TYPES]
             select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
-            rows = sorted(repr(r) for r in con.execute(f'SELECT {select} FROM "{mart}"').fetchall())
+            rows = sorted(repr(tuple(map(_normal, r))) for r in con.execute(f'SELECT {select} FROM "{mart}"').fetchall())
             digest = hashlib.sha256("\n".join([",".join(cols), *rows]).encode()).hexdigest()[:16]
             out[mart] = f"{digest} ({len(rows)} rows, {len(cols)} columns)"
     return out

@@ -4,7 +4,8 @@ Observations come from the run's detections (hosts contacted, cookies seen), spl
 (``sql/queries/risk_observations.sql``: before consent, after reject, after accept, with GPC), and the
 enrichment's host locations; the rubric functions in ``pipelines/risk`` stay pure. Site-level results are memoised on what the
 model actually reads (service, hosts with their locations, cookies), so 100,000 sites cost little more than
-the distinct combinations.
+the distinct combinations. A memoised assessment is made for a placeholder site (``SITE``) and each row gets its
+own site put in, so no row's evidence names another site.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ def company_rows(run_id: str, ctx) -> pa.Table:
                      "dpf_checked_on": iso_date(st.checked_on), "dpf_source": st.source or None, "dpf_reason": st.reason or None,
                      "as_of": iso_date(ctx.day), "catalog_version": ctx.version})
     return pa.Table.from_pylist(rows, schema=COMPANY_SCHEMA)
+
+
+# stands for the site in a memoised assessment; not a character of a host name, a cookie name or a run id
+SITE = "\u241fsite\u241f"
+
+
+def for_site(common: dict, site: str) -> dict:
+    """``common`` (one memoised assessment's columns) with its placeholder site replaced by ``site``."""
+    quoted = json.dumps(site, ensure_ascii=False)[1:-1]
+    return {**common,
+            "factors": [{**f, "evidence": f["evidence"].replace(SITE, site)} for f in common["factors"]],
+            "evidence_items": [{**i, "params": i["params"].replace(SITE, quoted)} for i in common["evidence_items"]]}
 
 
 def _json(params: dict) -> str:
@@ -158,12 +171,12 @@ def write_risk_tables(con, insert, ctx, run_id: str, chunk: int = 20_000) -> Non
             key = (sid, locs, cks, state, method, gated, dnt)
             a = memo.get(key)
             if a is None:
-                obs = SiteServiceObservation(site=domain, service_id=sid, requests=tuple(hosts), cookies=cks,
+                obs = SiteServiceObservation(site=SITE, service_id=sid, requests=tuple(hosts), cookies=cks,
                                              locations=locs, run_id=run_id, consent_state=state, method=method,
                                              gated=gated, dnt_honoured=dnt)
                 a = memo[key] = assess_site_service(obs, ctx)
                 common[id(a)] = _common(a, ctx.version)
-            rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **common[id(a)]})
+            rows.append({"run_id": run_id, "site_input": domain, "service_id": sid, **for_site(common[id(a)], domain)})
             agg = per_service.setdefault((run_id, sid), {"sites": 0, "locs": set()})
             agg["sites"] += 1
             agg["locs"].update(locs)
