@@ -23,7 +23,14 @@ from common.runfolder import Layout, parts
 from common.tables import SCHEMAS, TABLES
 from crawler.outcomes import OUTCOMES
 from pipelines.warehouse import dictionary
-from pipelines.warehouse.connect import engine_version, open_writable, quote_ident, storage_version
+from pipelines.warehouse.connect import (
+    SCHEMA_KEY,
+    engine_version,
+    open_writable,
+    quote_ident,
+    require_schema,
+    storage_version,
+)
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -101,22 +108,12 @@ def _sql_type(typ: pa.DataType) -> str:
     return "VARCHAR"
 
 
-def _add_missing_columns(con, table: str, schema: pa.Schema) -> None:
-    """Schema evolution: columns added to a contract since the warehouse was created (older rows get NULL)."""
-    cols = {r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()}
-    for name, typ in zip(schema.names, schema.types, strict=True):
-        if name not in cols:
-            con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} {_sql_type(typ)}")
-
-
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident('raw_' + table)} AS SELECT * FROM _arrow_in",
                     _arrow_empty(SCHEMAS[table]))
-        _add_missing_columns(con, "raw_" + table, SCHEMAS[table])
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS detections AS SELECT * FROM _arrow_in",
                 _arrow_empty(DETECTIONS_SCHEMA))
-    _add_missing_columns(con, "detections", DETECTIONS_SCHEMA)
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS unclaimed AS SELECT * FROM _arrow_in", _arrow_empty(UNCLAIMED_SCHEMA))
     from pipelines.enrich.run import SCHEMAS as ENRICHED
 
@@ -127,23 +124,12 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""CREATE TABLE IF NOT EXISTS _runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at TIMESTAMPTZ,
                    ended_at TIMESTAMPTZ, manifest_sha256 VARCHAR, catalog_digest VARCHAR, loaded_at TIMESTAMPTZ,
                    manifest JSON)""")
-    _type_columns(con, "_runs", ("started_at", "ended_at", "loaded_at"), "TIMESTAMPTZ")
     con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     from pipelines.warehouse.policy import POLICY_COVERAGE_SCHEMA
 
     _from_arrow(con, "CREATE TABLE IF NOT EXISTS policy_coverage AS SELECT * FROM _arrow_in",
                 _arrow_empty(POLICY_COVERAGE_SCHEMA))
     con.execute("CREATE TABLE IF NOT EXISTS _policy_checked (run_id VARCHAR PRIMARY KEY, terms_digest VARCHAR)")
-
-
-def _type_columns(con, table: str, columns: tuple[str, ...], sql_type: str) -> None:
-    """Give columns that warehouses before typed dates kept as text (ISO strings) their type, in place."""
-    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-                             [table]).fetchall())
-    for col in columns:
-        if types.get(col) == "VARCHAR":
-            con.execute(f"ALTER TABLE {quote_ident(table)} ALTER {quote_ident(col)} TYPE {sql_type} "
-                        f"USING TRY_CAST({quote_ident(col)} AS {sql_type})")
 
 
 def iso_date(value) -> date | None:
@@ -360,7 +346,6 @@ def _risk(con, report: BuildReport, ctx=None) -> None:
     for table, schema in RISK_STORES.items():
         _from_arrow(con, f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} AS SELECT * FROM _arrow_in",
                     _arrow_empty(getattr(wr, schema)))
-        _add_missing_columns(con, table, getattr(wr, schema))
     con.execute("CREATE TABLE IF NOT EXISTS _risk_runs (run_id VARCHAR PRIMARY KEY, catalog_version VARCHAR, "
                 "assessed_on VARCHAR, assessed_at VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS _risk_changes (run_id VARCHAR, service_id VARCHAR, prev_version VARCHAR, "
@@ -476,14 +461,18 @@ def run_assertions(con) -> dict[str, int]:
 
 def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = None,
           kinds: tuple[str, ...] = DATASET_KINDS, on_step: Callable[[str], None] | None = None,
-          risk_context=None) -> BuildReport:
+          risk_context=None, rebuild: bool = False) -> BuildReport:
     """Load new or changed sealed runs of ``OUT/raw`` into ``OUT/warehouse.duckdb`` and rebuild every model.
 
     Only runs of ``kinds`` are loaded (a dataset's warehouse: crawl and browser runs; a scan builds its own
     warehouse under ``OUT/scans/<run_id>/`` with ``kinds=("scan",)``). ``on_step`` hears each step as it starts
     ("load RUN", "match RUN", "check privacy policies RUN", …), for a progress display. ``risk_context``
     (default: ``load_context()`` on ``data/``) is what the risk assessment reads; each run is assessed on its own
-    date with the catalog version recorded for it."""
+    date with the catalog version recorded for it.
+
+    A warehouse of another schema version raises :class:`~pipelines.warehouse.connect.WarehouseVersionError`
+    (its tables are left as they are); ``rebuild`` deletes the warehouse first and builds it again from the run folders (stored
+    assessments are then made again with the current catalog version)."""
     from pipelines.catalog.detect import Detector
     from pipelines.catalog.longtail import catalog_with_long_tail
     from pipelines.catalog.parties import EntityIndex
@@ -499,9 +488,13 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
     report = BuildReport(catalog={"digest": catalog_digest, **(catalog_provenance or {})})
     step = on_step or (lambda _what: None)
     layout.out.mkdir(parents=True, exist_ok=True)
+    if rebuild:
+        for path in (layout.warehouse, Path(f"{layout.warehouse}.wal")):
+            path.unlink(missing_ok=True)
     con = open_writable(layout.warehouse)
     con.execute("SET enable_progress_bar = false")
     try:
+        require_schema(con, layout.warehouse, allow_new=True)
         _ensure_tables(con)
         con.execute("CREATE OR REPLACE TABLE _dataset_kinds (kind VARCHAR PRIMARY KEY)")
         con.executemany("INSERT INTO _dataset_kinds VALUES (?)", [[k] for k in kinds])
@@ -547,9 +540,9 @@ def build(out: str | Path, *, catalog=None, catalog_provenance: dict | None = No
                 _policy_coverage(con, run_id, catalog, policy_digest)
                 report.policy_checked.append(run_id)
         con.execute("INSERT OR REPLACE INTO _meta VALUES ('catalog_digest', ?), ('built_at', ?), ('engine_version', ?), "
-                    "('storage_version', ?), ('dictionary_version', ?)",
+                    "('storage_version', ?), (?, ?)",
                     [catalog_digest, datetime.now(timezone.utc).isoformat(timespec="seconds"), engine_version(),
-                     storage_version(con), str(dictionary.version())])
+                     storage_version(con), SCHEMA_KEY, str(dictionary.version())])
         _catalog_tables(con, catalog)
         _host_domains(con, owners)
         _host_services(con, catalog)

@@ -28,12 +28,17 @@ def sql_layer(package: str, layer: str) -> list[tuple[str, str]]:
     return [(stem, sql_text(package, f"{layer}/{stem}")) for stem in stems]
 
 
-def sql_rows(con, package: str, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Rows of ``sql/<name>.sql`` as dicts, with those of ``params`` the file names (``$run_id``) bound: DuckDB
-    refuses unused parameters, so one dict can serve several files."""
-    sql = sql_text(package, name)
+def named_params(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Those of ``params`` that ``sql`` names (``$run_id``): DuckDB refuses unused parameters, so one dict can serve
+    several statements."""
     used = set(_PARAM.findall(sql))
-    return fetch_dicts(con, sql, {k: v for k, v in (params or {}).items() if k in used})
+    return {k: v for k, v in (params or {}).items() if k in used}
+
+
+def sql_rows(con, package: str, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rows of ``sql/<name>.sql`` as dicts, with those of ``params`` the file names bound."""
+    sql = sql_text(package, name)
+    return fetch_dicts(con, sql, named_params(sql, params))
 
 
 def sql_row(con, package: str, name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
