@@ -51,8 +51,8 @@ def stored_schema_version(con) -> int | None:
                                         "WHERE database_name = current_database()").fetchall()}
     if not tables:
         return None
-    row = con.execute("SELECT value FROM _meta WHERE key = ?", [SCHEMA_KEY]).fetchone() if "_meta" in tables else None
-    return int(row[0]) if row and str(row[0]).isdigit() else 0
+    rows = con.execute("SELECT value FROM _meta WHERE key = ?", [SCHEMA_KEY]).fetchall() if "_meta" in tables else []
+    return int(rows[0][0]) if rows and str(rows[0][0]).isdigit() else 0
 
 
 def require_schema(con, path: str | Path, *, allow_new: bool = False) -> None:

@@ -19,7 +19,7 @@ from pipelines.warehouse.sqlfiles import sql_text
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
                     ("evidence", pa.string()), ("confidence", pa.string())])
 # the factors' evidence as structured items (template code + JSON parameters), rendered per language by
-# pipelines.glossary; kept beside FACTOR (not inside it) so warehouses built before it only gain columns
+# pipelines.glossary
 EVIDENCE_ITEM = pa.struct([("factor", pa.string()), ("code", pa.string()), ("params", pa.string())])
 CHECK = pa.struct([("condition", pa.int32()), ("code", pa.string()), ("params", pa.string())])
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
