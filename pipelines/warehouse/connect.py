@@ -1,5 +1,5 @@
 """Open the analysts' DuckDB warehouse (read-only by default), in the one storage format every current DuckDB
-client reads, and quote identifiers in one place."""
+client reads and only at the schema version this code reads, and quote identifiers in one place."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ STORAGE_VERSION = "v1.5.0"
 
 def connect(path: str | Path | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection to ``path`` (default: the demo warehouse). Read-only unless asked; a missing file is a
-    ``FileNotFoundError`` with the command that builds it. A writable connection creates a new file in
+    ``FileNotFoundError`` with the command that builds it, one of another schema version a
+    :class:`WarehouseVersionError` with the command that rebuilds it. A writable connection creates a new file in
     ``STORAGE_VERSION`` and rewrites an existing file that another format holds (see ``open_writable``)."""
     path = Path(path or DEFAULT_WAREHOUSE)
     if read_only:
