@@ -481,16 +481,21 @@ def _out_option(f):
                         help="Output folder holding raw/<run_id>/ and warehouse.duckdb.")(f)
 
 
-def _build_and_report(out_dir: Path) -> None:
+def _build_and_report(out_dir: Path, rebuild: bool = False) -> None:
     from pipelines.warehouse.build import build
+    from pipelines.warehouse.connect import WarehouseVersionError
 
     if not Layout(out_dir).sealed_runs():
         _fail(f"no sealed runs under {Layout(out_dir).raw}: crawl first")
-    if progress_mode(None) is True:  # a long build says what it is doing
-        with Console(stderr=True).status("building the warehouse") as status:
-            report = build(out_dir, on_step=lambda what: status.update(f"building the warehouse: {what}"))
-    else:
-        report = build(out_dir, on_step=step_lines("build"))
+    try:
+        if progress_mode(None) is True:  # a long build says what it is doing
+            with Console(stderr=True).status("building the warehouse") as status:
+                report = build(out_dir, rebuild=rebuild,
+                               on_step=lambda what: status.update(f"building the warehouse: {what}"))
+        else:
+            report = build(out_dir, rebuild=rebuild, on_step=step_lines("build"))
+    except WarehouseVersionError as e:
+        _fail(str(e))
     out.print(f"warehouse {Layout(out_dir).warehouse}: loaded {len(report.loaded)} run(s), "
               f"re-attributed {len(report.reattributed)}, privacy policies checked in {len(report.policy_checked)}, "
               f"{len(report.models)} models; catalog {report.catalog}")
@@ -498,11 +503,14 @@ def _build_and_report(out_dir: Path) -> None:
         _fail(f"assertions failed: {report.failed_assertions}", 1)
 
 
-@main.command(epilog=_epilog("build"))
+@main.command(epilog=_epilog("build") + "\n  servicerisk build --rebuild --out out/demo")
 @_out_option
-def build(out_dir):
+@click.option("--rebuild", is_flag=True,
+              help="Delete OUT/warehouse.duckdb and build it again from the run folders (needed when it was built by "
+                   "another servicerisk version; stored verdicts are assessed again with the current catalog).")
+def build(out_dir, rebuild):
     """Load every sealed run under OUT/raw into OUT/warehouse.duckdb and rebuild the marts (idempotent)."""
-    _build_and_report(out_dir)
+    _build_and_report(out_dir, rebuild)
 
 
 @main.command(epilog=_epilog("check"))

@@ -10,6 +10,7 @@ import duckdb
 from common.hosts import registrable_domain
 from common.runfolder import parts
 from crawler.outcomes import ANSWERED
+from pipelines.warehouse.sqlfiles import named_params
 
 ANSWERED_MIN_SHARE = 0.10  # below it a crawl is reported as broken (exit code pipelines.exits.FEW_ANSWERED)
 
@@ -39,28 +40,31 @@ class RunSummary:
     top_third_party: list[tuple[str, int]]  # registrable domain, sites referencing it
 
 
-def _scan(run_dir: Path, table: str) -> str:
-    files = parts(run_dir, table)
+def _files(run_dir: Path, table: str) -> list[str]:
+    files = [str(f) for f in parts(run_dir, table)]
     if not files:
         raise FileNotFoundError(f"run {run_dir.name} has no {table} parts")
-    return "read_parquet(" + repr([str(f) for f in files]) + ")"
+    return files
 
 
 def summarise_run(run_dir: Path) -> RunSummary:
-    """Read a run's Parquet parts (DuckDB in memory) and compute the headline figures."""
+    """Read a run's Parquet parts (DuckDB in memory; the file lists are bound parameters, so any path works) and
+    compute the headline figures."""
     con = duckdb.connect()
-    sites = _scan(run_dir, "sites")
-    pages = _scan(run_dir, "pages")
-    resources = _scan(run_dir, "resources")
-    # file lists are our own paths, never crawled strings
-    by_outcome = con.execute(f"SELECT outcome, count(*) n FROM {sites} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+    files = {"sites": _files(run_dir, "sites"), "pages": _files(run_dir, "pages"),
+             "resources": _files(run_dir, "resources")}
+
+    def rows(sql: str) -> list[tuple]:
+        return con.execute(sql, named_params(sql, files)).fetchall()
+
+    by_outcome = rows("SELECT outcome, count(*) n FROM read_parquet($sites) GROUP BY 1 ORDER BY 2 DESC, 1")
     n_sites = sum(n for _, n in by_outcome)
-    n_pages, n_ok = con.execute(f"SELECT count(*), count(*) FILTER (WHERE status BETWEEN 200 AND 299) FROM {pages}").fetchone()
-    n_res = con.execute(f"SELECT count(*) FROM {resources} WHERE NOT declared").fetchone()[0]
-    pairs = con.execute(
-        f"SELECT DISTINCT s.site, r.host FROM {resources} r JOIN {sites} s USING (input_domain) "
-        "WHERE NOT r.declared AND r.host <> '' AND s.site IS NOT NULL"
-    ).fetchall()
+    n_pages, n_ok = rows("SELECT count(*), count(*) FILTER (WHERE status BETWEEN 200 AND 299) "
+                         "FROM read_parquet($pages)")[0]
+    n_res = rows("SELECT count(*) FROM read_parquet($resources) WHERE NOT declared")[0][0]
+    pairs = rows("SELECT DISTINCT s.site, r.host FROM read_parquet($resources) r "
+                 "JOIN read_parquet($sites) s USING (input_domain) "
+                 "WHERE NOT r.declared AND r.host <> '' AND s.site IS NOT NULL")
     third_hosts: set[str] = set()
     reach: dict[str, set[str]] = {}
     for site, host in pairs:

@@ -1,7 +1,7 @@
 """The knowledge base: page-data dicts from the warehouse marts and the catalog, rendered to Markdown, HTML, JSON."""
 
+from pipelines.publish.changes import changes_data
 from pipelines.publish.page_data import (
-    changes_data,
     company_page_data,
     index_data,
     methodology_data,

@@ -29,7 +29,8 @@ def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
     and one JSON file per service (kb/json/<id>.json). Editorial texts are read from data/services/<id>.yml
     and never written."""
     from pipelines.catalog.load import load_catalog
-    from pipelines.publish import page_data, render
+    from pipelines.publish import render
+    from pipelines.publish.changes import changes_data
     from pipelines.warehouse import connect
 
     try:
@@ -40,7 +41,7 @@ def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
     try:
         catalog = load_catalog()
         if changes:
-            data = page_data.changes_data(con, catalog)
+            data = changes_data(con, catalog)
             if as_json:
                 click.echo(json.dumps(data, ensure_ascii=False, default=str))
             else:
@@ -81,6 +82,4 @@ def format_changes(data: dict) -> str:
                          f"{was['band']} {was['score']} -> {now['band']} {now['score']}")
     if not data["changes"] and data["prev_run_id"]:
         lines.append("  no changes")
-    if data["prev_run_id"] and (not data["server_countries_tracked"] or not data["dpf_tracked"]):
-        lines.append("  (server-country and DPF changes not measured: rebuild the warehouse)")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from pipelines import contract, glossary
 from pipelines.catalog.load import Catalog
 from pipelines.glossary import Item
 from pipelines.publish import page_data as pd
+from pipelines.publish.sections import company_ids, run_info, service_ids
 from pipelines.publish.texts import BANDS, LABELS, LANG_NAMES, LANGS, label, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -311,11 +312,11 @@ def build_kb(con, catalog: Catalog, out: Path, lang: str = "de") -> BuildResult:
     final = out / "kb"
     tmp = Path(tempfile.mkdtemp(prefix=".kb-tmp-", dir=out))
     try:
-        run = pd.run_info(con)
+        run = run_info(con)
         result = BuildResult(root=final, lang=lang)
         site = tmp / lang / "site"
         linked: set[str] = set()
-        for sid in pd.service_ids(con):
+        for sid in service_ids(con):
             name = safe_name(sid)
             page = pd.service_page_data(con, catalog, sid, lang, run=run)
             _write(site / "services" / f"{name}.html", render_service_html(page))
@@ -331,7 +332,7 @@ def build_kb(con, catalog: Catalog, out: Path, lang: str = "de") -> BuildResult:
             linked.update(c["id"] for c in ([page["company"]] if page["company"] else []))
         # every company of the run, and every company a service page links to (self-hosted services name the
         # site operator, which no company row of the run holds)
-        for cid in sorted(set(pd.company_ids(con)) | linked):
+        for cid in sorted(set(company_ids(con)) | linked):
             name = safe_name(cid)
             company = pd.company_page_data(con, catalog, cid, lang, run=run)
             _write(site / "companies" / f"{name}.html", render_company_html(company))

@@ -43,10 +43,10 @@ def warehouse_verdicts(con, service_ids: Iterable[str], console: Console, *, lan
     """Print the newest run's verdicts of ``service_ids`` from the warehouse's ``service_risk`` mart (the table
     analysts, the KB and the scan read, so the demo console shows the same score, band and confidence), with
     the recipient of the data and its DPF status, then the disclaimer. Returns the rows printed."""
-    from pipelines.warehouse.connect import fetch_dicts
+    from pipelines.warehouse.sqlfiles import sql_rows
 
     wanted = list(dict.fromkeys(service_ids))
-    rows = {r["service_id"]: r for r in fetch_dicts(con, "SELECT * FROM service_risk")}
+    rows = {r["service_id"]: r for r in sql_rows(con, "pipelines.publish", "verdicts")}
     t = Table(title="consent verdicts and risk scores (indicator, not legal advice)")
     for col, just in (("service", "left"), ("consent", "left"), ("reasons", "left"), ("score", "right"),
                       ("band", "left"), ("confidence", "left"), ("recipient (DPF)", "left")):

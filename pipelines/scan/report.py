@@ -7,7 +7,6 @@ Missing measurements stay ``None``/empty (rendered "unknown"), never guessed.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from pipelines.catalog.coverage import COMPANY_ONLY, NO_POLICY, NOT_MENTIONED
@@ -15,9 +14,8 @@ from pipelines.catalog.load import Catalog
 from pipelines.policy.render import block_path
 from pipelines.publish.texts import LANGS
 from pipelines.risk.model import DISCLAIMER
-from pipelines.warehouse.connect import fetch_dicts
+from pipelines.warehouse import sqlfiles
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 REPORT_VERSION = 2  # 2: evidence links per finding, policy-block links, the before-consent summary
 #: DNS outcome classes that are answers (the resolver works; the name may not exist); the others say it does not
 DNS_ANSWERS = frozenset({"ok", "nxdomain", "no_answer", "loop"})
@@ -48,14 +46,9 @@ def before_consent(services: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {"loads": loads, "needs_consent": needs}
 
 
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def sql_rows(con, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of ``sql/<name>.sql`` with those of ``params`` it names bound (DuckDB refuses unused ones)."""
-    sql = _sql(name)
-    return fetch_dicts(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    """Rows of ``pipelines/scan/sql/<name>.sql`` with those of ``params`` it names bound."""
+    return sqlfiles.sql_rows(con, "pipelines.scan", name, params)
 
 
 def plain(value: Any) -> Any:

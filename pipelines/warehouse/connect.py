@@ -1,5 +1,5 @@
 """Open the analysts' DuckDB warehouse (read-only by default), in the one storage format every current DuckDB
-client reads, and quote identifiers in one place."""
+client reads and only at the schema version this code reads, and quote identifiers in one place."""
 
 from __future__ import annotations
 
@@ -19,14 +19,57 @@ STORAGE_VERSION = "v1.5.0"
 
 def connect(path: str | Path | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection to ``path`` (default: the demo warehouse). Read-only unless asked; a missing file is a
-    ``FileNotFoundError`` with the command that builds it. A writable connection creates a new file in
+    ``FileNotFoundError`` with the command that builds it, one of another schema version a
+    :class:`WarehouseVersionError` with the command that rebuilds it. A writable connection creates a new file in
     ``STORAGE_VERSION`` and rewrites an existing file that another format holds (see ``open_writable``)."""
     path = Path(path or DEFAULT_WAREHOUSE)
     if read_only:
         if not path.is_file():
             raise FileNotFoundError(f"no warehouse at {path}: run `servicerisk build --out {path.parent}` first")
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            require_schema(con, path)
+        except WarehouseVersionError:
+            con.close()
+            raise
+        return con
     return open_writable(path)
+
+
+SCHEMA_KEY = "schema_version"  # the _meta key the build writes and every reader compares
+
+
+class WarehouseVersionError(FileNotFoundError):
+    """A warehouse whose schema version (``_meta``) is not the one this servicerisk reads: the warehouse it needs is
+    not there. A ``FileNotFoundError``, so every command reports it as it reports a missing warehouse: one line
+    naming the command that builds it."""
+
+
+def stored_schema_version(con) -> int | None:
+    """The schema version ``_meta`` records: None for a file without tables (a new warehouse), 0 for one built
+    before the version was recorded."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                        "WHERE database_name = current_database()").fetchall()}
+    if not tables:
+        return None
+    rows = con.execute("SELECT value FROM _meta WHERE key = ?", [SCHEMA_KEY]).fetchall() if "_meta" in tables else []
+    return int(rows[0][0]) if rows and str(rows[0][0]).isdigit() else 0
+
+
+def require_schema(con, path: str | Path, *, allow_new: bool = False) -> None:
+    """Raise :class:`WarehouseVersionError` unless the warehouse ``con`` (at ``path``) has the schema version this
+    code writes (``version`` in ``schema.yml``); a file without tables passes when ``allow_new`` (a first build).
+    There is no migration: a warehouse of another version is rebuilt from its run folders."""
+    from pipelines.warehouse.dictionary import version  # the schema file's reader imports this module
+
+    found, wanted = stored_schema_version(con), version()
+    if found == wanted or (found is None and allow_new):
+        return
+    path = Path(path)
+    age = "a newer" if (found or 0) > wanted else "an older"
+    raise WarehouseVersionError(
+        f"{path} was built by {age} servicerisk (schema version {found or 0}, this one reads {wanted}): "
+        f"rebuild with `servicerisk build --rebuild --out {path.parent}`")
 
 
 def _config() -> dict[str, str]:

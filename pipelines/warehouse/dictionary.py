@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipelines.warehouse.connect import quote_ident, quote_literal
+from pipelines.warehouse.sqlfiles import sql_text
 
 _METRIC_REF = re.compile(r"\bmetrics?[. ](\w+)")
 
@@ -57,7 +58,7 @@ def version() -> int:
 
 
 def _staging_grain(name: str) -> str:
-    sql = resources.files("pipelines.warehouse").joinpath("sql", "staging", f"{name}.sql").read_text(encoding="utf-8")
+    sql = sql_text("pipelines.warehouse", f"staging/{name}")
     m = re.search(r"^-- grain: (.+)$", sql, flags=re.M)
     return (m.group(1).strip() if m else name)
 

@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
 
 from pipelines.catalog.coverage import PolicyText, Terms, policy_coverage, service_terms
 from pipelines.catalog.load import Catalog
+from pipelines.warehouse.sqlfiles import sql_text
 
-SQL_DIR = Path(__file__).resolve().parent / "sql" / "queries"
 COVERAGE_VERSION = 1  # bump when the matching rules change in code: every stored run is checked again
 
 POLICY_COVERAGE_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("input_domain", pa.string()), ("service_id", pa.string()), ("status", pa.string()),
     ("term", pa.string()), ("page_url", pa.string()), ("excerpt", pa.string()),
 ])
-
-
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def terms_digest(catalog: Catalog) -> str:
@@ -45,7 +40,7 @@ def write_policy_coverage(con, run_id: str, catalog: Catalog, insert: Callable[[
     """Check run ``run_id``'s sites; rows go to ``insert`` (an Arrow table of ``POLICY_COVERAGE_SCHEMA``).
     Returns the number of sites checked."""
     services: dict[str, list[str]] = {}
-    for domain, service_id in con.execute(_sql("policy_services"), [run_id]).fetchall():
+    for domain, service_id in con.execute(sql_text("pipelines.warehouse", "queries/policy_services"), [run_id]).fetchall():
         services.setdefault(domain, []).append(service_id)
     terms: dict[str, Terms] = {}
     rows: list[dict] = []
@@ -66,7 +61,7 @@ def write_policy_coverage(con, run_id: str, catalog: Catalog, insert: Callable[[
 
     sites = len(services)
     cur = con.cursor()
-    cur.execute(_sql("policy_texts_by_site"), [run_id])
+    cur.execute(sql_text("pipelines.warehouse", "queries/policy_texts_by_site"), [run_id])
     domain, texts = None, []
     while True:
         batch = cur.fetchmany(256)  # texts are large: a few hundred at a time

@@ -11,18 +11,16 @@ own site put in, so no row's evidence names another site.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 
 from pipelines.warehouse.build import iso_date
-
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+from pipelines.warehouse.sqlfiles import sql_text
 
 FACTOR = pa.struct([("code", pa.string()), ("level", pa.string()), ("points", pa.int32()),
                     ("evidence", pa.string()), ("confidence", pa.string())])
 # the factors' evidence as structured items (template code + JSON parameters), rendered per language by
-# pipelines.glossary; kept beside FACTOR (not inside it) so warehouses built before it only gain columns
+# pipelines.glossary
 EVIDENCE_ITEM = pa.struct([("factor", pa.string()), ("code", pa.string()), ("params", pa.string())])
 CHECK = pa.struct([("condition", pa.int32()), ("code", pa.string()), ("params", pa.string())])
 COMMON = [("consent_required", pa.string()), ("risk_score", pa.int32()), ("band", pa.string()),
@@ -145,9 +143,9 @@ def write_risk_tables(con, insert, ctx, run_id: str, chunk: int = 20_000) -> Non
     locations = {(r, h): HostLocation(h, frozenset(c or ()), conf or "unknown") for r, h, c, conf in con.execute(
         "SELECT run_id, host, countries, location_confidence FROM enr_hosts WHERE run_id = ?", [run_id]).fetchall()}
     lifetimes = {(r, d, n): lt for r, d, n, lt in con.execute(
-        (SQL_DIR / "queries" / "cookie_lifetimes.sql").read_text(encoding="utf-8"), [run_id]).fetchall()}
+        sql_text("pipelines.warehouse", "queries/cookie_lifetimes"), [run_id]).fetchall()}
     cur = con.cursor()
-    query = (SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    query = sql_text("pipelines.warehouse", "queries/risk_observations").strip().rstrip(";")
     cur.execute(f"SELECT * FROM ({query}) WHERE run_id = ?", [run_id])
     memo: dict = {}
     common: dict[int, dict] = {}  # one converted row per distinct assessment, shared by its sites
@@ -184,8 +182,7 @@ def write_risk_tables(con, insert, ctx, run_id: str, chunk: int = 20_000) -> Non
         rows.clear()
     # hosts the build's one attribution (_host_services) gives to a service on the sites where it was detected
     # (e.g. a snippet-detected Hotjar whose script host static.hotjar.com was located by the enrichment)
-    for sid, host in con.execute((SQL_DIR / "queries" / "service_attributed_hosts.sql").read_text(encoding="utf-8"),
-                                 [run_id]).fetchall():
+    for sid, host in con.execute(sql_text("pipelines.warehouse", "queries/service_attributed_hosts"), [run_id]).fetchall():
         if (run_id, sid) in per_service and (run_id, host) in locations:
             per_service[(run_id, sid)]["locs"].add(locations[(run_id, host)])
     service_rows = []

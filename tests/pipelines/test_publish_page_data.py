@@ -6,7 +6,9 @@ import pytest
 
 from pipelines import glossary
 from pipelines.catalog.load import load_catalog
+from pipelines.publish import explain, sections, sources
 from pipelines.publish import page_data as pd
+from pipelines.publish.changes import changes_data
 from pipelines.risk.model import DISCLAIMER
 from pipelines.warehouse import connect
 from tests.pipelines.test_publish_fixture import HOSTILE_COOKIES, PREV_RUN, RUN, write_publish_runs
@@ -31,7 +33,7 @@ SECTION_KEYS = {"what", "why", "data", "consent", "legal_basis", "ip", "location
 
 def test_run_info(con):
     # each fixture run starts on the day its id says (the day its assessment is made on)
-    assert pd.run_info(con) == {"run_id": RUN, "run_date": f"{RUN[:4]}-{RUN[4:6]}-{RUN[6:8]}", "prev_run_id": PREV_RUN,
+    assert sections.run_info(con) == {"run_id": RUN, "run_date": f"{RUN[:4]}-{RUN[4:6]}-{RUN[6:8]}", "prev_run_id": PREV_RUN,
                                 "prev_run_date": f"{PREV_RUN[:4]}-{PREV_RUN[4:6]}-{PREV_RUN[6:8]}",
                                 "panel": {"name": None, "list_checksum": "000000000000"}}
 
@@ -76,7 +78,7 @@ def test_consent_section_from_service_risk(con, catalog):
     assert [r["code"] for r in risk["reasons"]] == list(row[3])
     assert risk["to_check"] == list(row[4])
     assert {f["code"] for f in risk["factors"]} >= {"F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"}
-    assert all(f["evidence"] and f["items"] for f in risk["factors"]) and risk["structured"]
+    assert all(f["evidence"] and f["items"] for f in risk["factors"])
     # the stored structured evidence renders to the stored English line, and to German from the same items
     f1 = next(f for f in risk["factors"] if f["code"] == "F1")
     items = [glossary.Item.from_dict(i) for i in f1["items"]]
@@ -140,11 +142,11 @@ def test_conclusion_follows_the_verdict(con, catalog):
                                          "medium (35 of 100 points).")
     assert [w["code"] for w in page["why_consent"]] == ["C1", "C3"]
     assert page["options"][0] == "after_consent" and page["options"][-1] == "document"
-    assert "keine Einstufung" in pd.conclusion("de", "X", None, [])
-    text = pd.conclusion("en", "X", {"consent_required": "likely", "band": "medium", "score": 25,
+    assert "keine Einstufung" in explain.conclusion("de", "X", None, [])
+    text = explain.conclusion("en", "X", {"consent_required": "likely", "band": "medium", "score": 25,
                                      "recipient": {"name": "X Inc.", "country": "US", "dpf_status": "active"}}, ["US"])
     assert "likely needs consent" in text and "DPF status: active" in text and "United States" in text
-    assert "USA" in pd.conclusion("de", "X", {"consent_required": "yes", "band": "high", "score": 45}, ["US"])
+    assert "USA" in explain.conclusion("de", "X", {"consent_required": "yes", "band": "high", "score": 45}, ["US"])
 
 
 def test_sources_and_as_of(con, catalog):
@@ -153,7 +155,7 @@ def test_sources_and_as_of(con, catalog):
     assert "https://help.hotjar.com/" in urls
     assert all(s["text"] for s in page["sources"])
     # one entry per page, however often and however spelled (www., trailing slash) the catalog cites it
-    keys = [pd._url_key(u) for u in urls]
+    keys = [sources._url_key(u) for u in urls]
     assert len(keys) == len(set(keys))
     # datasets from pinned packages have no link; nothing internal is a source
     datasets = [s for s in page["sources"] if s["dataset"]]
@@ -179,14 +181,14 @@ def test_company_page(con, catalog):
 def test_index_rows(con, catalog):
     rows = pd.index_data(con, catalog, "de")["rows"]
     assert [r["service_id"] for r in rows] == sorted(
-        pd.service_ids(con), key=lambda s: (-next(r["share"] for r in rows if r["service_id"] == s), s))
+        sections.service_ids(con), key=lambda s: (-next(r["share"] for r in rows if r["service_id"] == s), s))
     hotjar = next(r for r in rows if r["service_id"] == "hotjar")
     assert {k: hotjar[k] for k in ("name", "category", "consent_required", "band")} == {
         "name": "Hotjar", "category": "session-replay", "consent_required": "yes", "band": "medium"}  # processor
 
 
 def test_changes(con, catalog):
-    data = pd.changes_data(con, catalog)
+    data = changes_data(con, catalog)
     assert (data["run_id"], data["prev_run_id"]) == (RUN, PREV_RUN)
     assert {"service_id": "hotjar", "kind": "share", "movement": "new", "from": 0.0,
             "to": pytest.approx(1 / 3)} in data["changes"]

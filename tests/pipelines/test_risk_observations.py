@@ -7,7 +7,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.warehouse.risk import SQL_DIR, cookie_evidence, observed_state
+from pipelines.warehouse.risk import cookie_evidence, observed_state
+from pipelines.warehouse.sqlfiles import sql_text
 
 RUN = "20261129T120000Z-abcdef"
 
@@ -66,7 +67,7 @@ def observations():
     ]
     con.executemany("INSERT INTO raw_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", pages)
     con.executemany("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dets)
-    cur = con.execute((SQL_DIR / "queries" / "risk_observations.sql").read_text(encoding="utf-8"))
+    cur = con.execute(sql_text("pipelines.warehouse", "queries/risk_observations"))
     cols = [x[0] for x in cur.description]
     rows = {r[2]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
     con.close()

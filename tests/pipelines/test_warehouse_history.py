@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 import duckdb
 
+from pipelines.publish.changes import changes_data
 from pipelines.publish.command import format_changes
-from pipelines.publish.page_data import changes_data
 from pipelines.risk.model import load_context
 from pipelines.warehouse.build import build
 from tests.pipelines.warehouse_fixture import q, write_tiny_run

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 
 from pipelines.catalog.load import load_catalog
-from pipelines.publish import page_data
+from pipelines.publish.changes import changes_data
 from pipelines.publish.command import format_changes
 from pipelines.warehouse import connect
 from pipelines.warehouse.build import build
@@ -135,7 +135,7 @@ def test_named_share_interval_and_movement(tmp_path, catalog):
 
     con = connect(tmp_path / "warehouse.duckdb")  # the KB's change list reports the move
     try:
-        data = page_data.changes_data(con, catalog)
+        data = changes_data(con, catalog)
     finally:
         con.close()
     assert {"service_id": "hotjar", "kind": "policy_named", "movement": "up", "from": 0.0, "to": 1.0} \

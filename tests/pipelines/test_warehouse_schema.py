@@ -28,23 +28,3 @@ def test_metrics_have_formula_range_caveat():
     metrics = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["metrics"]
     for name, m in metrics.items():
         assert m["formula"] and m["range"] and m["caveat"], name
-
-
-def test_columns_added_to_an_older_warehouse_keep_their_types():
-    """Schema evolution: a risk store created before structured evidence gains evidence_items/checks as lists of
-    structs (not strings), so the pages can read them after the re-assessment."""
-
-    from pipelines.warehouse import risk as wr
-    from pipelines.warehouse.build import _add_missing_columns
-
-    con = duckdb.connect()
-    con.execute("CREATE TABLE _service_risk (run_id VARCHAR, service_id VARCHAR)")
-    _add_missing_columns(con, "_service_risk", wr.SERVICE_SCHEMA)
-    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '_service_risk'")
-                 .fetchall())
-    assert types["evidence_items"] == "STRUCT(factor VARCHAR, code VARCHAR, params VARCHAR)[]"
-    assert types["checks"].startswith("STRUCT(condition ") and types["to_check"] == "VARCHAR[]"
-    assert types["as_of"] == "DATE"
-    con.execute("INSERT INTO _service_risk (run_id, evidence_items) VALUES "
-                "('r', [{'factor': 'F1', 'code': 'catalog_sets_no_cookies', 'params': '{}'}])")
-    assert con.execute("SELECT evidence_items[1].code FROM _service_risk").fetchone() == ("catalog_sets_no_cookies",)
