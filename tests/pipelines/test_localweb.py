@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devweb.web import LocalWeb, build_web
-from devweb.web.bench import bench_web
+from devweb.web import LocalWeb
 from devweb.web.demo import (
     DEMO_DOMAINS,
     MONTH2_CHANGES,
@@ -23,7 +22,10 @@ from devweb.web.demo import (
     demo_ground_truth,
     demo_web,
 )
-from devweb.web.faults import (
+from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
+from devweb.web.tls import CERT_COMMON_NAME
+from tests.support.benchweb import bench_web
+from tests.support.faults import (
     BROKEN_HTML_SITE,
     CHARSET_ENCODING,
     CHARSET_SITE,
@@ -51,8 +53,7 @@ from devweb.web.faults import (
     XSS_SITE,
     fault_web,
 )
-from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
-from devweb.web.tls import CERT_COMMON_NAME
+from tests.support.webs import build_web
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = ssl._create_unverified_context()
@@ -447,7 +448,7 @@ def test_proxy_env_and_stop():
 def test_cli_ready_file_and_sigterm(tmp_path):
     ready = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "devweb.web", "--web", "faults", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.webs", "--web", "faults", "--port", "0",
                              "--ready-file", str(ready)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

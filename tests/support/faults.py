@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 
-from .sites import Route, Site, Web, html_route, redirect, robots_route, text_route
+from devweb.web.sites import Route, Site, Web, html_route, redirect, robots_route, text_route
 
 __all__ = [
     "fault_web", "FAULT_EXPECTED", "FAULT_DOMAINS", "huge_body",
