@@ -13,6 +13,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from devweb.dns.demo import DEMO_CLOAKED
+
 from .demo_sites import (
     DEMO_DOMAINS,
     DEMO_EMBEDDINGS,
@@ -58,8 +60,6 @@ _ENV.filters["as_text"] = str  # embed code as text, escaped into an attribute
 
 def _site_data(ctx: SiteContext) -> dict:
     """What every page of the site shows: the context, navigation, social links, held-back embeds, legal numbers."""
-    from devweb.dns.demo import DEMO_CLOAKED
-
     ds, text = ctx.ds, demo_text()
     pages = text["pages"][ds.template]
     socials = []
