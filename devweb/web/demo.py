@@ -20,6 +20,7 @@ from .demo_sites import (
     DEMO_EMBEDDINGS,
     DEMO_SERVICES,
     DEMO_SITES,
+    DEMO_TEXT,
     MONTH2_CHANGES,
     DemoSite,
     ServiceInfo,
@@ -27,7 +28,6 @@ from .demo_sites import (
     declared_services,
     demo_domain_list_text,
     demo_ground_truth,
-    demo_text,
     seed,
     site_context,
     site_services,
@@ -60,7 +60,7 @@ _ENV.filters["as_text"] = str  # embed code as text, escaped into an attribute
 
 def _site_data(ctx: SiteContext) -> dict:
     """What every page of the site shows: the context, navigation, social links, held-back embeds, legal numbers."""
-    ds, text = ctx.ds, demo_text()
+    ds, text = ctx.ds, DEMO_TEXT
     pages = text["pages"][ds.template]
     socials = []
     rng = random.Random(seed(ds.domain, "social"))
@@ -136,7 +136,7 @@ def _robots(ctx: SiteContext) -> str:
 def _build_site(ds: DemoSite, month: int) -> list[Site]:
     ctx = site_context(ds, month)
     data = _site_data(ctx)
-    paragraphs = demo_text()["paragraphs"][ds.template]
+    paragraphs = DEMO_TEXT["paragraphs"][ds.template]
     rng = random.Random(seed(ds.domain, "content"))
     server = [("Server", ctx.server)]
     if ctx.server == "cloudflare":

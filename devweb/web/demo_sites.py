@@ -8,7 +8,6 @@ import hashlib
 import random
 import string
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -17,18 +16,12 @@ import yaml
 __all__ = [
     "DEMO_DOMAINS", "DEMO_SITES", "DEMO_SERVICES", "MONTH2_CHANGES", "DEMO_EMBEDDINGS", "DemoSite", "ServiceInfo",
     "SiteContext", "site_context", "site_services", "declared_services", "demo_ground_truth", "demo_domain_list_text",
-    "demo_text", "seed",
+    "DEMO_TEXT", "seed", "check_ground_truth",
 ]
 
 
 def _read(name: str) -> dict[str, Any]:
     return yaml.safe_load(resources.files("devweb").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-@cache
-def demo_text() -> dict[str, Any]:
-    """The words of the demo pages (``devweb/data/demo_text.yml``)."""
-    return _read("demo_text.yml")
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,25 @@ class DemoSite:
     clean: bool = False  # privacy-clean: self-hosted fonts + self-hosted Matomo only
 
 
-_TRUTH = _read("demo_sites.yml")
+def check_ground_truth(truth: dict[str, Any]) -> dict[str, Any]:
+    """``truth`` if every service and site its tables name is defined in it; else a ValueError naming the strays."""
+    named = [*truth["consent_managers"], *(k for group in truth["exclusive"] for k in group), *truth["trackers"],
+             *(k for c in truth["month2_changes"].values() for k in [*c["removed"], *c["added"]]),
+             *(k for held in truth["embeddings"].values() for k in held),
+             *(k for w in truth["consent_manager_weights"].values() for k in w if k is not None),
+             *(k for p in truth["service_probabilities"].values() for k in p),
+             *(k for extra in truth["extra_services"].values() for k in extra)]
+    services = sorted(set(named) - set(truth["services"]))
+    sites = sorted({*truth["month2_changes"], *truth["embeddings"], *truth["extra_services"]}
+                   - {row["domain"] for row in truth["sites"]})
+    if services or sites:
+        raise ValueError(f"devweb/data/demo_sites.yml names undefined services {services} or sites {sites}")
+    return truth
+
+
+_TRUTH = check_ground_truth(_read("demo_sites.yml"))
+#: the words of the demo pages (``devweb/data/demo_text.yml``): paragraphs, pages, policy purposes, name pools
+DEMO_TEXT: dict[str, Any] = _read("demo_text.yml")
 DEMO_SERVICES: dict[str, ServiceInfo] = {
     key: ServiceInfo(key, s["name"], s["provider"], s["category"], tuple(s["hosts"]), s.get("policy_url", ""))
     for key, s in _TRUTH["services"].items()}
@@ -214,7 +225,7 @@ def _ids(rng: random.Random, slug: str) -> dict[str, str]:
 
 def site_context(ds: DemoSite, month: int) -> SiteContext:
     """The generated details of ``ds`` in ``month`` (seeded by its domain: the same on every call)."""
-    text = demo_text()
+    text = DEMO_TEXT
     host = f"www.{ds.domain}" if ds.www else ds.domain
     services = site_services(ds.domain, month)
     ctx = SiteContext(ds, host, month, services, declared_services(ds.domain))

@@ -10,9 +10,11 @@ import ssl
 import subprocess
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devweb.web import LocalWeb
 from devweb.web.demo import (
@@ -22,6 +24,7 @@ from devweb.web.demo import (
     demo_ground_truth,
     demo_web,
 )
+from devweb.web.demo_sites import check_ground_truth
 from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
 from devweb.web.tls import CERT_COMMON_NAME
 from tests.support.benchweb import bench_web
@@ -407,6 +410,24 @@ def test_demo_domain_list_text():
     assert "http://1.2.3.4/" in lines and "not a domain" in lines
     assert len(lines) == len(DEMO_DOMAINS) + 3
     assert len(lines) - len(set(lines)) == 1
+
+
+def test_demo_ground_truth_data_names_nothing_undefined():
+    """The ground truth is data (devweb/data/demo_sites.yml); a service or site its tables name but do not define
+    fails the load, named in the message."""
+    truth = yaml.safe_load(resources.files("devweb").joinpath("data", "demo_sites.yml").read_text(encoding="utf-8"))
+    assert check_ground_truth(truth) is truth
+    truth["embeddings"]["kochen-mit-anna.de"]["youtube_nocokie"] = "encoded"
+    truth["month2_changes"]["nowhere-site.de"] = {"removed": [], "added": []}
+    with pytest.raises(ValueError, match=r"services \['youtube_nocokie'\] or sites \['nowhere-site.de'\]"):
+        check_ground_truth(truth)
+
+
+def test_demo_pages_escape_what_they_show():
+    """The templates escape every value (& < > "): a site name with an ampersand is text, not markup."""
+    home = demo_web(1)["kanzlei-weber.de"].routes["/"].body
+    assert b"<title>Startseite | Kanzlei Weber &amp; Kollegen</title>" in home
+    assert b"Weber & Kollegen" not in home
 
 
 # --------------------------------------------------------------------------- bench web
