@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bench.crawl import start_web  # noqa: E402
 from common.runfolder import Layout  # noqa: E402
 from devweb.dns import LocalDNS  # noqa: E402
-from devweb.dns.fixtures import web_zone  # noqa: E402
+from tests.support.zones import web_zone  # noqa: E402
 
 TARGET = 20.0  # sites/min in browser mode on 2 cores
 

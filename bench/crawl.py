@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from common.runfolder import Layout, parts  # noqa: E402
 from crawler import settings as S  # noqa: E402
 from devweb.dns import LocalDNS  # noqa: E402
-from devweb.dns.fixtures import web_zone  # noqa: E402
+from tests.support.zones import web_zone  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
 CRAWLER_CPUS = {CPUS[0]}
@@ -42,7 +42,7 @@ def pin(cpus):
 def start_web(n: int, tmp: Path) -> tuple[subprocess.Popen, int]:
     ready = tmp / "web.port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devweb.web", "--web", "bench", "--n", str(n), "--port", "0",
+        [sys.executable, "-m", "tests.support.webs", "--web", "bench", "--n", str(n), "--port", "0",
          "--ready-file", str(ready)],
         cwd=ROOT, preexec_fn=pin(SERVER_CPUS),
     )

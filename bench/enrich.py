@@ -115,7 +115,7 @@ def geo_databases() -> tuple[GeoIP, str]:
     geo, problems = open_geoip(fetch=True)
     if not problems:
         return geo, "pinned ip-location-db data"
-    from devweb import fixtures
+    from tests.support import fixtures
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-geo-"))
     rows = fixtures.read_networks_csv(ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv")

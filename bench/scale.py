@@ -37,7 +37,7 @@ from crawl import start_web  # noqa: E402  (bench/crawl.py: the local bench web 
 
 from common.runfolder import Layout, parts  # noqa: E402
 from devweb.dns import LocalDNS  # noqa: E402
-from devweb.dns.fixtures import web_zone  # noqa: E402
+from tests.support.zones import web_zone  # noqa: E402
 
 QUICK_IDLE = ["-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", "SR_REDIS_HEARTBEAT_INTERVAL=1", "-s",
               "SR_REDIS_HEARTBEAT_TTL=3"]

@@ -736,7 +736,7 @@ def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
 
     from devweb.dns import LocalDNS
     from devweb.dns.demo import demo_zone
-    from devweb.dns.fixtures import web_zone
+    from devweb.dns.fixtures import browser_zone
     from devweb.web import BROWSER_DOMAINS, build_web
     from devweb.web.demo import demo_domain_list_text
     from devweb.web.server import LocalWeb
@@ -748,7 +748,7 @@ def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     web = build_web("demo,browser", month=2)
-    with LocalDNS(demo_zone().update(web_zone("browser")), port=dns_port) as dns, \
+    with LocalDNS(demo_zone().update(browser_zone()), port=dns_port) as dns, \
             LocalWeb(web, port=proxy_port) as lw:
         me = _self_command()
         out.print(f"demo web on {lw.proxy_url} (an HTTP(S) proxy serving {len(web)} hosts), demo DNS on "
@@ -777,9 +777,9 @@ def _demo_browser(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     domains = out_dir / "demo-domains.txt"
     domains.write_text(demo_domain_list_text() + "".join(f"{d}\n" for d in BROWSER_DOMAINS), encoding="utf-8")
-    from devweb.dns.fixtures import web_zone
+    from devweb.dns.fixtures import browser_zone
 
-    with LocalDNS(demo_zone().update(web_zone("browser"))) as dns, LocalWeb(build_web("demo,browser")) as web:
+    with LocalDNS(demo_zone().update(browser_zone())) as dns, LocalWeb(build_web("demo,browser")) as web:
         env = {**os.environ, **web.proxy_env()}
         cmd = [sys.executable, "-m", "pipelines.cli", "crawl", str(domains), "--out", str(out_dir),
                "--nameserver", dns.nameserver, "--allow-private", "--max-pages", "1", "--mode", "browser",

@@ -143,7 +143,7 @@ def local_dns():
     """The tests' DNS server (the crawler looks every site up itself, proxy or not): every host of the fault and
     browser webs and the first ``BENCH_SITES_IN_DNS`` bench sites at a public address, the fault web's DNS
     faults, and one name resolving to a private address (``dns-private-site.de``)."""
-    from devweb.dns.fixtures import web_zone
+    from tests.support.zones import web_zone
 
     with LocalDNS(web_zone("faults,browser", bench_sites=BENCH_SITES_IN_DNS)) as dns:
         yield dns
@@ -151,8 +151,8 @@ def local_dns():
 
 @pytest.fixture(scope="session")
 def fault_server():
-    from devweb.web.faults import fault_web
     from devweb.web.server import LocalWeb
+    from tests.support.faults import fault_web
 
     with LocalWeb(fault_web()) as web:
         yield web

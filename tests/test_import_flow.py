@@ -50,7 +50,7 @@ def _unit(module: str) -> str:
     raise AssertionError(f"{module} is in no layer of the documented flow (add it to docs/architecture.md)")
 
 
-def _imports(path: Path) -> list[tuple[str, int]]:
+def _imports(path: Path, roots: tuple[str, ...] = PACKAGES) -> list[tuple[str, int]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip: set[int] = set()
     for node in ast.walk(tree):
@@ -67,7 +67,7 @@ def _imports(path: Path) -> list[tuple[str, int]]:
                 found.append((sub if is_module else node.module, node.lineno))
         elif isinstance(node, ast.Import):
             found.extend((alias.name, node.lineno) for alias in node.names)
-    return sorted({(m, line) for m, line in found if m.split(".")[0] in PACKAGES}, key=lambda x: (x[1], x[0]))
+    return sorted({(m, line) for m, line in found if m.split(".")[0] in roots}, key=lambda x: (x[1], x[0]))
 
 
 def _graph() -> dict[str, list[tuple[str, str, int]]]:
@@ -95,6 +95,13 @@ def test_imports_follow_the_documented_flow():
             if not ok:
                 wrong.append(f"{where}: {source} imports {target} ({dest})")
     assert wrong == [], "imports against the flow:\n" + "\n".join(wrong)
+
+
+def test_no_package_imports_the_tests():
+    """The wheel carries no tests/: the fixtures in tests/support are for tests and bench/ only."""
+    found = [f"{path.relative_to(ROOT)}:{line}: {target}" for package in PACKAGES
+             for path in sorted((ROOT / package).rglob("*.py")) for target, line in _imports(path, ("tests",))]
+    assert found == [], "package modules importing tests/:\n" + "\n".join(found)
 
 
 def test_no_import_cycle_between_packages():
@@ -128,4 +135,6 @@ def test_the_check_sees_a_wrong_import(tmp_path):
     probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pipelines.cli import main\n"
                      "def f():\n    from pipelines.warehouse import build\n", encoding="utf-8")
     assert _imports(probe) == [("pipelines.warehouse.build", 5)]
+    probe.write_text("def f():\n    from tests.support.faults import fault_web\n", encoding="utf-8")
+    assert _imports(probe, ("tests",)) == [("tests.support.faults", 2)]
     assert _unit("pipelines.risk.command") == "pipelines.cli" and _unit("crawler.browser.session") == "crawler"

@@ -57,11 +57,12 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_code_data_and_no_cache(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    tracked = subprocess.run(["git", "ls-files", "common", "crawler", "pipelines", "data"], cwd=ROOT,
+    tracked = subprocess.run(["git", "ls-files", "common", "crawler", "devweb", "pipelines", "data"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     expected = {("servicerisk_data/" + f.removeprefix("data/")) if f.startswith("data/") else f for f in tracked}
     assert sorted(expected - names) == []
     assert "servicerisk_data/services/_signatures.yml" in names and "pipelines/warehouse/sql/marts/40_services.sql" in names
+    assert "devweb/data/demo_sites.yml" in names and "devweb/web/templates/demo/layout.html.j2" in names
     assert not [n for n in names if n.startswith("servicerisk_data/cache/") or n.startswith("tests/")]
 
 

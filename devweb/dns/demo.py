@@ -207,7 +207,7 @@ def site_addresses(domain: str, index: int) -> tuple[str, str | None]:
 def demo_zone() -> Zone:
     """A fresh Zone for the demo web: every demo site (apex, ``www.``, ``analytics.``), every third-party host
     of both months (``{slug}.matomo.cloud`` for every site), the CDN ``www.`` chains and ``DEMO_CLOAKED``."""
-    from devweb.web.demo import DEMO_SITES
+    from devweb.web.demo_sites import DEMO_SITES
 
     zone = Zone.parse(_THIRD_PARTY)
     for index, ds in enumerate(DEMO_SITES):

@@ -1,47 +1,21 @@
-"""DNS for the local webs of tests and benchmarks: the crawler looks every site up itself (proxy or not), so each
-web's hosts must resolve; the fault web's DNS faults (NXDOMAIN, SERVFAIL, a CNAME loop, a dangling CNAME, a server
-that never answers) must fail."""
+"""DNS for the browser fixture sites the demo serves beside its own (``servicerisk demo --mode browser`` and
+``--serve``): the crawler looks every site up itself, proxy or not, so each host must resolve. The fault and
+bench webs' zones (tests and benchmarks only) build on this in ``tests/support/zones.py``."""
 
 from __future__ import annotations
 
 from devweb.dns.server import Zone
 
-__all__ = ["fault_zone", "web_zone", "FIXTURE_ADDRESS"]
+__all__ = ["browser_zone", "FIXTURE_ADDRESS"]
 
 #: The address fixture zones give the local web's hosts: public (the private-address guard lets it pass), and never
-#: connected to, since every fetch of a test goes through the local proxy (a crawl without a proxy gets a zone
-#: pointing at loopback instead).
+#: connected to, since every fetch goes through the local proxy (a crawl without a proxy gets a zone pointing at
+#: loopback instead).
 FIXTURE_ADDRESS = "88.99.0.10"
 
 
-def fault_zone(address: str = FIXTURE_ADDRESS, overrides: dict[str, str] | None = None) -> Zone:
-    """Every fault-web host at ``address`` (``overrides``: host -> another address), the DNS faults as their names
-    say, and ``dns-private-site.de`` (and its ``www.``) at a private address."""
-    from devweb.web.faults import DNS_FAULTS, fault_web
+def browser_zone(address: str = FIXTURE_ADDRESS) -> Zone:
+    """Every host of the browser fixture web (``devweb.web.browserweb``) at ``address``."""
+    from devweb.web.browserweb import browser_web
 
-    overrides = overrides or {}
-    zone = Zone.of_hosts([h for h in fault_web().hosts() if h not in DNS_FAULTS and h not in overrides], address)
-    for host, other in overrides.items():
-        zone.update(Zone.of_hosts([host], other))
-    for name, fault in DNS_FAULTS.items():
-        if fault == "loop":
-            zone.add(name, "CNAME", f"loop-b.{name}").add(f"loop-b.{name}", "CNAME", name)
-        elif fault == "dangling":
-            zone.add(name, "CNAME", f"gone.{name}")  # gone.* has no record: NXDOMAIN at the end of the chain
-        elif fault != "nxdomain":
-            zone.behave(name, fault)
-    for name in ("dns-private-site.de", "www.dns-private-site.de"):
-        zone.add(name, "A", "10.20.30.40")
-    return zone
-
-
-def web_zone(names: str = "faults,browser", bench_sites: int = 0, address: str = FIXTURE_ADDRESS) -> Zone:
-    """A zone for the local webs ``names`` (comma-separated: ``faults``, ``browser``) and the first ``bench_sites``
-    sites of the bench web, every host at ``address`` (the fault web's DNS faults as ``fault_zone`` has them)."""
-    from devweb.web import browser_web
-    from devweb.web.bench import bench_domains
-
-    parts = {p.strip() for p in names.split(",") if p.strip()}
-    zone = fault_zone(address) if "faults" in parts else Zone()
-    hosts = [*(browser_web().hosts() if "browser" in parts else ()), *bench_domains(bench_sites)]
-    return zone.update(Zone.of_hosts(hosts, address))
+    return Zone.of_hosts(browser_web().hosts(), address)

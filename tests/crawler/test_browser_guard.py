@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.netns import run_in_netns
+from tests.support.netns import run_in_netns
 
-SCENARIO = Path(__file__).with_name("browser_guard_scenario.py")
+SCENARIO = Path(__file__).parents[1] / "support" / "browser_guard_scenario.py"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from devweb.dns import LocalDNS, Zone
 from devweb.dns.fixtures import FIXTURE_ADDRESS
 from devweb.web.server import LocalWeb
 from devweb.web.sites import Site, Web, html_route
-from tests.netns import CountingListener
+from tests.support.netns import CountingListener
 
 
 def http_listener() -> CountingListener:

@@ -14,7 +14,8 @@ import pytest
 
 from common.runfolder import Layout, parts
 from common.tables import SCHEMAS, TABLES
-from devweb.web.faults import (
+from tests.conftest import run_cli
+from tests.support.faults import (
     DNS_DANGLING_SITE,
     DNS_FAULTS,
     DNS_TIMEOUT_SITE,
@@ -22,7 +23,6 @@ from devweb.web.faults import (
     FAULT_EXPECTED,
     RESET_CONNECT_SITE,
 )
-from tests.conftest import run_cli
 
 MALFORMED = ["http://192.168.1.1/", "not a domain", "co.uk", "-bad-.de", "ok-site.de", "x" * 64 + ".de"]
 

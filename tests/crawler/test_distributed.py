@@ -18,9 +18,9 @@ import redis
 from common.runfolder import Layout, parts
 from crawler.distributed.queue import Keys, entry, home_request, parse_entry, site_dupefilter
 from crawler.ledger import committed
-from devweb.web.bench import bench_web
 from devweb.web.server import LocalWeb
 from tests.conftest import ROOT, run_cli
+from tests.support.benchweb import bench_web
 
 N = 500
 # fast heartbeats and idle close so the test does not wait on production defaults (30 s TTL, 10 s idle)

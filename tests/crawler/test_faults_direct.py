@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from devweb.web.faults import FAULT_ERROR_CLASS, RESET_CONNECT_SITE
-from tests.netns import run_in_netns
+from tests.support.faults import FAULT_ERROR_CLASS, RESET_CONNECT_SITE
+from tests.support.netns import run_in_netns
 
-SCENARIO = Path(__file__).with_name("faults_direct_scenario.py")
+SCENARIO = Path(__file__).parents[1] / "support" / "faults_direct_scenario.py"
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from crawler.observe import (
 )
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
-from tests.oracle import corpus_pages
+from tests.support.oracle import corpus_pages
 
 CI = os.environ.get("CI") == "true"
 

@@ -1,6 +1,6 @@
 """Third-party host recall of ``observe()`` against an independent attribute-level oracle, on real pages.
 
-The oracle (``tests/oracle.py``) reads the page with a different parser (lxml/libxml2) and its own decoding
+The oracle (``tests/support/oracle.py``) reads the page with a different parser (lxml/libxml2) and its own decoding
 and URL resolution. For every corpus page (first-party identity = ``original_url``), the oracle's
 third-party hosts are compared with observe's (hosts of non-declared references whose registrable domain
 differs from the page's). Micro-averaged recall = |oracle ∩ observe| / |oracle| must be at least 99 %,
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from crawler.observe import observe
-from tests.oracle import (
+from tests.support.oracle import (
     ROOT,
     corpus_pages,
     decode_html,
@@ -243,7 +243,7 @@ def recall_report(corpus_results) -> dict[str, Recall]:
         for pf in sorted(labelled_files):
             labelled.add(corpus_results[pf])
         report["labelled"] = labelled
-    lines = [f"observe() vs attribute-level oracle (tests/oracle.py) on {REALPAGES_NAME}, "
+    lines = [f"observe() vs attribute-level oracle (tests/support/oracle.py) on {REALPAGES_NAME}, "
              f"{time.strftime('%Y-%m-%d %H:%M:%S')}"]
     for rec in report.values():
         lines += [rec.summary(), f"top {TOP_MISSES} missed hosts:", rec.top_misses()]

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.observe import Observation, observe
-from tests.oracle import ROOT, corpus_pages
+from tests.support.oracle import ROOT, corpus_pages
 
 PAGE = "https://www.site.example/dir/page.html"
 FETCH_PREFIXES = ("http://", "https://", "ws://", "wss://")

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 
 from common.runfolder import Layout, parts
 from crawler.ledger import clean_incomplete, committed
-from devweb.web.bench import bench_web
 from devweb.web.server import LocalWeb
 from tests.conftest import ROOT, run_cli
+from tests.support.benchweb import bench_web
 
 N = 150
 

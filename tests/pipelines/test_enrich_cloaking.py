@@ -6,7 +6,6 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from devweb import fixtures
 from devweb.dns import LocalDNS
 from devweb.dns.demo import DEMO_CDN_SITES, DEMO_CLOAKED, demo_zone
 from pipelines.catalog.load import load_catalog
@@ -18,6 +17,7 @@ from pipelines.enrich.cloaking import (
 )
 from pipelines.enrich.geoip import GeoIP
 from pipelines.enrich.run import enrich_run
+from tests.support import fixtures
 
 SITE = "beispiel-shop.de"
 

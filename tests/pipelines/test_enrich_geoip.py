@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from common import refdata
-from devweb import fixtures
 from devweb.dns import LocalDNS, Zone
 from pipelines.enrich.geoip import (
     ASN_PACKAGE,
@@ -27,6 +26,7 @@ from pipelines.enrich.geoip import (
 )
 from pipelines.enrich.geoip import asn as geoip_asn
 from pipelines.enrich.run import enrich_run
+from tests.support import fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv"

@@ -13,12 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from devweb import fixtures
 from devweb.dns import LocalDNS, Zone
 from devweb.dns.server import _free_port
 from pipelines.enrich.command import EXAMPLE, enrich, summarise
 from pipelines.enrich.geoip import AsnTable, CdnNetworks, CountryDb, GeoIP
 from pipelines.enrich.run import SCHEMAS, EnrichError, collect_hosts, enrich_run
+from tests.support import fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv"

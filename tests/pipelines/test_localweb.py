@@ -10,12 +10,13 @@ import ssl
 import subprocess
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
-from devweb.web import LocalWeb, build_web
-from devweb.web.bench import bench_web
+from devweb.web import LocalWeb
 from devweb.web.demo import (
     DEMO_DOMAINS,
     MONTH2_CHANGES,
@@ -23,7 +24,11 @@ from devweb.web.demo import (
     demo_ground_truth,
     demo_web,
 )
-from devweb.web.faults import (
+from devweb.web.demo_sites import check_ground_truth
+from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
+from devweb.web.tls import CERT_COMMON_NAME
+from tests.support.benchweb import bench_web
+from tests.support.faults import (
     BROKEN_HTML_SITE,
     CHARSET_ENCODING,
     CHARSET_SITE,
@@ -51,8 +56,7 @@ from devweb.web.faults import (
     XSS_SITE,
     fault_web,
 )
-from devweb.web.sites import Route, Site, Web, hosts_in_html, html_route
-from devweb.web.tls import CERT_COMMON_NAME
+from tests.support.webs import build_web
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = ssl._create_unverified_context()
@@ -408,6 +412,24 @@ def test_demo_domain_list_text():
     assert len(lines) - len(set(lines)) == 1
 
 
+def test_demo_ground_truth_data_names_nothing_undefined():
+    """The ground truth is data (devweb/data/demo_sites.yml); a service or site its tables name but do not define
+    fails the load, named in the message."""
+    truth = yaml.safe_load(resources.files("devweb").joinpath("data", "demo_sites.yml").read_text(encoding="utf-8"))
+    assert check_ground_truth(truth) is truth
+    truth["embeddings"]["kochen-mit-anna.de"]["youtube_nocokie"] = "encoded"
+    truth["month2_changes"]["nowhere-site.de"] = {"removed": [], "added": []}
+    with pytest.raises(ValueError, match=r"services \['youtube_nocokie'\] or sites \['nowhere-site.de'\]"):
+        check_ground_truth(truth)
+
+
+def test_demo_pages_escape_what_they_show():
+    """The templates escape every value (& < > "): a site name with an ampersand is text, not markup."""
+    home = demo_web(1)["kanzlei-weber.de"].routes["/"].body
+    assert b"<title>Startseite | Kanzlei Weber &amp; Kollegen</title>" in home
+    assert b"Weber & Kollegen" not in home
+
+
 # --------------------------------------------------------------------------- bench web
 
 def test_bench_web_100k(lw):
@@ -447,7 +469,7 @@ def test_proxy_env_and_stop():
 def test_cli_ready_file_and_sigterm(tmp_path):
     ready = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "devweb.web", "--web", "faults", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.webs", "--web", "faults", "--port", "0",
                              "--ready-file", str(ready)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -14,11 +14,11 @@ from devweb.dns import LocalDNS
 from devweb.dns.demo import demo_zone
 from devweb.web.browserweb import CMP_GATED_SITE, CMP_IGNORED_SITE, CMP_VENDOR, TAG_SERVICES
 from devweb.web.demo import declared_services, demo_web, site_services
-from devweb.web.faults import XSS_PAYLOADS, XSS_SITE
 from devweb.web.server import LocalWeb
 from pipelines.catalog.coverage import COMPANY_ONLY, NAMED, NOT_MENTIONED, SELF_HOSTED
 from tests.conftest import free_port, run_cli
 from tests.pipelines.test_detect_demo import DEMO_TO_CATALOG
+from tests.support.faults import XSS_PAYLOADS, XSS_SITE
 
 pytestmark = pytest.mark.slow
 # a site leaving a Google tool out of its policy, and one leaving out its self-hosted tools (Borlabs, fonts, Matomo)

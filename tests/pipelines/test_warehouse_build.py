@@ -148,8 +148,8 @@ def test_service_trends_between_runs(tmp_path):
 def test_enriched_run_feeds_hosts_locations_and_cloaking(tmp_path):
     """Crawl tables + a real enrichment (local DNS, tiny GeoIP/ASN files) -> hosts, service_locations marts."""
     from devweb.dns import LocalDNS, Zone
-    from devweb.fixtures import write_asn_mmdb, write_country_mmdb
     from pipelines.enrich.run import enrich_run
+    from tests.support.fixtures import write_asn_mmdb, write_country_mmdb
 
     write_tiny_run(tmp_path, RUN1, 1)
     zone = (Zone().add("www.googletagmanager.com", "A", "142.250.185.72")

@@ -1,4 +1,4 @@
-"""Scenario for ``test_browser_guard.py``, run by ``tests.netns.run_in_netns`` in a network namespace of its own:
+"""Scenario for ``test_browser_guard.py``, run by ``tests.support.netns.run_in_netns`` in a network namespace of its own:
 a browser-mode crawl of a page whose scripts request ``http://127.0.0.1:<port>/`` and ``http://169.254.169.254/``,
 while listeners on exactly those addresses count every connection (169.254.169.254 is put on this namespace's
 loopback, so a connection could reach it here and only here). Prints the counts, the upstream proxy's log and the
@@ -21,7 +21,7 @@ from devweb.dns import LocalDNS, Zone  # noqa: E402
 from devweb.dns.fixtures import FIXTURE_ADDRESS  # noqa: E402
 from devweb.web.server import LocalWeb  # noqa: E402
 from devweb.web.sites import Route, Site, Web, html_route, redirect, robots_route  # noqa: E402
-from tests.netns import CountingListener, add_loopback_address, loopback_up  # noqa: E402
+from tests.support.netns import CountingListener, add_loopback_address, loopback_up  # noqa: E402
 
 PROBE_SITE = "guard-probe.de"
 REDIRECT_SITE = "guard-redirect.de"  # its home page redirects to the loopback listener

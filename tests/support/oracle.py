@@ -332,7 +332,7 @@ def oracle_third_party_hosts(body: bytes, page_url: str) -> set[str]:
 
 # --------------------------------------------------------------------------- the real-pages corpus
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Manual throughput check of the local web (not a test) for keep-alive HTTP, CONNECT+TLS and a Scrapy crawl."""
 
-# Usage: python -m devweb.web.loadcheck [--seconds 5] [--conns 32] [--scrapy] [--no-uvloop]
+# Usage: python -m tests.support.loadcheck [--seconds 5] [--conns 32] [--scrapy] [--no-uvloop]
 # Results go to stdout as one JSON object per measurement.
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _start_server(n: int, no_uvloop: bool) -> tuple[subprocess.Popen, int]:
     ready = Path(tempfile.mkdtemp(prefix="localweb-load-")) / "port"
-    cmd = [sys.executable, "-m", "devweb.web", "--web", "bench", "--n", str(n), "--ready-file", str(ready)]
+    cmd = [sys.executable, "-m", "tests.support.webs", "--web", "bench", "--n", str(n), "--ready-file", str(ready)]
     if no_uvloop:
         cmd.append("--no-uvloop")
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 
-from .sites import Route, Site, Web, html_route, redirect, robots_route, text_route
+from devweb.web.sites import Route, Site, Web, html_route, redirect, robots_route, text_route
 
 __all__ = [
     "fault_web", "FAULT_EXPECTED", "FAULT_DOMAINS", "huge_body",
@@ -48,7 +48,7 @@ DNS_SERVFAIL_SITE = "dns-servfail-site.de"
 DNS_LOOP_SITE = "dns-cname-loop-site.de"
 DNS_DANGLING_SITE = "dns-dangling-cname-site.de"
 DNS_TIMEOUT_SITE = "dns-timeout-site.de"
-#: DNS failure of each name (``devweb.dns.faults.fault_zone`` serves them)
+#: DNS failure of each name (``tests.support.zones.fault_zone`` serves them)
 DNS_FAULTS: dict[str, str] = {DNS_NXDOMAIN_SITE: "nxdomain", DNS_SERVFAIL_SITE: "servfail", DNS_LOOP_SITE: "loop",
                               DNS_DANGLING_SITE: "dangling", DNS_TIMEOUT_SITE: "timeout"}
 

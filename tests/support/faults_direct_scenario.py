@@ -1,4 +1,4 @@
-"""Scenario for ``test_faults_direct.py``, run by ``tests.netns.run_in_netns`` in a network namespace of its own:
+"""Scenario for ``test_faults_direct.py``, run by ``tests.support.netns.run_in_netns`` in a network namespace of its own:
 the fault web served by its own origin servers on loopback (no proxy), its DNS on loopback, one crawl.
 
 Addresses: the sites at 127.0.0.1 (origin servers on ports 80 and 443), ``refused-site.de`` at 127.0.0.2 (nothing
@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from common.runfolder import Layout, parts  # noqa: E402
 from devweb.dns import LocalDNS  # noqa: E402
-from devweb.dns.fixtures import fault_zone  # noqa: E402
-from devweb.web.faults import (  # noqa: E402
+from devweb.web.server import LocalWeb  # noqa: E402
+from tests.support.faults import (  # noqa: E402
     FAULT_EXPECTED,
     INTERNAL_REDIRECT2_SITE,
     INTERNAL_REDIRECT_SITE,
@@ -33,8 +33,8 @@ from devweb.web.faults import (  # noqa: E402
     TLS_GARBAGE_SITE,
     fault_web,
 )
-from devweb.web.server import LocalWeb  # noqa: E402
-from tests.netns import loopback_up  # noqa: E402
+from tests.support.netns import loopback_up  # noqa: E402
+from tests.support.zones import fault_zone  # noqa: E402
 
 #: redirects to loopback/private addresses test the private-address guard, which this loopback-only web must allow
 DIRECT_EXPECTED = {d: o for d, o in FAULT_EXPECTED.items() if d not in (INTERNAL_REDIRECT_SITE, INTERNAL_REDIRECT2_SITE)}

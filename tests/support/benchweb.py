@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .sites import Route, Site, Web, robots_route
+from devweb.web.sites import Route, Site, Web, robots_route
 
 __all__ = ["bench_web", "bench_domains", "bench_domain_list_text", "bench_host", "BENCH_REFS_PER_PAGE"]
 
