@@ -16,29 +16,30 @@ from common.manifest import settings_digest
 from common.paths import data_path
 from common.runfolder import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 from common.tables import TABLES, SiteBundle
+from crawler import defaults
 from crawler import settings as default_settings
 from crawler.domains import read_domain_list, write_rejected_csv
 
 
 @dataclass
 class CrawlOptions:
-    """What a user can set for one crawl (CLI flags map 1:1 onto these)."""
+    """What a user can set for one crawl (CLI flags map 1:1 onto these; defaults from ``crawler.defaults``)."""
 
     out: Path
-    max_pages: int = 5
-    concurrency: int = 32
-    per_site_concurrency: int = 2
-    timeout: float = 20.0
-    ignore_robots: bool = False
+    max_pages: int = defaults.CRAWL.max_pages
+    concurrency: int = defaults.CRAWL.concurrency
+    per_site_concurrency: int = defaults.CRAWL.per_site_concurrency
+    timeout: float = defaults.CRAWL.timeout
+    ignore_robots: bool = defaults.CRAWL.ignore_robots
     user_agent: str | None = None
-    allow_private: bool = False
+    allow_private: bool = defaults.CRAWL.allow_private
     nameservers: tuple[str, ...] = ()
-    autothrottle: bool = True
+    autothrottle: bool = defaults.CRAWL.autothrottle
     progress: bool | str = False  # True: a bar, "lines": progress lines on stderr, False: none
     run_id: str | None = None
     writer_id: str | None = None
     kind: str = "crawl"
-    mode: str = "static"  # static | browser (headless Chromium)
+    mode: str = defaults.CRAWL.mode  # static | browser (headless Chromium)
     consent_states: tuple[str, ...] = ()  # browser mode: extra passes besides pre-consent (accept, reject)
     signals: tuple[str, ...] = ()  # browser mode: extra signal passes (gpc)
     panel: str | None = None  # runs compared with each other (trends); default: those of the same input list

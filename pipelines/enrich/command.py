@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import click
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
+
+from pipelines.clihelp import epilog, fail, nameserver_option, out_option
 
 EXAMPLE = "servicerisk enrich --out out/demo"
 
@@ -80,13 +81,11 @@ def print_summary(enriched_dir: Path, console: Console | None = None) -> None:
         console.print("no CNAME-cloaked first-party subdomains")
 
 
-@click.command(epilog=f"\b\nExample:\n  {EXAMPLE}")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder holding raw/<run_id>/; results go to OUT/enriched/<run_id>/.")
+@click.command(epilog=epilog(EXAMPLE))
+@out_option("Output folder holding raw/<run_id>/; results go to OUT/enriched/<run_id>/.")
 @click.option("--run", "run_id", default=None, metavar="RUN_ID",
               help="Sealed raw run to enrich (default: the newest).")
-@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
-              help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's).")
+@nameserver_option()
 @click.option("--ecs", default=None, metavar="SUBNET",
               help="Send this EDNS Client Subnet (e.g. 91.0.0.0/24) to see the answer a visitor there gets; "
                    "recorded as the vantage. Default: off.")
@@ -112,16 +111,10 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
     and flag CNAME-cloaked first-party subdomains; writes Parquet tables to OUT/enriched/<run_id>/."""
     from crawler.dnslookup import parse_ecs
     from crawler.progresslines import progress_mode
-    from crawler.resolver import parse_nameserver
     from pipelines.catalog.load import CatalogError, load_catalog
     from pipelines.enrich.geoip import GeoIPError
     from pipelines.enrich.run import EnrichError, enrich_run
 
-    for ns in nameservers:
-        try:
-            parse_nameserver(ns)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
     if ecs:
         try:
             parse_ecs(ecs)
@@ -133,8 +126,7 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
                             concurrency=concurrency, geoip_db=geoip_db, asn_db=asn_db, force=force, progress=show,
                             catalog=load_catalog())
     except (EnrichError, GeoIPError, CatalogError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail(str(e))
     console = Console()
     for problem in result.manifest.get("problems", []):
         Console(stderr=True).print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
