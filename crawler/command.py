@@ -6,17 +6,20 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from common.runfolder import Layout
-from crawler.defaults import CRAWL, CrawlDefaults
+from crawler.defaults import CRAWL, MODES, RUN_OPTION_FLAGS, CrawlDefaults
 from crawler.domains import DomainListError
 from crawler.progresslines import progress_mode
-from crawler.runner import MODES, RUN_OPTION_FLAGS, CrawlOptions
 from pipelines import exits
 from pipelines.clihelp import epilog, err, fail, nameserver_option, out, out_option, self_command
+
+if TYPE_CHECKING:
+    from crawler.runner import CrawlOptions
 
 EXAMPLES = {
     "crawl": "servicerisk crawl domains.txt --out out/mycrawl --max-pages 5",
@@ -28,7 +31,7 @@ _REDIS_HELP = "Redis server of a distributed run, e.g. redis://127.0.0.1:6379/0.
 _MODE_HELP = ("static: fetch HTML and read it; browser: load every page in headless Chromium (/usr/bin/chromium; "
               "through https_proxy when set) and record every request, cookie and storage key.")
 
-#: the crawl flags with a default (flag names from ``crawler.runner.RUN_OPTION_FLAGS``): CrawlOptions field ->
+#: the crawl flags with a default (flag names from ``crawler.defaults.RUN_OPTION_FLAGS``): CrawlOptions field ->
 #: click keywords and help; the default comes from a ``crawler.defaults`` table
 _FLAGS: dict[str, tuple[dict, str]] = {
     "max_pages": ({"type": click.IntRange(1, 100)}, "Pages per site, home page included."),
@@ -141,6 +144,8 @@ def _parse_sets(sets: tuple[str, ...]) -> dict:
 def options_from(flags: dict) -> CrawlOptions:
     """CrawlOptions from the parsed crawl flags (``crawl_options`` and ``browser_options``; a browser crawl's
     Chromium checked)."""
+    from crawler.runner import CrawlOptions
+
     mode = flags.get("mode", CRAWL.mode)
     sets = _parse_sets(flags["sets"])
     if mode == "browser":
@@ -242,7 +247,7 @@ def crawl(domains, resume=None, redis_url=None, **flags):
 
 
 def _given_run_options() -> list[str]:
-    """The run-shaping options (``crawler.runner.RUN_OPTION_FLAGS``) set on this command line, in that table's
+    """The run-shaping options (``crawler.defaults.RUN_OPTION_FLAGS``) set on this command line, in that table's
     order (messages name them in a stable order)."""
     ctx = click.get_current_context()
     given = {p.name for p in ctx.command.params

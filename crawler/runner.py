@@ -18,6 +18,7 @@ from common.runfolder import DOMAINS, REJECTED, Layout, check_run_id, new_run_id
 from common.tables import TABLES, SiteBundle
 from crawler import defaults
 from crawler import settings as default_settings
+from crawler.defaults import MODES, RUN_OPTION_FLAGS
 from crawler.domains import read_domain_list, write_rejected_csv
 
 
@@ -46,14 +47,6 @@ class CrawlOptions:
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
-#: CrawlOptions fields that shape a run's data, and the flag that sets each: recorded when the run starts,
-#: adopted (or, given with another value, refused) by a resume, shared by every worker of a distributed run
-RUN_OPTION_FLAGS: dict[str, str] = {
-    "max_pages": "--max-pages", "concurrency": "--concurrency", "per_site_concurrency": "--per-site-concurrency",
-    "timeout": "--timeout", "ignore_robots": "--ignore-robots", "user_agent": "--user-agent",
-    "allow_private": "--allow-private", "nameservers": "--nameserver", "autothrottle": "--no-autothrottle",
-    "extra_settings": "--set", "mode": "--mode", "consent_states": "--consent", "signals": "--gpc", "panel": "--panel",
-}
 RUN_OPTIONS: tuple[str, ...] = tuple(RUN_OPTION_FLAGS)
 _TUPLES = ("nameservers", "consent_states", "signals")
 
@@ -279,8 +272,6 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
     s.update(opts.extra_settings)
     return s
 
-
-MODES = ("static", "browser")
 
 
 def _proxy() -> str:

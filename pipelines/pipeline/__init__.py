@@ -10,14 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.runfolder import Layout
 from crawler.defaults import SCAN
-from crawler.runner import CrawlOptions, RunPlan
 from pipelines import exits
 
-Crawl = Callable[[RunPlan, CrawlOptions], dict]
+if TYPE_CHECKING:
+    from crawler.runner import CrawlOptions, RunPlan
+
+Crawl = Callable[["RunPlan", "CrawlOptions"], dict]
 
 
 class PipelineError(Exception):
@@ -148,6 +150,7 @@ def scan(site: str, scan_dir: Path, *, run_id: str, max_pages: int = SCAN.max_pa
     the scan's crawl defaults (``crawler.defaults.SCAN``), a warehouse of scan runs only, and the report; a
     browser scan loads the site before consent, after accept and reject, and with GPC, and keeps one HAR file
     per visit under ``scan_dir/evidence/har/``."""
+    from crawler.runner import CrawlOptions
     from pipelines.scan.evidence import EVIDENCE_DIR, HAR_DIR
 
     scan_dir.mkdir(parents=True, exist_ok=False)

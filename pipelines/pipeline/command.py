@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -23,10 +24,12 @@ from crawler.command import (
     say_unsealed,
 )
 from crawler.progresslines import progress_mode, step_lines
-from crawler.runner import CrawlOptions
 from pipelines import exits
 from pipelines.clihelp import epilog, err, fail, out, out_option, self_command
 from pipelines.pipeline import CrawlNotFinished, Observer, PipelineError, crawl_in_child, run_pipeline
+
+if TYPE_CHECKING:
+    from crawler.runner import CrawlOptions
 
 EXAMPLES = {
     "run": "servicerisk run domains.txt --out out/mycrawl --max-pages 5",
@@ -113,6 +116,7 @@ def demo(out_dir, mode="static", serve=False, proxy_port=0, dns_port=0):
     """Run the whole pipeline on the embedded offline demo web (local proxy + local DNS on 127.0.0.1):
     two monthly crawls (some sites change their embeds in month 2), then the warehouse. With --serve, only keep
     the demo web and DNS up for your own crawls and scans."""
+    from crawler.runner import CrawlOptions
     from devweb.dns import LocalDNS
     from devweb.dns.demo import demo_zone
     from devweb.web.demo import demo_domain_list_text, demo_web
@@ -238,6 +242,7 @@ def _demo_serve(out_dir: Path, proxy_port: int, dns_port: int) -> None:
 
 def _demo_browser(out_dir: Path) -> None:
     """The browser pass of the demo: demo web + browser fixture sites, every consent state and GPC."""
+    from crawler.runner import CrawlOptions
     from devweb.dns import LocalDNS
     from devweb.dns.demo import demo_zone
     from devweb.dns.fixtures import web_zone

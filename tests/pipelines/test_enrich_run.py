@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from devweb import fixtures
 from devweb.dns import LocalDNS, Zone
 from devweb.dns.server import _free_port
-from pipelines.enrich.command import EXAMPLE, enrich, summarise
+from pipelines.enrich.command import EXAMPLE, enrich
 from pipelines.enrich.geoip import AsnTable, CdnNetworks, CountryDb, GeoIP
 from pipelines.enrich.run import SCHEMAS, EnrichError, collect_hosts, enrich_run
+from pipelines.enrich.summary import summarise
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "mmdb" / "golden_networks.csv"
