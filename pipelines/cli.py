@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from common.runfolder import Layout
+from pipelines import exits
 from pipelines.clihelp import epilog, exit_codes, fail, out, out_option
 
 EXAMPLES = {
@@ -54,7 +55,7 @@ def refdata(ctx, cache_dir):
         try:
             path = rd.ensure(name, **kwargs)
         except (rd.RefdataError, OSError) as e:
-            fail(f"{name}: {e}", 1)
+            fail(f"{name}: {e}", exits.FAILED)
         t.add_row(name, entry.version, str(entry.data_date or "unknown"), str(entry.data_licence or entry.licence),
                   str(path))
     out.print(t)
@@ -92,7 +93,7 @@ def check(out_dir):
     for name, n in results.items():
         out.print(f"{'ok  ' if n == 0 else 'FAIL'} {name}" + (f" ({n} rows)" if n else ""))
     if any(results.values()):
-        sys.exit(1)
+        sys.exit(exits.FAILED)
 
 
 @main.command(epilog=_epilog("query"))

@@ -3,11 +3,10 @@ of a scanned site or for catalog services. Drafts, not legal advice; unknown fac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from pipelines.clihelp import epilog, fail
+from pipelines import exits
+from pipelines.clihelp import epilog, fail, out_option
 from pipelines.publish.texts import LANGS
 
 EXAMPLE = "servicerisk policy --out out/demo --services livechat,google-analytics-4"
@@ -15,9 +14,8 @@ EXAMPLE = "servicerisk policy --out out/demo --services livechat,google-analytic
 
 @click.command("policy", epilog=epilog(EXAMPLE, "servicerisk policy --out out/demo baeckerei-schmidt.de"))
 @click.argument("domain", required=False)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder: blocks go to OUT/policy/<lang>/ (catalog services) or OUT/policy/<domain>/<lang>/ "
-                   "(a scanned site); DOMAIN and --scan read OUT/scans/.")
+@out_option("Output folder: blocks go to OUT/policy/<lang>/ (catalog services) or OUT/policy/<domain>/<lang>/ "
+            "(a scanned site); DOMAIN and --scan read OUT/scans/.")
 @click.option("--lang", "langs", type=click.Choice(LANGS), multiple=True,
               help="Language of the blocks (repeatable; default: German and English).")
 @click.option("--scan", "scan_id", default=None, metavar="RUN_ID", help="The services one scan found (OUT/scans/RUN_ID).")
@@ -65,7 +63,7 @@ def policy(domain, out_dir, langs, scan_id, services):
             report = read_scan(out_dir, scan_id)
             ids = [s["service_id"] for s in report.get("services") or []]
             if not ids:
-                fail(f"scan {scan_id} of {report.get('domain')} found no services", 1)
+                fail(f"scan {scan_id} of {report.get('domain')} found no services", exits.FAILED)
             folder = out_dir / "policy" / report["domain"]
             kwargs = {"verdicts": scan_verdicts(report), "day": scan_day(report)}
         written = write_blocks(catalog, ids, folder, langs=langs, **kwargs)

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from pipelines import exits
 from pipelines.catalog.load import DEFAULT_DATA_DIR
 from pipelines.clihelp import epilog, fail
 
@@ -60,11 +61,11 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
     try:
         snapshot = d.load_snapshot(folder)
     except d.DpfImportError as e:
-        fail("the current snapshot is invalid:\n" + "\n".join(e.problems), 1)
+        fail("the current snapshot is invalid:\n" + "\n".join(e.problems), exits.FAILED)
     try:
         catalog = load_catalog(data_dir)
     except (CatalogError, FileNotFoundError) as e:
-        fail(f"cannot load the catalog: {e}", 1)
+        fail(f"cannot load the catalog: {e}", exits.FAILED)
     if import_csv is not None:
         try:
             entries = d.read_dpf_csv(import_csv, today=day)
@@ -116,7 +117,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
         console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
         if strict and (bad or any(counts[k] for k in KINDS[:-1])):
-            sys.exit(1)
+            sys.exit(exits.FAILED)
     elif import_csv is None:
         users: dict[str, list[str]] = {}
         for c in catalog.companies.values():
@@ -152,7 +153,7 @@ def risk(service_ids, explain, as_json, as_of, lang, data_dir):
     try:
         ctx = load_context(data_dir, as_of=_day(as_of))
     except Exception as e:  # the loaders' errors all carry a readable message
-        fail(f"cannot load the risk data: {e}", 1)
+        fail(f"cannot load the risk data: {e}", exits.FAILED)
     ids = list(service_ids) or [s.id for s in ctx.catalog.services if not s.id.startswith("tpw-")]
     unknown = [i for i in ids if i not in ctx.catalog.by_id]
     if unknown:
