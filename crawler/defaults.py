@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 MODES = ("static", "browser")
 
+
 @dataclass(frozen=True)
 class CrawlDefaults:
     """What one crawl does unless told otherwise (the run-shaping ``CrawlOptions`` fields)."""

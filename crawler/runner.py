@@ -47,6 +47,7 @@ class CrawlOptions:
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
+#: the run-shaping CrawlOptions fields (their flags: ``crawler.defaults.RUN_OPTION_FLAGS``)
 RUN_OPTIONS: tuple[str, ...] = tuple(RUN_OPTION_FLAGS)
 _TUPLES = ("nameservers", "consent_states", "signals")
 
@@ -271,7 +272,6 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
                   "SR_SIGNALS": list(opts.signals)})
     s.update(opts.extra_settings)
     return s
-
 
 
 def _proxy() -> str:

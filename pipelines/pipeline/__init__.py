@@ -106,8 +106,9 @@ def run_pipeline(domains: Path, options: CrawlOptions, *, crawl: Crawl | None = 
         from pipelines.catalog.load import load_catalog
         from pipelines.publish.render import build_kb
 
+        curated = load_catalog()
         with _reading(layout) as con:
-            result.kb = {lang: build_kb(con, load_catalog(), options.out, lang) for lang in kb}
+            result.kb = {lang: build_kb(con, curated, options.out, lang) for lang in kb}
     if scan_site:
         result.scan, result.evidence = _scan_report(layout, plan.run_id, scan_site, catalog, result, options)
     return result
