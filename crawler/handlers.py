@@ -8,6 +8,8 @@ import logging
 from scrapy.core.downloader.handlers import http11
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
+from crawler import settings as base
+
 logger = logging.getLogger(__name__)
 
 
@@ -63,7 +65,8 @@ class SiteCrawlDownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler):
         super().__init__(crawler)
-        self._pool.cachedConnectionTimeout = crawler.settings.getfloat("SR_IDLE_CONNECTION_TIMEOUT", 10.0)
+        self._pool.cachedConnectionTimeout = crawler.settings.getfloat("SR_IDLE_CONNECTION_TIMEOUT",
+                                                                       base.SR_IDLE_CONNECTION_TIMEOUT)
         if not watch_tunnels():
             logger.warning("this Scrapy's CONNECT tunnel is not watched: a proxy dropping it costs DOWNLOAD_TIMEOUT")
 
@@ -103,10 +106,10 @@ class BrowserDownloadHandler:
             consent_wait=s.getfloat("SR_BROWSER_CONSENT_WAIT"),
             max_popups=s.getint("SR_BROWSER_MAX_POPUPS"),
             user_agent=s.get("USER_AGENT"),
-            tag=s.get("SR_BROWSER_TAG", ""),
-            har_dir=s.get("SR_BROWSER_HAR_DIR", ""),
+            tag=s.get("SR_BROWSER_TAG", base.SR_BROWSER_TAG),
+            har_dir=s.get("SR_BROWSER_HAR_DIR", base.SR_BROWSER_HAR_DIR),
         )
-        bundle = load_bundle() if s.getbool("SR_BROWSER_AUTOCONSENT", True) else None
+        bundle = load_bundle() if s.getbool("SR_BROWSER_AUTOCONSENT", base.SR_BROWSER_AUTOCONSENT) else None
         crawler.stats.set_value("sr/browser/autoconsent", 1 if bundle else 0)
         # every request of Chromium goes through the run's guard first; SR_BROWSER_PROXY is its upstream
         guard = GuardProxy(guard_from_settings(s), upstream=config.proxy, stats=crawler.stats)

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from common.hosts import is_ip
+from crawler import settings as base
 from crawler.dnslookup import HostResolver
 
 
@@ -129,5 +130,5 @@ def run_guard(nameservers: tuple[str, ...], timeout: float, allow_private: bool)
 
 def guard_from_settings(settings) -> HostGuard:
     """``run_guard`` for Scrapy settings ``SR_NAMESERVERS``, ``SR_DNS_TIMEOUT``, ``SR_ALLOW_PRIVATE``."""
-    return run_guard(tuple(settings.getlist("SR_NAMESERVERS")), settings.getfloat("SR_DNS_TIMEOUT", 2.0),
-                     settings.getbool("SR_ALLOW_PRIVATE"))
+    return run_guard(tuple(settings.getlist("SR_NAMESERVERS")),
+                     settings.getfloat("SR_DNS_TIMEOUT", base.SR_DNS_TIMEOUT), settings.getbool("SR_ALLOW_PRIVATE"))

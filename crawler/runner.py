@@ -16,43 +16,38 @@ from common.manifest import settings_digest
 from common.paths import data_path
 from common.runfolder import DOMAINS, REJECTED, Layout, check_run_id, new_run_id, new_writer_id
 from common.tables import TABLES, SiteBundle
+from crawler import defaults
 from crawler import settings as default_settings
+from crawler.defaults import MODES, RUN_OPTION_FLAGS
 from crawler.domains import read_domain_list, write_rejected_csv
 
 
 @dataclass
 class CrawlOptions:
-    """What a user can set for one crawl (CLI flags map 1:1 onto these)."""
+    """What a user can set for one crawl (CLI flags map 1:1 onto these; defaults from ``crawler.defaults``)."""
 
     out: Path
-    max_pages: int = 5
-    concurrency: int = 32
-    per_site_concurrency: int = 2
-    timeout: float = 20.0
-    ignore_robots: bool = False
+    max_pages: int = defaults.CRAWL.max_pages
+    concurrency: int = defaults.CRAWL.concurrency
+    per_site_concurrency: int = defaults.CRAWL.per_site_concurrency
+    timeout: float = defaults.CRAWL.timeout
+    ignore_robots: bool = defaults.CRAWL.ignore_robots
     user_agent: str | None = None
-    allow_private: bool = False
+    allow_private: bool = defaults.CRAWL.allow_private
     nameservers: tuple[str, ...] = ()
-    autothrottle: bool = True
+    autothrottle: bool = defaults.CRAWL.autothrottle
     progress: bool | str = False  # True: a bar, "lines": progress lines on stderr, False: none
     run_id: str | None = None
     writer_id: str | None = None
     kind: str = "crawl"
-    mode: str = "static"  # static | browser (headless Chromium)
+    mode: str = defaults.CRAWL.mode  # static | browser (headless Chromium)
     consent_states: tuple[str, ...] = ()  # browser mode: extra passes besides pre-consent (accept, reject)
     signals: tuple[str, ...] = ()  # browser mode: extra signal passes (gpc)
     panel: str | None = None  # runs compared with each other (trends); default: those of the same input list
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
-#: CrawlOptions fields that shape a run's data, and the flag that sets each: recorded when the run starts,
-#: adopted (or, given with another value, refused) by a resume, shared by every worker of a distributed run
-RUN_OPTION_FLAGS: dict[str, str] = {
-    "max_pages": "--max-pages", "concurrency": "--concurrency", "per_site_concurrency": "--per-site-concurrency",
-    "timeout": "--timeout", "ignore_robots": "--ignore-robots", "user_agent": "--user-agent",
-    "allow_private": "--allow-private", "nameservers": "--nameserver", "autothrottle": "--no-autothrottle",
-    "extra_settings": "--set", "mode": "--mode", "consent_states": "--consent", "signals": "--gpc", "panel": "--panel",
-}
+#: the run-shaping CrawlOptions fields (their flags: ``crawler.defaults.RUN_OPTION_FLAGS``)
 RUN_OPTIONS: tuple[str, ...] = tuple(RUN_OPTION_FLAGS)
 _TUPLES = ("nameservers", "consent_states", "signals")
 
@@ -277,9 +272,6 @@ def crawl_settings(plan: RunPlan, opts: CrawlOptions) -> dict[str, Any]:
                   "SR_SIGNALS": list(opts.signals)})
     s.update(opts.extra_settings)
     return s
-
-
-MODES = ("static", "browser")
 
 
 def _proxy() -> str:

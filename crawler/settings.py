@@ -1,18 +1,19 @@
-"""The only settings file: Scrapy defaults for polite crawling, SR_* settings, component order in one place."""
+"""The only settings file: Scrapy defaults for polite crawling, SR_* settings, component order in one place (the
+run-shaping values come from ``crawler.defaults``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from crawler import __version__
+from crawler import __version__, defaults
 
 BOT_NAME = "servicerisk"
 SPIDER_MODULES = ["crawler.spiders", "crawler.browser.spider", "crawler.distributed.spider"]
 
 # --- servicerisk settings (SR_*) -------------------------------------------------------------------------
-SR_MAX_PAGES = 5  # pages per site, home page included
+SR_MAX_PAGES = defaults.CRAWL.max_pages  # pages per site, home page included
 SR_MAX_REDIRECTS = 10
-SR_ALLOW_PRIVATE = False
+SR_ALLOW_PRIVATE = defaults.CRAWL.allow_private
 SR_NAMESERVERS: list[str] = []  # IP[:PORT]; empty = the system's resolvers
 SR_DNS_TIMEOUT = 2.0  # seconds per attempt of the run's own lookups (two rounds over the nameservers)
 SR_SITES_IN_FLIGHT = 0  # sites started but not finished; 0 = 4 x CONCURRENT_REQUESTS
@@ -40,7 +41,7 @@ SR_REDIS_HEARTBEAT_TTL = 30
 MAX_IDLE_TIME_BEFORE_CLOSE = 10  # scrapy-redis: seconds a worker stays idle on an empty queue before it exits
 
 # --- browser mode (SR_MODE = "browser"): crawler.handlers.BrowserDownloadHandler -------------------------
-SR_MODE = "static"  # static | browser
+SR_MODE = defaults.CRAWL.mode  # static | browser
 SR_CONSENT_STATES: list[str] = []  # extra consent passes in browser mode: accept, reject (pre-consent always)
 SR_SIGNALS: list[str] = []  # extra signal passes in browser mode: gpc (Sec-GPC + DNT + navigator.globalPrivacyControl)
 SR_BROWSER_EXECUTABLE = "/usr/bin/chromium"
@@ -62,15 +63,15 @@ BROWSER_DOWNLOAD_HANDLERS = {
 
 # --- polite defaults ----------------------------------------------------------------------------------
 USER_AGENT = f"Mozilla/5.0 (compatible; servicerisk/{__version__}; +{SR_CONTACT_URL})"
-ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 32
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+ROBOTSTXT_OBEY = not defaults.CRAWL.ignore_robots
+CONCURRENT_REQUESTS = defaults.CRAWL.concurrency
+CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CRAWL.per_site_concurrency
 DOWNLOAD_DELAY = 0
-AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_ENABLED = defaults.CRAWL.autothrottle
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-DOWNLOAD_TIMEOUT = 20
+DOWNLOAD_TIMEOUT = defaults.CRAWL.timeout
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 RETRY_ENABLED = True

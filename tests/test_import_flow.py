@@ -33,6 +33,7 @@ LAYERS = {
     "pipelines.publish": 5, "pipelines.scan": 5, "pipelines.policy": 5, "pipelines.contract": 5,
     "pipelines.schemas": 5, "pipelines.screenshots": 5,
     "pipelines.cli": 6, "pipelines.summary": 6, "pipelines.exits": 6, "pipelines.notebook": 6, "pipelines": 6,
+    "pipelines.clihelp": 6, "pipelines.pipeline": 6,
 }
 DEVWEB_MAY_IMPORT = ("common", "crawler", "devweb")
 

@@ -25,14 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from crawler.browser.chromium import CHROMIUM_ARGS, TAG_SWITCH, browser_unavailable, kill_tagged
+from crawler.browser.chromium import CHROMIUM_ARGS, TAG_SWITCH, kill_tagged
 from crawler.browser.consent import AutoconsentBundle, ConsentTracker
 from crawler.browser.har import har_name, strip_har_file
 from crawler.browser.visit import Pass, RequestRecord, Visit, VisitFailed
 from crawler.outcomes import Classified, classify_browser_error
 
-# browser_unavailable is imported from here by pipelines/cli.py and pipelines/scan/command.py
-__all__ = ["BrowserConfig", "BrowserPool", "browser_unavailable"]
+__all__ = ["BrowserConfig", "BrowserPool"]
 
 logger = logging.getLogger(__name__)
 

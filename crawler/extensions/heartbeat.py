@@ -6,6 +6,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from crawler import settings as base
 from crawler.distributed.queue import Keys, add_stats, worker_info
 
 
@@ -21,8 +22,8 @@ class HeartbeatExtension:
         self.server = server
         self.writer = s.get("SR_WRITER_ID")
         self.keys = Keys(s.get("SR_RUN_ID"))
-        self.interval = s.getfloat("SR_REDIS_HEARTBEAT_INTERVAL", 5.0)
-        self.ttl = max(1, s.getint("SR_REDIS_HEARTBEAT_TTL", 30))
+        self.interval = s.getfloat("SR_REDIS_HEARTBEAT_INTERVAL", base.SR_REDIS_HEARTBEAT_INTERVAL)
+        self.ttl = max(1, s.getint("SR_REDIS_HEARTBEAT_TTL", base.SR_REDIS_HEARTBEAT_TTL))
         self.loop = task.LoopingCall(self.beat)
         self.spider = None
 

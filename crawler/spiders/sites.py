@@ -16,6 +16,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from common.tables import SiteBundle
+from crawler import settings as base
 from crawler.observepool import ObservePool
 from crawler.outcomes import classify_exception
 from crawler.sitecrawl import Answer, CrawlConfig, Fetch, SiteCrawl, Step
@@ -52,15 +53,19 @@ class SitesSpider(scrapy.Spider):
         spider.run_id = s.get("SR_RUN_ID")
         spider.domains_path = s.get("SR_DOMAINS_PATH")
         spider.config = CrawlConfig(
-            run_id=spider.run_id, method=cls.method, max_pages=max(1, s.getint("SR_MAX_PAGES", 5)),
-            max_redirects=s.getint("SR_MAX_REDIRECTS", 10), policy_text_chars=s.getint("SR_POLICY_TEXT_CHARS", 300_000),
+            run_id=spider.run_id, method=cls.method, max_pages=max(1, s.getint("SR_MAX_PAGES", base.SR_MAX_PAGES)),
+            max_redirects=s.getint("SR_MAX_REDIRECTS", base.SR_MAX_REDIRECTS),
+            policy_text_chars=s.getint("SR_POLICY_TEXT_CHARS", base.SR_POLICY_TEXT_CHARS),
             headers_of_interest=tuple(h.lower() for h in s.getlist("SR_HEADERS_OF_INTEREST")),
-            passes=cls.passes_of(s), consent_retries=s.getint("SR_BROWSER_CONSENT_RETRIES", 2))
+            passes=cls.passes_of(s),
+            consent_retries=s.getint("SR_BROWSER_CONSENT_RETRIES", base.SR_BROWSER_CONSENT_RETRIES))
         spider.sites: dict[str, SiteCrawl] = {}
         spider.outstanding: dict[str, int] = {}  # per open site: requests made whose callback has not returned
-        spider.sites_in_flight = max(1, s.getint("SR_SITES_IN_FLIGHT", 0) or 4 * s.getint("CONCURRENT_REQUESTS", 32))
-        spider.pool = ObservePool(s.getint("SR_OBSERVE_WORKERS", 2), s.getfloat("SR_PARSE_BUDGET", 4.0),
-                                  inline_bytes=s.getint("SR_PARSE_INLINE_BYTES", 256 * 1024))
+        spider.sites_in_flight = max(1, s.getint("SR_SITES_IN_FLIGHT", base.SR_SITES_IN_FLIGHT)
+                                     or 4 * s.getint("CONCURRENT_REQUESTS", base.CONCURRENT_REQUESTS))
+        spider.pool = ObservePool(s.getint("SR_OBSERVE_WORKERS", base.SR_OBSERVE_WORKERS),
+                                  s.getfloat("SR_PARSE_BUDGET", base.SR_PARSE_BUDGET),
+                                  inline_bytes=s.getint("SR_PARSE_INLINE_BYTES", base.SR_PARSE_INLINE_BYTES))
         spider._room = asyncio.Event()
         spider._flush_scheduled = False
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)

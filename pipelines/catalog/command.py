@@ -3,17 +3,18 @@ prevalence ranking ``data/reference/top_services.csv``; meant for ``servicerisk 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from pipelines import exits
 from pipelines.catalog.load import DEFAULT_DATA_DIR
+from pipelines.clihelp import epilog, fail
 
 EXAMPLE = "servicerisk refdata top-services --corpus .cache/realpages-dev --write"
 
 
-@click.command("top-services", epilog=f"\b\nExample:\n  {EXAMPLE}")
+@click.command("top-services", epilog=epilog(EXAMPLE))
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
               help="The extracted realpages-dev corpus (manifest.csv and pages/).")
 @click.option("--top", type=click.IntRange(1), default=100, show_default=True,
@@ -33,8 +34,7 @@ def top_services(corpus_dir: Path, top: int, write: bool, data_dir: Path) -> Non
     try:
         catalog, provenance = catalog_with_long_tail(load_catalog(data_dir))
     except CatalogError as exc:
-        click.echo(f"error: cannot load the catalog: {exc}", err=True)
-        sys.exit(1)
+        fail(f"cannot load the catalog: {exc}", exits.FAILED)
     demo = (Page(*page) for page in demo_pages())
     rows, how = compute_top_services(corpus_dir, catalog, provenance.get("long_tail", "not loaded"), demo, top)
     text = top_services_csv(rows, how)

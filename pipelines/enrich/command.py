@@ -1,48 +1,17 @@
-"""The ``servicerisk enrich`` command and the enrichment summary tables (also used by ``demo``)."""
+"""The ``servicerisk enrich`` command and the enrichment summary tables (also printed by ``run`` and ``demo``)."""
 
 from __future__ import annotations
 
-import sys
-from collections import Counter
 from pathlib import Path
 
 import click
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.clihelp import epilog, fail, nameserver_option, out_option
+from pipelines.enrich.summary import summarise
+
 EXAMPLE = "servicerisk enrich --out out/demo"
-
-
-def summarise(enriched_dir: Path, top: int = 12) -> dict[str, list[tuple]]:
-    """Rows for the summary tables of one enriched run folder:
-
-    ``dns``: (outcome, hosts); ``countries``: (country or "unknown", confidence, third-party hosts);
-    ``networks``: (AS organisation, ASN, third-party hosts); ``cloaked``: (host, tracker, CNAME target).
-    A host with addresses in several countries/networks counts once in each.
-    """
-    hosts = pq.read_table(enriched_dir / "hosts").to_pylist()
-    addrs = pq.read_table(enriched_dir / "host_addresses").to_pylist()
-    cloak = pq.read_table(enriched_dir / "cloaking").to_pylist()
-    third = {h["host"] for h in hosts if h["third_party"]}
-    dns = Counter(h["dns_outcome"] for h in hosts)
-    by_country: Counter[tuple[str, str]] = Counter()
-    for h in hosts:
-        if not h["third_party"]:
-            continue
-        if not h["countries"]:
-            by_country[("unknown", h["location_confidence"])] += 1
-        for c in h["countries"]:
-            by_country[(c, h["location_confidence"])] += 1
-    by_net: Counter[tuple[str, int]] = Counter()
-    for _host, asn, org in sorted({(a["host"], a["asn"], a["as_org"]) for a in addrs if a["host"] in third}):
-        by_net[(org or "unknown", asn or 0)] += 1
-    return {
-        "dns": sorted(dns.items(), key=lambda kv: (-kv[1], kv[0])),
-        "countries": [(c, conf, n) for (c, conf), n in sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))],
-        "networks": [(org, asn, n) for (org, asn), n in by_net.most_common(top)],
-        "cloaked": sorted((c["host"], c["tracker"], c["target"]) for c in cloak),
-    }
 
 
 def print_summary(enriched_dir: Path, console: Console | None = None) -> None:
@@ -80,13 +49,11 @@ def print_summary(enriched_dir: Path, console: Console | None = None) -> None:
         console.print("no CNAME-cloaked first-party subdomains")
 
 
-@click.command(epilog=f"\b\nExample:\n  {EXAMPLE}")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder holding raw/<run_id>/; results go to OUT/enriched/<run_id>/.")
+@click.command(epilog=epilog(EXAMPLE))
+@out_option("Output folder holding raw/<run_id>/; results go to OUT/enriched/<run_id>/.")
 @click.option("--run", "run_id", default=None, metavar="RUN_ID",
               help="Sealed raw run to enrich (default: the newest).")
-@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
-              help="Resolver for everything servicerisk resolves itself (repeatable; default: the system's).")
+@nameserver_option()
 @click.option("--ecs", default=None, metavar="SUBNET",
               help="Send this EDNS Client Subnet (e.g. 91.0.0.0/24) to see the answer a visitor there gets; "
                    "recorded as the vantage. Default: off.")
@@ -112,16 +79,10 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
     and flag CNAME-cloaked first-party subdomains; writes Parquet tables to OUT/enriched/<run_id>/."""
     from crawler.dnslookup import parse_ecs
     from crawler.progresslines import progress_mode
-    from crawler.resolver import parse_nameserver
     from pipelines.catalog.load import CatalogError, load_catalog
     from pipelines.enrich.geoip import GeoIPError
     from pipelines.enrich.run import EnrichError, enrich_run
 
-    for ns in nameservers:
-        try:
-            parse_nameserver(ns)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
     if ecs:
         try:
             parse_ecs(ecs)
@@ -133,8 +94,7 @@ def enrich(out_dir, run_id, nameservers, ecs, geoip_db, asn_db, timeout, retries
                             concurrency=concurrency, geoip_db=geoip_db, asn_db=asn_db, force=force, progress=show,
                             catalog=load_catalog())
     except (EnrichError, GeoIPError, CatalogError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail(str(e))
     console = Console()
     for problem in result.manifest.get("problems", []):
         Console(stderr=True).print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)

@@ -3,26 +3,19 @@ of a scanned site or for catalog services. Drafts, not legal advice; unknown fac
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
+from pipelines import exits
+from pipelines.clihelp import epilog, fail, out_option
 from pipelines.publish.texts import LANGS
 
 EXAMPLE = "servicerisk policy --out out/demo --services livechat,google-analytics-4"
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-@click.command("policy", epilog=f"\b\nExample:\n  {EXAMPLE}\n  servicerisk policy --out out/demo baeckerei-schmidt.de")
+@click.command("policy", epilog=epilog(EXAMPLE, "servicerisk policy --out out/demo baeckerei-schmidt.de"))
 @click.argument("domain", required=False)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder: blocks go to OUT/policy/<lang>/ (catalog services) or OUT/policy/<domain>/<lang>/ "
-                   "(a scanned site); DOMAIN and --scan read OUT/scans/.")
+@out_option("Output folder: blocks go to OUT/policy/<lang>/ (catalog services) or OUT/policy/<domain>/<lang>/ "
+            "(a scanned site); DOMAIN and --scan read OUT/scans/.")
 @click.option("--lang", "langs", type=click.Choice(LANGS), multiple=True,
               help="Language of the blocks (repeatable; default: German and English).")
 @click.option("--scan", "scan_id", default=None, metavar="RUN_ID", help="The services one scan found (OUT/scans/RUN_ID).")
@@ -47,34 +40,34 @@ def policy(domain, out_dir, langs, scan_id, services):
     )
 
     if sum(x is not None for x in (domain, scan_id, services)) != 1:
-        _fail("give exactly one of DOMAIN, --scan RUN_ID or --services ID,ID")
+        fail("give exactly one of DOMAIN, --scan RUN_ID or --services ID,ID")
     langs = langs or LANGS
     catalog, _ = catalog_with_long_tail()
     try:
         if services is not None:
             ids = [s.strip() for s in services.split(",") if s.strip()]
             if not ids:
-                _fail("--services: no service id given")
+                fail("--services: no service id given")
             folder, kwargs = out_dir / "policy", {}
         else:
             if domain is not None:
                 try:
                     site = normalise_domain(domain)
                 except InvalidDomain as e:
-                    _fail(f"{domain!r} is not a domain: {e}")
+                    fail(f"{domain!r} is not a domain: {e}")
                 scan_id = newest_scan(out_dir, site)
             try:
                 check_run_id(scan_id)
             except ValueError as e:
-                _fail(f"--scan: {e}")
+                fail(f"--scan: {e}")
             report = read_scan(out_dir, scan_id)
             ids = [s["service_id"] for s in report.get("services") or []]
             if not ids:
-                _fail(f"scan {scan_id} of {report.get('domain')} found no services", 1)
+                fail(f"scan {scan_id} of {report.get('domain')} found no services", exits.FAILED)
             folder = out_dir / "policy" / report["domain"]
             kwargs = {"verdicts": scan_verdicts(report), "day": scan_day(report)}
         written = write_blocks(catalog, ids, folder, langs=langs, **kwargs)
     except PolicyInputError as e:
-        _fail(str(e))
+        fail(str(e))
     for lang, files in written.files.items():
         click.echo(f"{len(files)} draft block(s) ({lang}) in {(folder / lang).resolve()}")

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
+from pipelines.clihelp import epilog, fail, out_option
 from pipelines.publish.texts import LANGS
 
 EXAMPLE = "servicerisk kb --out out/demo"
 
 
-@click.command("kb", epilog=f"\b\nExample:\n  {EXAMPLE}")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder holding warehouse.duckdb; the knowledge base is written to OUT/kb/.")
+@click.command("kb", epilog=epilog(EXAMPLE))
+@out_option("Output folder holding warehouse.duckdb; the knowledge base is written to OUT/kb/.")
 @click.option("--lang", type=click.Choice(LANGS), default="de", show_default=True,
               help="Language of the pages (German by default).")
 @click.option("--changes", is_flag=True,
@@ -36,8 +35,7 @@ def kb(out_dir: Path, lang: str, changes: bool, as_json: bool) -> None:
     try:
         con = connect(out_dir / "warehouse.duckdb")
     except FileNotFoundError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     try:
         catalog = load_catalog()
         if changes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,7 +13,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from pipelines import exits
 from pipelines.catalog.load import DEFAULT_DATA_DIR
+from pipelines.clihelp import epilog, fail
 
 EXAMPLES = {
     "dpf": "servicerisk dpf --check",
@@ -23,20 +24,11 @@ EXAMPLES = {
 }
 
 
-def _epilog(*examples: str) -> str:
-    return "\b\nExample:\n" + "\n".join(f"  {e}" for e in examples)
-
-
 def _day(value: datetime | None) -> date:
     return value.date() if value else date.today()
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-@click.command("dpf", epilog=_epilog(EXAMPLES["refdata dpf"], EXAMPLES["dpf"],
+@click.command("dpf", epilog=epilog(EXAMPLES["refdata dpf"], EXAMPLES["dpf"],
                                      "servicerisk refdata dpf --import dpf-entries.csv"))
 @click.option("--check", "do_check", is_flag=True,
               help="Report US companies (and every company with a participant id) whose DPF status is missing, "
@@ -69,28 +61,23 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
     try:
         snapshot = d.load_snapshot(folder)
     except d.DpfImportError as e:
-        _fail("the current snapshot is invalid:\n" + "\n".join(e.problems), 1)
+        fail("the current snapshot is invalid:\n" + "\n".join(e.problems), exits.FAILED)
     try:
         catalog = load_catalog(data_dir)
     except (CatalogError, FileNotFoundError) as e:
-        _fail(f"cannot load the catalog: {e}", 1)
+        fail(f"cannot load the catalog: {e}", exits.FAILED)
     if import_csv is not None:
         try:
             entries = d.read_dpf_csv(import_csv, today=day)
         except d.DpfImportError as e:
             for problem in e.problems:
                 click.echo(problem, err=True)
-            _fail(f"{import_csv}: {len(e.problems)} problem(s); nothing imported")
+            fail(f"{import_csv}: {len(e.problems)} problem(s); nothing imported")
         merged = d.merge(snapshot, entries)
-        old = snapshot.entries
-        added = [e for e in entries if e.participant_id not in old]
-        changed = [e for e in entries if e.participant_id in old and
-                   replace(old[e.participant_id], line=0) != replace(e, line=0)]
-        known_ids = {c.dpf.participant_id for c in catalog.companies.values() if c.dpf.participant_id}
-        unused = [e for e in entries if e.participant_id not in known_ids]
-        console.print(f"{import_csv}: {len(entries)} valid row(s): {len(added)} new, {len(changed)} changed, "
-                      f"{len(entries) - len(added) - len(changed)} unchanged")
-        for e in unused:
+        diff = d.import_diff(snapshot, entries, catalog)
+        console.print(f"{import_csv}: {len(entries)} valid row(s): {len(diff.added)} new, {len(diff.changed)} changed, "
+                      f"{len(diff.unchanged)} unchanged")
+        for e in diff.unused:
             console.print(f"  note: no company file names participant id {e.participant_id} ({e.name}); add it to "
                           "that company's dpf.participant_id to use it")
         if dry_run:
@@ -130,7 +117,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
         console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
         if strict and (bad or any(counts[k] for k in KINDS[:-1])):
-            sys.exit(1)
+            sys.exit(exits.FAILED)
     elif import_csv is None:
         users: dict[str, list[str]] = {}
         for c in catalog.companies.values():
@@ -145,7 +132,7 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
         console.print(t)
 
 
-@click.command("risk", epilog=_epilog(EXAMPLES["risk"]))
+@click.command("risk", epilog=epilog(EXAMPLES["risk"]))
 @click.argument("service_ids", nargs=-1)
 @click.option("--explain", is_flag=True, help="Print every factor with its evidence line, the reasons and the "
                                                "to-check list.")
@@ -166,11 +153,11 @@ def risk(service_ids, explain, as_json, as_of, lang, data_dir):
     try:
         ctx = load_context(data_dir, as_of=_day(as_of))
     except Exception as e:  # the loaders' errors all carry a readable message
-        _fail(f"cannot load the risk data: {e}", 1)
+        fail(f"cannot load the risk data: {e}", exits.FAILED)
     ids = list(service_ids) or [s.id for s in ctx.catalog.services if not s.id.startswith("tpw-")]
     unknown = [i for i in ids if i not in ctx.catalog.by_id]
     if unknown:
-        _fail(f"not in the catalog: {', '.join(unknown)}")
+        fail(f"not in the catalog: {', '.join(unknown)}")
     results = [assess_service(i, ctx) for i in ids]
     if as_json:
         for a in results:

@@ -280,6 +280,32 @@ def merge(snapshot: DpfSnapshot, entries: Iterable[DpfEntry]) -> list[DpfEntry]:
     return sorted(merged.values(), key=lambda e: (e.name.lower(), e.participant_id))
 
 
+@dataclass(frozen=True)
+class ImportDiff:
+    """What an import would change in a snapshot: ``added`` (participant ids it lacks), ``changed`` (other
+    values), ``unchanged``, and ``unused`` (entries no company file names by participant id)."""
+
+    added: tuple[DpfEntry, ...]
+    changed: tuple[DpfEntry, ...]
+    unchanged: tuple[DpfEntry, ...]
+    unused: tuple[DpfEntry, ...]
+
+
+def import_diff(snapshot: DpfSnapshot, entries: Iterable[DpfEntry], catalog) -> ImportDiff:
+    """Compare imported ``entries`` with ``snapshot`` (line numbers aside) and with the participant ids of the
+    ``catalog``'s companies."""
+    entries = list(entries)
+    added: list[DpfEntry] = []
+    changed: list[DpfEntry] = []
+    unchanged: list[DpfEntry] = []
+    for e in entries:
+        was = snapshot.entries.get(e.participant_id)
+        (added if was is None else unchanged if replace(was, line=0) == replace(e, line=0) else changed).append(e)
+    known_ids = {c.dpf.participant_id for c in catalog.companies.values() if c.dpf.participant_id}
+    unused = tuple(e for e in entries if e.participant_id not in known_ids)
+    return ImportDiff(tuple(added), tuple(changed), tuple(unchanged), unused)
+
+
 def render(entries: Iterable[DpfEntry]) -> str:
     """Entries as import-CSV text (the snapshot format)."""
     buf = io.StringIO()

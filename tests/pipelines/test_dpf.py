@@ -214,6 +214,20 @@ def test_check_report_classes():
     assert list(rows)[0] == "never"  # problems first
 
 
+def test_import_diff_sorts_rows_into_new_changed_unchanged_and_unused():
+    """An import against a snapshot holding ID1 (checked 2026-11-01) and ID2, with one company naming ID1: a row
+    differing only in its line number is unchanged, a later check of ID2 is a change, ID3 is new; ID2 and ID3
+    are named by no company file."""
+    id3 = "a2zt0000000CCCCCC3"
+    snap = d.DpfSnapshot("2026-11-01", MappingProxyType({ID1: entry(), ID2: entry(ID2, name="Beta")}))
+    same = d.DpfEntry("Acme", ID1, "active", ("EU",), ("non-HR",), "2026-11-01", URL + ID1, line=7)
+    later = entry(ID2, name="Beta", checked="2026-11-20")
+    new = entry(id3, name="Gamma")
+    diff = d.import_diff(snap, [new, same, later], _Cat(company("acme-inc", pid=ID1)))
+    assert diff.added == (new,) and diff.changed == (later,) and diff.unchanged == (same,)
+    assert [e.participant_id for e in diff.unused] == [id3, ID2]
+
+
 def test_real_check_flags_every_us_company():
     rows = d.check(load_catalog(), d.load_snapshot(), DAY)
     by = {r.company_id: r.problem for r in rows}

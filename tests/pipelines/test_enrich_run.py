@@ -15,9 +15,10 @@ from click.testing import CliRunner
 
 from devweb.dns import LocalDNS, Zone
 from devweb.dns.server import _free_port
-from pipelines.enrich.command import EXAMPLE, enrich, summarise
+from pipelines.enrich.command import EXAMPLE, enrich
 from pipelines.enrich.geoip import AsnTable, CdnNetworks, CountryDb, GeoIP
 from pipelines.enrich.run import SCHEMAS, EnrichError, collect_hosts, enrich_run
+from pipelines.enrich.summary import summarise
 from tests.support import fixtures
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from pipelines.cli import DEMO_SCREENSHOTS
+from pipelines.pipeline.command import DEMO_SCREENSHOTS
 from pipelines.screenshots import WIDTHS, BrowserUnavailable, browser_executable, capture
 from tests.conftest import require_binary
 
