@@ -30,7 +30,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-import yaml
+from common.yamlsections import merge_sections
 
 LANGS = ("de", "en")
 # the kinds of codes a page can show; each is a mapping code -> name in both files (tests check completeness)
@@ -78,27 +78,9 @@ def glossary(lang: str) -> Mapping[str, Any]:
 
 def read_folder(lang: str, folder: Traversable) -> dict[str, Any]:
     """The sections of the ``*.yml`` files in ``folder`` merged (a glossary's language folder)."""
-    data: dict[str, Any] = {}
-    owner: dict[str, str] = {}
-    try:
-        files = sorted((f for f in folder.iterdir() if f.name.endswith(".yml")), key=lambda f: f.name)
-    except OSError as exc:
-        raise GlossaryError(f"glossary {lang}/: cannot read: {exc}".splitlines()[0]) from None
-    for file in files:
-        where = f"{lang}/{file.name}"
-        try:
-            part = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise GlossaryError(f"glossary {where}: cannot read: {exc}".splitlines()[0]) from None
-        if not isinstance(part, dict):
-            raise GlossaryError(f"glossary {where}: top level must be a mapping of sections")
-        for key, value in part.items():
-            if key in owner:
-                raise GlossaryError(f"glossary {lang}: section {key!r} is defined in both {owner[key]} and {where}")
-            owner[key] = where
-            data[key] = value
+    data = merge_sections(folder, f"glossary/{lang}", GlossaryError)
     if data.get("lang") != lang:
-        raise GlossaryError(f"glossary {lang}/: the files must hold lang: {lang} (in one of them)")
+        raise GlossaryError(f"glossary/{lang}: the files must hold lang: {lang} (in one of them)")
     return data
 
 

@@ -200,7 +200,7 @@ def test_language_folder_sections_merge_and_clash(tmp_path):
     with pytest.raises(glossary.GlossaryError, match="lang: en"):
         glossary.read_folder("en", tmp_path)
     (tmp_path / "c.yml").write_text("labels:\n  z: Z\n", encoding="utf-8")
-    with pytest.raises(glossary.GlossaryError, match=r"'labels' is defined in both de/a\.yml and de/c\.yml"):
+    with pytest.raises(glossary.GlossaryError, match=r"'labels' is defined in both glossary/de/a\.yml and glossary/de/c\.yml"):
         glossary.read_folder("de", tmp_path)
     (tmp_path / "c.yml").write_text("- a list\n", encoding="utf-8")
     with pytest.raises(glossary.GlossaryError, match="c.yml: top level must be a mapping"):
