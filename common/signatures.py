@@ -22,8 +22,9 @@ except ImportError:  # pragma: no cover
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-# the rules: every *.yml file of this folder, read in name order (the order observe() runs them in)
-SIGNATURES_DIR = data_path("services", "_signatures")
+# the rules: every *.yml file of this folder of services/, read in name order (the order observe() runs them in)
+SIGNATURES_FOLDER = "_signatures"
+SIGNATURES_DIR = data_path("services", SIGNATURES_FOLDER)
 MIN_NEEDLE = 3
 
 
@@ -248,8 +249,8 @@ def signature_rules(folder: str | Path = SIGNATURES_DIR,
     for path in sorted(Path(folder).glob("*.yml")):
         try:
             raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            problem = None if isinstance(raw, dict) and isinstance(raw.get("signatures"), list) else \
-                "must contain a 'signatures' list"
+            has_list = isinstance(raw, dict) and isinstance(raw.get("signatures"), list)
+            problem = None if has_list else "must contain a 'signatures' list"
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problem = f"cannot parse YAML: {exc}".splitlines()[0]
         if problem is not None:

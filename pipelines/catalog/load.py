@@ -12,7 +12,7 @@ import yaml
 
 from common.paths import DATA_DIR
 from common.problems import ProblemsError
-from common.signatures import signature_rules
+from common.signatures import SIGNATURES_FOLDER, signature_rules
 from pipelines.catalog.cookie_overrides import apply_cookie_overrides, read_cookie_overrides
 from pipelines.catalog.records import (
     Acquisition,
@@ -35,7 +35,6 @@ from pipelines.catalog.records import (
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
-SIGNATURES_DIR = "_signatures"  # the folder of signature files in services/ (common.signatures reads it)
 DEFAULT_DATA_DIR = DATA_DIR
 
 SERVICE_KEYS = frozenset({
@@ -310,8 +309,8 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
     signatures: dict[str, Signature] = {}
     duplicate_signatures: list[Signature] = []
     sig_problems: list[str] = []
-    for name, i, item in signature_rules(services_dir / SIGNATURES_DIR, sig_problems):
-        where = f"services/{SIGNATURES_DIR}/{name}"
+    for name, i, item in signature_rules(services_dir / SIGNATURES_FOLDER, sig_problems):
+        where = f"services/{SIGNATURES_FOLDER}/{name}"
         if not isinstance(item, dict):
             problems.append(f"{where}: signatures[{i}] must be a mapping")
             continue
@@ -324,7 +323,7 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
             duplicate_signatures.append(sig)
         else:
             signatures[sig.id] = sig
-    problems += [f"services/{SIGNATURES_DIR}/{problem}" for problem in sig_problems]
+    problems += [f"services/{SIGNATURES_FOLDER}/{problem}" for problem in sig_problems]
 
     companies: dict[str, Company] = {}
     duplicate_companies: list[Company] = []
