@@ -1,4 +1,4 @@
-"""Inline snippet signatures: load them from the catalog's ``_signatures.yml`` and prefilter with needles.
+"""Inline snippet signatures: load them from the catalog's ``_signatures/`` folder and prefilter with needles.
 
 Each signature regex gets a *needle set* derived from its own syntax: literal strings one of which must occur
 in any text the regex can match. ``str.__contains__`` is a fast substring search, so a signature's regex only
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from common.paths import data_path
 
@@ -21,7 +22,9 @@ except ImportError:  # pragma: no cover
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-SIGNATURES_FILE = data_path("services", "_signatures.yml")
+# the rules: every *.yml file of this folder of services/, read in name order (the order observe() runs them in)
+SIGNATURES_FOLDER = "_signatures"
+SIGNATURES_DIR = data_path("services", SIGNATURES_FOLDER)
 MIN_NEEDLE = 3
 
 
@@ -234,13 +237,33 @@ def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> Compil
                              () if ignore_case else anchors_for(regex))
 
 
-@lru_cache(maxsize=4)
-def load_signatures(path: str | None = None) -> tuple[CompiledSignature, ...]:
-    """The catalog's signatures, compiled with their needles (cached per path)."""
+def signature_rules(folder: str | Path = SIGNATURES_DIR,
+                    problems: list[str] | None = None) -> list[tuple[str, int, Any]]:
+    """The rules of the signature files in ``folder``: its ``*.yml`` files in name order, each a mapping with a
+    ``signatures`` list, as ``(file name, index in its file, rule)`` in order. A file that cannot be parsed or lacks
+    the list is a problem: appended to ``problems`` when given (the file then adds no rules), else raised as
+    ValueError. Rule ids are not checked here: the catalog's validation reports an id defined twice."""
     import yaml
 
-    data = yaml.load(Path(path or SIGNATURES_FILE).read_text(encoding="utf-8"),
-                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return tuple(
-        compile_signature(s["id"], s["regex"], bool(s.get("ignore_case", False))) for s in data["signatures"]
-    )
+    rules: list[tuple[str, int, Any]] = []
+    for path in sorted(Path(folder).glob("*.yml")):
+        try:
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            has_list = isinstance(raw, dict) and isinstance(raw.get("signatures"), list)
+            problem = None if has_list else "must contain a 'signatures' list"
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            problem = f"cannot parse YAML: {exc}".splitlines()[0]
+        if problem is not None:
+            if problems is None:
+                raise ValueError(f"signature file {path}: {problem}")
+            problems.append(f"{path.name}: {problem}")
+            continue
+        rules.extend((path.name, i, rule) for i, rule in enumerate(raw["signatures"]))
+    return rules
+
+
+@lru_cache(maxsize=4)
+def load_signatures(folder: str | None = None) -> tuple[CompiledSignature, ...]:
+    """The catalog's signatures (of ``folder``, default the catalog's), compiled with their needles (cached)."""
+    return tuple(compile_signature(s["id"], s["regex"], bool(s.get("ignore_case", False)))
+                 for _file, _i, s in signature_rules(folder or SIGNATURES_DIR))

@@ -33,13 +33,13 @@ def test_every_crawl_column_is_documented():
 @pytest.mark.parametrize("doc,prefix,schemas", [("crawl-tables.md", "raw_", SCHEMAS),
                                                 ("enrichment.md", "enr_", ENRICHED_SCHEMAS)])
 def test_run_table_docs_show_the_dictionarys_texts(doc, prefix, schemas):
-    """The warehouse comments (schema.yml ``tables``) and the docs describe each run-table column in the same
-    words: schema.yml owns them, the docs show them."""
+    """The warehouse comments (schema/tables.yml) and the docs describe each run-table column in the same
+    words: the dictionary owns them, the docs show them."""
     sections = _sections((ROOT / "docs" / doc).read_text(encoding="utf-8"))
     tables = dictionary.schema()["tables"]
     for table, schema in schemas.items():
         rows = dict(re.findall(r"^\| `(\w+)` \| (.*) \|\s*$", sections[table], flags=re.M))
-        assert rows == tables[prefix + table]["columns"], f"docs/{doc} § {table} differs from schema.yml"
+        assert rows == tables[prefix + table]["columns"], f"docs/{doc} § {table} differs from schema/tables.yml"
         assert set(rows) == set(schema.names)
 
 

@@ -83,9 +83,10 @@ def test_no_output_repeats_the_seed(demo_out, seed_texts):
 
 def test_no_source_text_repeats_the_seed(seed_texts):
     """The words outputs are made from: the glossary, the templates, the rubric and the catalog's editorial texts."""
-    sources = [*ROOT.glob("pipelines/glossary/*.yml"), *ROOT.glob("pipelines/*/templates/*"),
+    sources = [*ROOT.glob("pipelines/glossary/*/*.yml"), *ROOT.glob("pipelines/*/templates/*"),
                *ROOT.glob("pipelines/*/texts.py"), *ROOT.glob("pipelines/policy/**/*"),
-               ROOT / "data" / "risk" / "rubric.yml", *ROOT.glob("data/services/*.yml"), ROOT / "docs" / "methodology.md"]
+               ROOT / "data" / "risk" / "rubric.yml", *ROOT.glob("data/services/**/*.yml"),
+               ROOT / "docs" / "methodology.md"]
     assert len(sources) > 200
     problems = {}
     for path in sources:

@@ -61,7 +61,7 @@ def test_wheel_carries_code_data_and_no_cache(wheel):
                              capture_output=True, text=True, check=True).stdout.split()
     expected = {("servicerisk_data/" + f.removeprefix("data/")) if f.startswith("data/") else f for f in tracked}
     assert sorted(expected - names) == []
-    assert "servicerisk_data/services/_signatures.yml" in names and "pipelines/warehouse/sql/marts/40_services.sql" in names
+    assert "servicerisk_data/services/_signatures/10_ids.yml" in names and "pipelines/warehouse/sql/marts/40_services.sql" in names
     assert "devweb/data/demo_sites.yml" in names and "devweb/web/templates/demo/layout.html.j2" in names
     assert not [n for n in names if n.startswith("servicerisk_data/cache/") or n.startswith("tests/")]
 

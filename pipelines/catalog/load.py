@@ -12,6 +12,7 @@ import yaml
 
 from common.paths import DATA_DIR
 from common.problems import ProblemsError
+from common.signatures import SIGNATURES_FOLDER, signature_rules
 from pipelines.catalog.cookie_overrides import apply_cookie_overrides, read_cookie_overrides
 from pipelines.catalog.records import (
     Acquisition,
@@ -34,7 +35,6 @@ from pipelines.catalog.records import (
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~5x faster
 
-SIGNATURES_FILE = "_signatures.yml"
 DEFAULT_DATA_DIR = DATA_DIR
 
 SERVICE_KEYS = frozenset({
@@ -279,7 +279,7 @@ def _read_yaml(path: Path, problems: list[str], where: str) -> Any:
 
 
 def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
-    """Read ``<data_dir>/services/*.yml``, ``_signatures.yml`` and ``<data_dir>/companies/*.yml``.
+    """Read ``<data_dir>/services/*.yml``, ``services/_signatures/*.yml`` and ``<data_dir>/companies/*.yml``.
 
     Never raises on content problems: structural problems (bad YAML, unknown keys, wrong types) are
     collected in ``Catalog.load_problems``; run :func:`pipelines.catalog.validate.validate` for the rest.
@@ -308,27 +308,22 @@ def read_catalog(data_dir: str | Path = DEFAULT_DATA_DIR) -> Catalog:
 
     signatures: dict[str, Signature] = {}
     duplicate_signatures: list[Signature] = []
-    sig_path = services_dir / SIGNATURES_FILE
-    if sig_path.exists():
-        where = f"services/{SIGNATURES_FILE}"
-        raw = _read_yaml(sig_path, problems, where)
-        items = raw.get("signatures") if isinstance(raw, dict) else None
-        if not isinstance(items, list):
-            problems.append(f"{where}: must contain a 'signatures' list")
-            items = []
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                problems.append(f"{where}: signatures[{i}] must be a mapping")
-                continue
-            _check_keys(item, SIGNATURE_KEYS, problems, f"{where} signatures[{i}]")
-            sig = Signature(id=_text(item.get("id")), regex=_text(item.get("regex")),
-                            description=_text(item.get("description")), example=_opt_text(item.get("example")),
-                            ignore_case=bool(item.get("ignore_case", False)), path=where,
-                            loader=item.get("loader") is True, page=_opt_text(item.get("page")))
-            if sig.id in signatures:
-                duplicate_signatures.append(sig)
-            else:
-                signatures[sig.id] = sig
+    sig_problems: list[str] = []
+    for name, i, item in signature_rules(services_dir / SIGNATURES_FOLDER, sig_problems):
+        where = f"services/{SIGNATURES_FOLDER}/{name}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: signatures[{i}] must be a mapping")
+            continue
+        _check_keys(item, SIGNATURE_KEYS, problems, f"{where} signatures[{i}]")
+        sig = Signature(id=_text(item.get("id")), regex=_text(item.get("regex")),
+                        description=_text(item.get("description")), example=_opt_text(item.get("example")),
+                        ignore_case=bool(item.get("ignore_case", False)), path=where,
+                        loader=item.get("loader") is True, page=_opt_text(item.get("page")))
+        if sig.id in signatures:
+            duplicate_signatures.append(sig)
+        else:
+            signatures[sig.id] = sig
+    problems += [f"services/{SIGNATURES_FOLDER}/{problem}" for problem in sig_problems]
 
     companies: dict[str, Company] = {}
     duplicate_companies: list[Company] = []

@@ -83,7 +83,7 @@ def _check_service(s: Service, catalog: Catalog, problems: list[str]) -> None:
             problems.append(f"{where}: url_patterns path regex {up.path!r} does not compile: {exc}")
     for sig in s.signatures:
         if sig not in catalog.signatures:
-            problems.append(f"{where}: signature '{sig}' is not defined in _signatures.yml")
+            problems.append(f"{where}: signature '{sig}' is not defined in services/_signatures/")
     if not (s.hosts or s.url_patterns or s.signatures):
         problems.append(f"{where}: no hosts, url_patterns or signatures, so it can never be detected")
     for i, c in enumerate(s.cookies):
@@ -331,7 +331,7 @@ def validate(catalog: Catalog) -> list[str]:
     for dup in catalog.duplicate_companies:
         problems.append(f"companies: duplicate id '{dup.id}' ({dup.path})")
     for dup in catalog.duplicate_signatures:
-        problems.append(f"signatures: duplicate id '{dup.id}'")
+        problems.append(f"signatures: duplicate id '{dup.id}' in {catalog.signatures[dup.id].path} and {dup.path}")
 
     owners: dict[str, str] = {}
     for s in catalog.services:

@@ -1,6 +1,6 @@
 """The glossary: every code and fixed text that reaches a reader, in German and English, and the functions that
-render them. The words live in data files (``de.yml``, ``en.yml`` beside this module), one per language, with the
-same keys; code never holds reader-facing sentences.
+render them. The words live in data files beside this module, one folder per language (``de/``, ``en/``: sections
+such as ``labels.yml``, ``codes.yml``, ``policy.yml``), with the same keys; code never holds reader-facing sentences.
 
 Public API (used by the knowledge base, the risk model's English evidence lines, the scan report and the
 privacy-policy blocks):
@@ -27,9 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
-import yaml
+from common.yamlsections import merge_sections
 
 LANGS = ("de", "en")
 # the kinds of codes a page can show; each is a mapping code -> name in both files (tests check completeness)
@@ -68,16 +69,18 @@ def item(code: str, **params: Any) -> Item:
 
 @cache
 def glossary(lang: str) -> Mapping[str, Any]:
-    """The parsed glossary of ``lang`` (cached)."""
+    """The parsed glossary of ``lang`` (cached): the top-level sections of every ``<lang>/*.yml`` file beside this
+    module, merged in file-name order; a section defined in two files is an error."""
     if lang not in LANGS:
         raise GlossaryError(f"unknown language {lang!r} (choose from {', '.join(LANGS)})")
-    try:
-        raw = resources.files("pipelines.glossary").joinpath(f"{lang}.yml").read_text(encoding="utf-8")
-        data = yaml.safe_load(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise GlossaryError(f"glossary {lang}.yml: cannot read: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict) or data.get("lang") != lang:
-        raise GlossaryError(f"glossary {lang}.yml: top level must be a mapping with lang: {lang}")
+    return read_folder(lang, resources.files("pipelines.glossary").joinpath(lang))
+
+
+def read_folder(lang: str, folder: Traversable) -> dict[str, Any]:
+    """The sections of the ``*.yml`` files in ``folder`` merged (a glossary's language folder)."""
+    data = merge_sections(folder, f"glossary/{lang}", GlossaryError)
+    if data.get("lang") != lang:
+        raise GlossaryError(f"glossary/{lang}: the files must hold lang: {lang} (in one of them)")
     return data
 
 

@@ -58,7 +58,7 @@ def stored_schema_version(con) -> int | None:
 
 def require_schema(con, path: str | Path, *, allow_new: bool = False) -> None:
     """Raise :class:`WarehouseVersionError` unless the warehouse ``con`` (at ``path``) has the schema version this
-    code writes (``version`` in ``schema.yml``); a file without tables passes when ``allow_new`` (a first build).
+    code writes (``version`` in ``schema/version.yml``); a file without tables passes when ``allow_new`` (a first build).
     There is no migration: a warehouse of another version is rebuilt from its run folders."""
     from pipelines.warehouse.dictionary import version  # the schema file's reader imports this module
 

@@ -1,7 +1,8 @@
-"""The warehouse data dictionary: ``schema.yml`` read once and turned into table docs, which the build applies
-as ``COMMENT ON`` statements, exports carry as Parquet metadata and ``servicerisk docs`` prints.
+"""The warehouse data dictionary: ``schema/*.yml`` (section files: version, marts, metrics, tables, units) read
+once and turned into table docs, which the build applies as ``COMMENT ON`` statements, exports carry as Parquet
+metadata and ``servicerisk docs`` prints.
 
-``schema.yml`` owns every text: the marts (each documented once, for the table ``X_all`` and the view ``X``),
+``schema/`` owns every text: the marts (each documented once, for the table ``X_all`` and the view ``X``),
 the run, enrichment and staging tables (``tables``), the metrics (formula, range, caveat) and the units of
 numeric columns. A staging view takes its grain from its SQL file's ``-- grain:`` line.
 """
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from common.yamlsections import merge_sections
 from pipelines.warehouse.connect import quote_ident, quote_literal
 from pipelines.warehouse.sqlfiles import sql_text
 
@@ -46,11 +46,15 @@ class TableDoc:
         return f"Grain: {self.grain}; {scope}."
 
 
+class SchemaError(ValueError):
+    """A file of the data dictionary (``schema/``) is missing, malformed, or repeats another file's section."""
+
+
 @functools.cache
 def schema() -> dict[str, Any]:
-    """``schema.yml`` as loaded (found with importlib.resources, so an installed wheel has it too)."""
-    text = resources.files("pipelines.warehouse").joinpath("schema.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    """The dictionary as loaded: the sections of ``schema/*.yml`` merged (found with importlib.resources, so an
+    installed wheel has them too)."""
+    return merge_sections(resources.files("pipelines.warehouse").joinpath("schema"), "warehouse/schema", SchemaError)
 
 
 def version() -> int:

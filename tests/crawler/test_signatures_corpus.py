@@ -1,4 +1,4 @@
-"""The inline-signature rules (data/services/_signatures.yml) are curated from the dev corpus: each names the
+"""The inline-signature rules (data/services/_signatures/*.yml) are curated from the dev corpus: each names the
 page its example comes from, the example is a short evidence string found in that page's bytes, and the
 signature fires there through observe() (the walk the crawl runs), in a script that runs, a held-back one or
 decoded embed code."""
@@ -8,13 +8,21 @@ from __future__ import annotations
 import csv
 
 import pytest
-import yaml
 
-from common.signatures import SIGNATURES_FILE, load_signatures
+from common.signatures import SIGNATURES_DIR, load_signatures, signature_rules
 from crawler.observe import observe
 
-RULES = yaml.safe_load(SIGNATURES_FILE.read_text(encoding="utf-8"))["signatures"]
+RULES = [rule for _file, _i, rule in signature_rules()]
 FROM_CORPUS = [r for r in RULES if r.get("page")]
+
+
+def test_rules_are_read_from_short_files_in_name_order():
+    """The rules live in several files (each under 500 lines) and load in file-name order, the order observe()
+    runs them in."""
+    files = sorted(SIGNATURES_DIR.glob("*.yml"))
+    assert len(files) > 1 and all(len(f.read_text(encoding="utf-8").splitlines()) < 500 for f in files)
+    assert [name for name, _i, _rule in signature_rules()] == sorted(name for name, _i, _rule in signature_rules())
+    assert [s.id for s in load_signatures()] == [r["id"] for r in RULES]
 
 
 def test_at_least_150_rules_come_from_the_corpus_with_short_evidence():

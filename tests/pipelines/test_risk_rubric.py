@@ -20,6 +20,7 @@ from pipelines.risk.rubric import (
     load_rubric,
     parse_rubric,
 )
+from pipelines.warehouse import dictionary
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODOLOGY = ROOT / "docs" / "methodology.md"
@@ -163,7 +164,7 @@ def test_mitigations_reasons_bands_and_sources_are_documented():
 
 def test_confidence_means_one_thing():
     """The confidence label has one definition (the rubric's): the data dictionary and the methodology quote it."""
-    schema = yaml.safe_load((ROOT / "pipelines" / "warehouse" / "schema.yml").read_text(encoding="utf-8"))["marts"]
+    schema = dictionary.schema()["marts"]
     assert RUBRIC.confidence.startswith("the weakest evidence behind the score")
     for mart in ("service_risk", "site_service_risk"):
         assert schema[mart]["columns"]["confidence"] == RUBRIC.confidence, mart

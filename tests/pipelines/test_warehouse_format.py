@@ -1,6 +1,6 @@
 """The warehouse opens in every current DuckDB client and describes itself: written in the pinned storage format
 (the DuckDB command-line client of the 1.5 line opens the demo warehouse), engine and storage version in ``_meta``,
-and every column of the marts, run tables and staging views carries its ``schema.yml`` text as a COMMENT."""
+and every column of the marts, run tables and staging views carries its ``schema/*.yml`` text as a COMMENT."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_every_column_of_marts_run_tables_and_staging_has_a_comment(demo_out):
         con.close()
     described = {(t, c) for t, c, comment in rows if comment}
     missing = sorted({(t, c) for t, c, _ in rows} - described)
-    assert not missing, f"columns without a COMMENT (describe them in schema.yml): {missing}"
+    assert not missing, f"columns without a COMMENT (describe them in pipelines/warehouse/schema/): {missing}"
     assert len({t for t, _ in described}) >= 40 and len(described) >= 700, (len({t for t, _ in described}), len(described))
     for name in ("raw_sites", "enr_hosts", "stg_sites", "sites_all", "sites", "detections"):
         assert tables[name], name
