@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from common.runfolder import Layout
+from common.runfolder import Layout, check_run_id
 from pipelines.catalog.load import Catalog
 from pipelines.policy.compose import compose
 from pipelines.policy.facts import block_facts
@@ -24,6 +24,54 @@ from pipelines.risk.model import RiskContext, load_context
 
 class PolicyInputError(ValueError):
     """The services, scan or domain asked for cannot be found (the message says what to do)."""
+
+
+class NothingToDraft(PolicyInputError):
+    """The scan asked for found no services: the input was right, there is just nothing to write."""
+
+
+@dataclass
+class PolicyRequest:
+    """What ``servicerisk policy`` drafts: the services, the folder, and a scan's verdicts and day (or none)."""
+
+    service_ids: list[str]
+    folder: Path
+    verdicts: dict[str, str | None] | None = None
+    day: date | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments ``write_blocks`` takes from the scan (none for catalog services)."""
+        return {} if self.verdicts is None else {"verdicts": self.verdicts, "day": self.day}
+
+
+def policy_request(out_dir: Path, *, domain: str | None = None, scan_id: str | None = None,
+                   services: str | None = None) -> PolicyRequest:
+    """Resolve exactly one of a DOMAIN (its newest scan in ``out_dir``), a scan run id or comma-separated catalog
+    service ids into what to draft; ``PolicyInputError`` says what is wrong."""
+    from crawler.domains import InvalidDomain, normalise_domain
+
+    if sum(x is not None for x in (domain, scan_id, services)) != 1:
+        raise PolicyInputError("give exactly one of DOMAIN, --scan RUN_ID or --services ID,ID")
+    if services is not None:
+        ids = [s.strip() for s in services.split(",") if s.strip()]
+        if not ids:
+            raise PolicyInputError("--services: no service id given")
+        return PolicyRequest(ids, out_dir / "policy")
+    if domain is not None:
+        try:
+            site = normalise_domain(domain)
+        except InvalidDomain as e:
+            raise PolicyInputError(f"{domain!r} is not a domain: {e}") from e
+        scan_id = newest_scan(out_dir, site)
+    try:
+        check_run_id(scan_id)
+    except ValueError as e:
+        raise PolicyInputError(f"--scan: {e}") from e
+    report = read_scan(out_dir, scan_id)
+    ids = [s["service_id"] for s in report.get("services") or []]
+    if not ids:
+        raise NothingToDraft(f"scan {scan_id} of {report.get('domain')} found no services")
+    return PolicyRequest(ids, out_dir / "policy" / report["domain"], scan_verdicts(report), scan_day(report))
 
 
 @dataclass

@@ -27,47 +27,18 @@ def policy(domain, out_dir, langs, scan_id, services):
     standard contractual clauses), retention and objection. DOMAIN takes the newest scan of that site in OUT,
     --scan a scan run, --services catalog ids. Drafts, not legal advice: unknown facts are marked in square
     brackets with what to ask the vendor."""
-    from common.runfolder import check_run_id
-    from crawler.domains import InvalidDomain, normalise_domain
     from pipelines.catalog.longtail import catalog_with_long_tail
-    from pipelines.policy.blocks import (
-        PolicyInputError,
-        newest_scan,
-        read_scan,
-        scan_day,
-        scan_verdicts,
-        write_blocks,
-    )
+    from pipelines.policy.blocks import NothingToDraft, PolicyInputError, policy_request, write_blocks
 
-    if sum(x is not None for x in (domain, scan_id, services)) != 1:
-        fail("give exactly one of DOMAIN, --scan RUN_ID or --services ID,ID")
-    langs = langs or LANGS
-    catalog, _ = catalog_with_long_tail()
     try:
-        if services is not None:
-            ids = [s.strip() for s in services.split(",") if s.strip()]
-            if not ids:
-                fail("--services: no service id given")
-            folder, kwargs = out_dir / "policy", {}
-        else:
-            if domain is not None:
-                try:
-                    site = normalise_domain(domain)
-                except InvalidDomain as e:
-                    fail(f"{domain!r} is not a domain: {e}")
-                scan_id = newest_scan(out_dir, site)
-            try:
-                check_run_id(scan_id)
-            except ValueError as e:
-                fail(f"--scan: {e}")
-            report = read_scan(out_dir, scan_id)
-            ids = [s["service_id"] for s in report.get("services") or []]
-            if not ids:
-                fail(f"scan {scan_id} of {report.get('domain')} found no services", exits.FAILED)
-            folder = out_dir / "policy" / report["domain"]
-            kwargs = {"verdicts": scan_verdicts(report), "day": scan_day(report)}
-        written = write_blocks(catalog, ids, folder, langs=langs, **kwargs)
+        request = policy_request(out_dir, domain=domain, scan_id=scan_id, services=services)
+        catalog, _ = catalog_with_long_tail()
+        written = write_blocks(catalog, request.service_ids, request.folder, langs=langs or LANGS,
+                               **request.options())
+    except NothingToDraft as e:
+        fail(str(e), exits.FAILED)
     except PolicyInputError as e:
         fail(str(e))
+    folder = request.folder
     for lang, files in written.files.items():
         click.echo(f"{len(files)} draft block(s) ({lang}) in {(folder / lang).resolve()}")

@@ -87,36 +87,33 @@ def dpf(do_check, import_csv, template, dry_run, strict, as_of, data_dir):
             console.print(f"snapshot written: {path}")
             snapshot = d.load_snapshot(folder)
     if do_check:
-        rows = d.check(catalog, snapshot, day)
+        from pipelines.catalog.prevalence import top_service_ids
+        from pipelines.risk.facts_check import checkup
+
+        report = checkup(catalog, snapshot, day, top_service_ids(data_dir))
         t = Table(title=f"DPF status check on {day} (snapshot {snapshot.date or 'none'})")
         for col in ("problem", "company", "counts as", "checked on", "age"):
             t.add_column(col, overflow="fold")
-        for r in rows:
+        for r in report.rows:
             t.add_row(r.problem, r.company_id or r.name, r.effective or "-", r.checked_on or "-",
                       f"{r.age_days} d" if r.age_days is not None else "-")
         console.print(t)
-        for r in rows:
+        for r in report.rows:
             if r.problem != "ok":
                 pid = f" [{r.participant_id}]" if r.participant_id else ""
                 console.print(f"  {r.company_id or r.name}{pid}: {r.problem}: {r.detail or r.recorded}",
                               soft_wrap=True, markup=False)
-        from pipelines.catalog.longtail import catalog_with_long_tail
-        from pipelines.catalog.prevalence import top_service_ids
-        from pipelines.risk.facts_check import KINDS, check_facts
-
-        issues = check_facts(catalog_with_long_tail(catalog)[0], top_service_ids(data_dir), day)
-        counts = {k: sum(1 for i in issues if i.kind == k) for k in KINDS}
+        counts = report.counts
         console.print(f"facts: {counts['unknown_seat']} compan(ies) behind the top services with unknown seat "
                       f"(country or city), {counts['unexplained_unknown']} unknown fact(s) without a reason (parent "
                       f"chain, role, DPF statement), {counts['no_public_source']} legal fact(s) without a public "
                       f"source, {counts['stale']} legal fact(s) older than 12 months", soft_wrap=True)
-        for i in issues:
+        for i in report.issues:
             if i.kind != "stale":
                 console.print(f"  {i.kind}: {i.owner} {i.field}: {i.detail}", soft_wrap=True, markup=False)
-        bad = [r for r in rows if r.problem in ("missing", "stale", "scope")]
-        console.print(f"{len(bad)} of {len([r for r in rows if r.company_id])} companies need a (re)check on "
+        console.print(f"{len(report.recheck)} of {report.companies} companies need a (re)check on "
                       f"{d.LIST_SEARCH_URL}; fill the import CSV (servicerisk refdata dpf --template) and import it.")
-        if strict and (bad or any(counts[k] for k in KINDS[:-1])):
+        if strict and report.failed:
             sys.exit(exits.FAILED)
     elif import_csv is None:
         users: dict[str, list[str]] = {}

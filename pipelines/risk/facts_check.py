@@ -91,3 +91,33 @@ def check_facts(catalog: Catalog, top: list[str], on: date) -> list[FactIssue]:
             if f.as_of < cutoff:
                 issues.append(FactIssue("stale", owner, f.field, f"as of {f.as_of}: {f.source}"))
     return sorted(issues, key=lambda i: (KINDS.index(i.kind), i.owner, i.field))
+
+
+@dataclass
+class Checkup:
+    """``servicerisk refdata dpf --check`` as data: the DPF status rows, the facts check's issues and counts by
+    kind, and the companies that need a (re)check on the DPF list."""
+
+    rows: list  # pipelines.risk.dpf.CheckRow
+    issues: list[FactIssue]
+    counts: dict[str, int]
+    recheck: list  # rows whose problem is missing, stale or scope
+    companies: int  # companies the DPF rows name
+
+    @property
+    def failed(self) -> bool:
+        """What ``--strict`` fails on: a company to recheck, or a fact issue of any kind but ``stale``."""
+        return bool(self.recheck) or any(self.counts[k] for k in KINDS[:-1])
+
+
+def checkup(catalog: Catalog, snapshot, day: date, top: list[str]) -> Checkup:
+    """The DPF status check of the curated ``catalog`` against ``snapshot`` on ``day`` and the facts check of the
+    companies behind the ``top`` services (the catalog with its long tail, so every top service is known)."""
+    from pipelines.catalog.longtail import catalog_with_long_tail
+    from pipelines.risk.dpf import check
+
+    rows = check(catalog, snapshot, day)
+    issues = check_facts(catalog_with_long_tail(catalog)[0], top, day)
+    return Checkup(rows, issues, {k: sum(1 for i in issues if i.kind == k) for k in KINDS},
+                   [r for r in rows if r.problem in ("missing", "stale", "scope")],
+                   len([r for r in rows if r.company_id]))

@@ -64,3 +64,19 @@ def test_companies_behind_a_service_include_recipient_and_parents():
     behind = companies_behind(catalog, ["google-tag-manager", "matomo-self-hosted"])
     assert {"google-ireland", "google-llc", "alphabet"} <= set(behind)
     assert "site-operator" not in behind
+
+
+def test_checkup_is_the_dpf_check_and_the_facts_check_of_the_top_services(full_catalog):
+    from common.paths import data_path
+    from pipelines.catalog.load import load_catalog
+    from pipelines.risk.dpf import check, load_snapshot
+    from pipelines.risk.facts_check import checkup
+
+    curated, day = load_catalog(), date(2026, 12, 7)
+    snapshot = load_snapshot(data_path("reference", "dpf"))
+    report = checkup(curated, snapshot, day, top_service_ids())
+    assert report.rows == check(curated, snapshot, day)
+    assert report.issues == check_facts(full_catalog[0], top_service_ids(), day)
+    assert sum(report.counts.values()) == len(report.issues) and set(report.counts) == set(KINDS)
+    assert report.recheck == [r for r in report.rows if r.problem in ("missing", "stale", "scope")]
+    assert report.failed == (bool(report.recheck) or any(report.counts[k] for k in KINDS[:-1]))

@@ -4,6 +4,7 @@ naming the provider, the legal basis, the transfer basis and every cookie of the
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,28 @@ def test_policy_needs_exactly_one_source_and_known_ids(tmp_path):
     assert res.returncode == 2 and "no-such-service" in res.stderr
     res = run_cli(["policy", "--out", str(tmp_path), "example.de"])
     assert res.returncode == 2 and "servicerisk scan example.de" in res.stderr
+
+
+def test_policy_request_resolves_services_domains_and_scans(tmp_path):
+    from pipelines.policy.blocks import NothingToDraft, PolicyInputError, policy_request
+
+    request = policy_request(tmp_path, services=" livechat, google-analytics-4 ,")
+    assert request.service_ids == ["livechat", "google-analytics-4"] and request.folder == tmp_path / "policy"
+    assert request.options() == {}
+    for kwargs, needle in (({}, "exactly one of"), ({"services": " , "}, "no service id"),
+                           ({"domain": "not a domain!"}, "is not a domain"),
+                           ({"scan_id": "../etc"}, "--scan"),
+                           ({"domain": "example.de"}, "servicerisk scan example.de")):
+        with pytest.raises(PolicyInputError, match=re.escape(needle)):
+            policy_request(tmp_path, **kwargs)
+    scan = tmp_path / "scans" / "20261207T010203Z-abc123"
+    scan.mkdir(parents=True)
+    scan.joinpath("report.json").write_text('{"domain": "example.de", "services": [], "provenance": {}}', "utf-8")
+    with pytest.raises(NothingToDraft, match="found no services"):
+        policy_request(tmp_path, domain="Example.DE")
+    scan.joinpath("report.json").write_text(
+        '{"domain": "example.de", "services": [{"service_id": "livechat", "consent_required": "yes"}], '
+        '"provenance": {"crawled_at": "2026-12-07T01:02:03Z"}}', "utf-8")
+    request = policy_request(tmp_path, scan_id=scan.name)
+    assert request.service_ids == ["livechat"] and request.folder == tmp_path / "policy" / "example.de"
+    assert request.options() == {"verdicts": {"livechat": "yes"}, "day": date(2026, 12, 7)}
