@@ -246,6 +246,9 @@ def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
 @pytest.mark.parametrize("regex,anchors", [
     (r"\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),
     (r"""(?:gtag/js\?id=|['"]config['"]\s*,\s*['"])(G-[A-Z0-9]{6,12})\b""", (("config", 1), ("gtag/js?id=", 0))),
+    (r"(?<!require', ')(?<!\{')\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),  # lookbehinds are zero-width
+    (r"""['"](UA-\d{4,10}-\d{1,4})['"]""", (("UA-", 1),)),  # a class, then a group led by a literal
+    (r"(?=x)abc", (("abc", 0),)),
     (r"a?bc", ()),  # may start with b: no anchor
     (r"[ab]*cd", ()),
     (r"(?i)abc", ()),
