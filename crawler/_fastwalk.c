@@ -107,7 +107,27 @@ typedef struct {
     size_t len;
     int sig;
     int group; /* 0: the signature's needles; 1..: further literal sets, one of each must occur too */
+    int record; /* a group-0 needle that is also an anchor of its signature: the scan records where it occurs */
 } needle_t;
+
+/* an anchor of a signature: every match starts `off` code points before an occurrence of one of them */
+typedef struct {
+    unsigned char *bytes;
+    size_t len;
+    int sig;
+    size_t off;
+    int needle; /* the group-0 needle with the same literal and signature (its occurrences are recorded), or -1 */
+} anchor_t;
+
+/* where recorded needles occur (growable) */
+typedef struct {
+    int needle;
+    size_t pos;
+} occ_t;
+typedef struct {
+    occ_t *v;
+    size_t n, cap;
+} occs_t;
 
 typedef struct {
     int n;
@@ -121,23 +141,34 @@ typedef struct {
     int short_needle;        /* a group-0 needle of 2 bytes: the three-byte filter is off */
     int *order;              /* group-0 needles sorted by their first two bytes */
     int norder;
+    anchor_t *anchors;       /* grouped by signature: those of signature s are anchors[astart[s] .. astart[s+1]) */
+    int nanchors;
+    int *astart;
 } needles_t;
 
 static void needles_free(PyObject *cap) {
     needles_t *t = PyCapsule_GetPointer(cap, "fastwalk.needles");
     if (!t) return;
     for (int i = 0; i < t->n; i++) PyMem_Free(t->needles[i].bytes);
+    for (int i = 0; i < t->nanchors; i++) PyMem_Free(t->anchors[i].bytes);
     PyMem_Free(t->needles);
     PyMem_Free(t->full);
     PyMem_Free(t->order);
+    PyMem_Free(t->anchors);
+    PyMem_Free(t->astart);
     PyMem_Free(t);
 }
 
-/* needles(plain: list[(bytes, sig index, group)], groups per signature: list[int], lower, always) -> capsule */
+static int take_anchors(needles_t *t, PyObject *anchors);
+
+/* needles(plain: list[(bytes, sig index, group)], groups per signature: list[int], lower, always,
+   anchors: list[(bytes, sig index, offset)] sorted by signature) -> capsule */
 static PyObject *py_needles(PyObject *self, PyObject *args) {
-    PyObject *plain, *counts;
+    PyObject *plain, *counts, *anchors;
     int nsigs, lower, always;
-    if (!PyArg_ParseTuple(args, "O!O!pp", &PyList_Type, &plain, &PyList_Type, &counts, &lower, &always)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!O!ppO!", &PyList_Type, &plain, &PyList_Type, &counts, &lower, &always,
+                          &PyList_Type, &anchors))
+        return NULL;
     nsigs = (int)PyList_GET_SIZE(counts);
     needles_t *t = PyMem_Calloc(1, sizeof(needles_t));
     if (!t) return PyErr_NoMemory();
@@ -189,6 +220,11 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
         }
         t->n = (int)i + 1;
     }
+    if (take_anchors(t, anchors) < 0) {
+        PyObject *cap = PyCapsule_New(t, "fastwalk.needles", needles_free);
+        Py_XDECREF(cap);
+        return NULL;
+    }
     t->order = PyMem_Calloc(t->n ? t->n : 1, sizeof(int));
     for (int i = 0; i < t->n; i++)
         if (t->needles[i].group == 0) t->order[t->norder++] = i;
@@ -204,8 +240,23 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
 }
 
 
-/* the group-0 needles starting at buf[i] (their first two bytes are k): hit[sig] |= 1; returns whether any */
-static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, size_t i, uint8_t *hit) {
+static int occs_push(occs_t *o, int needle, size_t pos) {
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 64;
+        occ_t *v = PyMem_Realloc(o->v, cap * sizeof(occ_t));
+        if (!v) return -1;
+        o->v = v;
+        o->cap = cap;
+    }
+    o->v[o->n].needle = needle;
+    o->v[o->n++].pos = pos;
+    return 0;
+}
+
+/* the group-0 needles starting at buf[i] (their first two bytes are k): hit[sig] |= 1, and where an anchor
+   needle occurs goes to occ (when given; on no memory the recording stops and occ->n is set to SIZE_MAX);
+   returns whether any */
+static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, size_t i, uint8_t *hit, occs_t *occ) {
     unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
     int lo = 0, hi = t->norder, any = 0; /* binary search the sorted group-0 needles for this pair */
     while (lo < hi) {
@@ -220,13 +271,14 @@ static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, siz
         if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
             hit[nd->sig] |= 1;
             any = 1;
+            if (occ && nd->record && occ->n != SIZE_MAX && occs_push(occ, t->order[j], i) < 0) occ->n = SIZE_MAX;
         }
     }
     return any;
 }
 
 /* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
-static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit) {
+static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit, occs_t *occ) {
     if (t->norder == 0 || n < 2) return 0;
     int any = 0;
     size_t i = 0;
@@ -245,7 +297,7 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
             while (m) {
                 unsigned j = (unsigned)__builtin_ctzll(m);
                 m &= m - 1;
-                any |= needle_at(t, buf, n, i + j, hit);
+                any |= needle_at(t, buf, n, i + j, hit, occ);
             }
             i += 64;
         }
@@ -254,12 +306,12 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
             uint32_t w;
             memcpy(&w, w4, 4);
             unsigned h = TRI4(w);
-            if ((t->tri[h >> 3] >> (h & 7)) & 1u) any |= needle_at(t, buf, n, i, hit);
+            if ((t->tri[h >> 3] >> (h & 7)) & 1u) any |= needle_at(t, buf, n, i, hit, occ);
         }
     } else {
         for (; i + 1 < n; i++) {
             unsigned k = ((unsigned)buf[i] << 8) | buf[i + 1];
-            if (t->pair[k >> 3] & (1u << (k & 7))) any |= needle_at(t, buf, n, i, hit);
+            if (t->pair[k >> 3] & (1u << (k & 7))) any |= needle_at(t, buf, n, i, hit, occ);
         }
     }
     if (!any) return 0;
@@ -297,7 +349,7 @@ static PyObject *py_needle_hits(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    int count = needle_scan(t, b.buf, (size_t)b.len, hit);
+    int count = needle_scan(t, b.buf, (size_t)b.len, hit, NULL);
     out = PyList_New(count);
     for (int i = 0, k = 0; out && i < t->nsigs && k < count; i++)
         if (hit[i]) {
@@ -308,6 +360,118 @@ static PyObject *py_needle_hits(PyObject *self, PyObject *args) {
     PyMem_Free(hit);
 done:
     PyBuffer_Release(&b);
+    return out;
+}
+
+/* the anchors of py_needles, each tied to the group-0 needle of its signature with the same literal if any */
+static int take_anchors(needles_t *t, PyObject *anchors) {
+    Py_ssize_t na = PyList_GET_SIZE(anchors);
+    t->anchors = PyMem_Calloc(na ? na : 1, sizeof(anchor_t));
+    t->astart = PyMem_Calloc(t->nsigs + 1, sizeof(int));
+    if (!t->anchors || !t->astart) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int last = 0;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        char *b;
+        Py_ssize_t len, off;
+        int sig;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(anchors, i), "y#in", &b, &len, &sig, &off) || len < 1 || off < 0 ||
+            sig < last || sig >= t->nsigs) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "anchors: (bytes, sig, offset) sorted by sig");
+            return -1;
+        }
+        anchor_t *a = &t->anchors[i];
+        a->bytes = PyMem_Malloc(len);
+        if (!a->bytes) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(a->bytes, b, len);
+        a->len = (size_t)len;
+        a->sig = sig;
+        a->off = (size_t)off;
+        a->needle = -1;
+        t->nanchors = (int)i + 1;
+        for (int j = 0; j < t->n; j++) {
+            needle_t *nd = &t->needles[j];
+            if (nd->group == 0 && nd->sig == sig && nd->len == a->len && memcmp(nd->bytes, b, len) == 0) {
+                a->needle = j;
+                nd->record = 1;
+                break;
+            }
+        }
+        for (int s = last + 1; s <= sig; s++) t->astart[s] = (int)i;
+        last = sig;
+    }
+    for (int s = last + 1; s <= t->nsigs; s++) t->astart[s] = (int)na;
+    return 0;
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The sorted, distinct code-point offsets where a match of signature `sig` may start in buf (valid UTF-8;
+   `ascii`: it has no multi-byte sequence): each anchor occurrence less the anchor's offset. Occurrences of
+   anchors that are needles come from the scan's record, the others are searched here. A list, or None
+   when the signature has no anchors (or the record is incomplete): then Python searches by itself. */
+static PyObject *anchor_starts(const needles_t *t, int sig, const unsigned char *buf, size_t n, int ascii,
+                               const occs_t *occ) {
+    int a0 = t->astart[sig], a1 = t->astart[sig + 1];
+    if (a0 == a1 || (occ && occ->n == SIZE_MAX)) Py_RETURN_NONE;
+    size_t cap = 64, k = 0;
+    size_t *v = PyMem_Malloc(cap * 2 * sizeof(size_t)); /* (byte position, offset) pairs */
+    if (!v) return PyErr_NoMemory();
+#define PUSH(pos_, off_)                                                      \
+    do {                                                                      \
+        if (k == cap) {                                                       \
+            size_t *w_ = PyMem_Realloc(v, cap * 4 * sizeof(size_t));           \
+            if (!w_) {                                                        \
+                PyMem_Free(v);                                                \
+                return PyErr_NoMemory();                                      \
+            }                                                                 \
+            v = w_;                                                           \
+            cap *= 2;                                                         \
+        }                                                                     \
+        v[2 * k] = (pos_);                                                    \
+        v[2 * k++ + 1] = (off_);                                              \
+    } while (0)
+    for (int a = a0; a < a1; a++) {
+        const anchor_t *an = &t->anchors[a];
+        if (an->needle >= 0 && occ) {
+            for (size_t j = 0; j < occ->n; j++)
+                if (occ->v[j].needle == an->needle) PUSH(occ->v[j].pos, an->off);
+        } else {
+            for (const unsigned char *f = memmem(buf, n, an->bytes, an->len); f;
+                 f = (size_t)(f - buf) + 1 < n ? memmem(f + 1, n - (size_t)(f - buf) - 1, an->bytes, an->len) : NULL)
+                PUSH((size_t)(f - buf), an->off);
+        }
+    }
+#undef PUSH
+    /* byte positions to code points (one sweep over the sorted positions), less each anchor's offset */
+    if (!ascii) qsort(v, k, 2 * sizeof(size_t), cmp_size);
+    size_t m = 0, cp = 0, at = 0;
+    for (size_t j = 0; j < k; j++) {
+        size_t pos = v[2 * j], off = v[2 * j + 1];
+        if (!ascii) {
+            for (; at < pos; at++) cp += (buf[at] & 0xc0) != 0x80;
+        } else {
+            cp = pos;
+        }
+        if (cp >= off) v[m++] = cp - off;
+    }
+    qsort(v, m, sizeof(size_t), cmp_size);
+    PyObject *out = PyList_New(0);
+    for (size_t j = 0; out && j < m; j++) {
+        if (j && v[j] == v[j - 1]) continue;
+        PyObject *x = PyLong_FromSize_t(v[j]);
+        if (!x || PyList_Append(out, x) < 0) Py_CLEAR(out);
+        Py_XDECREF(x);
+    }
+    PyMem_Free(v);
     return out;
 }
 
@@ -454,6 +618,7 @@ typedef struct {
     Py_ssize_t self_link_n;
     int gated_all;               /* _Walk.gated: markup inside a <template> (every reference is gated) */
     int encoded;                 /* _Walk.encoded: decoded embed code (references are encoded) */
+    occs_t occ;                  /* where the anchor needles occur in the text last scanned */
 } page_t;
 
 
@@ -1148,34 +1313,49 @@ static int add_srcset(page_t *p, const attr_t *v, PyObject *element, PyObject *a
 }
 
 /* --- scripts ------------------------------------------------------------------------------------------------ */
+/* _Walk.signature_hits(text, hit signatures, gated, where each may match) */
 static int call_hits(page_t *p, const unsigned char *text, size_t n, const uint8_t *hit, int gated) {
     const needles_t *t = p->needles;
-    PyObject *idx = PyList_New(0);
-    if (!idx) return -1;
+    PyObject *idx = PyList_New(0), *starts = PyList_New(0);
+    if (!idx || !starts) {
+        Py_XDECREF(idx);
+        Py_XDECREF(starts);
+        return -1;
+    }
+    int ascii = is_ascii(text, n);
     for (int i = 0; i < t->nsigs; i++) {
         if (!hit[i]) continue;
         PyObject *v = PyLong_FromLong(i);
-        if (!v || PyList_Append(idx, v) < 0) {
+        PyObject *at = v ? anchor_starts(t, i, text, n, ascii, &p->occ) : NULL;
+        if (!at || PyList_Append(idx, v) < 0 || PyList_Append(starts, at) < 0) {
             Py_XDECREF(v);
+            Py_XDECREF(at);
             Py_DECREF(idx);
+            Py_DECREF(starts);
             return -1;
         }
         Py_DECREF(v);
+        Py_DECREF(at);
     }
     PyObject *s = PyUnicode_DecodeUTF8((const char *)text, n, "strict");
-    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_signature_hits, s, idx, gated ? Py_True : Py_False, NULL) : NULL;
+    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_signature_hits, s, idx, gated ? Py_True : Py_False,
+                                                 starts, NULL)
+                    : NULL;
     Py_XDECREF(s);
     Py_DECREF(idx);
+    Py_DECREF(starts);
     if (!r) return -1;
     Py_DECREF(r);
     return 0;
 }
 
-/* 1 when the needle prefilter (or a needle-less / lower-case signature) says Python must look at text */
-static int needs_python(const needles_t *t, const unsigned char *text, size_t n, uint8_t *hit) {
+/* 1 when the needle prefilter (or a needle-less / lower-case signature) says Python must look at text;
+   where the anchor needles occur goes to occ */
+static int needs_python(const needles_t *t, const unsigned char *text, size_t n, uint8_t *hit, occs_t *occ) {
     memset(hit, 0, t->nsigs);
+    occ->n = 0;
     if (t->always || t->lower) return 2;
-    return needle_scan(t, text, n, hit) > 0;
+    return needle_scan(t, text, n, hit, occ) > 0;
 }
 
 static int py_scan_script(page_t *p, const unsigned char *code, size_t n, int gated) {
@@ -1337,7 +1517,7 @@ static int scan_script(page_t *p, const unsigned char *code0, size_t n0, int gat
             text = win;
             tn = head + 1 + (n - tail);
         }
-        int need = needs_python(p->needles, text, tn, hit);
+        int need = needs_python(p->needles, text, tn, hit, &p->occ);
         int rc = 0;
         if (need == 2) {
             PyObject *s = PyUnicode_DecodeUTF8((const char *)text, tn, "strict");
@@ -1408,7 +1588,7 @@ static int attr_sig_check(page_t *p, lnode *el, const attrs_t *at, int skip_src,
         o += a->vlen;
         p->buf[o++] = '"';
     }
-    int need = needs_python(p->needles, p->buf, o, hit);
+    int need = needs_python(p->needles, p->buf, o, hit, &p->occ);
     if (!need) return 0;
     if (need == 1 && utf8_valid(p->buf, o)) return call_hits(p, p->buf, o, hit, gated); /* the text Python builds */
     /* rare: Python builds the text from the attributes and runs the signatures */
@@ -1809,6 +1989,7 @@ static PyObject *py_walk(PyObject *self, PyObject *args) {
 done:
     PyMem_Free(hit);
     PyMem_Free(p.buf);
+    PyMem_Free(p.occ.v);
     for (int k = 0; k < HOST_CACHE; k++) Py_XDECREF(p.hosts[k]);
     Py_XDECREF(p.refs);
     Py_XDECREF(p.obs);
