@@ -2243,10 +2243,11 @@ static PyObject *py_body_facts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nOO)", count, base ? Py_True : Py_False, nul ? Py_True : Py_False);
 }
 
-/* find_markers(data, markers) -> the indexes of the markers that occur in data. Each marker is a pair
-   (bytes, anchor): anchor is the offset of a byte in it that is rare in pages (at most 8 distinct anchor
-   bytes over all markers). One pass that stops only at anchor bytes followed by a byte some marker has
-   there. */
+/* find_markers(data, markers) -> [(index, positions)] for the markers that occur in data, in index order:
+   where each occurs, as repeated data.find(marker, end of the last one) gives them (no overlaps). Each
+   marker is a pair (bytes, anchor): anchor is the offset of a byte in it that is rare in pages (at most 8
+   distinct anchor bytes over all markers). One pass that stops only at anchor bytes followed by a byte some
+   marker has there. */
 static PyObject *py_find_markers(PyObject *self, PyObject *args) {
     Py_buffer b;
     PyObject *markers;
@@ -2261,7 +2262,9 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
     int na = 0, group_of[256], nmembers[8] = {0};
     uint8_t members[8][128]; /* per anchor byte: the markers anchored on it */
     uint8_t next_ok[8][32];  /* per anchor byte: the bytes that follow it in some marker (a bit set) */
-    uint8_t found[128] = {0};
+    PyObject *found[128] = {NULL}; /* per marker: its positions (a list), once it occurs */
+    size_t next[128] = {0};         /* per marker: where its next occurrence may start (no overlaps) */
+    int nomem = 0;
     memset(next_ok, 0, sizeof next_ok);
     const char *err = nm > 128 ? "at most 128 markers" : NULL;
     for (Py_ssize_t i = 0; !err && i < nm; i++) {
@@ -2301,7 +2304,6 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
     }
     const unsigned char *s = b.buf;
     size_t n = (size_t)b.len, i = 0;
-    Py_ssize_t left = nm;
 #define AT(pos)                                                                                              \
     do {                                                                                                     \
         int g_ = group_of[s[pos]];                                                                           \
@@ -2309,10 +2311,13 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
         for (int x_ = 0; x_ < nmembers[g_]; x_++) {                                                          \
             int j_ = members[g_][x_];                                                                        \
             const mk_t *k_ = &mk[j_];                                                                        \
-            if (found[j_] || (pos) < k_->at || (pos) - k_->at + k_->len > n) continue;                       \
+            if ((pos) < k_->at || (pos) - k_->at + k_->len > n || (pos) - k_->at < next[j_]) continue;      \
             if (memcmp(s + (pos) - k_->at, k_->m, k_->len) == 0) {                                           \
-                found[j_] = 1;                                                                               \
-                left--;                                                                                      \
+                next[j_] = (pos) - k_->at + k_->len;                                                         \
+                if (!found[j_] && !(found[j_] = PyList_New(0))) nomem = 1;                                   \
+                PyObject *x_ = found[j_] ? PyLong_FromSize_t((pos) - k_->at) : NULL;                         \
+                if (!x_ || PyList_Append(found[j_], x_) < 0) nomem = 1;                                      \
+                Py_XDECREF(x_);                                                                              \
             }                                                                                                \
         }                                                                                                    \
     } while (0)
@@ -2323,10 +2328,10 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
                 a2 = _mm_set1_epi8((char)anchors[na > 2 ? 2 : 0]), a3 = _mm_set1_epi8((char)anchors[na > 3 ? 3 : 0]);
 #define HITS(v) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, a0), _mm_cmpeq_epi8(v, a1)), \
                                                _mm_or_si128(_mm_cmpeq_epi8(v, a2), _mm_cmpeq_epi8(v, a3))))
-        for (; left && i + 32 <= n; i += 32) {
+        for (; !nomem && i + 32 <= n; i += 32) {
             __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), w = _mm_loadu_si128((const __m128i *)(s + i + 16));
             unsigned mask = (unsigned)HITS(v) | ((unsigned)HITS(w) << 16);
-            for (; mask && left; mask &= mask - 1) {
+            for (; mask; mask &= mask - 1) {
                 size_t pos = i + __builtin_ctz(mask);
                 AT(pos);
             }
@@ -2335,27 +2340,29 @@ static PyObject *py_find_markers(PyObject *self, PyObject *args) {
     } else {
         __m128i sets[8];
         for (int k = 0; k < na; k++) sets[k] = _mm_set1_epi8((char)anchors[k]);
-        for (; left && na && i + 16 <= n; i += 16) {
+        for (; !nomem && na && i + 16 <= n; i += 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(s + i)), acc = _mm_cmpeq_epi8(v, sets[0]);
             for (int k = 1; k < na; k++) acc = _mm_or_si128(acc, _mm_cmpeq_epi8(v, sets[k]));
-            for (unsigned mask = (unsigned)_mm_movemask_epi8(acc); mask && left; mask &= mask - 1) {
+            for (unsigned mask = (unsigned)_mm_movemask_epi8(acc); mask; mask &= mask - 1) {
                 size_t pos = i + __builtin_ctz(mask);
                 AT(pos);
             }
         }
     }
 #endif
-    for (; left && i < n; i++)
+    for (; !nomem && i < n; i++)
         if (memchr(anchors, s[i], na)) AT(i);
 #undef AT
     PyBuffer_Release(&b);
-    PyObject *out = PyList_New(0);
+    PyObject *out = nomem ? NULL : PyList_New(0);
     for (Py_ssize_t j = 0; out && j < nm; j++)
         if (found[j]) {
-            PyObject *x = PyLong_FromSsize_t(j);
+            PyObject *x = Py_BuildValue("(nO)", j, found[j]);
             if (!x || PyList_Append(out, x) < 0) Py_CLEAR(out);
             Py_XDECREF(x);
         }
+    for (Py_ssize_t j = 0; j < nm; j++) Py_XDECREF(found[j]);
+    if (!out && !PyErr_Occurred()) PyErr_NoMemory();
     return out;
 }
 
@@ -2375,7 +2382,7 @@ static PyMethodDef methods[] = {
     {"load", py_load, METH_VARARGS, "load(path): find lexbor's functions in selectolax's extension"},
     {"tag_id", py_tag_id, METH_VARARGS, "tag_id(mem_id): lexbor tag id of a node"},
     {"configure", py_configure, METH_VARARGS, "configure(spec): the rule tables of crawler/observe.py"},
-    {"find_markers", py_find_markers, METH_VARARGS, "find_markers(data, markers): indexes of those that occur"},
+    {"find_markers", py_find_markers, METH_VARARGS, "find_markers(data, markers): [(index, positions)] of those that occur"},
     {"needles", py_needles, METH_VARARGS, "needles(plain, nsigs, lower, always): a compiled needle table"},
     {"needle_hits", py_needle_hits, METH_VARARGS, "needle_hits(needles, data): signatures whose needles occur"},
     {"walk", py_walk, METH_VARARGS, "walk(root_mem_id, walk, Reference, needles): the native element walk"},

@@ -410,12 +410,21 @@ def _unescape_js(text: str) -> str:
     return _JS_ESCAPE.sub(one, text)
 
 
-def _markers_in(data: bytes) -> list[int]:
-    """Indexes of the ``_ENCODED_MARKERS`` that occur in ``data`` (one native pass when the extension is built)."""
+def _markers_in(data: bytes) -> list[tuple[int, list[int]]]:
+    """(index, positions) of the ``_ENCODED_MARKERS`` that occur in ``data``: where each occurs, left to right
+    without overlaps (one native pass when the extension is built)."""
     native = _native()
     if native is not None:
         return native.find_markers(data, _MARKER_ANCHORS)
-    return [i for i, m in enumerate(_MARKER_BYTES) if m in data]
+    out = []
+    for i, marker in enumerate(_MARKER_BYTES):
+        positions, pos = [], data.find(marker)
+        while pos >= 0:
+            positions.append(pos)
+            pos = data.find(marker, pos + len(marker))
+        if positions:
+            out.append((i, positions))
+    return out
 
 
 def _blob(data: bytes, start: int, kind: str) -> tuple[int, bytes] | None:
@@ -473,14 +482,14 @@ def _encoded_fragments(data: bytes) -> list[str]:
     if not present:
         return []
     blobs: dict[bytes, tuple[int, str]] = {}
-    for i in present:
-        marker, kind = _ENCODED_MARKERS[i]
-        pos = data.find(marker)
-        while pos >= 0 and len(blobs) < _MAX_FRAGMENTS:
+    for i, positions in present:
+        kind = _ENCODED_MARKERS[i][1]
+        for pos in positions:
+            if len(blobs) >= _MAX_FRAGMENTS:
+                break
             found = _blob(data, pos, kind)
             if found is not None and found[1] not in blobs:
                 blobs[found[1]] = (found[0], kind)
-            pos = data.find(marker, pos + len(marker))
     out: list[str] = []
     budget = _MAX_FRAGMENT_BYTES
     for blob, (_start, kind) in sorted(blobs.items(), key=lambda b: b[1][0]):

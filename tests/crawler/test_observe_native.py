@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from common.signatures import compile_signature, load_signatures
 from crawler.observe import (
+    _MARKER_ANCHORS,
     _PLAIN_BASE,
     _SELF_CHECK,
     _host,
@@ -352,3 +353,22 @@ def test_native_body_facts_count_tags_and_find_base(native, parts):
     body = b"".join(parts)
     assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None,
                                        b"\x00" in body)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from([m for m, _a in _MARKER_ANCHORS] + [b"&lt;", b"\\u003", b"PG", b"P", b"%3",
+                                       b"&", b"\\", b"%", b"x", b"src=", b"<iframe", b"0123456789abcdef" * 3]),
+                      max_size=40))
+def test_native_marker_search_gives_what_find_gives(native, parts):
+    """The one-pass native search of the encoded-embed markers: every non-overlapping occurrence of each,
+    as repeated bytes.find does (the Python fallback of _markers_in)."""
+    data = b"".join(parts)
+    expected = []
+    for i, (marker, _anchor) in enumerate(_MARKER_ANCHORS):
+        positions, pos = [], data.find(marker)
+        while pos >= 0:
+            positions.append(pos)
+            pos = data.find(marker, pos + len(marker))
+        if positions:
+            expected.append((i, positions))
+    assert native.find_markers(data, _MARKER_ANCHORS) == expected
