@@ -414,8 +414,11 @@ def _markers_in(data: bytes) -> list[tuple[int, list[int]]]:
     """(index, positions) of the ``_ENCODED_MARKERS`` that occur in ``data``: where each occurs, left to right
     without overlaps (one native pass when the extension is built)."""
     native = _native()
-    if native is not None:
-        return native.find_markers(data, _MARKER_ANCHORS)
+    return _find_markers(data) if native is None else native.find_markers(data, _MARKER_ANCHORS)
+
+
+def _find_markers(data: bytes) -> list[tuple[int, list[int]]]:
+    """``_markers_in`` in Python: repeated ``bytes.find`` per marker (the reference of the native pass)."""
     out = []
     for i, marker in enumerate(_MARKER_BYTES):
         positions, pos = [], data.find(marker)
