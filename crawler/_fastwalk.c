@@ -94,8 +94,9 @@ static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
 /* a 16-bit hash of the first three bytes of a word loaded from memory (the fourth byte is masked off; the
-   same on either byte order, since the build and the scan load the bytes the same way) */
+   same on either byte order, since the build and the scan load the bytes the same way), and of all four */
 #define TRI4(w) ((unsigned)((((uint32_t)(w) & TRI_MASK) * 0x9e3779b1u) >> 16))
+#define QUAD4(w) ((unsigned)(((uint32_t)(w) * 0x85ebca6bu) >> 16))
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define TRI_MASK 0xffffff00u
 #else
@@ -137,7 +138,8 @@ typedef struct {
     int lower; /* some needles must be looked up in the lower-cased text: left to Python */
     int always; /* some signatures have no needle: every text goes to Python */
     uint8_t pair[65536 / 8]; /* first two bytes of any group-0 needle */
-    uint8_t tri[65536 / 8];  /* a hash of the first three bytes of any group-0 needle (all have >= 3) */
+    uint8_t tri[65536 / 8];  /* a hash of the first three bytes of any 3-byte group-0 needle */
+    uint8_t quad[65536 / 8]; /* a hash of the first four bytes of any longer group-0 needle */
     int short_needle;        /* a group-0 needle of 2 bytes: the three-byte filter is off */
     int *order;              /* group-0 needles sorted by their first two bytes */
     int norder;
@@ -209,11 +211,13 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
             unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
             t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
             if (len >= 3) {
-                unsigned char w4[4] = {(unsigned char)b[0], (unsigned char)b[1], (unsigned char)b[2], 0};
+                unsigned char w4[4] = {(unsigned char)b[0], (unsigned char)b[1], (unsigned char)b[2],
+                                       len > 3 ? (unsigned char)b[3] : 0};
                 uint32_t w;
                 memcpy(&w, w4, 4);
-                unsigned h = TRI4(w);
-                t->tri[h >> 3] |= (uint8_t)(1u << (h & 7));
+                unsigned h = len > 3 ? QUAD4(w) : TRI4(w);
+                uint8_t *bits = len > 3 ? t->quad : t->tri;
+                bits[h >> 3] |= (uint8_t)(1u << (h & 7));
             } else {
                 t->short_needle = 1;
             }
@@ -283,16 +287,17 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
     int any = 0;
     size_t i = 0;
     if (!t->short_needle) {
-        /* every group-0 needle has >= 3 bytes: test the three-byte hash of each position without a branch,
-           64 positions at a time, and look up only the positions whose bit is set (a few in a hundred);
-           a branch per position mispredicts on every such hit and cost more than the test */
+        /* every group-0 needle has >= 3 bytes: test the hash of the three bytes (for 3-byte needles) and of
+           the four bytes (for longer ones) at each position without a branch, 64 positions at a time, and
+           look up only the positions whose bit is set (about one in a hundred); a branch per position
+           mispredicts on every such hit and cost more than the test */
         while (i + 3 + 64 <= n) { /* a four-byte load at each of the 64 positions stays inside buf */
             uint64_t m = 0;
             for (unsigned j = 0; j < 64; j++) {
                 uint32_t w;
                 memcpy(&w, buf + i + j, 4);
-                unsigned h = TRI4(w);
-                m |= (uint64_t)((t->tri[h >> 3] >> (h & 7)) & 1u) << j;
+                unsigned h = TRI4(w), q = QUAD4(w);
+                m |= (uint64_t)(((t->tri[h >> 3] >> (h & 7)) | (t->quad[q >> 3] >> (q & 7))) & 1u) << j;
             }
             while (m) {
                 unsigned j = (unsigned)__builtin_ctzll(m);
@@ -302,11 +307,12 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
             i += 64;
         }
         for (; i + 2 < n; i++) {
-            unsigned char w4[4] = {buf[i], buf[i + 1], buf[i + 2], 0};
+            unsigned char w4[4] = {buf[i], buf[i + 1], buf[i + 2], i + 3 < n ? buf[i + 3] : 0};
             uint32_t w;
             memcpy(&w, w4, 4);
-            unsigned h = TRI4(w);
-            if ((t->tri[h >> 3] >> (h & 7)) & 1u) any |= needle_at(t, buf, n, i, hit, occ);
+            unsigned h = TRI4(w), q = QUAD4(w);
+            if ((t->tri[h >> 3] >> (h & 7)) & 1u || (i + 3 < n && ((t->quad[q >> 3] >> (q & 7)) & 1u)))
+                any |= needle_at(t, buf, n, i, hit, occ);
         }
     } else {
         for (; i + 1 < n; i++) {
