@@ -45,19 +45,6 @@ class CompiledSignature:
             return self.regex.finditer(text)
         return _anchored_finditer(self.regex, text, self.anchors)
 
-    def finditer_at(self, text: str, starts: list[int]):
-        """The matches ``finditer`` yields, given ``starts``: the sorted positions of this signature's anchors
-        in ``text`` less their offsets (found by a caller's own search, e.g. the native needle search)."""
-        match = self.regex.match
-        pos = 0
-        for q in starts:
-            if q < pos:
-                continue
-            m = match(text, q)
-            if m is not None:
-                yield m
-                pos = m.end() if m.end() > q else q + 1
-
     def findall(self, text: str, lowered: str | None = None) -> list[str]:
         if self.needles:
             hay = (lowered if lowered is not None else text.lower()) if self.lower else text

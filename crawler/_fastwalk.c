@@ -89,7 +89,7 @@ static int configured = 0;
 static PyObject *s_src, *s_srcset, *s_script, *s_inline, *s_href, *s_imagesrcset, *s_empty, *s_text, *s_style,
     *s_link;
 static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *s_attr_signatures,
-    *s_scan_script, *s_signature_hits, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host,
+    *s_scan_script, *s_signature_matches, *s_match, *s_end, *s_finditer, *s_set_title, *s_obs, *s_title, *s_rel_root, *s_rel_dir, *s_rel_host,
     *s_links, *s_max_links, *s_link_fn, *s_self_link;
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
@@ -146,6 +146,7 @@ typedef struct {
     anchor_t *anchors;       /* grouped by signature: those of signature s are anchors[astart[s] .. astart[s+1]) */
     int nanchors;
     int *astart;
+    PyObject *regexes;       /* per signature its compiled regex (a tuple, owned) */
 } needles_t;
 
 static void needles_free(PyObject *cap) {
@@ -158,20 +159,26 @@ static void needles_free(PyObject *cap) {
     PyMem_Free(t->order);
     PyMem_Free(t->anchors);
     PyMem_Free(t->astart);
+    Py_XDECREF(t->regexes);
     PyMem_Free(t);
 }
 
 static int take_anchors(needles_t *t, PyObject *anchors);
 
 /* needles(plain: list[(bytes, sig index, group)], groups per signature: list[int], lower, always,
-   anchors: list[(bytes, sig index, offset)] sorted by signature) -> capsule */
+   anchors: list[(bytes, sig index, offset)] sorted by signature, regexes: tuple of each signature's compiled
+   regex) -> capsule */
 static PyObject *py_needles(PyObject *self, PyObject *args) {
-    PyObject *plain, *counts, *anchors;
+    PyObject *plain, *counts, *anchors, *regexes;
     int nsigs, lower, always;
-    if (!PyArg_ParseTuple(args, "O!O!ppO!", &PyList_Type, &plain, &PyList_Type, &counts, &lower, &always,
-                          &PyList_Type, &anchors))
+    if (!PyArg_ParseTuple(args, "O!O!ppO!O!", &PyList_Type, &plain, &PyList_Type, &counts, &lower, &always,
+                          &PyList_Type, &anchors, &PyTuple_Type, &regexes))
         return NULL;
     nsigs = (int)PyList_GET_SIZE(counts);
+    if (PyTuple_GET_SIZE(regexes) != nsigs) {
+        PyErr_SetString(PyExc_ValueError, "one regex per signature");
+        return NULL;
+    }
     needles_t *t = PyMem_Calloc(1, sizeof(needles_t));
     if (!t) return PyErr_NoMemory();
     Py_ssize_t n = PyList_GET_SIZE(plain);
@@ -188,6 +195,7 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
         t->full[i] = (uint8_t)((1u << g) - 1);
     }
     t->nsigs = nsigs;
+    t->regexes = Py_NewRef(regexes);
     t->lower = lower;
     t->always = always;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -421,23 +429,25 @@ static int cmp_size(const void *a, const void *b) {
 }
 
 /* The sorted, distinct code-point offsets where a match of signature `sig` may start in buf (valid UTF-8;
-   `ascii`: it has no multi-byte sequence): each anchor occurrence less the anchor's offset. Occurrences of
-   anchors that are needles come from the scan's record, the others are searched here. A list, or None
-   when the signature has no anchors (or the record is incomplete): then Python searches by itself. */
-static PyObject *anchor_starts(const needles_t *t, int sig, const unsigned char *buf, size_t n, int ascii,
-                               const occs_t *occ) {
+   `ascii`: it has no multi-byte sequence): each anchor occurrence less the anchor's offset, into *out (owned
+   by the caller, PyMem). Occurrences of anchors that are needles come from the scan's record, the others are
+   searched here. Returns their number, SIZE_MAX when the signature has no anchors (or the record is
+   incomplete; then its regex searches the whole text), or SIZE_MAX - 1 on no memory. */
+static size_t anchor_starts(const needles_t *t, int sig, const unsigned char *buf, size_t n, int ascii,
+                            const occs_t *occ, size_t **out) {
     int a0 = t->astart[sig], a1 = t->astart[sig + 1];
-    if (a0 == a1 || (occ && occ->n == SIZE_MAX)) Py_RETURN_NONE;
+    *out = NULL;
+    if (a0 == a1 || (occ && occ->n == SIZE_MAX)) return SIZE_MAX;
     size_t cap = 64, k = 0;
     size_t *v = PyMem_Malloc(cap * 2 * sizeof(size_t)); /* (byte position, offset) pairs */
-    if (!v) return PyErr_NoMemory();
+    if (!v) return SIZE_MAX - 1;
 #define PUSH(pos_, off_)                                                      \
     do {                                                                      \
         if (k == cap) {                                                       \
             size_t *w_ = PyMem_Realloc(v, cap * 4 * sizeof(size_t));           \
             if (!w_) {                                                        \
                 PyMem_Free(v);                                                \
-                return PyErr_NoMemory();                                      \
+                return SIZE_MAX - 1;                                          \
             }                                                                 \
             v = w_;                                                           \
             cap *= 2;                                                         \
@@ -470,15 +480,57 @@ static PyObject *anchor_starts(const needles_t *t, int sig, const unsigned char 
         if (cp >= off) v[m++] = cp - off;
     }
     qsort(v, m, sizeof(size_t), cmp_size);
-    PyObject *out = PyList_New(0);
-    for (size_t j = 0; out && j < m; j++) {
-        if (j && v[j] == v[j - 1]) continue;
-        PyObject *x = PyLong_FromSize_t(v[j]);
-        if (!x || PyList_Append(out, x) < 0) Py_CLEAR(out);
-        Py_XDECREF(x);
+    size_t d = 0;
+    for (size_t j = 0; j < m; j++)
+        if (!d || v[j] != v[d - 1]) v[d++] = v[j];
+    *out = v;
+    return d;
+}
+
+/* The matches of a signature's regex in text (a str): tried at the given starts only, as
+   common.signatures._anchored_finditer does (after a match, the next start at or after its end), or,
+   without starts, regex.finditer's.
+   Appends them to `into` (a new list when NULL); returns 0, or -1 on error. */
+static int regex_matches(PyObject *regex, PyObject *text, const size_t *starts, size_t count, PyObject **into) {
+    if (count == SIZE_MAX) {
+        PyObject *it = PyObject_CallMethodOneArg(regex, s_finditer, text), *m;
+        if (!it) return -1;
+        while ((m = PyIter_Next(it))) {
+            if ((!*into && !(*into = PyList_New(0))) || PyList_Append(*into, m) < 0) {
+                Py_DECREF(m);
+                Py_DECREF(it);
+                return -1;
+            }
+            Py_DECREF(m);
+        }
+        Py_DECREF(it);
+        return PyErr_Occurred() ? -1 : 0;
     }
-    PyMem_Free(v);
-    return out;
+    size_t pos = 0;
+    for (size_t j = 0; j < count; j++) {
+        size_t q = starts[j];
+        if (q < pos) continue;
+        PyObject *at = PyLong_FromSize_t(q);
+        if (!at) return -1;
+        PyObject *args[3] = {regex, text, at};
+        PyObject *m = PyObject_VectorcallMethod(s_match, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(at);
+        if (!m) return -1;
+        if (m == Py_None) {
+            Py_DECREF(m);
+            continue;
+        }
+        PyObject *e = PyObject_CallMethodNoArgs(m, s_end);
+        size_t end = e ? PyLong_AsSize_t(e) : (size_t)-1;
+        Py_XDECREF(e);
+        if (end == (size_t)-1 || (!*into && !(*into = PyList_New(0))) || PyList_Append(*into, m) < 0) {
+            Py_DECREF(m);
+            return -1;
+        }
+        Py_DECREF(m);
+        pos = end > q ? end : q + 1;
+    }
+    return 0;
 }
 
 /* --- small byte helpers ------------------------------------------------------------------------------------ */
@@ -1319,40 +1371,49 @@ static int add_srcset(page_t *p, const attr_t *v, PyObject *element, PyObject *a
 }
 
 /* --- scripts ------------------------------------------------------------------------------------------------ */
-/* _Walk.signature_hits(text, hit signatures, gated, where each may match) */
+/* The signatures whose needles the scan found in text run here: each at its anchors' positions, or over
+   the whole text; those that match go to _Walk.signature_matches([(signature index, matches)], gated). */
 static int call_hits(page_t *p, const unsigned char *text, size_t n, const uint8_t *hit, int gated) {
     const needles_t *t = p->needles;
-    PyObject *idx = PyList_New(0), *starts = PyList_New(0);
-    if (!idx || !starts) {
-        Py_XDECREF(idx);
-        Py_XDECREF(starts);
-        return -1;
-    }
-    int ascii = is_ascii(text, n);
+    int ascii = is_ascii(text, n), rc = -1;
+    PyObject *str = NULL, *found = NULL;
     for (int i = 0; i < t->nsigs; i++) {
         if (!hit[i]) continue;
-        PyObject *v = PyLong_FromLong(i);
-        PyObject *at = v ? anchor_starts(t, i, text, n, ascii, &p->occ) : NULL;
-        if (!at || PyList_Append(idx, v) < 0 || PyList_Append(starts, at) < 0) {
-            Py_XDECREF(v);
-            Py_XDECREF(at);
-            Py_DECREF(idx);
-            Py_DECREF(starts);
-            return -1;
+        size_t *starts;
+        size_t count = anchor_starts(t, i, text, n, ascii, &p->occ, &starts);
+        if (count == SIZE_MAX - 1) {
+            PyErr_NoMemory();
+            goto done;
         }
-        Py_DECREF(v);
-        Py_DECREF(at);
+        if (count == 0) {
+            PyMem_Free(starts);
+            continue;
+        }
+        if (!str && !(str = PyUnicode_DecodeUTF8((const char *)text, n, "strict"))) {
+            PyMem_Free(starts);
+            goto done;
+        }
+        PyObject *matches = NULL;
+        int r = regex_matches(PyTuple_GET_ITEM(t->regexes, i), str, starts, count, &matches);
+        PyMem_Free(starts);
+        PyObject *item = matches ? Py_BuildValue("(iO)", i, matches) : NULL;
+        Py_XDECREF(matches);
+        if (r < 0 || (matches && (!item || ((!found && !(found = PyList_New(0))) || PyList_Append(found, item) < 0)))) {
+            Py_XDECREF(item);
+            goto done;
+        }
+        Py_XDECREF(item);
     }
-    PyObject *s = PyUnicode_DecodeUTF8((const char *)text, n, "strict");
-    PyObject *r = s ? PyObject_CallMethodObjArgs(p->walk, s_signature_hits, s, idx, gated ? Py_True : Py_False,
-                                                 starts, NULL)
-                    : NULL;
-    Py_XDECREF(s);
-    Py_DECREF(idx);
-    Py_DECREF(starts);
-    if (!r) return -1;
-    Py_DECREF(r);
-    return 0;
+    rc = 0;
+    if (found) {
+        PyObject *r = PyObject_CallMethodObjArgs(p->walk, s_signature_matches, found, gated ? Py_True : Py_False, NULL);
+        if (!r) rc = -1;
+        Py_XDECREF(r);
+    }
+done:
+    Py_XDECREF(str);
+    Py_XDECREF(found);
+    return rc;
 }
 
 /* 1 when the needle prefilter (or a needle-less / lower-case signature) says Python must look at text;
@@ -2405,7 +2466,7 @@ PyMODINIT_FUNC PyInit__fastwalk(void) {
     S(s_imagesrcset, "imagesrcset") S(s_empty, "") S(s_text, "text") S(s_style, "style") S(s_link, "link")
     S(s_refs, "refs") S(s_seen, "seen") S(s_add, "add") S(s_add_css, "add_css") S(s_add_srcset, "add_srcset")
     S(s_visit, "visit") S(s_attr_signatures, "attr_signatures") S(s_scan_script, "scan_script")
-    S(s_signature_hits, "signature_hits") S(s_set_title, "set_title") S(s_obs, "obs") S(s_title, "title") S(s_rel_root, "rel_root")
+    S(s_signature_matches, "signature_matches") S(s_match, "match") S(s_end, "end") S(s_finditer, "finditer") S(s_set_title, "set_title") S(s_obs, "obs") S(s_title, "title") S(s_rel_root, "rel_root")
     S(s_rel_dir, "rel_dir") S(s_rel_host, "rel_host") S(s_links, "links") S(s_max_links, "max_links")
     S(s_link_fn, "link") S(s_self_link, "self_link")
 #undef S

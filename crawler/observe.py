@@ -615,11 +615,11 @@ class _Walk:
     def scan_script(self, code: str, gated: bool) -> None:
         _scan_script(code, self.add, self.target(gated), self.sigs, gated, self.fast)
 
-    def signature_hits(self, text: str, hits: Sequence[int], gated: bool,
-                       starts: Sequence[list[int] | None]) -> None:
-        """Run the signatures at ``hits`` (indexes into ``sigs``, in order) on ``text``: the native walk
-        found their needles in it, and where each may match (its anchors' positions, None: search)."""
-        _run_signatures(text, [self.sigs[i] for i in hits], self.target(gated), starts)
+    def signature_matches(self, matches: Sequence[tuple[int, list[re.Match]]], gated: bool) -> None:
+        """The matches the native walk found, per signature (index into ``sigs``, in order)."""
+        found = self.target(gated)
+        for i, sig_matches in matches:
+            _add_matches(self.sigs[i], sig_matches, found)
 
     def set_title(self, text: str) -> None:
         if not self.obs.title:
@@ -850,17 +850,18 @@ def _match_signatures(text: str, sigs: Sequence[CompiledSignature], found: list[
     _run_signatures(text, hits, found)
 
 
-def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]],
-                    starts: Sequence[list[int] | None] | None = None) -> None:
-    """Add each match of the ``hits`` to ``found`` as (signature id, id group or match), once. ``starts``: per
-    hit, the positions its matches can start at (the native needle search found its anchors), or None."""
-    for k, sig in enumerate(hits):
-        at = starts[k] if starts is not None else None
-        for m in (sig.finditer(text) if at is None else sig.finditer_at(text, at)):
-            value = m.group(1) if sig.regex.groups else None  # an optional id group may not take part
-            pair = (sig.id, m.group(0) if value is None else value)
-            if pair not in found:
-                found.append(pair)
+def _run_signatures(text: str, hits: Sequence[CompiledSignature], found: list[tuple[str, str]]) -> None:
+    for sig in hits:
+        _add_matches(sig, sig.finditer(text), found)
+
+
+def _add_matches(sig: CompiledSignature, matches, found: list[tuple[str, str]]) -> None:
+    """Add each match of ``sig`` to ``found`` as (signature id, its id group or the match), once."""
+    for m in matches:
+        value = m.group(1) if sig.regex.groups else None  # an optional id group may not take part
+        pair = (sig.id, m.group(0) if value is None else value)
+        if pair not in found:
+            found.append(pair)
 
 
 @dataclass(frozen=True)
@@ -1168,7 +1169,8 @@ def _native_needles(native, table: _NeedleTable, sigs: tuple[CompiledSignature, 
                    for k, g in enumerate(s.also[:7]) for n in g]
         counts = [1 + len(s.also[:7]) for s in sigs]
         anchors = [(a.encode(), i, offset) for i, s in enumerate(sigs) for a, offset in s.anchors]
-        capsule = native.needles(groups, counts, bool(table.lower), bool(table.always), anchors)
+        capsule = native.needles(groups, counts, bool(table.lower), bool(table.always), anchors,
+                                 tuple(s.regex for s in sigs))
         if len(_NATIVE_NEEDLES) > 16:
             _NATIVE_NEEDLES.clear()
         hit = _NATIVE_NEEDLES[id(table)] = (table, capsule)
