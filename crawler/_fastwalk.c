@@ -1240,7 +1240,9 @@ static int add_link(page_t *p, lnode *el, const attr_t *href) {
     const unsigned char *u = NULL, *s = raw + a;
     size_t un = 0, hs, he, sn = b - a;
     int rel_host, r = RES_PYTHON;
-    if (sn && is_ascii(raw, n)) {
+    /* non-ASCII hrefs only when absolute: plain_absolute checks their tail (no Unicode whitespace, valid
+       UTF-8), so Python's strip() would have removed nothing more than the ASCII trim here */
+    if (sn && (is_ascii(raw, n) || starts(s, sn, "https://") || starts(s, sn, "http://"))) {
         /* a scheme other than http(s) (mailto:, tel:, javascript: …): urljoin keeps the href, no link */
         const unsigned char *colon = memchr(s, ':', sn);
         if (colon && colon > s && is_alpha(s[0])) {
