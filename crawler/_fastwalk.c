@@ -677,6 +677,7 @@ typedef struct {
     int gated_all;               /* _Walk.gated: markup inside a <template> (every reference is gated) */
     int encoded;                 /* _Walk.encoded: decoded embed code (references are encoded) */
     occs_t occ;                  /* where the anchor needles occur in the text last scanned */
+    size_t dots_n;               /* the length of resolve_dots' URL in buf */
 } page_t;
 
 
@@ -871,6 +872,88 @@ static int ends_in(const strs_t *t, const unsigned char *s, size_t n) {
 
 enum { RES_NONE, RES_OK, RES_PYTHON };
 
+/* urljoin's merge of a relative path s[0:q] that has dot segments with the base's directory, then its
+   dot-segment removal (s[q:n], the query and fragment, kept as they are), into p->buf (p->dots_n bytes).
+   Only on a base whose directory (rel_dir) has no empty or dot segment; RES_PYTHON otherwise. */
+static int resolve_dots(page_t *p, const unsigned char *s, size_t n, size_t q) {
+    const unsigned char *dir = (const unsigned char *)p->rel_dir_s + p->rel_root_n;
+    size_t dn = (size_t)p->rel_dir_n - (size_t)p->rel_root_n; /* "/", "/a/b/" */
+    if (dn == 0 || dir[0] != '/' || dir[dn - 1] != '/') return RES_PYTHON;
+    size_t nseg = 2; /* the segments: the base's (a relative path only) and the path's, as (start, length) */
+    for (size_t i = 0; i < dn; i++) nseg += dir[i] == '/';
+    for (size_t i = 0; i < q; i++) nseg += s[i] == '/';
+    const unsigned char **sp = PyMem_Malloc(nseg * (sizeof *sp + sizeof(size_t)));
+    if (!sp) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t *sl = (size_t *)(sp + nseg), k = 0;
+    int absolute = s[0] == '/';
+    if (!absolute) {
+        /* bpath.split("/") less its last segment: "" then the directory's segments (none empty or dots) */
+        sp[k] = dir, sl[k++] = 0;
+        for (size_t i = 1, start = 1; i < dn; i++)
+            if (dir[i] == '/') {
+                size_t len = i - start;
+                if (len == 0 || (len == 1 && dir[start] == '.') || (len == 2 && dir[start] == '.' && dir[start + 1] == '.')) {
+                    PyMem_Free(sp);
+                    return RES_PYTHON;
+                }
+                sp[k] = dir + start, sl[k++] = len;
+                start = i + 1;
+            }
+    }
+    for (size_t i = 0, start = 0; i <= q; i++)
+        if (i == q || s[i] == '/') {
+            sp[k] = s + start, sl[k++] = i - start;
+            start = i + 1;
+        }
+    /* a relative path: empty segments other than the first and the last are dropped (segments[1:-1]) */
+    size_t m = k;
+    if (!absolute) {
+        m = 1;
+        for (size_t j = 1; j < k; j++)
+            if (sl[j] || j == k - 1) sp[m] = sp[j], sl[m++] = sl[j];
+    }
+    /* dot-segment removal, in place: ".." drops the last kept segment, "." is skipped */
+    size_t r = 0;
+    for (size_t j = 0; j < m; j++) {
+        if (sl[j] == 2 && sp[j][0] == '.' && sp[j][1] == '.') {
+            if (r) r--;
+        } else if (!(sl[j] == 1 && sp[j][0] == '.')) {
+            sp[r] = sp[j], sl[r++] = sl[j];
+        }
+    }
+    int trailing = (sl[m - 1] == 1 && sp[m - 1][0] == '.') || (sl[m - 1] == 2 && sp[m - 1][0] == '.' && sp[m - 1][1] == '.');
+    size_t total = p->rel_root_n + 1 + (n - q) + 1;
+    for (size_t j = 0; j < r; j++) total += sl[j] + 1;
+    if (ensure(p, total) < 0) {
+        PyMem_Free(sp);
+        return -1;
+    }
+    unsigned char *o = p->buf;
+    memcpy(o, p->rel_root_s, p->rel_root_n);
+    size_t w = p->rel_root_n, path0 = w;
+    /* "/".join(resolved + [""] if trailing) or "/" */
+    for (size_t j = 0; j < r; j++) {
+        if (j) o[w++] = '/';
+        memcpy(o + w, sp[j], sl[j]);
+        w += sl[j];
+    }
+    if (trailing) o[w++] = '/';
+    if (w == path0) o[w++] = '/';
+    /* urlunparse puts "/" before a path that does not start with one */
+    if (o[path0] != '/') {
+        memmove(o + path0 + 1, o + path0, w - path0);
+        o[path0] = '/';
+        w++;
+    }
+    memcpy(o + w, s + q, n - q);
+    p->dots_n = w + (n - q);
+    PyMem_Free(sp);
+    return RES_OK;
+}
+
 /* Resolves an ASCII value without surrounding whitespace against the page's base, as _absolute does for
    the cases it can prove: plain absolute http(s) URLs, protocol-relative ones with a plain host, relative
    ones without dot segments, empty query or fragment markers. RES_OK: the URL is (*u, *un) with its host
@@ -925,7 +1008,15 @@ static int resolve(page_t *p, const unsigned char *s, size_t n, const unsigned c
     for (size_t i = 0; i <= q; i++) {
         if (i == q || s[i] == '/') {
             size_t len = i - seg;
-            if ((len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.')) return RES_PYTHON;
+            if ((len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.')) {
+                int r = resolve_dots(p, s, n, q);
+                if (r != RES_OK) return r;
+                *u = p->buf;
+                *un = p->dots_n;
+                *hs = *he = 0;
+                *rel_host = 1;
+                return RES_OK;
+            }
             seg = i + 1;
         }
     }

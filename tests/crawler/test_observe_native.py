@@ -155,6 +155,10 @@ CASES = {
              '<area href="/map"><a href="/stra\u00dfe">\u00e4\u00f6</a><a href="/t">\u00a0nbsp\u3000text </a>'
              '<a href="/s" style="background:url(a.png)">s</a><a href="  ">blank</a><a href="https://h.example:99999/">'
              + "".join(f'<a href="/p{i}">{"w " * (i % 150)}</a>' for i in range(30)),
+    "dot segments": '<img src="../a.png"><img src="./b.png"><img src="/x/../c.png"><img src=".."><img src=".">'
+                    '<img src="a/./b/../../../../c?x=1#f"><img src="/."><img src="/../.."><img src="d/..">'
+                    '<img src="e//./f/"><img src="/g//../h"><img src="./"><a href="./#top">t</a>'
+                    '<a href="../../index.html">i</a><a href="x/../y?q">y</a>',
     "non-ascii absolute links": '<a href="https://x.example/stra\u00dfe">a</a><a href=" https://x.example/\u00e4?q=\u00f6#\u00fc ">b'
                                 '</a><a href="https://x.example/a\u00a0">c</a><a href="\u00a0https://x.example/b">d</a>'
                                 '<a href="https://x.example/\u00e4 b">e</a><a href="https://x.example:8\u0663/">f</a>'
