@@ -108,7 +108,7 @@ typedef struct {
     size_t len;
     int sig;
     int group; /* 0: the signature's needles; 1..: further literal sets, one of each must occur too */
-    int record; /* a group-0 needle that is also an anchor of its signature: the scan records where it occurs */
+    int record; /* a group-0 needle that is also some signature's anchor: the scan records where it occurs */
 } needle_t;
 
 /* an anchor of a signature: every match starts `off` code points before an occurrence of one of them */
@@ -117,7 +117,7 @@ typedef struct {
     size_t len;
     int sig;
     size_t off;
-    int needle; /* the group-0 needle with the same literal and signature (its occurrences are recorded), or -1 */
+    int needle; /* a group-0 needle (of any signature) with the same literal: its occurrences are recorded; or -1 */
 } anchor_t;
 
 /* where recorded needles occur (growable) */
@@ -377,7 +377,8 @@ done:
     return out;
 }
 
-/* the anchors of py_needles, each tied to the group-0 needle of its signature with the same literal if any */
+/* the anchors of py_needles, each tied to a group-0 needle with the same literal if any (every text is
+   scanned for all of them, so their recorded occurrences are complete whichever signature they belong to) */
 static int take_anchors(needles_t *t, PyObject *anchors) {
     Py_ssize_t na = PyList_GET_SIZE(anchors);
     t->anchors = PyMem_Calloc(na ? na : 1, sizeof(anchor_t));
@@ -410,7 +411,7 @@ static int take_anchors(needles_t *t, PyObject *anchors) {
         t->nanchors = (int)i + 1;
         for (int j = 0; j < t->n; j++) {
             needle_t *nd = &t->needles[j];
-            if (nd->group == 0 && nd->sig == sig && nd->len == a->len && memcmp(nd->bytes, b, len) == 0) {
+            if (nd->group == 0 && nd->len == a->len && memcmp(nd->bytes, b, len) == 0) {
                 a->needle = j;
                 nd->record = 1;
                 break;
