@@ -16,20 +16,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from common.signatures import compile_signature, load_signatures
-from crawler.observe import (
-    _MARKER_ANCHORS,
-    _PLAIN_BASE,
-    _find_markers,
-    _SELF_CHECK,
-    _host,
-    _match_signatures,
-    _native,
-    _needle_table,
-    _observation_tuple,
-    _relative_prefixes,
-    _self_link,
-    observe,
-)
+from crawler.observe import observe
+from crawler.observe.embeds import _MARKER_ANCHORS, _find_markers
+from crawler.observe.model import _observation_tuple
+from crawler.observe.native import _SELF_CHECK, _native
+from crawler.observe.sigmatch import _match_signatures, _needle_table
+from crawler.observe.urls import _PLAIN_BASE, _host, _relative_prefixes, _self_link
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
 from tests.oracle import corpus_pages
@@ -155,7 +147,7 @@ CASES = {
              '<area href="/map"><a href="/stra\u00dfe">\u00e4\u00f6</a><a href="/t">\u00a0nbsp\u3000text </a>'
              '<a href="/s" style="background:url(a.png)">s</a><a href="  ">blank</a><a href="https://h.example:99999/">'
              + "".join(f'<a href="/p{i}">{"w " * (i % 150)}</a>' for i in range(30)),
-    "dot segments": '<img src="../a.png"><img src="./b.png"><img src="/x/../c.png"><img src=".."><img src=".">'
+    "more dot segments": '<img src="../a.png"><img src="./b.png"><img src="/x/../c.png"><img src=".."><img src=".">'
                     '<img src="a/./b/../../../../c?x=1#f"><img src="/."><img src="/../.."><img src="d/..">'
                     '<img src="e//./f/"><img src="/g//../h"><img src="./"><a href="./#top">t</a>'
                     '<a href="../../index.html">i</a><a href="x/../y?q">y</a>',
@@ -203,13 +195,17 @@ def test_generated_documents_give_the_same_observation(native, doc, page):
 
 
 def test_the_native_walk_holds_no_rule_table():
-    """Rules are written once, in crawler/observe.py: the C source names none of the element, attribute,
+    """Rules are written once, in crawler/observe/rules.py: the C sources name none of the element, attribute,
     script-type, rel or scheme strings the walk decides on; configure() hands them over."""
     from pathlib import Path
 
-    import crawler.observe as observe_module
+    import crawler.observe.rules as observe_module
 
-    source = (Path(observe_module.__file__).parent / "_fastwalk.c").read_text(encoding="utf-8")
+    crawler_dir = Path(observe_module.__file__).parents[1]
+    sources = [crawler_dir / "_fastwalk.c", *sorted((crawler_dir / "fastwalk").glob("*.c"))]
+    assert len(sources) > 1 and all(f'#include "fastwalk/{p.name}"' in sources[0].read_text(encoding="utf-8")
+                                    for p in sources[1:])
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     literals = set(re.findall(r'"([^"\\]*)"', source))
     tables = (set(observe_module._ELEMENTS) | {a for _r, attrs, _q in observe_module._ELEMENTS.values() for a in attrs}
               | set(observe_module._JS_TYPES) | set(observe_module._DATA_TYPES) | set(observe_module._LINK_RELS_FETCHED)
