@@ -194,9 +194,11 @@ static int add_link(page_t *p, lnode *el, const attr_t *href) {
     const unsigned char *u = NULL, *s = raw + a;
     size_t un = 0, hs, he, sn = b - a;
     int rel_host, r = RES_PYTHON;
-    /* non-ASCII hrefs only when absolute: plain_absolute checks their tail (no Unicode whitespace, valid
-       UTF-8), so Python's strip() would have removed nothing more than the ASCII trim here */
-    if (sn && (is_ascii(raw, n) || starts(s, sn, "https://") || starts(s, sn, "http://"))) {
+    /* non-ASCII hrefs only when absolute or an absolute path: plain_absolute and resolve check their tail (no
+       Unicode whitespace, valid UTF-8), so Python's strip() would have removed nothing more than the ASCII
+       trim here */
+    if (sn && (is_ascii(raw, n) || starts(s, sn, "https://") || starts(s, sn, "http://") ||
+               (s[0] == '/' && !(sn >= 2 && s[1] == '/')))) {
         /* a scheme other than http(s) (mailto:, tel:, javascript: …): urljoin keeps the href, no link */
         const unsigned char *colon = memchr(s, ':', sn);
         if (colon && colon > s && is_alpha(s[0])) {

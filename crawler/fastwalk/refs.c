@@ -322,9 +322,20 @@ static int resolve(page_t *p, const unsigned char *s, size_t n, const unsigned c
         *un = n;
         return RES_OK;
     }
+    /* an absolute path ("/…", not "//…") may hold colons (no scheme can start it) and non-ASCII characters
+       (valid UTF-8 without Unicode whitespace, which Python's strip() could have removed at its end) */
+    int abs_path = s[0] == '/' && !(n >= 2 && s[1] == '/'), ascii = 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == ':' || c == ';') return RES_PYTHON;
+        if (c >= 0x80 && abs_path) {
+            ascii = 0;
+            continue;
+        }
+        if (c <= 0x20 || c >= 0x7f || c == '\\' || (c == ':' && !abs_path) || c == ';') return RES_PYTHON;
+    }
+    if (!ascii) {
+        size_t end;
+        if (clean_tail(s, n, 0, NULL, 0, &end) != 1) return RES_PYTHON;
     }
     if (n >= 2 && s[0] == '/' && s[1] == '/') {
         /* protocol-relative: base scheme + "://" + host; plain hosts without port only */
@@ -423,11 +434,14 @@ static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element,
         return py_add(p, raw, n, element, attribute, rel, inline_, gated);
     }
     /* in decoded embed code only absolute URLs count: Python tells the rare other ones apart */
-    if (p->encoded || !is_ascii(raw, n)) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
+    if (p->encoded) return py_add(p, raw, n, element, attribute, rel, inline_, gated);
     size_t a = 0, b = n;
     while (a < b && is_space(raw[a])) a++;
     while (b > a && is_space(raw[b - 1])) b--;
     const unsigned char *s = raw + a;
+    /* non-ASCII values only as an absolute path (resolve checks the rest) */
+    if (!is_ascii(raw, n) && !(b > a && s[0] == '/' && !(b - a >= 2 && s[1] == '/')))
+        return py_add(p, raw, n, element, attribute, rel, inline_, gated);
     n = b - a;
     if (n == 0) return 0;
     {

@@ -151,6 +151,11 @@ CASES = {
                     '<img src="a/./b/../../../../c?x=1#f"><img src="/."><img src="/../.."><img src="d/..">'
                     '<img src="e//./f/"><img src="/g//../h"><img src="./"><a href="./#top">t</a>'
                     '<a href="../../index.html">i</a><a href="x/../y?q">y</a>',
+    "absolute paths with colons or non-ascii": '<img src="/am/\u12ed\u12d8\u1275/s-1"><img src="/wiki/File:X.svg">'
+                                              '<img src="/a/b\u00a0"><img src="/a:b/../c"><img src="/\u00e4/./x">'
+                                              '<a href="/wiki/Special:X?y=1#z">w</a><a href="/am/\u12ed">a</a>'
+                                              '<a href="/x\u3000">s</a><a href="\u00a0/x">t</a><img src="a:b">'
+                                              '<img src="//h\u00e4.example/x"><a href="/\u00e4 b">u</a>',
     "non-ascii absolute links": '<a href="https://x.example/stra\u00dfe">a</a><a href=" https://x.example/\u00e4?q=\u00f6#\u00fc ">b'
                                 '</a><a href="https://x.example/a\u00a0">c</a><a href="\u00a0https://x.example/b">d</a>'
                                 '<a href="https://x.example/\u00e4 b">e</a><a href="https://x.example:8\u0663/">f</a>'
