@@ -77,7 +77,7 @@ class _Walk:
         self.self_link = None  # where a link "#…" leads: the page itself (for the native walk)
         if links:
             self.self_link = _self_link(obs.base_url)
-        # for the native walk: relative URLs without dot segments resolve by concatenation
+        # for the native walk: relative URLs resolve against these (by concatenation, or after dot removal)
         self.rel_root, self.rel_dir, self.rel_host = _relative_prefixes(obs.base_url)
 
     def add(self, raw: str | None, element: str, attribute: str, rel: str = "", inline: bool = False,
