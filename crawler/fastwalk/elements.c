@@ -1,5 +1,54 @@
-/* Elements: their attributes and text, the Python visit for the rare cases, titles, links, srcset lists.
+/* Elements: their attributes and text (collapsed as Python's " ".join(text.split())), the Python visit for
+   the rare cases, titles, links, srcset lists.
    Part of crawler/_fastwalk.c, which includes the parts in order as one translation unit. */
+
+/* the text of an element with whitespace runs collapsed to one space and cut at `cap` characters (code
+   points), as " ".join(text.split())[:cap] does; `out` holds up to 4 * cap bytes. 0 when the text is not
+   valid UTF-8 (Python decides) */
+static int collapse(const unsigned char *t, size_t n, char *out, size_t cap, size_t *o_len) {
+    size_t o = 0, chars = 0, i = 0;
+    while (i < n && chars < cap) {
+        uint32_t cp;
+        int k;
+        /* skip a whitespace run */
+        while (i < n) {
+            if (t[i] < 0x80) {
+                if (!is_space(t[i])) break;
+                i++;
+                continue;
+            }
+            k = utf8_at(t, n, i, &cp);
+            if (!k) return 0;
+            if (!cp_space(cp)) break;
+            i += k;
+        }
+        if (i >= n) break;
+        if (chars) {
+            out[o++] = ' ';
+            if (++chars == cap) break;
+        }
+        /* copy a word */
+        while (i < n && chars < cap) {
+            if (t[i] < 0x80) {
+                if (is_space(t[i])) break;
+                out[o++] = (char)t[i++];
+                chars++;
+                continue;
+            }
+            k = utf8_at(t, n, i, &cp);
+            if (!k) return 0;
+            if (cp_space(cp)) break;
+            memcpy(out + o, t + i, k);
+            o += k;
+            i += k;
+            chars++;
+        }
+    }
+    /* the rest must be valid too: Python would have replaced an invalid byte (and its text differs) */
+    if (i < n && !utf8_valid(t + i, n - i)) return 0;
+    *o_len = o;
+    return 1;
+}
 
 /* --- attributes --------------------------------------------------------------------------------------------- */
 #define MAX_ATTRS 48

@@ -1,5 +1,5 @@
 /* The page state of one walk and its references: resolving a URL value against the base as _absolute does
-   for the cases it can prove (else Python's add), building Reference objects, collapsing element text.
+   for the cases it can prove (else Python's add), building Reference objects.
    Part of crawler/_fastwalk.c, which includes the parts in order as one translation unit. */
 
 /* --- page state -------------------------------------------------------------------------------------------- */
@@ -457,52 +457,4 @@ static int add(page_t *p, const unsigned char *raw, size_t n, PyObject *element,
     if (r < 0) return -1;
     if (r != RES_OK) return py_add(p, raw, b, element, attribute, rel, inline_, gated);
     return emit(p, u, un, hs, he, rel_host ? p->rel_host : NULL, element, attribute, rel, inline_, gated);
-}
-
-/* the text of an element with whitespace runs collapsed to one space and cut at `cap` characters (code
-   points), as " ".join(text.split())[:cap] does; `out` holds up to 4 * cap bytes. 0 when the text is not
-   valid UTF-8 (Python decides) */
-static int collapse(const unsigned char *t, size_t n, char *out, size_t cap, size_t *o_len) {
-    size_t o = 0, chars = 0, i = 0;
-    while (i < n && chars < cap) {
-        uint32_t cp;
-        int k;
-        /* skip a whitespace run */
-        while (i < n) {
-            if (t[i] < 0x80) {
-                if (!is_space(t[i])) break;
-                i++;
-                continue;
-            }
-            k = utf8_at(t, n, i, &cp);
-            if (!k) return 0;
-            if (!cp_space(cp)) break;
-            i += k;
-        }
-        if (i >= n) break;
-        if (chars) {
-            out[o++] = ' ';
-            if (++chars == cap) break;
-        }
-        /* copy a word */
-        while (i < n && chars < cap) {
-            if (t[i] < 0x80) {
-                if (is_space(t[i])) break;
-                out[o++] = (char)t[i++];
-                chars++;
-                continue;
-            }
-            k = utf8_at(t, n, i, &cp);
-            if (!k) return 0;
-            if (cp_space(cp)) break;
-            memcpy(out + o, t + i, k);
-            o += k;
-            i += k;
-            chars++;
-        }
-    }
-    /* the rest must be valid too: Python would have replaced an invalid byte (and its text differs) */
-    if (i < n && !utf8_valid(t + i, n - i)) return 0;
-    *o_len = o;
-    return 1;
 }
