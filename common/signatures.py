@@ -178,7 +178,8 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
         return None
     op, av = items[i]
     offset = 0
-    if op is _c.IN and i + 1 < len(items) and items[i + 1][0] in (_c.LITERAL, _c.SUBPATTERN):
+    nxt = items[i + 1] if i + 1 < len(items) else (None, None)
+    if op is _c.IN and (nxt[0] is _c.LITERAL or (nxt[0] is _c.SUBPATTERN and not nxt[1][1] & re.IGNORECASE)):
         offset, i = 1, i + 1
         op, av = items[i]
     if op is _c.LITERAL:

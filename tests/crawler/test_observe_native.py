@@ -260,6 +260,7 @@ def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
     (r"(?<!require', ')(?<!\{')\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),  # lookbehinds are zero-width
     (r"""['"](UA-\d{4,10}-\d{1,4})['"]""", (("UA-", 1),)),  # a class, then a group led by a literal
     (r"(?=x)abc", (("abc", 0),)),
+    (r"""['"](?i:abc)""", ()),  # a case-insensitive group: no case-sensitive anchor
     (r"a?bc", ()),  # may start with b: no anchor
     (r"[ab]*cd", ()),
     (r"(?i)abc", ()),
