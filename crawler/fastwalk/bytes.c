@@ -89,13 +89,33 @@ static int cp_space(uint32_t c) {
            c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
+/* the ASCII bytes that end a tail: whitespace, backslash and the `stop` characters (a table per stop string,
+   built once: the callers pass NULL or one literal) */
+static const uint8_t *tail_ends(const char *stop) {
+    static uint8_t plain[128], with_stop[128];
+    static const char *built = NULL;
+    static int ready = 0;
+    if (!ready) {
+        for (int c = 0; c < 128; c++) plain[c] = is_space((unsigned char)c) || c == '\\';
+        ready = 1;
+    }
+    if (!stop) return plain;
+    if (built != stop) {
+        memcpy(with_stop, plain, sizeof plain);
+        for (const char *x = stop; *x; x++) with_stop[(unsigned char)*x & 0x7f] = 1;
+        built = stop;
+    }
+    return with_stop;
+}
+
 /* 1 when s[i:n] holds no whitespace, backslash or any of `stop`; 0 when it does; -1 on invalid UTF-8.
    *end is set to where a stop character was found (the scan stops there when stop_ends). */
 static int clean_tail(const unsigned char *s, size_t n, size_t i, const char *stop, int stop_ends, size_t *end) {
+    const uint8_t *ends = tail_ends(stop);
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
-            if (is_space(c) || c == '\\' || (stop && strchr(stop, c) && c)) {
+            if (ends[c]) {
                 *end = i;
                 return stop_ends ? 1 : 0;
             }
