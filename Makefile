@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# reinstalling also rebuilds the C extension (crawler/_fastwalk.c), so its source is part of the stamp
-BUILD_INPUTS := pyproject.toml setup.py crawler/_fastwalk.c
+# reinstalling also rebuilds the C extension (crawler/_fastwalk.c and its parts), so its sources are part of the stamp
+BUILD_INPUTS := pyproject.toml setup.py crawler/_fastwalk.c $(wildcard crawler/fastwalk/*.c)
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD_INPUTS) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-12)
 JOBS   ?= auto
 

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
 from common.hosts import host_of  # noqa: E402
-from crawler.observe import _native, observe  # noqa: E402
+from crawler.observe import observe  # noqa: E402
+from crawler.observe.native import _native  # noqa: E402
 from crawler.settings import SR_MAX_PAGES  # noqa: E402
 from pipelines.catalog.detect import Detector  # noqa: E402
 from pipelines.catalog.load import load_catalog  # noqa: E402

@@ -164,19 +164,25 @@ def _anchored_finditer(regex: re.Pattern[str], text: str, anchors: tuple[tuple[s
         pos = m.end() if m.end() > q else q + 1
 
 
+# zero-width items a match may start with (\b, ^, lookbehinds, lookaheads): a match starts where the first
+# character-consuming item does, and regex.match(text, q) still checks them against the text before q
+_ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
+
+
 def _literal_starts(items) -> set[tuple[str, int]] | None:
     """(literal, offset) pairs such that every match of the parsed sequence starts ``offset`` characters
     before one of the literals (zero-width assertions skipped; offset 1 for one leading character class),
     or None when some match may start otherwise."""
     items = list(items)
     i = 0
-    while i < len(items) and items[i][0] is _c.AT:
+    while i < len(items) and items[i][0] in _ZERO_WIDTH:
         i += 1
     if i == len(items):
         return None
     op, av = items[i]
     offset = 0
-    if op is _c.IN and i + 1 < len(items) and items[i + 1][0] is _c.LITERAL:
+    nxt = items[i + 1] if i + 1 < len(items) else (None, None)
+    if op is _c.IN and (nxt[0] is _c.LITERAL or (nxt[0] is _c.SUBPATTERN and not nxt[1][1] & re.IGNORECASE)):
         offset, i = 1, i + 1
         op, av = items[i]
     if op is _c.LITERAL:
@@ -186,7 +192,8 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
             i += 1
         return {("".join(run), offset)}
     if op is _c.SUBPATTERN:
-        return _literal_starts(av[-1])
+        starts = _literal_starts(av[-1])
+        return None if starts is None else {(lit, off + offset) for lit, off in starts}
     if op is _c.BRANCH:
         out: set[str] = set()
         for alt in av[1]:

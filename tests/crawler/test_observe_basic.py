@@ -18,7 +18,6 @@ from common.signatures import load_signatures
 from common.tables import SiteBundle
 from crawler.feeds import ParquetItemExporter
 from crawler.observe import (
-    _FETCH_ATTRS,
     compile_signatures,
     csp_hosts,
     decode_body,
@@ -26,6 +25,7 @@ from crawler.observe import (
     observe,
     parse_set_cookie,
 )
+from crawler.observe.rules import _FETCH_ATTRS
 
 PAGE = "https://site.example/dir/page.html"
 FETCH_PREFIXES = ("http://", "https://", "ws://", "wss://")

@@ -16,18 +16,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from common.signatures import compile_signature, load_signatures
-from crawler.observe import (
-    _PLAIN_BASE,
-    _SELF_CHECK,
-    _host,
-    _match_signatures,
-    _native,
-    _needle_table,
-    _observation_tuple,
-    _relative_prefixes,
-    _self_link,
-    observe,
-)
+from crawler.observe import observe
+from crawler.observe.embeds import _MARKER_ANCHORS, _find_markers
+from crawler.observe.model import _observation_tuple
+from crawler.observe.native import _SELF_CHECK, _native
+from crawler.observe.sigmatch import _match_signatures, _needle_table
+from crawler.observe.urls import _PLAIN_BASE, _host, _relative_prefixes, _self_link
 from pipelines.catalog.detect import _path_of
 from tests.crawler.test_observe_robust import PAGE, documents, invariant_violations
 from tests.support.oracle import corpus_pages
@@ -153,6 +147,19 @@ CASES = {
              '<area href="/map"><a href="/stra\u00dfe">\u00e4\u00f6</a><a href="/t">\u00a0nbsp\u3000text </a>'
              '<a href="/s" style="background:url(a.png)">s</a><a href="  ">blank</a><a href="https://h.example:99999/">'
              + "".join(f'<a href="/p{i}">{"w " * (i % 150)}</a>' for i in range(30)),
+    "more dot segments": '<img src="../a.png"><img src="./b.png"><img src="/x/../c.png"><img src=".."><img src=".">'
+                    '<img src="a/./b/../../../../c?x=1#f"><img src="/."><img src="/../.."><img src="d/..">'
+                    '<img src="e//./f/"><img src="/g//../h"><img src="./"><a href="./#top">t</a>'
+                    '<a href="../../index.html">i</a><a href="x/../y?q">y</a>',
+    "absolute paths with colons or non-ascii": '<img src="/am/\u12ed\u12d8\u1275/s-1"><img src="/wiki/File:X.svg">'
+                                              '<img src="/a/b\u00a0"><img src="/a:b/../c"><img src="/\u00e4/./x">'
+                                              '<a href="/wiki/Special:X?y=1#z">w</a><a href="/am/\u12ed">a</a>'
+                                              '<a href="/x\u3000">s</a><a href="\u00a0/x">t</a><img src="a:b">'
+                                              '<img src="//h\u00e4.example/x"><a href="/\u00e4 b">u</a>',
+    "non-ascii absolute links": '<a href="https://x.example/stra\u00dfe">a</a><a href=" https://x.example/\u00e4?q=\u00f6#\u00fc ">b'
+                                '</a><a href="https://x.example/a\u00a0">c</a><a href="\u00a0https://x.example/b">d</a>'
+                                '<a href="https://x.example/\u00e4 b">e</a><a href="https://x.example:8\u0663/">f</a>'
+                                '<a href="https://x.example/\u3000">g</a><a href="HTTPS://x.example/\u00e4">h</a>',
     "held back": '<script data-src="https://held.example/a.js"></script><script type="text/plain" data-cmp-src='
                  '"https://cmp.example/b.js"></script><script type="text/template" data-borlabs-script-blocker-src='
                  '"//bl.example/c.js"></script><script type="text/template">no src</script>'
@@ -193,13 +200,17 @@ def test_generated_documents_give_the_same_observation(native, doc, page):
 
 
 def test_the_native_walk_holds_no_rule_table():
-    """Rules are written once, in crawler/observe.py: the C source names none of the element, attribute,
+    """Rules are written once, in crawler/observe/rules.py: the C sources name none of the element, attribute,
     script-type, rel or scheme strings the walk decides on; configure() hands them over."""
     from pathlib import Path
 
-    import crawler.observe as observe_module
+    import crawler.observe.rules as observe_module
 
-    source = (Path(observe_module.__file__).parent / "_fastwalk.c").read_text(encoding="utf-8")
+    crawler_dir = Path(observe_module.__file__).parents[1]
+    sources = [crawler_dir / "_fastwalk.c", *sorted((crawler_dir / "fastwalk").glob("*.c"))]
+    assert len(sources) > 1 and all(f'#include "fastwalk/{p.name}"' in sources[0].read_text(encoding="utf-8")
+                                    for p in sources[1:])
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     literals = set(re.findall(r'"([^"\\]*)"', source))
     tables = (set(observe_module._ELEMENTS) | {a for _r, attrs, _q in observe_module._ELEMENTS.values() for a in attrs}
               | set(observe_module._JS_TYPES) | set(observe_module._DATA_TYPES) | set(observe_module._LINK_RELS_FETCHED)
@@ -246,6 +257,10 @@ def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
 @pytest.mark.parametrize("regex,anchors", [
     (r"\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),
     (r"""(?:gtag/js\?id=|['"]config['"]\s*,\s*['"])(G-[A-Z0-9]{6,12})\b""", (("config", 1), ("gtag/js?id=", 0))),
+    (r"(?<!require', ')(?<!\{')\b(GTM-[A-Z0-9]{4,9})\b", (("GTM-", 0),)),  # lookbehinds are zero-width
+    (r"""['"](UA-\d{4,10}-\d{1,4})['"]""", (("UA-", 1),)),  # a class, then a group led by a literal
+    (r"(?=x)abc", (("abc", 0),)),
+    (r"""['"](?i:abc)""", ()),  # a case-insensitive group: no case-sensitive anchor
     (r"a?bc", ()),  # may start with b: no anchor
     (r"[ab]*cd", ()),
     (r"(?i)abc", ()),
@@ -349,3 +364,14 @@ def test_native_body_facts_count_tags_and_find_base(native, parts):
     body = b"".join(parts)
     assert native.body_facts(body) == (body.count(b"<"), re.search(rb"<(?:base|BASE|Base)", body) is not None,
                                        b"\x00" in body)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from([m for m, _a in _MARKER_ANCHORS] + [b"&lt;", b"\\u003", b"PG", b"P", b"%3",
+                                       b"&", b"\\", b"%", b"x", b"src=", b"<iframe", b"0123456789abcdef" * 3]),
+                      max_size=40))
+def test_native_marker_search_gives_what_find_gives(native, parts):
+    """The one-pass native search of the encoded-embed markers: every non-overlapping occurrence of each,
+    as repeated bytes.find does (the Python fallback of _markers_in)."""
+    data = b"".join(parts)
+    assert native.find_markers(data, _MARKER_ANCHORS) == _find_markers(data)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from crawler.observe import _native
+from crawler.observe.native import _native
 from devweb.dns import LocalDNS
 from devweb.dns.demo import demo_zone
 from devweb.web.demo import DEMO_DOMAINS, demo_domain_list_text, demo_ground_truth, demo_web
