@@ -236,7 +236,26 @@ def also_required(regex: str, needles: tuple[str, ...], ignore_case: bool = Fals
     return tuple(out)
 
 
+# a scoped flag group that turns case-insensitivity on for part of a rule: (?i:…), (?ai:…), (?i-s:…)
+_SCOPED_IGNORECASE = re.compile(r"\(\?[aLmsux]*i[aLmsux]*(?:-[imsx]+)?:")
+
+
+def case_variants(text: str) -> set[str]:
+    """Every upper/lower-case spelling of ``text`` (``fb`` -> fb, fB, Fb, FB)."""
+    out = {""}
+    for ch in text:
+        out = {v + c for v in out for c in {ch.lower(), ch.upper()}}
+    return out
+
+
 def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> CompiledSignature:
+    if not ignore_case and _SCOPED_IGNORECASE.search(regex):
+        # part of the rule matches in any case: its literals give no anchor, and its needles are every case
+        # spelling of each (lower-cased) needle's first few characters, so the case-sensitive needle scan still
+        # finds every text a match can occur in (FB_APP_ID as well as fbAppId)
+        prefixes = {n[:4] for n in needles_for(regex, ignore_case=True)}
+        needles = tuple(sorted({v for p in prefixes for v in case_variants(p)}))
+        return CompiledSignature(sid, re.compile(regex), needles, False)
     flags = re.IGNORECASE if ignore_case else 0
     needles = needles_for(regex, ignore_case)
     return CompiledSignature(sid, re.compile(regex, flags), needles, ignore_case,
