@@ -253,9 +253,11 @@ def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> Compil
         # part of the rule matches in any case: its literals give no anchor, and its needles are every case
         # spelling of each (lower-cased) needle's first few characters, so the case-sensitive needle scan still
         # finds every text a match can occur in (FB_APP_ID as well as fbAppId)
+        # (anchors likewise: every case spelling of each anchor literal's first three characters, same offset)
         prefixes = {n[:4] for n in needles_for(regex, ignore_case=True)}
         needles = tuple(sorted({v for p in prefixes for v in case_variants(p)}))
-        return CompiledSignature(sid, re.compile(regex), needles, False)
+        anchors = tuple(sorted({(v, off) for lit, off in anchors_for(regex) for v in case_variants(lit[:3])}))
+        return CompiledSignature(sid, re.compile(regex), needles, False, (), anchors)
     flags = re.IGNORECASE if ignore_case else 0
     needles = needles_for(regex, ignore_case)
     return CompiledSignature(sid, re.compile(regex, flags), needles, ignore_case,

@@ -380,10 +380,10 @@ def test_native_marker_search_gives_what_find_gives(native, parts):
 @pytest.mark.parametrize("spelling", ["fbAppId", "FB_APP_ID", "fb_app_id", "FbAppID"])
 def test_case_insensitive_parts_of_a_rule_match_in_any_case(spelling):
     """A rule whose literals sit in a case-insensitive group (?i:…) finds every spelling, in both walks: its
-    needles are the case spellings of those literals and it takes no case-sensitive anchor from them (before, the
-    needle 'app' and the anchor 'fb' missed fbAppId and FB_APP_ID although the regex matches them)."""
+    needles and anchors are the case spellings of those literals (before, the needle 'app' and the anchor 'fb'
+    missed fbAppId and FB_APP_ID although the regex matches them)."""
     sig = compile_signature("fb-app", r"(?i:\bfb_?app_?id)['\"]?\s*[:=]\s*['\"]?(\d{9,17})")
-    assert not sig.anchors and {"app", "App", "APP"} <= set(sig.needles)
+    assert {"app", "App", "APP"} <= set(sig.needles) and {("fb", 0), ("FB", 0), ("Fb", 0)} <= set(sig.anchors)
     code = f"var cfg = {{{spelling}: '1406110536270533'}};"
     assert sig.findall(code) == ["1406110536270533"] == [m.group(1) for m in sig.regex.finditer(code)]
     page = f"<html><head><script>{code}</script></head></html>".encode()
