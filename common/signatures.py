@@ -59,19 +59,28 @@ class CompiledSignature:
         return out
 
 
+_MAX_SPELLINGS = 8  # a literal run with optional characters is kept as at most this many spellings
+
+
 def _requirements(items) -> list[set[str]]:
-    """Requirements of a parsed sequence: each a set of literal alternatives, one of which must occur."""
+    """Requirements of a parsed sequence: each a set of literal alternatives, one of which must occur. A run of
+    literals with an optional character in it (``fb_?app``) is one requirement with each spelling
+    (fbapp, fb_app), not two short ones."""
     reqs: list[set[str]] = []
-    run: list[str] = []
+    run: set[str] = set()  # the literal run so far in each spelling; empty: no run
 
     def flush() -> None:
         if run:
-            reqs.append({"".join(run)})
+            reqs.append(set(run))
             run.clear()
 
     for op, av in items:
         if op is _c.LITERAL:
-            run.append(chr(av))
+            run = {r + chr(av) for r in run} if run else {chr(av)}
+            continue
+        if (op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and run
+                and len(av[2]) == 1 and av[2][0][0] is _c.LITERAL and 2 * len(run) <= _MAX_SPELLINGS):
+            run |= {r + chr(av[2][0][1]) for r in run}  # an optional character: both spellings
             continue
         flush()
         if op is _c.SUBPATTERN:

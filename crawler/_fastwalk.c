@@ -98,6 +98,7 @@ static PyObject *s_refs, *s_seen, *s_add, *s_add_css, *s_add_srcset, *s_visit, *
 
 /* the parts, in order (one translation unit: their helpers stay static) */
 #include "fastwalk/needles.c"
+#include "fastwalk/anchors.c"
 #include "fastwalk/bytes.c"
 #include "fastwalk/refs.c"
 #include "fastwalk/elements.c"

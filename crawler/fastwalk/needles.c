@@ -1,17 +1,39 @@
 /* The needle prefilter of the inline signatures: a table built from the Python signatures (needles, further
-   literal sets, anchors, regexes), one pass over a text, the anchor positions and the regex runs at them.
+   literal sets, anchors, regexes) and one pass over a text (anchors.c: the anchor positions, the regex runs).
    Part of crawler/_fastwalk.c, which includes the parts in order as one translation unit. */
 
 /* --- needles ---------------------------------------------------------------------------------------------- */
-/* a 16-bit hash of the first three bytes of a word loaded from memory (the fourth byte is masked off; the
-   same on either byte order, since the build and the scan load the bytes the same way), and of all four */
-#define TRI4(w) ((unsigned)((((uint32_t)(w) & TRI_MASK) * 0x9e3779b1u) >> 16))
-#define QUAD4(w) ((unsigned)(((uint32_t)(w) * 0x85ebca6bu) >> 16))
+/* The scan loads the four bytes at each position as a word (the same on either byte order, since the build
+   and the scan load the bytes the same way) and tests a 20-bit hash of it in a bit table (128 KiB) that holds
+   the first four bytes of every group-0 needle, and of a three-byte needle every fourth byte; only where a bit
+   is set (about one position in fifty) does it look the word up exactly, in a small hash table of those first
+   four (or three) bytes, and compare the needles that start so. */
+#define FILTER_BITS 20
+#define FILTER_HASH(w) ((unsigned)(((uint32_t)(w) * 0x85ebca6bu) >> (32 - FILTER_BITS)))
+#define GRAM_BITS 11 /* exact lookup: up to 2048 distinct first words (the build refuses more) */
+#define GRAM_HASH(w) ((unsigned)(((uint32_t)(w) * 0x9e3779b1u) >> (32 - GRAM_BITS)))
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define TRI_MASK 0xffffff00u
+#define BYTE4_SHIFT 0
 #else
 #define TRI_MASK 0x00ffffffu
+#define BYTE4_SHIFT 24
 #endif
+
+/* an exact lookup table of words: slot -> the first of the entries (sorted by word) with that word, or -1 */
+typedef struct {
+    uint32_t word;
+    int first;
+} slot_t;
+typedef struct {
+    uint32_t word;
+    int needle;
+} entry_t;
+typedef struct {
+    slot_t slots[1 << GRAM_BITS];
+    entry_t *entries; /* sorted by word */
+    int n;
+} grams_t;
 
 typedef struct {
     unsigned char *bytes;
@@ -48,14 +70,15 @@ typedef struct {
     int lower; /* some needles must be looked up in the lower-cased text: left to Python */
     int always; /* some signatures have no needle: every text goes to Python */
     uint8_t pair[65536 / 8]; /* first two bytes of any group-0 needle */
-    uint8_t tri[65536 / 8];  /* a hash of the first three bytes of any 3-byte group-0 needle */
-    uint8_t quad[65536 / 8]; /* a hash of the first four bytes of any longer group-0 needle */
-    int short_needle;        /* a group-0 needle of 2 bytes: the three-byte filter is off */
+    uint8_t *filter;         /* (1 << FILTER_BITS) bits: FILTER_HASH of the first four bytes of any group-0 needle */
+    grams_t quads, tris;     /* group-0 needles of >= 4 bytes by their first four, of 3 bytes by their three */
+    int short_needle;        /* a group-0 needle of 2 bytes: the word filter is off (the pair table and order) */
     int *order;              /* group-0 needles sorted by their first two bytes */
     int norder;
     anchor_t *anchors;       /* grouped by signature: those of signature s are anchors[astart[s] .. astart[s+1]) */
     int nanchors;
     int *astart;
+    uint8_t **first;         /* per signature with several anchors the scan does not record: their first bytes */
     PyObject *regexes;       /* per signature its compiled regex (a tuple, owned) */
 } needles_t;
 
@@ -67,13 +90,79 @@ static void needles_free(PyObject *cap) {
     PyMem_Free(t->needles);
     PyMem_Free(t->full);
     PyMem_Free(t->order);
+    PyMem_Free(t->filter);
+    PyMem_Free(t->quads.entries);
+    PyMem_Free(t->tris.entries);
     PyMem_Free(t->anchors);
+    if (t->first)
+        for (int s = 0; s < t->nsigs; s++) PyMem_Free(t->first[s]);
+    PyMem_Free(t->first);
     PyMem_Free(t->astart);
     Py_XDECREF(t->regexes);
     PyMem_Free(t);
 }
 
 static int take_anchors(needles_t *t, PyObject *anchors);
+
+static int cmp_entry(const void *a, const void *b) {
+    uint32_t x = ((const entry_t *)a)->word, y = ((const entry_t *)b)->word;
+    int i = ((const entry_t *)a)->needle, j = ((const entry_t *)b)->needle;
+    return x < y ? -1 : x > y ? 1 : (i > j) - (i < j);
+}
+
+/* the exact word table of the needles whose first word (`mask`: four bytes, or three) it holds */
+static int fill_grams(grams_t *g, const needles_t *t, int want_len4, uint32_t mask) {
+    int count = 0;
+    for (int i = 0; i < t->n; i++)
+        count += t->needles[i].group == 0 && (t->needles[i].len >= 4) == want_len4 && t->needles[i].len >= 3;
+    g->entries = PyMem_Calloc(count ? count : 1, sizeof(entry_t));
+    if (!g->entries) return -1;
+    for (int i = 0; i < t->n; i++) {
+        const needle_t *nd = &t->needles[i];
+        if (nd->group || (nd->len >= 4) != want_len4 || nd->len < 3) continue;
+        unsigned char w4[4] = {nd->bytes[0], nd->bytes[1], nd->bytes[2], nd->len > 3 ? nd->bytes[3] : 0};
+        uint32_t w;
+        memcpy(&w, w4, 4);
+        g->entries[g->n++] = (entry_t){w & mask, i};
+    }
+    qsort(g->entries, g->n, sizeof(entry_t), cmp_entry);
+    for (int k = 0; k < (1 << GRAM_BITS); k++) g->slots[k].first = -1;
+    int distinct = 0;
+    for (int j = 0; j < g->n; j++) {
+        if (j && g->entries[j].word == g->entries[j - 1].word) continue;
+        if (++distinct > (1 << GRAM_BITS) / 2) {
+            PyErr_SetString(PyExc_ValueError, "too many distinct needle prefixes for the word table");
+            return -1;
+        }
+        unsigned h = GRAM_HASH(g->entries[j].word);
+        while (g->slots[h].first >= 0) h = (h + 1) & ((1u << GRAM_BITS) - 1);
+        g->slots[h] = (slot_t){g->entries[j].word, j};
+    }
+    return 0;
+}
+
+/* the word filter and the exact word tables of the group-0 needles */
+static int build_grams(needles_t *t) {
+    t->filter = PyMem_Calloc((1u << FILTER_BITS) / 8, 1);
+    if (!t->filter) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (fill_grams(&t->quads, t, 1, 0xffffffffu) < 0 || fill_grams(&t->tris, t, 0, TRI_MASK) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return -1;
+    }
+    for (int j = 0; j < t->quads.n; j++) {
+        unsigned h = FILTER_HASH(t->quads.entries[j].word);
+        t->filter[h >> 3] |= (uint8_t)(1u << (h & 7));
+    }
+    for (int j = 0; j < t->tris.n; j++) /* a three-byte needle: every fourth byte */
+        for (uint32_t x = 0; x < 256; x++) {
+            unsigned h = FILTER_HASH(t->tris.entries[j].word | (x << BYTE4_SHIFT));
+            t->filter[h >> 3] |= (uint8_t)(1u << (h & 7));
+        }
+    return 0;
+}
 
 /* needles(plain: list[(bytes, sig index, group)], groups per signature: list[int], lower, always,
    anchors: list[(bytes, sig index, offset)] sorted by signature, regexes: tuple of each signature's compiled
@@ -128,19 +217,14 @@ static PyObject *py_needles(PyObject *self, PyObject *args) {
         if (group == 0) {
             unsigned k = ((unsigned char)b[0] << 8) | (unsigned char)b[1];
             t->pair[k >> 3] |= (uint8_t)(1u << (k & 7));
-            if (len >= 3) {
-                unsigned char w4[4] = {(unsigned char)b[0], (unsigned char)b[1], (unsigned char)b[2],
-                                       len > 3 ? (unsigned char)b[3] : 0};
-                uint32_t w;
-                memcpy(&w, w4, 4);
-                unsigned h = len > 3 ? QUAD4(w) : TRI4(w);
-                uint8_t *bits = len > 3 ? t->quad : t->tri;
-                bits[h >> 3] |= (uint8_t)(1u << (h & 7));
-            } else {
-                t->short_needle = 1;
-            }
+            if (len < 3) t->short_needle = 1;
         }
         t->n = (int)i + 1;
+    }
+    if (build_grams(t) < 0) {
+        PyObject *cap = PyCapsule_New(t, "fastwalk.needles", needles_free);
+        Py_XDECREF(cap);
+        return NULL;
     }
     if (take_anchors(t, anchors) < 0) {
         PyObject *cap = PyCapsule_New(t, "fastwalk.needles", needles_free);
@@ -199,28 +283,67 @@ static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, siz
     return any;
 }
 
+/* a needle found at buf[i]: hit[sig] |= 1, and its position goes to occ when it is an anchor's */
+static inline void needle_found(const needles_t *t, int needle, size_t i, uint8_t *hit, occs_t *occ) {
+    const needle_t *nd = &t->needles[needle];
+    hit[nd->sig] |= 1;
+    if (occ && nd->record && occ->n != SIZE_MAX && occs_push(occ, needle, i) < 0) occ->n = SIZE_MAX;
+}
+
+/* the entries of g whose word is w: their index range [*lo, return) */
+static inline int grams_find(const grams_t *g, uint32_t w, int *lo) {
+    if (!g->n) return *lo = 0;
+    unsigned h = GRAM_HASH(w);
+    while (g->slots[h].first >= 0 && g->slots[h].word != w) h = (h + 1) & ((1u << GRAM_BITS) - 1);
+    int j = *lo = g->slots[h].first;
+    if (j < 0) return *lo = 0;
+    while (j < g->n && g->entries[j].word == w) j++;
+    return j;
+}
+
+/* the group-0 needles starting at buf[i], whose first four bytes are the word w (`four`: all four are in buf,
+   else only three): as needle_at, by the word tables */
+static int words_at(const needles_t *t, const unsigned char *buf, size_t n, size_t i, uint32_t w, int four,
+                    uint8_t *hit, occs_t *occ) {
+    int any = 0, lo, hi;
+    if (four)
+        for (hi = grams_find(&t->quads, w, &lo); lo < hi; lo++) {
+            const needle_t *nd = &t->needles[t->quads.entries[lo].needle];
+            if (nd->len <= n - i && memcmp(buf + i + 4, nd->bytes + 4, nd->len - 4) == 0) {
+                needle_found(t, t->quads.entries[lo].needle, i, hit, occ);
+                any = 1;
+            }
+        }
+    for (hi = grams_find(&t->tris, w & TRI_MASK, &lo); lo < hi; lo++) {
+        needle_found(t, t->tris.entries[lo].needle, i, hit, occ);
+        any = 1;
+    }
+    return any;
+}
+
 /* sets hit[s] for the signatures s one literal of each of whose groups occurs in buf; returns their number */
 static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, uint8_t *hit, occs_t *occ) {
     if (t->norder == 0 || n < 2) return 0;
     int any = 0;
     size_t i = 0;
     if (!t->short_needle) {
-        /* every group-0 needle has >= 3 bytes: test the hash of the three bytes (for 3-byte needles) and of
-           the four bytes (for longer ones) at each position without a branch, 64 positions at a time, and
-           look up only the positions whose bit is set (about one in a hundred); a branch per position
+        /* every group-0 needle has >= 3 bytes: test the word filter at each position without a branch, 64
+           positions at a time, and look up only the positions whose bit is set; a branch per position
            mispredicts on every such hit and cost more than the test */
         while (i + 3 + 64 <= n) { /* a four-byte load at each of the 64 positions stays inside buf */
             uint64_t m = 0;
             for (unsigned j = 0; j < 64; j++) {
                 uint32_t w;
                 memcpy(&w, buf + i + j, 4);
-                unsigned h = TRI4(w), q = QUAD4(w);
-                m |= (uint64_t)(((t->tri[h >> 3] >> (h & 7)) | (t->quad[q >> 3] >> (q & 7))) & 1u) << j;
+                unsigned h = FILTER_HASH(w);
+                m |= (uint64_t)((t->filter[h >> 3] >> (h & 7)) & 1u) << j;
             }
             while (m) {
                 unsigned j = (unsigned)__builtin_ctzll(m);
                 m &= m - 1;
-                any |= needle_at(t, buf, n, i + j, hit, occ);
+                uint32_t w;
+                memcpy(&w, buf + i + j, 4);
+                any |= words_at(t, buf, n, i + j, w, 1, hit, occ);
             }
             i += 64;
         }
@@ -228,9 +351,9 @@ static int needle_scan(const needles_t *t, const unsigned char *buf, size_t n, u
             unsigned char w4[4] = {buf[i], buf[i + 1], buf[i + 2], i + 3 < n ? buf[i + 3] : 0};
             uint32_t w;
             memcpy(&w, w4, 4);
-            unsigned h = TRI4(w), q = QUAD4(w);
-            if ((t->tri[h >> 3] >> (h & 7)) & 1u || (i + 3 < n && ((t->quad[q >> 3] >> (q & 7)) & 1u)))
-                any |= needle_at(t, buf, n, i, hit, occ);
+            unsigned h = FILTER_HASH(w);
+            if (i + 3 >= n || ((t->filter[h >> 3] >> (h & 7)) & 1u))
+                any |= words_at(t, buf, n, i, w, i + 3 < n, hit, occ);
         }
     } else {
         for (; i + 1 < n; i++) {
@@ -285,161 +408,4 @@ static PyObject *py_needle_hits(PyObject *self, PyObject *args) {
 done:
     PyBuffer_Release(&b);
     return out;
-}
-
-/* the anchors of py_needles, each tied to a group-0 needle with the same literal if any (every text is
-   scanned for all of them, so their recorded occurrences are complete whichever signature they belong to) */
-static int take_anchors(needles_t *t, PyObject *anchors) {
-    Py_ssize_t na = PyList_GET_SIZE(anchors);
-    t->anchors = PyMem_Calloc(na ? na : 1, sizeof(anchor_t));
-    t->astart = PyMem_Calloc(t->nsigs + 1, sizeof(int));
-    if (!t->anchors || !t->astart) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    int last = 0;
-    for (Py_ssize_t i = 0; i < na; i++) {
-        char *b;
-        Py_ssize_t len, off;
-        int sig;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(anchors, i), "y#in", &b, &len, &sig, &off) || len < 1 || off < 0 ||
-            sig < last || sig >= t->nsigs) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "anchors: (bytes, sig, offset) sorted by sig");
-            return -1;
-        }
-        anchor_t *a = &t->anchors[i];
-        a->bytes = PyMem_Malloc(len);
-        if (!a->bytes) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        memcpy(a->bytes, b, len);
-        a->len = (size_t)len;
-        a->sig = sig;
-        a->off = (size_t)off;
-        a->needle = -1;
-        t->nanchors = (int)i + 1;
-        for (int j = 0; j < t->n; j++) {
-            needle_t *nd = &t->needles[j];
-            if (nd->group == 0 && nd->len == a->len && memcmp(nd->bytes, b, len) == 0) {
-                a->needle = j;
-                nd->record = 1;
-                break;
-            }
-        }
-        for (int s = last + 1; s <= sig; s++) t->astart[s] = (int)i;
-        last = sig;
-    }
-    for (int s = last + 1; s <= t->nsigs; s++) t->astart[s] = (int)na;
-    return 0;
-}
-
-static int cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The sorted, distinct code-point offsets where a match of signature `sig` may start in buf (valid UTF-8;
-   `ascii`: it has no multi-byte sequence): each anchor occurrence less the anchor's offset, into *out (owned
-   by the caller, PyMem). Occurrences of anchors that are needles come from the scan's record, the others are
-   searched here. Returns their number, SIZE_MAX when the signature has no anchors (or the record is
-   incomplete; then its regex searches the whole text), or SIZE_MAX - 1 on no memory. */
-static size_t anchor_starts(const needles_t *t, int sig, const unsigned char *buf, size_t n, int ascii,
-                            const occs_t *occ, size_t **out) {
-    int a0 = t->astart[sig], a1 = t->astart[sig + 1];
-    *out = NULL;
-    if (a0 == a1 || (occ && occ->n == SIZE_MAX)) return SIZE_MAX;
-    size_t cap = 64, k = 0;
-    size_t *v = PyMem_Malloc(cap * 2 * sizeof(size_t)); /* (byte position, offset) pairs */
-    if (!v) return SIZE_MAX - 1;
-#define PUSH(pos_, off_)                                                      \
-    do {                                                                      \
-        if (k == cap) {                                                       \
-            size_t *w_ = PyMem_Realloc(v, cap * 4 * sizeof(size_t));           \
-            if (!w_) {                                                        \
-                PyMem_Free(v);                                                \
-                return SIZE_MAX - 1;                                          \
-            }                                                                 \
-            v = w_;                                                           \
-            cap *= 2;                                                         \
-        }                                                                     \
-        v[2 * k] = (pos_);                                                    \
-        v[2 * k++ + 1] = (off_);                                              \
-    } while (0)
-    for (int a = a0; a < a1; a++) {
-        const anchor_t *an = &t->anchors[a];
-        if (an->needle >= 0 && occ) {
-            for (size_t j = 0; j < occ->n; j++)
-                if (occ->v[j].needle == an->needle) PUSH(occ->v[j].pos, an->off);
-        } else {
-            for (const unsigned char *f = memmem(buf, n, an->bytes, an->len); f;
-                 f = (size_t)(f - buf) + 1 < n ? memmem(f + 1, n - (size_t)(f - buf) - 1, an->bytes, an->len) : NULL)
-                PUSH((size_t)(f - buf), an->off);
-        }
-    }
-#undef PUSH
-    /* byte positions to code points (one sweep over the sorted positions), less each anchor's offset */
-    if (!ascii) qsort(v, k, 2 * sizeof(size_t), cmp_size);
-    size_t m = 0, cp = 0, at = 0;
-    for (size_t j = 0; j < k; j++) {
-        size_t pos = v[2 * j], off = v[2 * j + 1];
-        if (!ascii) {
-            for (; at < pos; at++) cp += (buf[at] & 0xc0) != 0x80;
-        } else {
-            cp = pos;
-        }
-        if (cp >= off) v[m++] = cp - off;
-    }
-    qsort(v, m, sizeof(size_t), cmp_size);
-    size_t d = 0;
-    for (size_t j = 0; j < m; j++)
-        if (!d || v[j] != v[d - 1]) v[d++] = v[j];
-    *out = v;
-    return d;
-}
-
-/* The matches of a signature's regex in text (a str): tried at the given starts only, as
-   common.signatures._anchored_finditer does (after a match, the next start at or after its end), or,
-   without starts, regex.finditer's.
-   Appends them to `into` (a new list when NULL); returns 0, or -1 on error. */
-static int regex_matches(PyObject *regex, PyObject *text, const size_t *starts, size_t count, PyObject **into) {
-    if (count == SIZE_MAX) {
-        PyObject *it = PyObject_CallMethodOneArg(regex, s_finditer, text), *m;
-        if (!it) return -1;
-        while ((m = PyIter_Next(it))) {
-            if ((!*into && !(*into = PyList_New(0))) || PyList_Append(*into, m) < 0) {
-                Py_DECREF(m);
-                Py_DECREF(it);
-                return -1;
-            }
-            Py_DECREF(m);
-        }
-        Py_DECREF(it);
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    size_t pos = 0;
-    for (size_t j = 0; j < count; j++) {
-        size_t q = starts[j];
-        if (q < pos) continue;
-        PyObject *at = PyLong_FromSize_t(q);
-        if (!at) return -1;
-        PyObject *args[3] = {regex, text, at};
-        PyObject *m = PyObject_VectorcallMethod(s_match, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        Py_DECREF(at);
-        if (!m) return -1;
-        if (m == Py_None) {
-            Py_DECREF(m);
-            continue;
-        }
-        PyObject *e = PyObject_CallMethodNoArgs(m, s_end);
-        size_t end = e ? PyLong_AsSize_t(e) : (size_t)-1;
-        Py_XDECREF(e);
-        if (end == (size_t)-1 || (!*into && !(*into = PyList_New(0))) || PyList_Append(*into, m) < 0) {
-            Py_DECREF(m);
-            return -1;
-        }
-        Py_DECREF(m);
-        pos = end > q ? end : q + 1;
-    }
-    return 0;
 }

@@ -381,9 +381,11 @@ def test_native_marker_search_gives_what_find_gives(native, parts):
 def test_case_insensitive_parts_of_a_rule_match_in_any_case(spelling):
     """A rule whose literals sit in a case-insensitive group (?i:…) finds every spelling, in both walks: its
     needles and anchors are the case spellings of those literals (before, the needle 'app' and the anchor 'fb'
-    missed fbAppId and FB_APP_ID although the regex matches them)."""
+    missed fbAppId and FB_APP_ID although the regex matches them); the needles are the spellings of the whole
+    run fb_?app (fbap, fb_a in every case), not of its most common part 'app'."""
     sig = compile_signature("fb-app", r"(?i:\bfb_?app_?id)['\"]?\s*[:=]\s*['\"]?(\d{9,17})")
-    assert {"app", "App", "APP"} <= set(sig.needles) and {("fb", 0), ("FB", 0), ("Fb", 0)} <= set(sig.anchors)
+    assert {"fbap", "FbAp", "FB_A", "fb_a"} <= set(sig.needles) and not {"app", "App"} & set(sig.needles)
+    assert {("fb", 0), ("FB", 0), ("Fb", 0)} <= set(sig.anchors)
     code = f"var cfg = {{{spelling}: '1406110536270533'}};"
     assert sig.findall(code) == ["1406110536270533"] == [m.group(1) for m in sig.regex.finditer(code)]
     page = f"<html><head><script>{code}</script></head></html>".encode()
