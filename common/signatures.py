@@ -260,12 +260,13 @@ def case_variants(text: str) -> set[str]:
 def compile_signature(sid: str, regex: str, ignore_case: bool = False) -> CompiledSignature:
     if not ignore_case and _SCOPED_IGNORECASE.search(regex):
         # part of the rule matches in any case: its needles are every case spelling of each (lower-cased) needle's
-        # first four characters and its anchors every case spelling of each anchor literal's first three (same
-        # offset), so the case-sensitive needle scan and anchored search still find every match (FB_APP_ID as
-        # well as fbAppId); no further literal sets (``also``) are required
+        # first four characters and its anchors every case spelling of each anchor literal's first four (same
+        # offset; those that are needles too, the scan records where they occur), so the case-sensitive needle
+        # scan and anchored search still find every match (FB_APP_ID as well as fbAppId); no further literal
+        # sets (``also``) are required
         prefixes = {n[:4] for n in needles_for(regex, ignore_case=True)}
         needles = tuple(sorted({v for p in prefixes for v in case_variants(p)}))
-        anchors = tuple(sorted({(v, off) for lit, off in anchors_for(regex) for v in case_variants(lit[:3])}))
+        anchors = tuple(sorted({(v, off) for lit, off in anchors_for(regex) for v in case_variants(lit[:4])}))
         return CompiledSignature(sid, re.compile(regex), needles, False, (), anchors)
     flags = re.IGNORECASE if ignore_case else 0
     needles = needles_for(regex, ignore_case)

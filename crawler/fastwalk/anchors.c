@@ -128,6 +128,11 @@ static size_t anchor_starts(const needles_t *t, int sig, const unsigned char *bu
     for (size_t j = 0; j < k; j++) {
         size_t pos = v[2 * j], off = v[2 * j + 1];
         if (!ascii) {
+            for (; at + 8 <= pos; at += 8) { /* 8 bytes a step: those that are not continuation bytes */
+                uint64_t w;
+                memcpy(&w, buf + at, 8);
+                cp += 8 - (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
+            }
             for (; at < pos; at++) cp += (buf[at] & 0xc0) != 0x80;
         } else {
             cp = pos;

@@ -12,7 +12,16 @@ static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z
 static inline int is_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f); }
 
 static int is_ascii(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) { /* 32 bytes a step, one test */
+        uint64_t a, b, c, d;
+        memcpy(&a, s + i, 8);
+        memcpy(&b, s + i + 8, 8);
+        memcpy(&c, s + i + 16, 8);
+        memcpy(&d, s + i + 24, 8);
+        if ((a | b | c | d) & 0x8080808080808080ULL) return 0;
+    }
+    for (; i < n; i++)
         if (s[i] >= 0x80) return 0;
     return 1;
 }

@@ -89,8 +89,11 @@ def _plain_encoding(body: bytes, content_type: str) -> str | None:
     decides it (no BOM, no charset header); None when only decoding can tell."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf" or body[:4] == b"\x00\x00\xfe\xff":
         return None
-    if content_type and http_content_type_encoding(content_type):
-        return None
+    header = http_content_type_encoding(content_type) if content_type else None
+    if header:  # decode_body takes a header charset that decodes the body: for UTF-8, a validity check
+        native = _native()
+        utf8 = (resolve_encoding(header) or header) == "utf-8" and native is not None and native.utf8_valid(body)
+        return "utf-8" if utf8 else None
     meta = html_body_declared_encoding(body[:4096])
     if not meta:  # decode_body then tries UTF-8, else cp1252 (and a cp1252 page is parsed from its text)
         native = _native()

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.observe import Observation, observe
+from crawler.observe import Observation, decode_body, observe
 from tests.support.oracle import ROOT, corpus_pages
 
 PAGE = "https://www.site.example/dir/page.html"
@@ -253,6 +253,17 @@ def test_invalid_utf8_sequences():
     o = check(body)
     assert hosts(o) == EXPECTED_HOSTS
     assert o.encoding in ("cp1252", "windows-1252")
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8", "iso-8859-1", "windows-1252"])
+@pytest.mark.parametrize("body", [DOC.format(title="Grüße", path="ä").encode(), b'<img src="//a.example/\xe4.png">'
+                                  b"<title>caf\xe9</title>", b"\xef\xbb\xbf<title>bom</title>"])
+def test_a_header_charset_names_the_encoding_decode_body_finds(charset, body):
+    """With a charset header, observe() parses UTF-8 bytes as they are when the header says UTF-8 and they
+    decode (no decoded copy of the page), and reports the encoding decode_body reports in every case."""
+    content_type = f"text/html; charset={charset}"
+    o = check(body, headers={"content-type": content_type})
+    assert o.encoding == decode_body(body, content_type)[1]
 
 
 def test_unknown_charset_in_header_falls_back():
