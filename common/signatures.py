@@ -62,6 +62,11 @@ class CompiledSignature:
 _MAX_SPELLINGS = 8  # a literal run with optional characters is kept as at most this many spellings
 
 
+def _shortest(spellings: set[str]) -> set[str]:
+    """The spellings no other one is a prefix of (where ``disqus_`` occurs, ``disqus`` does)."""
+    return {s for s in spellings if not any(o != s and s.startswith(o) for o in spellings)}
+
+
 def _requirements(items) -> list[set[str]]:
     """Requirements of a parsed sequence: each a set of literal alternatives, one of which must occur. A run of
     literals with an optional character in it (``fb_?app``) is one requirement with each spelling
@@ -71,7 +76,7 @@ def _requirements(items) -> list[set[str]]:
 
     def flush() -> None:
         if run:
-            reqs.append(set(run))
+            reqs.append(_shortest(run))
             run.clear()
 
     for op, av in items:
@@ -194,12 +199,19 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
     if op is _c.IN and (nxt[0] is _c.LITERAL or (nxt[0] is _c.SUBPATTERN and not nxt[1][1] & re.IGNORECASE)):
         offset, i = 1, i + 1
         op, av = items[i]
-    if op is _c.LITERAL:
-        run = []
-        while i < len(items) and items[i][0] is _c.LITERAL:
-            run.append(chr(items[i][1]))
+    if op is _c.LITERAL:  # the literal run, in each spelling its optional characters allow (as _requirements)
+        run = {""}
+        while i < len(items):
+            op, av = items[i]
+            if op is _c.LITERAL:
+                run = {r + chr(av) for r in run}
+            elif (op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and len(av[2]) == 1
+                  and av[2][0][0] is _c.LITERAL and 2 * len(run) <= _MAX_SPELLINGS):
+                run |= {r + chr(av[2][0][1]) for r in run}
+            else:
+                break
             i += 1
-        return {("".join(run), offset)}
+        return {(r, offset) for r in _shortest(run)}
     if op is _c.SUBPATTERN:
         starts = _literal_starts(av[-1])
         return None if starts is None else {(lit, off + offset) for lit, off in starts}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from common.signatures import compile_signature, load_signatures, needles_for
+from common.signatures import anchors_for, compile_signature, load_signatures, needles_for
 
 SIGS = load_signatures()
 
@@ -21,6 +21,11 @@ def test_a_run_with_optional_characters_is_one_requirement_in_each_spelling():
     # more optional characters than spellings kept: the run is split where the spellings would exceed the cap
     assert all("app" in n or "ab" in n for n in needles_for(r"a_?b_?c_?d_?e_?f_?app"))
     assert needles_for(r"x?yz_?w") == ("yz_w", "yzw")  # an optional character before a run starts none
+    assert needles_for(r"disqus_?shortname") == ("disqus_shortname", "disqusshortname")
+    assert needles_for(r"\bdisqus_?[sS]hortname") == ("hortname",)  # not {disqus, disqus_}: disqus_ holds disqus
+    assert anchors_for(r"report(?:SuiteIds?|_suite_id)") == (("report", 0),)
+    assert anchors_for(r"reportSuiteIds?=") == (("reportSuiteId=", 0), ("reportSuiteIds=", 0))
+    assert anchors_for(r"reportSuiteIds?\s*=") == (("reportSuiteId", 0),)
 
 
 @pytest.mark.parametrize("sig", SIGS, ids=[s.id for s in SIGS])
