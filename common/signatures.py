@@ -199,6 +199,9 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
     if op is _c.IN and (nxt[0] is _c.LITERAL or (nxt[0] is _c.SUBPATTERN and not nxt[1][1] & re.IGNORECASE)):
         offset, i = 1, i + 1
         op, av = items[i]
+    later = _later_literal(items, i)
+    if later is not None:
+        return {(later[0], offset + later[1])}
     if op is _c.LITERAL:  # the literal run, in each spelling its optional characters allow (as _requirements)
         run = {""}
         while i < len(items):
@@ -223,6 +226,32 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
                 return None
             out |= starts
         return out
+    return None
+
+
+def _later_literal(items, i: int) -> tuple[str, int] | None:
+    """When the sequence from ``i`` does not start with a literal of two or more characters: the first literal
+    run of three or more after one-character items (single literals, classes, ``.``), with the number of
+    characters before it (``\\[['"]GoogleAnalyticsObject`` -> ("GoogleAnalyticsObject", 2)); else None."""
+    k = i
+    while k < len(items) and items[k][0] is _c.LITERAL:
+        k += 1
+    if k - i >= 2:
+        return None
+    width, k = 0, i
+    while k < len(items):
+        op = items[k][0]
+        if op is _c.LITERAL:
+            j = k
+            while j < len(items) and items[j][0] is _c.LITERAL:
+                j += 1
+            if j - k >= 3 and width:
+                return "".join(chr(items[m][1]) for m in range(k, j)), width
+            width, k = width + j - k, j
+        elif op in (_c.IN, _c.ANY):
+            width, k = width + 1, k + 1
+        else:
+            return None
     return None
 
 

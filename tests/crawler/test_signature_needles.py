@@ -26,6 +26,9 @@ def test_a_run_with_optional_characters_is_one_requirement_in_each_spelling():
     assert anchors_for(r"report(?:SuiteIds?|_suite_id)") == (("report", 0),)
     assert anchors_for(r"reportSuiteIds?=") == (("reportSuiteId=", 0), ("reportSuiteIds=", 0))
     assert anchors_for(r"reportSuiteIds?\s*=") == (("reportSuiteId", 0),)
+    # a literal after one-character items: anchored at it, that many characters in
+    assert anchors_for(r"\[['\"]GoogleAnalyticsObject['\"]\]") == (("GoogleAnalyticsObject", 2),)
+    assert anchors_for(r"x.ab[0-9]\d+y") == ()  # no run of three before a repeat: no anchor
 
 
 @pytest.mark.parametrize("sig", SIGS, ids=[s.id for s in SIGS])
