@@ -10,8 +10,7 @@
    four (or three) bytes, and compare the needles that start so. */
 #define FILTER_BITS 20
 #define FILTER_HASH(w) ((unsigned)(((uint32_t)(w) * 0x85ebca6bu) >> (32 - FILTER_BITS)))
-#define GRAM_BITS 11 /* exact lookup: up to 2048 distinct first words (the build refuses more) */
-#define GRAM_HASH(w) ((unsigned)(((uint32_t)(w) * 0x9e3779b1u) >> (32 - GRAM_BITS)))
+#define GRAM_HASH(w, bits) ((unsigned)(((uint32_t)(w) * 0x9e3779b1u) >> (32 - (bits))))
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define TRI_MASK 0xffffff00u
 #define BYTE4_SHIFT 0
@@ -30,7 +29,8 @@ typedef struct {
     int needle;
 } entry_t;
 typedef struct {
-    slot_t slots[1 << GRAM_BITS];
+    slot_t *slots; /* 1 << bits of them, at least twice as many as distinct words */
+    unsigned bits;
     entry_t *entries; /* sorted by word */
     int n;
 } grams_t;
@@ -93,6 +93,8 @@ static void needles_free(PyObject *cap) {
     PyMem_Free(t->filter);
     PyMem_Free(t->quads.entries);
     PyMem_Free(t->tris.entries);
+    PyMem_Free(t->quads.slots);
+    PyMem_Free(t->tris.slots);
     PyMem_Free(t->anchors);
     if (t->first)
         for (int s = 0; s < t->nsigs; s++) PyMem_Free(t->first[s]);
@@ -126,16 +128,16 @@ static int fill_grams(grams_t *g, const needles_t *t, int want_len4, uint32_t ma
         g->entries[g->n++] = (entry_t){w & mask, i};
     }
     qsort(g->entries, g->n, sizeof(entry_t), cmp_entry);
-    for (int k = 0; k < (1 << GRAM_BITS); k++) g->slots[k].first = -1;
     int distinct = 0;
+    for (int j = 0; j < g->n; j++) distinct += !j || g->entries[j].word != g->entries[j - 1].word;
+    for (g->bits = 10; (1 << g->bits) < 2 * distinct && g->bits < 30; g->bits++) {}
+    unsigned last = (1u << g->bits) - 1;
+    if (!(g->slots = PyMem_Malloc(((size_t)last + 1) * sizeof(slot_t)))) return -1;
+    for (unsigned k = 0; k <= last; k++) g->slots[k].first = -1;
     for (int j = 0; j < g->n; j++) {
         if (j && g->entries[j].word == g->entries[j - 1].word) continue;
-        if (++distinct > (1 << GRAM_BITS) / 2) {
-            PyErr_SetString(PyExc_ValueError, "too many distinct needle prefixes for the word table");
-            return -1;
-        }
-        unsigned h = GRAM_HASH(g->entries[j].word);
-        while (g->slots[h].first >= 0) h = (h + 1) & ((1u << GRAM_BITS) - 1);
+        unsigned h = GRAM_HASH(g->entries[j].word, g->bits);
+        while (g->slots[h].first >= 0) h = (h + 1) & last;
         g->slots[h] = (slot_t){g->entries[j].word, j};
     }
     return 0;
@@ -293,8 +295,8 @@ static inline void needle_found(const needles_t *t, int needle, size_t i, uint8_
 /* the entries of g whose word is w: their index range [*lo, return) */
 static inline int grams_find(const grams_t *g, uint32_t w, int *lo) {
     if (!g->n) return *lo = 0;
-    unsigned h = GRAM_HASH(w);
-    while (g->slots[h].first >= 0 && g->slots[h].word != w) h = (h + 1) & ((1u << GRAM_BITS) - 1);
+    unsigned h = GRAM_HASH(w, g->bits), last = (1u << g->bits) - 1;
+    while (g->slots[h].first >= 0 && g->slots[h].word != w) h = (h + 1) & last;
     int j = *lo = g->slots[h].first;
     if (j < 0) return *lo = 0;
     while (j < g->n && g->entries[j].word == w) j++;

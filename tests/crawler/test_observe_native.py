@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from common.signatures import compile_signature, load_signatures
-from crawler.observe import observe
+from crawler.observe import compile_signatures, observe
 from crawler.observe.embeds import _MARKER_ANCHORS, _find_markers
 from crawler.observe.model import _observation_tuple
 from crawler.observe.native import _SELF_CHECK, _native
@@ -252,6 +252,18 @@ def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
     _match_signatures(text, sigs, by_python)
     _match_signatures(text, sigs, by_native, native)
     assert by_native == by_python
+
+
+def test_native_needle_search_takes_any_number_of_rules(native):
+    """Thousands of rules with distinct four-byte prefixes (the word table grows with them): the native search
+    still picks what the Python one picks, three-byte needles and needles at a text's end included."""
+    sigs = tuple(compile_signatures({f"r{i}": f"{i:04x}" + r"q\w+" for i in range(8000)}
+                                    | {"three": r"zq!\d", "tail": r"endq\d"}))
+    text = "x 0000qa 1abcqb zq!7 4e1fq " * 3 + "ffffq endq9"
+    by_python, by_native = [], []
+    _match_signatures(text, sigs, by_python)
+    _match_signatures(text, sigs, by_native, native)
+    assert by_native == by_python and {sid for sid, _v in by_python} == {"r0", "r6844", "three", "tail"}
 
 
 @pytest.mark.parametrize("regex,anchors", [
