@@ -69,10 +69,6 @@ class Notebook:
         row = self.con.execute(sql, params or []).fetchone()
         return row[0] if row else None
 
-    def has_table(self, name: str) -> bool:
-        """Whether the warehouse holds a table or view ``name`` (marts added by later versions may be missing)."""
-        return self.value("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]) > 0
-
     def wilson(self, k, n) -> tuple[np.ndarray, np.ndarray]:
         """The Wilson 95 % interval of ``k`` of ``n`` (scalars or array-likes, broadcast element-wise) from the
         warehouse's ``wilson_low`` / ``wilson_high`` macros, the formula the marts use. Returns two float arrays

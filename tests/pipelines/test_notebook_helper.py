@@ -109,11 +109,6 @@ def test_queries_bind_their_parameters(nb):
     assert nb.value("SELECT site_input FROM sites WHERE false") is None
 
 
-def test_has_table(nb):
-    assert nb.has_table("services") and nb.has_table("site_services")
-    assert not nb.has_table("no_such_mart")
-
-
 # --- intervals from the warehouse's macros ------------------------------------------------------------------------
 
 def test_wilson_matches_the_formula_element_wise(nb):
