@@ -290,11 +290,40 @@ def also_required(regex: str, needles: tuple[str, ...], ignore_case: bool = Fals
 _SCOPED_IGNORECASE = re.compile(r"\(\?[aLmsux]*i[aLmsux]*(?:-[imsx]+)?:")
 
 
+@lru_cache(maxsize=1)
+def _lowered_from() -> dict[int, tuple[str, ...]]:
+    """Code point -> the other characters whose simple lower case it is (the K of the Kelvin sign for k)."""
+    import _sre
+
+    out: dict[int, list[str]] = {}
+    for cp in range(0x110000):
+        low = _sre.unicode_tolower(cp)
+        if low != cp:
+            out.setdefault(low, []).append(chr(cp))
+    return {low: tuple(chars) for low, chars in out.items()}
+
+
+@lru_cache(maxsize=4096)
+def _case_forms(ch: str) -> tuple[str, ...]:
+    """Every character re's case-insensitive matching takes for ``ch``: those whose simple lower case is that
+    of ``ch`` or one of the equivalents re adds (ſ for s, ı for i)."""
+    import _sre
+    from re._casefix import _EXTRA_CASES
+
+    if not _sre.unicode_iscased(ord(ch)):
+        return (ch,)
+    low = _sre.unicode_tolower(ord(ch))
+    targets = (low, *_EXTRA_CASES.get(low, ()))
+    forms = {chr(t) for t in targets} | {c for t in targets for c in _lowered_from().get(t, ())}
+    return tuple(sorted(forms))
+
+
 def case_variants(text: str) -> set[str]:
-    """Every upper/lower-case spelling of ``text`` (``fb`` -> fb, fB, Fb, FB)."""
+    """Every spelling of ``text`` that re's case-insensitive matching takes for it (``fb`` -> fb, fB, Fb, FB;
+    an s also as ſ, a k also as the Kelvin sign)."""
     out = {""}
     for ch in text:
-        out = {v + c for v in out for c in {ch.lower(), ch.upper()}}
+        out = {v + c for v in out for c in _case_forms(ch)}
     return out
 
 

@@ -254,6 +254,19 @@ def test_native_needle_search_finds_what_the_python_search_finds(native, parts):
     assert by_native == by_python
 
 
+@pytest.mark.parametrize("spelling", ["wxys", "WXYS", "wxy\u017f", "\u212axys"])
+def test_case_insensitive_needles_and_anchors_take_every_form_re_matches(spelling):
+    """re's case-insensitive matching takes a long s (ſ) for s and the Kelvin sign for k: the needles and anchors
+    of a (?i:…) rule hold those forms too, so neither walk misses a match the regex makes (found in review)."""
+    sig = compile_signature("ci", r"(?i:[wk]xys)(\d+)_unique_literal")
+    code = f"var a = '{spelling}1_unique_literal';"
+    assert [m.group(1) for m in sig.regex.finditer(code)] == ["1"] == sig.findall(code)
+    page = f"<html><head><script>{code}</script></head></html>".encode()
+    for native in (False, None):
+        obs = observe(page, "https://a.example/", signatures=[sig], links=False, native=native)
+        assert obs.signature_evidence() == [("ci", "1", "config")], native
+
+
 def test_native_needle_search_takes_any_number_of_rules(native):
     """Thousands of rules with distinct four-byte prefixes (the word table grows with them): the native search
     still picks what the Python one picks, three-byte needles and needles at a text's end included."""
