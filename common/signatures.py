@@ -67,6 +67,14 @@ def _shortest(spellings: set[str]) -> set[str]:
     return {s for s in spellings if not any(o != s and s.startswith(o) for o in spellings)}
 
 
+def _optional_char(op, av) -> str | None:
+    """The character of a parsed ``c?`` (or ``c??``) item; None for any other item."""
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and len(av[2]) == 1:
+        sub_op, sub_av = av[2][0]
+        return chr(sub_av) if sub_op is _c.LITERAL else None
+    return None
+
+
 def _requirements(items) -> list[set[str]]:
     """Requirements of a parsed sequence: each a set of literal alternatives, one of which must occur. A run of
     literals with an optional character in it (``fb_?app``) is one requirement with each spelling
@@ -83,9 +91,9 @@ def _requirements(items) -> list[set[str]]:
         if op is _c.LITERAL:
             run = {r + chr(av) for r in run} if run else {chr(av)}
             continue
-        if (op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and run
-                and len(av[2]) == 1 and av[2][0][0] is _c.LITERAL and 2 * len(run) <= _MAX_SPELLINGS):
-            run |= {r + chr(av[2][0][1]) for r in run}  # an optional character: both spellings
+        optional = _optional_char(op, av)
+        if optional and run and 2 * len(run) <= _MAX_SPELLINGS:
+            run |= {r + optional for r in run}  # an optional character: both spellings
             continue
         flush()
         if op is _c.SUBPATTERN:
@@ -208,9 +216,8 @@ def _literal_starts(items) -> set[tuple[str, int]] | None:
             op, av = items[i]
             if op is _c.LITERAL:
                 run = {r + chr(av) for r in run}
-            elif (op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and len(av[2]) == 1
-                  and av[2][0][0] is _c.LITERAL and 2 * len(run) <= _MAX_SPELLINGS):
-                run |= {r + chr(av[2][0][1]) for r in run}
+            elif (optional := _optional_char(op, av)) and 2 * len(run) <= _MAX_SPELLINGS:
+                run |= {r + optional for r in run}
             else:
                 break
             i += 1

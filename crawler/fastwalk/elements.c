@@ -170,17 +170,18 @@ static PyObject *text_str(page_t *p, lnode *el) {
 /* A zero-argument callable returning `s` (the text() argument of _Walk.visit). */
 static PyObject *text_callable(PyObject *s) { return PyObject_GetAttrString(s, "__str__"); }
 
+/* the element's name as a str (a new reference): `known` (a rule's interned tag name) when given, else its
+   qualified name as lexbor holds it */
+static PyObject *element_name(lnode *el, PyObject *known) {
+    if (known) return Py_NewRef(known);
+    size_t n = 0;
+    const unsigned char *q = f_element_qname(el, &n);
+    return decode(q ? q : (const unsigned char *)"", q ? n : 0);
+}
+
 static int py_visit(page_t *p, lnode *el, int slot) {
-    PyObject *name;
-    if (slot >= 0) {
-        name = R.tag[slot].name;
-        Py_INCREF(name);
-    } else {
-        size_t n = 0;
-        const unsigned char *q = f_element_qname(el, &n);
-        name = decode(q ? q : (const unsigned char *)"", q ? n : 0);
-        if (!name) return -1;
-    }
+    PyObject *name = element_name(el, slot >= 0 ? R.tag[slot].name : NULL);
+    if (!name) return -1;
     PyObject *d = attrs_dict(el);
     PyObject *txt = d ? text_str(p, el) : NULL;
     PyObject *fn = txt ? text_callable(txt) : NULL;

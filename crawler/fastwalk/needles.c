@@ -261,6 +261,13 @@ static int occs_push(occs_t *o, int needle, size_t pos) {
     return 0;
 }
 
+/* a needle found at buf[i]: hit[sig] |= 1, and its position goes to occ when it is an anchor's */
+static inline void needle_found(const needles_t *t, int needle, size_t i, uint8_t *hit, occs_t *occ) {
+    const needle_t *nd = &t->needles[needle];
+    hit[nd->sig] |= 1;
+    if (occ && nd->record && occ->n != SIZE_MAX && occs_push(occ, needle, i) < 0) occ->n = SIZE_MAX;
+}
+
 /* the group-0 needles starting at buf[i] (their first two bytes are k): hit[sig] |= 1, and where an anchor
    needle occurs goes to occ (when given; on no memory the recording stops and occ->n is set to SIZE_MAX);
    returns whether any */
@@ -277,19 +284,11 @@ static int needle_at(const needles_t *t, const unsigned char *buf, size_t n, siz
         const needle_t *nd = &t->needles[t->order[j]];
         if (((unsigned)nd->bytes[0] << 8 | nd->bytes[1]) != k) break;
         if (nd->len <= n - i && memcmp(buf + i, nd->bytes, nd->len) == 0) {
-            hit[nd->sig] |= 1;
+            needle_found(t, t->order[j], i, hit, occ);
             any = 1;
-            if (occ && nd->record && occ->n != SIZE_MAX && occs_push(occ, t->order[j], i) < 0) occ->n = SIZE_MAX;
         }
     }
     return any;
-}
-
-/* a needle found at buf[i]: hit[sig] |= 1, and its position goes to occ when it is an anchor's */
-static inline void needle_found(const needles_t *t, int needle, size_t i, uint8_t *hit, occs_t *occ) {
-    const needle_t *nd = &t->needles[needle];
-    hit[nd->sig] |= 1;
-    if (occ && nd->record && occ->n != SIZE_MAX && occs_push(occ, needle, i) < 0) occ->n = SIZE_MAX;
 }
 
 /* the entries of g whose word is w: their index range [*lo, return) */

@@ -152,16 +152,8 @@ static int visit(page_t *p, lnode *el, uint8_t *hit) {
         break;
     }
     if (style_url) {
-        PyObject *el_name;
-        if (name) {
-            el_name = name;
-            Py_INCREF(el_name);
-        } else {
-            size_t n = 0;
-            const unsigned char *q = f_element_qname(el, &n);
-            el_name = decode(q ? q : (const unsigned char *)"", q ? n : 0);
-            if (!el_name) return -1;
-        }
+        PyObject *el_name = element_name(el, name);
+        if (!el_name) return -1;
         int rc = css_attr(p, style, el_name, s_style);
         Py_DECREF(el_name);
         if (rc < 0) return -1;
